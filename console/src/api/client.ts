@@ -13,19 +13,29 @@ export function setToken(token: string | null) {
   else sessionStorage.removeItem(TOKEN_KEY)
 }
 
-/** An error as the API words it. */
+/** One invalid input, with its field path (e.g. `spec.schedule`). */
+export type Problem = { field: string; code: string; message: string }
+
+/** An error as the API words it: `{code, message, problems}`. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly field?: string,
+    readonly problems: Problem[] = [],
   ) {
     super(message)
   }
+
+  /** The message for a field, matched with or without the `spec.` prefix. */
+  forField(field: string): string | null {
+    const norm = (f: string) => f.replace(/^spec\./, '')
+    const p = this.problems.find((p) => norm(p.field) === norm(field) || norm(p.field).startsWith(`${norm(field)}.`) || norm(p.field).startsWith(`${norm(field)}[`))
+    return p ? p.message : null
+  }
 }
 
-type Body = { error?: { code?: string; message?: string; field?: string } } & Record<string, unknown>
+type Body = { code?: string; message?: string; problems?: Problem[] }
 
 export async function api<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
   const headers = new Headers(init.headers)
@@ -39,15 +49,15 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
   const res = await fetch(`/api/v1${path}`, { ...init, headers, body })
   if (res.status === 204) return undefined as T
   const text = await res.text()
-  const data = text ? (JSON.parse(text) as Body) : {}
+  let data: unknown = {}
+  try {
+    data = text ? JSON.parse(text) : {}
+  } catch {
+    data = { message: text }
+  }
   if (!res.ok) {
-    const e = data.error ?? (data as Body['error']) ?? {}
-    throw new ApiError(
-      res.status,
-      e?.code ?? `http_${res.status}`,
-      e?.message ?? `${res.status} ${res.statusText}`,
-      e?.field,
-    )
+    const e = data as Body
+    throw new ApiError(res.status, e.code ?? `http_${res.status}`, e.message ?? `${res.status} ${res.statusText}`, e.problems ?? [])
   }
   return data as T
 }
@@ -62,7 +72,7 @@ export async function streamText(path: string, onChunk: (text: string) => void, 
     const text = await res.text()
     let message = text
     try {
-      message = (JSON.parse(text) as Body).error?.message ?? text
+      message = (JSON.parse(text) as Body).message ?? text
     } catch {
       // Not JSON: show the text as it is.
     }

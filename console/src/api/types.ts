@@ -120,3 +120,5 @@ export type CronJobView = CronJobSummary & {
   createdAt: string
   updatedAt: string
 }
+
+export type RunLogs = { run: string; attempts: { pod: string; log: string }[] }

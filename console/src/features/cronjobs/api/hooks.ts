@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api } from '../../../api/client'
-import type { Application, CronJobSpec, CronJobSummary, CronJobView, Run } from '../../../api/types'
+import type { CronJobSpec, CronJobSummary, CronJobView, Run, RunLogs } from '../../../api/types'
 
 const base = (project: string) => `/projects/${encodeURIComponent(project)}`
 const one = (project: string, name: string) => `${base(project)}/cronjobs/${encodeURIComponent(name)}`
@@ -63,14 +63,8 @@ export function useSaveCronJob(project: string) {
   return useMutation({
     mutationFn: ({ name, spec, existing }: { name: string; spec: CronJobSpec; existing: boolean }) =>
       existing
-        ? api<Application>(`${base(project)}/applications/${encodeURIComponent(name)}`, {
-            method: 'PUT',
-            json: { type: 'cronjob', spec },
-          })
-        : api<Application>(`${base(project)}/applications`, {
-            method: 'POST',
-            json: { name, type: 'cronjob', spec },
-          }),
+        ? api<CronJobView>(one(project, name), { method: 'PUT', json: spec })
+        : api<CronJobView>(`${base(project)}/cronjobs`, { method: 'POST', json: { name, spec } }),
     onSuccess: invalidate,
   })
 }
@@ -79,7 +73,7 @@ export function useDeleteCronJob(project: string) {
   const invalidate = useInvalidate(project)
   return useMutation({
     mutationFn: (name: string) =>
-      api<void>(`${base(project)}/applications/${encodeURIComponent(name)}`, { method: 'DELETE' }),
+      api<void>(one(project, name), { method: 'DELETE' }),
     onSuccess: invalidate,
   })
 }
@@ -87,9 +81,17 @@ export function useDeleteCronJob(project: string) {
 export function useManifestPreview(project: string) {
   return useMutation({
     mutationFn: ({ name, spec }: { name: string; spec: CronJobSpec }) =>
-      api<unknown>(`${base(project)}/applications/preview`, {
+      api<unknown>(`${base(project)}/manifests`, {
         method: 'POST',
         json: { name, type: 'cronjob', spec },
       }),
+  })
+}
+
+export function useRunLogs(project: string, name: string, run: string, enabled: boolean) {
+  return useQuery({
+    queryKey: ['logs', project, name, run],
+    queryFn: () => api<RunLogs>(`${one(project, name)}/runs/${encodeURIComponent(run)}/logs`),
+    enabled,
   })
 }

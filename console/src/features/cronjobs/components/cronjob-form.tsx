@@ -57,8 +57,7 @@ export function CronJobForm({ project, existing }: Props) {
     setTimeZone(z)
   }, [])
 
-  const fieldError = (prefix: string) =>
-    save.error instanceof ApiError && save.error.field?.startsWith(prefix) ? save.error.message : null
+  const fieldError = (field: string) => (save.error instanceof ApiError ? save.error.forField(field) : null)
 
   const inheritedCommand = source ? [...(source.command ?? []), ...(source.args ?? [])] : []
 
