@@ -1,0 +1,1 @@
+//! HKS's HTTP API: axum routes, authentication, error mapping, OpenAPI.

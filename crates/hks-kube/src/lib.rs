@@ -1,0 +1,1 @@
+//! HKS's Kubernetes adapter: server-side apply, reflectors per tenant cluster, runs, logs, run now.
