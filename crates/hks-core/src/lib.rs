@@ -11,6 +11,7 @@
 pub mod formats;
 pub mod manifest;
 pub mod problem;
+pub mod run;
 pub mod schedule;
 pub mod spec;
 pub mod tenant;
