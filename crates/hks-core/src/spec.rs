@@ -441,7 +441,7 @@ fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
 }
 
 fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
-    if let Err(problems) = crate::schedule::check(&c.schedule, &c.time_zone) {
+    if let Err(problems) = crate::schedule::check(&c.schedule, &c.time_zone).map(drop) {
         for mut problem in problems.problems {
             problem.field = at(path, &problem.field);
             p.push(
