@@ -41,6 +41,10 @@ impl ApplicationType {
 /// An application's configuration, tagged with its type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", content = "spec", rename_all = "lowercase")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "specs are few and short-lived; boxing would only complicate matching"
+)]
 pub enum ApplicationSpec {
     Stateless(StatelessSpec),
     Cronjob(CronJobSpec),

@@ -84,6 +84,10 @@ pub struct TenantCluster<'a> {
 
 /// An object HKS applies.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "objects are built, applied and dropped; boxing buys nothing"
+)]
 pub enum Object {
     Namespace(Namespace),
     Deployment(Deployment),

@@ -328,9 +328,8 @@ where
 fn suffix() -> String {
     // Unique enough for a Job name: RandomState is seeded randomly per process
     // and the time makes each call differ.
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    jiff::Timestamp::now().as_nanosecond().hash(&mut h);
-    let mut n = h.finish();
+    let mut n = std::collections::hash_map::RandomState::new()
+        .hash_one(jiff::Timestamp::now().as_nanosecond());
     let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyz";
     (0..8)
         .map(|_| {
