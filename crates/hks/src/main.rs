@@ -1,6 +1,11 @@
 //! The `hks` command: one binary for the server and the command line.
 
+mod admin_cmd;
+mod client;
+mod cronjob_cmd;
+mod demo;
 mod schedule_cmd;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -12,6 +17,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    connection: client::Connection,
 }
 
 #[derive(Debug, Subcommand)]
@@ -19,11 +26,69 @@ enum Command {
     /// Check, describe and preview cron schedules exactly as Kubernetes reads them.
     #[command(subcommand)]
     Schedule(schedule_cmd::ScheduleCommand),
+    /// Run the API server.
+    Serve(Box<serve::ServeArgs>),
+    /// Tenants and tokens (with the admin token).
+    #[command(subcommand)]
+    Admin(admin_cmd::AdminCommand),
+    /// Projects of your tenant.
+    #[command(subcommand)]
+    Project(cronjob_cmd::ProjectCommand),
+    /// Applications of a project (any type).
+    App {
+        /// The project.
+        #[arg(long, short, env = "HKS_PROJECT")]
+        project: String,
+        #[command(subcommand)]
+        command: cronjob_cmd::AppCommand,
+    },
+    /// CronJobs of a project.
+    Cronjob {
+        /// The project.
+        #[arg(long, short, env = "HKS_PROJECT")]
+        project: String,
+        #[command(subcommand)]
+        command: cronjob_cmd::CronJobCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Schedule(cmd) => schedule_cmd::run(cmd),
+    let command = match cli.command {
+        Command::Schedule(cmd) => return schedule_cmd::run(cmd),
+        other => other,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let conn = cli.connection;
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Schedule(_) => Ok(()),
+            Command::Serve(args) => {
+                serve::init_logging(args.log_format);
+                serve::run(*args).await
+            }
+            Command::Admin(cmd) => admin_cmd::run(cmd, &conn).await,
+            Command::Project(cmd) => cronjob_cmd::project(cmd, &conn).await,
+            Command::App { project, command } => cronjob_cmd::app(command, &project, &conn).await,
+            Command::Cronjob { project, command } => {
+                cronjob_cmd::run(command, &project, &conn).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
