@@ -8,6 +8,7 @@
 //! problem with a field path (`spec.env[2].name`) so the API can point at the
 //! field, and it runs before anything is stored or applied.
 
+pub mod examples;
 pub mod formats;
 pub mod manifest;
 pub mod problem;

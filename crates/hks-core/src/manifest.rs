@@ -318,40 +318,7 @@ fn resources(r: &Resources) -> Option<ResourceRequirements> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn placement() -> Placement {
-        Placement {
-            tenant: "acme".into(),
-            project: "shop".into(),
-            namespace: "hks-0a1b2c3d-shop".into(),
-        }
-    }
-
-    fn web() -> StatelessSpec {
-        serde_json::from_value(json!({
-            "image": "ghcr.io/acme/web:1.4",
-            "command": ["/app/web"],
-            "args": ["--port", "8080"],
-            "env": [{"name": "MODE", "value": "production"}, {"name": "DATABASE_URL", "secret": {"name": "db", "key": "url"}}],
-            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
-            "port": 8080,
-            "replicas": 2
-        }))
-        .unwrap()
-    }
-
-    fn report() -> CronJobSpec {
-        serde_json::from_value(json!({
-            "schedule": "30 2 * * MON-FRI",
-            "timeZone": "Europe/Berlin",
-            "template": {"application": "web", "mode": "follow"},
-            "command": {"argv": ["/app/report", "--since", "24h"]},
-            "env": [{"name": "MODE", "value": "report"}],
-            "labels": {"team": "billing"}
-        }))
-        .unwrap()
-    }
+    use crate::examples::{placement, report, tick, web};
 
     #[test]
     fn golden_namespace() {
@@ -374,16 +341,7 @@ mod tests {
 
     #[test]
     fn golden_cronjob_with_image_and_shell() {
-        let spec: CronJobSpec = serde_json::from_value(json!({
-            "schedule": "*/15 * * * *",
-            "image": "busybox:1.36",
-            "command": {"argv": ["echo start; date"], "shell": true},
-            "concurrencyPolicy": "Replace",
-            "timeoutSeconds": 600,
-            "retries": 0,
-            "suspend": true
-        }))
-        .unwrap();
+        let spec = tick();
         let source = spec.resolve(None).unwrap();
         insta::assert_yaml_snapshot!(cronjob(&placement(), "tick", &spec, &source));
     }
