@@ -40,6 +40,18 @@ impl TestApp {
         }
     }
 
+    /// The app on a real cluster (the fake gateway is unused).
+    async fn on_cluster() -> Self {
+        let store = Store::in_memory().await.unwrap();
+        let gateway = Arc::new(hks_kube::live::KubeGateway::new(hks_kube::live::Settings::default()));
+        let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
+        Self {
+            router: router(state.clone()),
+            state,
+            gateway: Arc::new(FakeGateway::new()),
+        }
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -664,4 +676,102 @@ async fn schedule_preview_and_manifest_preview() {
     assert_eq!(m.body["objects"][0]["kind"], "CronJob");
     // Nothing applied.
     assert!(app.cronjob("preview").await.is_none());
+}
+
+/// The acceptance journey against the real local cluster: a CronJob from a
+/// template with a command override, Run now, its result and log, suspend,
+/// edit, drift corrected, delete. Skipped (with a note) without a cluster,
+/// unless `HKS_REQUIRE_CLUSTER` is set.
+#[tokio::test]
+async fn journey_on_the_real_cluster() {
+    let path = std::env::var("HKS_TEST_KUBECONFIG").unwrap_or_else(|_| "/var/lib/hks-cluster/admin.kubeconfig".into());
+    let Ok(kubeconfig) = std::fs::read_to_string(&path) else {
+        assert!(std::env::var_os("HKS_REQUIRE_CLUSTER").is_none(), "no cluster: cannot read {path}");
+        eprintln!("skipped: no local cluster ({path} is missing)");
+        return;
+    };
+    let app = TestApp::on_cluster().await;
+    let r = app.post("/api/v1/admin/tenants", ADMIN, json!({"name": "journey", "cluster": {"kind": "kubeconfig", "kubeconfig": kubeconfig}})).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let token = app.post("/api/v1/admin/tenants/journey/tokens", ADMIN, json!({"name": "ci"})).await.body["token"].as_str().unwrap().to_owned();
+    let project = format!("j{}", &app.state.store().tenant_by_name("journey").await.unwrap().id[..6]);
+    let r = app.post("/api/v1/projects", &token, json!({"name": project})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let namespace = r.body["namespace"].as_str().unwrap().to_owned();
+
+    let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(journey(&app, &token, &project, &namespace, &kubeconfig))).await;
+    let deleted = app.delete(&format!("/api/v1/projects/{project}"), &token).await;
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+}
+
+async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kubeconfig: &str) {
+    let base = format!("/api/v1/projects/{project}");
+    let web = json!({"name": "web", "type": "stateless", "spec": {
+        "image": "hks.local/busybox:1", "command": ["httpd", "-f", "-p", "8080", "-h", "/etc"], "port": 8080,
+        "env": [{"name": "GREETING", "value": "hello"}]
+    }});
+    assert_eq!(app.post(&format!("{base}/applications"), token, web).await.status, StatusCode::CREATED);
+    let job = json!({"name": "report", "spec": {
+        "schedule": "0 9 * * 1", "timeZone": "Europe/Berlin",
+        "template": {"application": "web", "mode": "follow"},
+        "command": {"argv": ["echo \"$GREETING from the report\"; exit 0"], "shell": true}
+    }});
+    let r = app.post(&format!("{base}/cronjobs"), token, job).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    // In the cluster with the expected pod spec.
+    let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
+    let client = kube::Client::try_from(kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.unwrap()).unwrap();
+    let cronjobs: kube::Api<k8s_openapi::api::batch::v1::CronJob> = kube::Api::namespaced(client, namespace);
+    let cj = cronjobs.get("report").await.unwrap();
+    let pod = cj.spec.job_template.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    assert_eq!(pod.containers[0].image.as_deref(), Some("hks.local/busybox:1"));
+    assert_eq!(pod.containers[0].command.as_ref().unwrap()[..2], ["sh", "-c"]);
+    assert_eq!(cj.spec.time_zone.as_deref(), Some("Europe/Berlin"));
+
+    // Run now; the run succeeds with exit code 0, and its log is readable.
+    let run = app.post(&format!("{base}/cronjobs/report/runs"), token, json!({})).await;
+    assert_eq!(run.status, StatusCode::CREATED, "{:?}", run.body);
+    let run_name = run.body["name"].as_str().unwrap().to_owned();
+    let mut last = Value::Null;
+    // Pod start-up on the single-node dev cluster can take a while when it is busy.
+    for _ in 0..360 {
+        last = app.get(&format!("{base}/cronjobs"), token).await.body[0]["lastRun"].clone();
+        if last["result"] == "Succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(last["result"], "Succeeded", "{last}");
+    assert_eq!(last["exitCode"], 0);
+    assert_eq!(last["trigger"], "manual");
+    let logs = app.get(&format!("{base}/cronjobs/report/runs/{run_name}/logs"), token).await;
+    assert_eq!(logs.body["attempts"][0]["log"], "hello from the report\n");
+
+    // Suspend, edit the schedule: both reach the cluster.
+    assert_eq!(app.post(&format!("{base}/cronjobs/report/suspend"), token, json!({})).await.status, StatusCode::OK);
+    assert_eq!(cronjobs.get("report").await.unwrap().spec.suspend, Some(true));
+    let mut spec = app.get(&format!("{base}/cronjobs/report"), token).await.body["spec"].clone();
+    spec["schedule"] = json!("30 6 * * *");
+    assert_eq!(app.put(&format!("{base}/cronjobs/report"), token, spec).await.status, StatusCode::OK);
+    let cj = cronjobs.get("report").await.unwrap();
+    assert_eq!((cj.spec.schedule.as_str(), cj.spec.suspend), ("30 6 * * *", Some(true)));
+
+    // Deleted by hand: the reconciler puts it back.
+    cronjobs.delete("report", &Default::default()).await.unwrap();
+    for _ in 0..40 {
+        if cronjobs.get_opt("report").await.unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    hks_api::service::reconcile(&app.state).await.unwrap();
+    assert_eq!(cronjobs.get("report").await.unwrap().spec.schedule, "30 6 * * *");
+
+    // Delete.
+    assert_eq!(app.delete(&format!("{base}/cronjobs/report"), token).await.status, StatusCode::NO_CONTENT);
+    assert!(cronjobs.get_opt("report").await.unwrap().map_or(true, |c| c.metadata.deletion_timestamp.is_some()));
 }
