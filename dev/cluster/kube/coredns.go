@@ -7,6 +7,7 @@ import (
 
 	// The cluster DNS needs only these plugins; leaving out the rest keeps
 	// the cloud SDKs some of them pull in out of the build.
+	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/cache"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/health"
