@@ -565,13 +565,6 @@ pub async fn run_logs(
 ) -> Result<Response> {
     let p = service::project(&state, &tenant, &project).await?;
     service::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
-    // A run belongs to this CronJob only if its name says so: Job names are `<cronjob>-<suffix>`.
-    if !run
-        .strip_prefix(name.as_str())
-        .is_some_and(|rest| rest.starts_with('-'))
-    {
-        return Err(ApiError::NotFound("run"));
-    }
     for (field, v) in [("tailLines", q.tail_lines), ("limitBytes", q.limit_bytes)] {
         if v.is_some_and(|v| v <= 0) {
             return Err(Invalid::one(field, "out_of_range", "must be a positive number").into());
@@ -598,7 +591,7 @@ pub async fn run_logs(
     if q.follow {
         let stream = state
             .gateway()
-            .follow_logs(cluster, &p.namespace, &run, &options)
+            .follow_logs(cluster, &p.namespace, &name, &run, &options)
             .await
             .map_err(not_found)?;
         let body = Body::from_stream(stream.map(|r| r.map_err(std::io::Error::other)));
@@ -606,7 +599,7 @@ pub async fn run_logs(
     }
     let logs = state
         .gateway()
-        .logs(cluster, &p.namespace, &run, &options)
+        .logs(cluster, &p.namespace, &name, &run, &options)
         .await
         .map_err(not_found)?;
     Ok(Json(RunLogs {

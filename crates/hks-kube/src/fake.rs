@@ -182,13 +182,17 @@ impl Gateway for FakeGateway {
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
+        cronjob: &str,
         run: &str,
         _options: &LogOptions,
     ) -> Result<Vec<AttemptLog>, KubeError> {
         self.check()?;
         let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        let found = runs.iter().any(|((t, ns, _), list)| {
-            t == cluster.tenant_id && ns == namespace && list.iter().any(|r| r.name == run)
+        let found = runs.iter().any(|((t, ns, cj), list)| {
+            t == cluster.tenant_id
+                && ns == namespace
+                && cj == cronjob
+                && list.iter().any(|r| r.name == run)
         });
         if found {
             Ok(vec![AttemptLog {
@@ -204,10 +208,11 @@ impl Gateway for FakeGateway {
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
+        cronjob: &str,
         run: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<String, KubeError>>, KubeError> {
-        let logs = self.logs(cluster, namespace, run, options).await?;
+        let logs = self.logs(cluster, namespace, cronjob, run, options).await?;
         Ok(Box::pin(futures::stream::iter(
             logs.into_iter().map(|l| Ok(l.log)),
         )))

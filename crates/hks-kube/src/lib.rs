@@ -200,11 +200,12 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         triggered_by: &str,
     ) -> Result<Run, KubeError>;
 
-    /// The logs of a run's attempts (pods).
+    /// The logs of a run's attempts (pods). A run of another CronJob is not found.
     async fn logs(
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
+        cronjob: &str,
         run: &str,
         options: &LogOptions,
     ) -> Result<Vec<AttemptLog>, KubeError>;
@@ -214,6 +215,7 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
+        cronjob: &str,
         run: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<String, KubeError>>, KubeError>;

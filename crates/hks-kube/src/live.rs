@@ -268,7 +268,20 @@ impl KubeGateway {
             })
     }
 
-    async fn pods_of_run(c: &Connected, namespace: &str, run: &str) -> Result<Vec<Pod>, KubeError> {
+    /// The pods of `cronjob`'s run `run`, oldest first.
+    async fn pods_of_run(
+        c: &Connected,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+    ) -> Result<Vec<Pod>, KubeError> {
+        // The Job must be this CronJob's (HKS labels every Job of a CronJob).
+        let job = Api::<Job>::namespaced(c.client.clone(), namespace)
+            .get(run)
+            .await?;
+        if job.labels().get(LABEL_APPLICATION).map(String::as_str) != Some(cronjob) {
+            return Err(KubeError::NotFound);
+        }
         let pods = Api::<Pod>::namespaced(c.client.clone(), namespace)
             .list(&ListParams::default().labels(&format!("batch.kubernetes.io/job-name={run}")))
             .await?;
@@ -279,12 +292,6 @@ impl KubeGateway {
                 p.metadata.name.clone(),
             )
         });
-        if pods.is_empty() {
-            // No pods yet, or no such run.
-            Api::<Job>::namespaced(c.client.clone(), namespace)
-                .get(run)
-                .await?;
-        }
         Ok(pods)
     }
 }
@@ -513,11 +520,12 @@ impl Gateway for KubeGateway {
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
+        cronjob: &str,
         run: &str,
         options: &LogOptions,
     ) -> Result<Vec<AttemptLog>, KubeError> {
         let c = self.connect(cluster).await?;
-        let pods = Self::pods_of_run(&c, namespace, run).await?;
+        let pods = Self::pods_of_run(&c, namespace, cronjob, run).await?;
         let api = Api::<Pod>::namespaced(c.client.clone(), namespace);
         let params = LogParams {
             tail_lines: options.tail_lines,
@@ -551,11 +559,12 @@ impl Gateway for KubeGateway {
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
+        cronjob: &str,
         run: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<String, KubeError>>, KubeError> {
         let c = self.connect(cluster).await?;
-        let pods = Self::pods_of_run(&c, namespace, run).await?;
+        let pods = Self::pods_of_run(&c, namespace, cronjob, run).await?;
         let pod = match &options.attempt {
             Some(a) => pods.iter().find(|p| p.metadata.name.as_ref() == Some(a)),
             None => pods.last(),

@@ -1,11 +1,10 @@
 //! The Kubernetes adapter against the real local cluster (`dev/cluster`).
 //! Each test works in its own namespace and deletes it afterwards.
 //!
-//! The cluster's admin kubeconfig is `HKS_KUBECONFIG` (set by `./dev/test`,
-//! which starts the cluster; then a missing file fails the tests), or else
-//! `/var/lib/hks-cluster/admin.kubeconfig` when it exists. Without either,
-//! these tests say so and pass, so that `cargo test` works on a machine
-//! without the cluster.
+//! The cluster's admin kubeconfig is `HKS_KUBECONFIG`, which `./dev/test`
+//! sets after starting the cluster (so in the suite they always run). Without
+//! it these tests say so and pass, so that a plain `cargo test` works on a
+//! machine without the cluster.
 
 use std::future::Future;
 use std::time::Duration;
@@ -23,16 +22,14 @@ use kube::{Api, Client};
 use serde_json::json;
 
 fn kubeconfig() -> Option<String> {
-    if let Ok(path) = std::env::var("HKS_KUBECONFIG") {
-        let text = std::fs::read_to_string(&path);
-        return Some(text.unwrap_or_else(|e| panic!("HKS_KUBECONFIG={path}: {e}")));
-    }
-    let default = "/var/lib/hks-cluster/admin.kubeconfig";
-    let text = std::fs::read_to_string(default).ok();
-    if text.is_none() {
-        eprintln!("skipped: no local cluster (HKS_KUBECONFIG is unset, {default} is missing)");
-    }
-    text
+    let Ok(path) = std::env::var("HKS_KUBECONFIG") else {
+        eprintln!(
+            "skipped: HKS_KUBECONFIG is unset (./dev/test sets it after starting the cluster)"
+        );
+        return None;
+    };
+    let text = std::fs::read_to_string(&path);
+    Some(text.unwrap_or_else(|e| panic!("HKS_KUBECONFIG={path}: {e}")))
 }
 
 fn connection(text: &str) -> ClusterConnection {
@@ -180,13 +177,13 @@ async fn apply_run_now_runs_and_logs() {
         assert_eq!(last.attempts.len(), 1);
 
         let logs = gw
-            .logs(cluster, &ns, &run.name, &LogOptions::default())
+            .logs(cluster, &ns, "job", &run.name, &LogOptions::default())
             .await
             .unwrap();
         assert_eq!(logs.len(), 1);
         assert_eq!(logs[0].log, "run hello\n");
         assert!(matches!(
-            gw.logs(cluster, &ns, "job-nope", &LogOptions::default())
+            gw.logs(cluster, &ns, "job", "job-nope", &LogOptions::default())
                 .await,
             Err(KubeError::NotFound)
         ));

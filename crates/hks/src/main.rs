@@ -17,8 +17,6 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    #[command(flatten)]
-    connection: client::Connection,
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,13 +27,23 @@ enum Command {
     /// Run the API server.
     Serve(Box<serve::ServeArgs>),
     /// Tenants and tokens (with the admin token).
-    #[command(subcommand)]
-    Admin(admin_cmd::AdminCommand),
+    Admin {
+        #[command(flatten)]
+        connection: client::Connection,
+        #[command(subcommand)]
+        command: admin_cmd::AdminCommand,
+    },
     /// Projects of your tenant.
-    #[command(subcommand)]
-    Project(cronjob_cmd::ProjectCommand),
+    Project {
+        #[command(flatten)]
+        connection: client::Connection,
+        #[command(subcommand)]
+        command: cronjob_cmd::ProjectCommand,
+    },
     /// Applications of a project (any type).
     App {
+        #[command(flatten)]
+        connection: client::Connection,
         /// The project.
         #[arg(long, short, env = "HKS_PROJECT")]
         project: String,
@@ -44,6 +52,8 @@ enum Command {
     },
     /// CronJobs of a project.
     Cronjob {
+        #[command(flatten)]
+        connection: client::Connection,
         /// The project.
         #[arg(long, short, env = "HKS_PROJECT")]
         project: String,
@@ -68,7 +78,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let conn = cli.connection;
     let result = runtime.block_on(async move {
         match command {
             Command::Schedule(_) => Ok(()),
@@ -76,12 +85,24 @@ fn main() -> ExitCode {
                 serve::init_logging(args.log_format);
                 serve::run(*args).await
             }
-            Command::Admin(cmd) => admin_cmd::run(cmd, &conn).await,
-            Command::Project(cmd) => cronjob_cmd::project(cmd, &conn).await,
-            Command::App { project, command } => cronjob_cmd::app(command, &project, &conn).await,
-            Command::Cronjob { project, command } => {
-                cronjob_cmd::run(command, &project, &conn).await
-            }
+            Command::Admin {
+                connection,
+                command,
+            } => admin_cmd::run(command, &connection).await,
+            Command::Project {
+                connection,
+                command,
+            } => cronjob_cmd::project(command, &connection).await,
+            Command::App {
+                connection,
+                project,
+                command,
+            } => cronjob_cmd::app(command, &project, &connection).await,
+            Command::Cronjob {
+                connection,
+                project,
+                command,
+            } => cronjob_cmd::run(command, &project, &connection).await,
         }
     });
     match result {
@@ -90,5 +111,14 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }
