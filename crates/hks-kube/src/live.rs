@@ -108,6 +108,7 @@ async fn kubeconfig_config(
     // Parse errors are not passed on: they could quote parts of the credentials.
     let kc = Kubeconfig::from_yaml(text)
         .map_err(|_| KubeError::Misconfigured(format!("the {what} cannot be parsed")))?;
+    self_contained(&kc).map_err(|why| KubeError::Misconfigured(format!("the {what} {why}")))?;
     let options = KubeConfigOptions {
         context: context.cloned(),
         ..KubeConfigOptions::default()
@@ -117,6 +118,36 @@ async fn kubeconfig_config(
         .map_err(|_| {
             KubeError::Misconfigured(format!("the {what} has no usable context, cluster or user"))
         })
+}
+
+/// Refuses kubeconfigs that would make HKS run a program (`exec`, auth
+/// providers) or read its own files (paths to certificates, keys, tokens):
+/// kubeconfigs come from outside (a vCluster's Secret is the tenant's), and
+/// must carry their credentials inline.
+fn self_contained(kc: &Kubeconfig) -> Result<(), &'static str> {
+    for c in kc.clusters.iter().filter_map(|c| c.cluster.as_ref()) {
+        if c.certificate_authority.is_some() {
+            return Err(
+                "refers to a certificate-authority file; embed certificate-authority-data instead",
+            );
+        }
+        if c.proxy_url.is_some() {
+            return Err("sets a proxy-url, which HKS does not use");
+        }
+    }
+    for a in kc.auth_infos.iter().filter_map(|a| a.auth_info.as_ref()) {
+        if a.exec.is_some() || a.auth_provider.is_some() {
+            return Err(
+                "uses an exec or auth-provider plugin; use a token or client certificate data",
+            );
+        }
+        if a.client_certificate.is_some() || a.client_key.is_some() || a.token_file.is_some() {
+            return Err(
+                "refers to credential files; embed client-certificate-data/client-key-data or a token",
+            );
+        }
+    }
+    Ok(())
 }
 
 impl KubeGateway {
@@ -379,6 +410,38 @@ fn ignore_missing(r: Result<(), kube::Error>) -> Result<(), KubeError> {
     match r.map_err(KubeError::from) {
         Err(KubeError::NotFound) | Ok(()) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kc(user: &str) -> Kubeconfig {
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n{user}"
+        );
+        Kubeconfig::from_yaml(&text).unwrap()
+    }
+
+    #[test]
+    fn kubeconfigs_must_be_self_contained() {
+        assert!(self_contained(&kc("    token: abc\n")).is_ok());
+        assert!(
+            self_contained(&kc(
+                "    client-certificate-data: YQ==\n    client-key-data: YQ==\n"
+            ))
+            .is_ok()
+        );
+        assert!(self_contained(&kc("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n")).is_err());
+        assert!(self_contained(&kc("    tokenFile: /etc/shadow\n")).is_err());
+        assert!(
+            self_contained(&kc(
+                "    client-certificate: /etc/cert\n    client-key: /etc/key\n"
+            ))
+            .is_err()
+        );
     }
 }
 
