@@ -7,6 +7,21 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// The schema of an application's `spec`: one of the three spec types, as `type` says.
+fn any_spec() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{OneOfBuilder, Schema};
+    use utoipa::openapi::{Ref, RefOr};
+    let one_of = OneOfBuilder::new()
+        .item(Ref::from_schema_name("StatelessSpec"))
+        .item(Ref::from_schema_name("CronJobSpec"))
+        .item(Ref::from_schema_name("FunctionSpec"))
+        .description(Some(
+            "StatelessSpec, CronJobSpec or FunctionSpec, according to `type`",
+        ))
+        .build();
+    RefOr::T(Schema::OneOf(one_of))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTenant {
@@ -100,7 +115,7 @@ pub struct CreateApplication {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: ApplicationType,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = any_spec)]
     pub spec: serde_json::Value,
 }
 
@@ -110,7 +125,7 @@ pub struct CreateApplication {
 pub struct UpdateApplication {
     #[serde(rename = "type")]
     pub kind: ApplicationType,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = any_spec)]
     pub spec: serde_json::Value,
 }
 
@@ -121,7 +136,7 @@ pub struct ApplicationView {
     #[serde(rename = "type")]
     pub kind: ApplicationType,
     /// StatelessSpec, CronJobSpec or FunctionSpec according to `type`.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = any_spec)]
     pub spec: serde_json::Value,
     /// Bumped on every change.
     pub generation: i64,

@@ -39,6 +39,7 @@ struct Inner {
     gateway: Arc<dyn Gateway>,
     admin_token_hash: Option<String>,
     locks: service::ProjectLocks,
+    generations: service::Generations,
     metrics: Option<PrometheusHandle>,
 }
 
@@ -57,6 +58,7 @@ impl AppState {
                 gateway,
                 admin_token_hash: admin_token.map(|t| hks_store::token_hash(t.expose_secret())),
                 locks: service::ProjectLocks::default(),
+                generations: service::Generations::default(),
                 metrics,
             }),
         }
@@ -76,6 +78,10 @@ impl AppState {
 
     pub(crate) fn locks(&self) -> &service::ProjectLocks {
         &self.inner.locks
+    }
+
+    pub(crate) fn generations(&self) -> &service::Generations {
+        &self.inner.generations
     }
 }
 
@@ -214,6 +220,8 @@ pub fn spawn_reconciler(state: AppState, interval: Duration) -> tokio::task::Joi
                 Ok(r) => tracing::debug!(
                     projects = r.projects,
                     failed = r.failed_projects,
+                    applied = r.applied,
+                    unchanged = r.unchanged,
                     orphans = r.orphans_deleted,
                     "Reconciled."
                 ),

@@ -309,7 +309,8 @@ pub async fn create_application(
             },
             &objects,
         )
-        .await?;
+        .await
+        .map(|applied| state.generations().remember(&tenant.0.tenant_id, &applied))?;
     let app = state
         .store()
         .create_application(&project.id, name, &spec)
@@ -377,7 +378,8 @@ pub async fn update_application(
         tenant_id: &tenant.0.tenant_id,
         connection: &conn,
     };
-    state.gateway().apply(cluster, &objects).await?;
+    let applied = state.gateway().apply(cluster, &objects).await?;
+    state.generations().remember(&tenant.0.tenant_id, &applied);
     for key in &stale {
         state.gateway().delete(cluster, key).await?;
     }
@@ -422,6 +424,7 @@ pub async fn delete_application(
     };
     for key in owned(&p, name, existing.spec.kind()) {
         state.gateway().delete(cluster, &key).await?;
+        state.generations().forget(&tenant.0.tenant_id, &key);
     }
     state.store().delete_application(&project.id, name).await?;
     info!(tenant = %tenant.0.tenant_name, project = %project.name, application = %name, "Deleted application.");
@@ -521,17 +524,56 @@ pub async fn cronjob_view(
     })
 }
 
+/// The generation each object had after HKS last applied it, per tenant:
+/// an object whose generation moved on since was edited by someone else.
+/// Kept in memory: after a restart the first reconciliation applies everything.
+#[derive(Debug, Default)]
+pub struct Generations(Mutex<HashMap<(String, ObjectKey), i64>>);
+
+impl Generations {
+    pub fn remember(&self, tenant_id: &str, applied: &[hks_kube::Applied]) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for a in applied {
+            match a.generation {
+                Some(g) => map.insert((tenant_id.to_owned(), a.key.clone()), g),
+                None => map.remove(&(tenant_id.to_owned(), a.key.clone())),
+            };
+        }
+    }
+
+    pub fn forget(&self, tenant_id: &str, key: &ObjectKey) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(tenant_id.to_owned(), key.clone()));
+    }
+
+    fn get(&self, tenant_id: &str, key: &ObjectKey) -> Option<i64> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(tenant_id.to_owned(), key.clone()))
+            .copied()
+    }
+}
+
 /// Outcome of one reconciliation pass.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Reconciled {
     pub projects: usize,
     pub failed_projects: usize,
+    /// Objects applied (missing, edited by hand, or not known to be current).
+    pub applied: usize,
+    /// CronJobs left alone because the cluster shows them as HKS applied them.
+    pub unchanged: usize,
     pub orphans_deleted: usize,
 }
 
-/// Makes every tenant cluster match the store: re-applies every project's
-/// objects (server-side apply takes back fields edited by hand and recreates
-/// deleted objects) and deletes HKS CronJobs the store does not know.
+/// Makes every tenant cluster match the store. CronJobs are compared with the
+/// watch cache: one that is missing, or whose generation is not the one HKS's
+/// last apply returned (edited by hand), is applied again, and server-side
+/// apply takes the fields back. Namespaces, Deployments and Services are
+/// re-applied every pass. HKS CronJobs the store does not know are deleted.
 pub async fn reconcile(state: &AppState) -> Result<Reconciled, ApiError> {
     let mut out = Reconciled::default();
     for tenant in state.store().list_tenants().await? {
@@ -551,45 +593,72 @@ pub async fn reconcile(state: &AppState) -> Result<Reconciled, ApiError> {
             let _guard = state.locks().lock(&project.id).await;
             let p = placement(&tenant.name, &project);
             let apps = state.store().list_applications(&project.id, None).await?;
+            let observed = match state.gateway().observe(cluster, &project.namespace).await {
+                Ok(o) if o.fresh => Some(o),
+                _ => None,
+            };
             let mut objects = vec![Object::Namespace(manifest::namespace(&p))];
             for app in &apps {
                 match render(state, &p, &project, &app.name, &app.spec).await {
-                    Ok(o) => objects.extend(o),
+                    Ok(rendered) => {
+                        for o in rendered {
+                            let current = match (&o, &observed) {
+                                (Object::CronJob(_), Some(seen)) => {
+                                    let key = o.key();
+                                    let seen =
+                                        seen.cronjobs.get(&key.name).and_then(|c| c.generation);
+                                    seen.is_some()
+                                        && seen == state.generations().get(&tenant.id, &key)
+                                }
+                                _ => false,
+                            };
+                            if current {
+                                out.unchanged += 1;
+                            } else {
+                                objects.push(o);
+                            }
+                        }
+                    }
                     Err(error) => {
                         warn!(%error, tenant = %tenant.name, project = %project.name, application = %app.name, "Cannot render application.")
                     }
                 }
             }
-            if let Err(error) = state.gateway().apply(cluster, &objects).await {
-                out.failed_projects += 1;
-                metrics::counter!("hks_reconcile_failures_total").increment(1);
-                warn!(%error, tenant = %tenant.name, project = %project.name, "Reconciliation failed.");
-                if error.is_unreachable() {
-                    // The rest of this tenant's projects would fail the same way.
-                    break;
+            match state.gateway().apply(cluster, &objects).await {
+                Ok(applied) => {
+                    out.applied += applied.len();
+                    state.generations().remember(&tenant.id, &applied);
                 }
-                continue;
+                Err(error) => {
+                    out.failed_projects += 1;
+                    metrics::counter!("hks_reconcile_failures_total").increment(1);
+                    warn!(%error, tenant = %tenant.name, project = %project.name, "Reconciliation failed.");
+                    if error.is_unreachable() {
+                        // The rest of this tenant's projects would fail the same way.
+                        break;
+                    }
+                    continue;
+                }
             }
             let known: BTreeSet<&str> = apps
                 .iter()
                 .filter(|a| a.spec.kind() == ApplicationType::Cronjob)
                 .map(|a| a.name.as_str())
                 .collect();
-            if let Ok(observed) = state.gateway().observe(cluster, &project.namespace).await {
-                for orphan in observed
-                    .cronjobs
-                    .keys()
-                    .filter(|n| !known.contains(n.as_str()))
-                {
-                    let key = ObjectKey {
-                        kind: Kind::CronJob,
-                        namespace: Some(project.namespace.clone()),
-                        name: orphan.clone(),
-                    };
-                    if state.gateway().delete(cluster, &key).await.is_ok() {
-                        out.orphans_deleted += 1;
-                        info!(tenant = %tenant.name, project = %project.name, cronjob = %orphan, "Deleted a CronJob HKS does not know.");
-                    }
+            for orphan in observed
+                .iter()
+                .flat_map(|o| o.cronjobs.keys())
+                .filter(|n| !known.contains(n.as_str()))
+            {
+                let key = ObjectKey {
+                    kind: Kind::CronJob,
+                    namespace: Some(project.namespace.clone()),
+                    name: orphan.clone(),
+                };
+                if state.gateway().delete(cluster, &key).await.is_ok() {
+                    out.orphans_deleted += 1;
+                    state.generations().forget(&tenant.id, &key);
+                    info!(tenant = %tenant.name, project = %project.name, cronjob = %orphan, "Deleted a CronJob HKS does not know.");
                 }
             }
         }

@@ -880,7 +880,14 @@ async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kub
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    hks_api::service::reconcile(&app.state).await.unwrap();
+    // The watch cache may lag a moment behind the deletion: a later pass catches it.
+    for _ in 0..40 {
+        hks_api::service::reconcile(&app.state).await.unwrap();
+        if cronjobs.get_opt("report").await.unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     assert_eq!(
         cronjobs.get("report").await.unwrap().spec.schedule,
         "30 6 * * *"
@@ -900,4 +907,33 @@ async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kub
             .unwrap()
             .is_none_or(|c| c.metadata.deletion_timestamp.is_some())
     );
+}
+
+#[tokio::test]
+async fn reconciler_reapplies_only_cronjobs_that_changed() {
+    let app = TestApp::new().await;
+    app.seeded("acme").await;
+    let tenant_id = app.state.store().tenant_by_name("acme").await.unwrap().id;
+    let cj = app.cronjob("report").await.unwrap();
+    let key = ObjectKey {
+        kind: Kind::CronJob,
+        namespace: cj.metadata.namespace.clone(),
+        name: "report".into(),
+    };
+
+    // As HKS applied it: left alone (the namespace, Deployment and Service are re-applied).
+    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    assert_eq!((r.unchanged, r.applied), (1, 3));
+
+    // Edited by hand: its generation moved on, so it is applied again and restored.
+    app.gateway.edit(&tenant_id, &key, |o| {
+        if let Object::CronJob(c) = o {
+            c.spec.schedule = "* * * * *".into();
+        }
+    });
+    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    assert_eq!((r.unchanged, r.applied), (0, 4));
+    assert_eq!(app.cronjob("report").await.unwrap(), cj);
+    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    assert_eq!(r.unchanged, 1);
 }

@@ -10,14 +10,16 @@ use futures::stream::BoxStream;
 use hks_core::run::{Run, RunResult, Trigger};
 
 use crate::{
-    AttemptLog, Gateway, KubeError, LogOptions, Object, ObjectKey, Observed, ObservedCronJob,
-    TenantCluster,
+    Applied, AttemptLog, Gateway, KubeError, LogOptions, Object, ObjectKey, Observed,
+    ObservedCronJob, TenantCluster,
 };
 
 #[derive(Debug, Default)]
 pub struct FakeGateway {
     unreachable: AtomicBool,
-    objects: Mutex<BTreeMap<(String, ObjectKey), Object>>,
+    /// Each object with its generation, bumped when its content changes.
+    objects: Mutex<BTreeMap<(String, ObjectKey), (Object, i64)>>,
+    applies: std::sync::atomic::AtomicUsize,
     runs: Mutex<BTreeMap<(String, String, String), Vec<Run>>>,
 }
 
@@ -37,8 +39,22 @@ impl FakeGateway {
         objects
             .iter()
             .filter(|((t, _), _)| t == tenant_id)
-            .map(|(_, o)| o.clone())
+            .map(|(_, (o, _))| o.clone())
             .collect()
+    }
+
+    /// How many objects were applied so far.
+    pub fn applies(&self) -> usize {
+        self.applies.load(Ordering::SeqCst)
+    }
+
+    /// Changes an object as someone with kubectl would (its generation goes up).
+    pub fn edit(&self, tenant_id: &str, key: &ObjectKey, change: impl FnOnce(&mut Object)) {
+        let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((o, generation)) = map.get_mut(&(tenant_id.to_owned(), key.clone())) {
+            change(o);
+            *generation += 1;
+        }
     }
 
     /// Removes an object as if someone deleted it by hand.
@@ -60,13 +76,29 @@ impl FakeGateway {
 
 #[async_trait]
 impl Gateway for FakeGateway {
-    async fn apply(&self, cluster: TenantCluster<'_>, objects: &[Object]) -> Result<(), KubeError> {
+    async fn apply(
+        &self,
+        cluster: TenantCluster<'_>,
+        objects: &[Object],
+    ) -> Result<Vec<Applied>, KubeError> {
         self.check()?;
         let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        let mut applied = vec![];
         for o in objects {
-            map.insert((cluster.tenant_id.to_owned(), o.key()), o.clone());
+            self.applies.fetch_add(1, Ordering::SeqCst);
+            let key = o.key();
+            let entry = map
+                .entry((cluster.tenant_id.to_owned(), key.clone()))
+                .or_insert_with(|| (o.clone(), 0));
+            if entry.1 == 0 || entry.0 != *o {
+                *entry = (o.clone(), entry.1 + 1);
+            }
+            applied.push(Applied {
+                key,
+                generation: Some(entry.1),
+            });
         }
-        Ok(())
+        Ok(applied)
     }
 
     async fn dry_run(
@@ -100,7 +132,7 @@ impl Gateway for FakeGateway {
             fresh: true,
             ..Observed::default()
         };
-        for ((t, key), o) in map.iter() {
+        for ((t, key), (o, generation)) in map.iter() {
             if let (true, Some(ns), Object::CronJob(cj)) =
                 (t == cluster.tenant_id, &key.namespace, o)
                 && ns == namespace
@@ -110,6 +142,7 @@ impl Gateway for FakeGateway {
                     ObservedCronJob {
                         name: key.name.clone(),
                         uid: Some(format!("uid-{}", key.name)),
+                        generation: Some(*generation),
                         schedule: cj.spec.schedule.clone(),
                         time_zone: cj.spec.time_zone.clone(),
                         suspend: cj.spec.suspend.unwrap_or(false),

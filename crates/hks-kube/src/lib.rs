@@ -127,11 +127,22 @@ pub struct ObjectKey {
     pub name: String,
 }
 
+/// An object as the apiserver answered an apply: its generation changes
+/// whenever its spec does, by HKS or by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub key: ObjectKey,
+    pub generation: Option<i64>,
+}
+
 /// What the cluster shows of one CronJob (from the reflector).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedCronJob {
     pub name: String,
     pub uid: Option<String>,
+    /// `metadata.generation`: compared with what the last apply returned to
+    /// notice edits made by hand.
+    pub generation: Option<i64>,
     pub schedule: String,
     pub time_zone: Option<String>,
     pub suspend: bool,
@@ -170,8 +181,13 @@ pub struct AttemptLog {
 /// The operations the API server needs from tenant clusters.
 #[async_trait]
 pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
-    /// Server-side applies `objects`, in order, under [`FIELD_MANAGER`].
-    async fn apply(&self, cluster: TenantCluster<'_>, objects: &[Object]) -> Result<(), KubeError>;
+    /// Server-side applies `objects`, in order, under [`FIELD_MANAGER`], and
+    /// says which `metadata.generation` each one has now.
+    async fn apply(
+        &self,
+        cluster: TenantCluster<'_>,
+        objects: &[Object],
+    ) -> Result<Vec<Applied>, KubeError>;
 
     /// Same as `apply` with `dryRun=All`: what the apiserver would accept.
     async fn dry_run(

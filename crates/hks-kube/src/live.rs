@@ -27,8 +27,8 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use crate::{
-    AttemptLog, FIELD_MANAGER, Gateway, Kind, KubeError, LogOptions, MANAGED_SELECTOR, Object,
-    ObjectKey, Observed, ObservedCronJob, TenantCluster,
+    Applied, AttemptLog, FIELD_MANAGER, Gateway, Kind, KubeError, LogOptions, MANAGED_SELECTOR,
+    Object, ObjectKey, Observed, ObservedCronJob, TenantCluster,
 };
 
 /// Timeouts for talking to tenant clusters.
@@ -378,32 +378,50 @@ fn suffix() -> String {
         .collect()
 }
 
-async fn apply_all(client: &Client, objects: &[Object], dry_run: bool) -> Result<(), KubeError> {
+async fn apply_all(
+    client: &Client,
+    objects: &[Object],
+    dry_run: bool,
+) -> Result<Vec<Applied>, KubeError> {
     let mut pp = PatchParams::apply(FIELD_MANAGER).force();
     pp.dry_run = dry_run;
+    let mut applied = Vec::with_capacity(objects.len());
     for o in objects {
         let key = o.key();
         let ns = key.namespace.as_deref().unwrap_or_default();
-        match o {
-            Object::Namespace(x) => Api::<Namespace>::all(client.clone())
-                .patch(&key.name, &pp, &Patch::Apply(x))
-                .await
-                .map(drop)?,
-            Object::Deployment(x) => Api::<Deployment>::namespaced(client.clone(), ns)
-                .patch(&key.name, &pp, &Patch::Apply(x))
-                .await
-                .map(drop)?,
-            Object::Service(x) => Api::<Service>::namespaced(client.clone(), ns)
-                .patch(&key.name, &pp, &Patch::Apply(x))
-                .await
-                .map(drop)?,
-            Object::CronJob(x) => Api::<CronJob>::namespaced(client.clone(), ns)
-                .patch(&key.name, &pp, &Patch::Apply(x))
-                .await
-                .map(drop)?,
-        }
+        let generation = match o {
+            Object::Namespace(x) => {
+                Api::<Namespace>::all(client.clone())
+                    .patch(&key.name, &pp, &Patch::Apply(x))
+                    .await?
+                    .metadata
+                    .generation
+            }
+            Object::Deployment(x) => {
+                Api::<Deployment>::namespaced(client.clone(), ns)
+                    .patch(&key.name, &pp, &Patch::Apply(x))
+                    .await?
+                    .metadata
+                    .generation
+            }
+            Object::Service(x) => {
+                Api::<Service>::namespaced(client.clone(), ns)
+                    .patch(&key.name, &pp, &Patch::Apply(x))
+                    .await?
+                    .metadata
+                    .generation
+            }
+            Object::CronJob(x) => {
+                Api::<CronJob>::namespaced(client.clone(), ns)
+                    .patch(&key.name, &pp, &Patch::Apply(x))
+                    .await?
+                    .metadata
+                    .generation
+            }
+        };
+        applied.push(Applied { key, generation });
     }
-    Ok(())
+    Ok(applied)
 }
 
 fn ignore_missing(r: Result<(), kube::Error>) -> Result<(), KubeError> {
@@ -413,41 +431,13 @@ fn ignore_missing(r: Result<(), kube::Error>) -> Result<(), KubeError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn kc(user: &str) -> Kubeconfig {
-        let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n\
-             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n{user}"
-        );
-        Kubeconfig::from_yaml(&text).unwrap()
-    }
-
-    #[test]
-    fn kubeconfigs_must_be_self_contained() {
-        assert!(self_contained(&kc("    token: abc\n")).is_ok());
-        assert!(
-            self_contained(&kc(
-                "    client-certificate-data: YQ==\n    client-key-data: YQ==\n"
-            ))
-            .is_ok()
-        );
-        assert!(self_contained(&kc("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n")).is_err());
-        assert!(self_contained(&kc("    tokenFile: /etc/shadow\n")).is_err());
-        assert!(
-            self_contained(&kc(
-                "    client-certificate: /etc/cert\n    client-key: /etc/key\n"
-            ))
-            .is_err()
-        );
-    }
-}
-
 #[async_trait]
 impl Gateway for KubeGateway {
-    async fn apply(&self, cluster: TenantCluster<'_>, objects: &[Object]) -> Result<(), KubeError> {
+    async fn apply(
+        &self,
+        cluster: TenantCluster<'_>,
+        objects: &[Object],
+    ) -> Result<Vec<Applied>, KubeError> {
         let c = self.connect(cluster).await?;
         apply_all(&c.client, objects, false).await
     }
@@ -458,7 +448,7 @@ impl Gateway for KubeGateway {
         objects: &[Object],
     ) -> Result<(), KubeError> {
         let c = self.connect(cluster).await?;
-        apply_all(&c.client, objects, true).await
+        apply_all(&c.client, objects, true).await.map(drop)
     }
 
     async fn delete(&self, cluster: TenantCluster<'_>, key: &ObjectKey) -> Result<(), KubeError> {
@@ -515,6 +505,7 @@ impl Gateway for KubeGateway {
                 ObservedCronJob {
                     name: cj.name_any(),
                     uid: cj.metadata.uid.clone(),
+                    generation: cj.metadata.generation,
                     schedule: cj.spec.schedule.clone(),
                     time_zone: cj.spec.time_zone.clone(),
                     suspend: cj.spec.suspend.unwrap_or(false),
@@ -657,5 +648,37 @@ impl Gateway for KubeGateway {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(tenant_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kc(user: &str) -> Kubeconfig {
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n{user}"
+        );
+        Kubeconfig::from_yaml(&text).unwrap()
+    }
+
+    #[test]
+    fn kubeconfigs_must_be_self_contained() {
+        assert!(self_contained(&kc("    token: abc\n")).is_ok());
+        assert!(
+            self_contained(&kc(
+                "    client-certificate-data: YQ==\n    client-key-data: YQ==\n"
+            ))
+            .is_ok()
+        );
+        assert!(self_contained(&kc("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n")).is_err());
+        assert!(self_contained(&kc("    tokenFile: /etc/shadow\n")).is_err());
+        assert!(
+            self_contained(&kc(
+                "    client-certificate: /etc/cert\n    client-key: /etc/key\n"
+            ))
+            .is_err()
+        );
     }
 }
