@@ -101,18 +101,42 @@ pub fn parse_spec(
 }
 
 /// Validates a spec and completes what the server sets (a template snapshot).
+///
+/// A snapshot is never taken from the input. It is kept from `previous` (the
+/// stored spec, on an edit) when that already snapshotted the same template,
+/// so suspending or editing a snapshot CronJob does not pick up template
+/// changes; otherwise (create, another template, a switch from `follow`) it
+/// is taken from the template as it is now.
 async fn prepare(
     state: &AppState,
     project: &Project,
     name: &str,
     mut spec: ApplicationSpec,
+    previous: Option<&ApplicationSpec>,
 ) -> Result<ApplicationSpec, ApiError> {
     validate_application(name, &spec)?;
     if let ApplicationSpec::Cronjob(c) = &mut spec {
+        let kept = match (previous, &c.template) {
+            (Some(ApplicationSpec::Cronjob(old)), Some(new)) => old
+                .template
+                .as_ref()
+                .filter(|o| o.application == new.application && o.mode == TemplateMode::Snapshot)
+                .and_then(|o| o.snapshot.clone()),
+            _ => None,
+        };
+        if let Some(t) = c.template.as_mut() {
+            t.snapshot = if t.mode == TemplateMode::Snapshot {
+                kept
+            } else {
+                None
+            };
+        }
         let template = template_of(state, project, c).await?;
-        if let (Some(t), Some(live)) = (c.template.as_mut(), template.as_ref()) {
-            t.snapshot =
-                (t.mode == TemplateMode::Snapshot).then(|| ContainerSource::of_stateless(live));
+        if let (Some(t), Some(live)) = (c.template.as_mut(), template.as_ref())
+            && t.mode == TemplateMode::Snapshot
+            && t.snapshot.is_none()
+        {
+            t.snapshot = Some(ContainerSource::of_stateless(live));
         }
         c.resolve(template.as_ref())?;
     }
@@ -208,7 +232,13 @@ pub async fn preview(
     name: &str,
     spec: ApplicationSpec,
 ) -> Result<Vec<Object>, ApiError> {
-    let spec = prepare(state, project, name, spec).await?;
+    let previous = state
+        .store()
+        .application(&project.id, name)
+        .await
+        .ok()
+        .map(|a| a.spec);
+    let spec = prepare(state, project, name, spec, previous.as_ref()).await?;
     render(
         state,
         &placement(&tenant.0.tenant_name, project),
@@ -290,7 +320,7 @@ pub async fn create_application(
     spec: ApplicationSpec,
 ) -> Result<Application, ApiError> {
     let _guard = state.locks().lock(&project.id).await;
-    let spec = prepare(state, project, name, spec).await?;
+    let spec = prepare(state, project, name, spec, None).await?;
     if state.store().application(&project.id, name).await.is_ok() {
         return Err(ApiError::Conflict(format!(
             "application '{name}' already exists in project '{}'",
@@ -340,7 +370,7 @@ pub async fn update_application(
         .with_hint("delete it and create a new application")
         .into());
     }
-    let spec = prepare(state, project, name, spec).await?;
+    let spec = prepare(state, project, name, spec, Some(&existing.spec)).await?;
     let p = placement(&tenant.0.tenant_name, project);
     let mut objects = render(state, &p, project, name, &spec).await?;
     let mut stale = vec![];

@@ -598,6 +598,43 @@ async fn follow_and_snapshot_templates() {
         "ghcr.io/acme/web:1.4"
     );
 
+    // Suspending (an edit) keeps the snapshot, and a snapshot in the input is ignored.
+    let r = app
+        .post(
+            "/api/v1/projects/shop/cronjobs/frozen/suspend",
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.body["container"]["image"], "ghcr.io/acme/web:1.4");
+    let mut spec = r.body["spec"].clone();
+    spec["template"]["snapshot"]["image"] = json!("evil:1");
+    let r = app
+        .put("/api/v1/projects/shop/cronjobs/frozen", &token, spec)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        r.body["spec"]["template"]["snapshot"]["image"],
+        "ghcr.io/acme/web:1.4"
+    );
+    // Switching to follow and back takes a new snapshot.
+    let mut spec = r.body["spec"].clone();
+    spec["template"] = json!({"application": "web", "mode": "follow"});
+    app.put(
+        "/api/v1/projects/shop/cronjobs/frozen",
+        &token,
+        spec.clone(),
+    )
+    .await;
+    spec["template"]["mode"] = json!("snapshot");
+    let r = app
+        .put("/api/v1/projects/shop/cronjobs/frozen", &token, spec)
+        .await;
+    assert_eq!(
+        r.body["spec"]["template"]["snapshot"]["image"],
+        "ghcr.io/acme/web:2.0"
+    );
+
     // The template of a following CronJob cannot be deleted.
     let r = app
         .delete("/api/v1/projects/shop/applications/web", &token)

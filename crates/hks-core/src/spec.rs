@@ -245,7 +245,9 @@ pub struct TemplateRef {
     /// Whether later changes of the template reach this CronJob.
     pub mode: TemplateMode,
     /// With `snapshot`, the template's container as it was when this CronJob
-    /// was last created or edited. Set by the server; ignored on input.
+    /// was created (or switched to this template, or from `follow`); edits
+    /// keep it. To take a new one, switch to `follow` and back. Set by the
+    /// server; ignored on input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(read_only)]
     pub snapshot: Option<ContainerSource>,
