@@ -52,7 +52,7 @@ impl CronField {
     }
 
     fn value_of_name(self, token: &str) -> Option<u64> {
-        let lower = token.to_lowercase();
+        let lower = go_to_lower(token);
         let names = self.names();
         let first = self.bounds().0 as usize;
         names
@@ -78,6 +78,20 @@ const MONTH_NAMES: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 const DAY_NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+/// Go's `strings.ToLower`: the simple (one-to-one) lower-case mapping, which
+/// differs from Rust's full mapping only for U+0130 (capital I with dot above).
+fn go_to_lower(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c == '\u{130}' {
+                'i'
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            }
+        })
+        .collect()
+}
 
 /// The descriptors robfig accepts, with the fields they stand for.
 const DESCRIPTORS: [(&str, &str); 7] = [
@@ -566,40 +580,80 @@ fn useless_step(field: CronField, start: u64, end: u64, step: u64) -> String {
 }
 
 /// Go's `time.ParseDuration` accepts this (used only to tell a valid `@every`
-/// from an unknown descriptor).
+/// from an unknown descriptor): `[-+]?([0-9]*(\.[0-9]*)?unit)+` or "0", with
+/// its overflow rules (at most 2^63 - 1 nanoseconds).
 fn go_duration_valid(s: &str) -> bool {
+    const LIMIT: u128 = 1 << 63;
+    let negative = s.starts_with('-');
     let s = s.strip_prefix(['+', '-']).unwrap_or(s);
     if s == "0" {
         return true;
     }
-    let mut rest = s;
-    if rest.is_empty() {
+    if s.is_empty() {
         return false;
     }
+    let mut rest = s;
+    let mut total: u128 = 0;
     while !rest.is_empty() {
         let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let int_digits = &rest[..int_len];
         let mut len = int_len;
-        let mut frac_len = 0;
+        let mut frac_digits = "";
         if rest[len..].starts_with('.') {
-            frac_len = rest[len + 1..]
+            let frac_len = rest[len + 1..]
                 .bytes()
                 .take_while(u8::is_ascii_digit)
                 .count();
+            frac_digits = &rest[len + 1..len + 1 + frac_len];
             len += 1 + frac_len;
         }
-        if int_len == 0 && frac_len == 0 {
+        if int_digits.is_empty() && frac_digits.is_empty() {
             return false;
         }
         rest = &rest[len..];
-        let unit = ["ns", "us", "\u{b5}s", "\u{3bc}s", "ms", "s", "m", "h"]
-            .into_iter()
-            .find(|u| rest.starts_with(u));
-        match unit {
-            Some(u) => rest = &rest[u.len()..],
-            None => return false,
+        let unit_len = rest
+            .bytes()
+            .take_while(|b| *b != b'.' && !b.is_ascii_digit())
+            .count();
+        let unit: u128 = match &rest[..unit_len] {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            _ => return false,
+        };
+        rest = &rest[unit_len..];
+        // Go's leadingInt overflows past 2^63; each step must stay within it.
+        let mut v: u128 = 0;
+        for d in int_digits.bytes() {
+            v = v * 10 + u128::from(d - b'0');
+            if v > LIMIT {
+                return false;
+            }
+        }
+        if v > LIMIT / unit {
+            return false;
+        }
+        v *= unit;
+        // Go keeps about 19 digits of the fraction; the rest cannot overflow.
+        let mut f: u128 = 0;
+        let mut scale: u128 = 1;
+        for d in frac_digits.bytes().take(19) {
+            f = f * 10 + u128::from(d - b'0');
+            scale *= 10;
+        }
+        v += f * unit / scale;
+        if v > LIMIT {
+            return false;
+        }
+        total += v;
+        if total > LIMIT {
+            return false;
         }
     }
-    true
+    negative || total < LIMIT
 }
 
 /// Why a schedule that parses can never fire, if it cannot.

@@ -9,6 +9,8 @@
 //! TZif reader.
 
 use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -54,6 +56,20 @@ impl Zone {
     /// `time.LoadLocation` reads it.
     pub fn load(name: &str) -> Result<Zone, ZoneError> {
         validate_name(name)?;
+        // Zones are few and immutable: keep the ones loaded (only valid names get here).
+        static LOADED: OnceLock<Mutex<HashMap<String, Zone>>> = OnceLock::new();
+        let loaded = LOADED.get_or_init(Default::default);
+        if let Some(zone) = loaded.lock().ok().and_then(|m| m.get(name).cloned()) {
+            return Ok(zone);
+        }
+        let zone = Zone::read(name)?;
+        if let Ok(mut m) = loaded.lock() {
+            m.insert(name.to_owned(), zone.clone());
+        }
+        Ok(zone)
+    }
+
+    fn read(name: &str) -> Result<Zone, ZoneError> {
         if name == "UTC" {
             return Ok(Zone {
                 name: name.to_owned(),

@@ -67,6 +67,52 @@ const ODD_ZONES: &[&str] = &[
     "zone.tab",
 ];
 
+/// Schedules at the edges of the grammar, run in several zones every time and
+/// mixed into the generated ones.
+const EDGES: &[&str] = &[
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+    "@every 1h",
+    "@every 90m",
+    "@every 5",
+    "@reboot",
+    "@Daily",
+    " @daily",
+    "@daily ",
+    "",
+    " ",
+    "TZ=UTC 0 0 * * *",
+    "CRON_TZ=Europe/Berlin 0 9 * * *",
+    "0 0 * * * *",
+    "0 0 * *",
+    "0 0 31 2 *",
+    "0 0 30 2 *",
+    "0 0 29 2 *",
+    "0 0 31 4,6 *",
+    ", * * * *",
+    "0\t9 * *  MON-FRI",
+    "0 9 * * FR\u{130}",
+    "@every 99999999999h",
+    "@every 2562047h",
+    "@every 2562048h",
+    "@every 1.5h",
+    "@every .5m",
+    "@every 1h1",
+    "@every -1m",
+    "@every 0",
+    "0 9 * * \u{a0}MON",
+    "0\u{3000}9 * * *",
+    "0 0 * * TZ",
+    "0 0 * * 7",
+    "0 12 1 1 *",
+    "*/90 * * * *",
+];
+
 /// A small deterministic generator (SplitMix64), so failures reproduce.
 struct Rng(u64);
 
@@ -169,39 +215,7 @@ fn range_expr(rng: &mut Rng, field: usize) -> String {
 
 fn schedule(rng: &mut Rng) -> String {
     match rng.below(40) {
-        0 => rng
-            .pick(&[
-                "@yearly",
-                "@annually",
-                "@monthly",
-                "@weekly",
-                "@daily",
-                "@midnight",
-                "@hourly",
-                "@every 1h",
-                "@every 90m",
-                "@every 5",
-                "@reboot",
-                "@Daily",
-                " @daily",
-                "@daily ",
-                "",
-                " ",
-                "TZ=UTC 0 0 * * *",
-                "CRON_TZ=Europe/Berlin 0 9 * * *",
-                "0 0 * * * *",
-                "0 0 * *",
-                "0 0 31 2 *",
-                "0 0 30 2 *",
-                "0 0 29 2 *",
-                "0 0 31 4,6 *",
-                ", * * * *",
-                "0\t9 * *  MON-FRI",
-                "0 0 * * 7",
-                "0 12 1 1 *",
-                "*/90 * * * *",
-            ])
-            .to_string(),
+        0 => rng.pick(EDGES).to_string(),
         1 => {
             // Common shapes with the wall times most affected by DST.
             let minute = rng.pick(&["0", "30", "15", "45", "*/15", "*", "*/5"]);
@@ -307,6 +321,23 @@ fn cases() -> Vec<Case> {
             from: start(&mut rng, zone),
             count: 1 + rng.below(8) as usize,
         });
+    }
+    for edge in EDGES {
+        for zone in [
+            "UTC",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Asia/Kathmandu",
+        ] {
+            for from in [1_735_689_600, 1_741_478_400, 1_762_041_600] {
+                cases.push(Case {
+                    schedule: (*edge).into(),
+                    zone: zone.into(),
+                    from,
+                    count: 5,
+                });
+            }
+        }
     }
     // Every zone sees the DST-sensitive daily times through a whole year.
     for zone in ZONES {

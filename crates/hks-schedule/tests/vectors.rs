@@ -154,3 +154,20 @@ fn never_firing_schedule_has_no_next_run() {
         "this schedule never runs: day 31 never occurs in February"
     );
 }
+
+/// The preset vectors shared with the console's tests (console/src/features/schedule).
+#[test]
+fn preset_vectors_shared_with_the_console() {
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        preset: hks_schedule::Preset,
+        cron: String,
+    }
+    let vectors: Vec<Vector> =
+        serde_json::from_str(include_str!("preset-vectors.json")).expect("vectors");
+    for v in vectors {
+        assert_eq!(v.preset.to_cron().as_deref(), Ok(v.cron.as_str()));
+        let schedule = check(&v.cron, "UTC").expect("valid");
+        assert_eq!(schedule.preset(), Some(v.preset), "{}", v.cron);
+    }
+}

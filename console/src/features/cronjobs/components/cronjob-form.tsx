@@ -1,0 +1,245 @@
+import { useCallback, useMemo, useState } from 'react'
+import { ApiError } from '../../../api/client'
+import type { CronJobSpec, CronJobView, EnvVar, StatelessSpec } from '../../../api/types'
+import { Button, ErrorBox, Field } from '../../../components/ui'
+import { navigate } from '../../../router'
+import { useApplications } from '../../projects/api/hooks'
+import { ScheduleEditor, browserTimeZone } from '../../schedule/components/schedule-editor'
+import { useManifestPreview, useSaveCronJob } from '../api/hooks'
+import { effectiveCommand } from '../run-health'
+
+type Props = { project: string; existing?: CronJobView }
+
+/** Create or edit a CronJob application. */
+export function CronJobForm({ project, existing }: Props) {
+  const templates = useApplications(project, 'stateless')
+  const save = useSaveCronJob(project)
+  const manifest = useManifestPreview(project)
+  const spec0 = existing?.spec
+  const [name, setName] = useState(existing?.name ?? '')
+  const [template, setTemplate] = useState(spec0?.template?.application ?? '')
+  const [mode, setMode] = useState(spec0?.template?.mode ?? 'follow')
+  const [image, setImage] = useState(spec0?.image ?? '')
+  const [override, setOverride] = useState(!!spec0?.command)
+  const [argv, setArgv] = useState<string[]>(spec0?.command?.argv ?? [''])
+  const [shell, setShell] = useState(spec0?.command?.shell ?? false)
+  const [schedule, setSchedule] = useState(spec0?.schedule ?? '0 9 * * MON')
+  const [timeZone, setTimeZone] = useState(spec0?.timeZone ?? browserTimeZone())
+  const [concurrency, setConcurrency] = useState(spec0?.concurrencyPolicy ?? 'Forbid')
+  const [timeout, setTimeoutSeconds] = useState(spec0?.timeoutSeconds ?? 3600)
+  const [retries, setRetries] = useState(spec0?.retries ?? 1)
+  const [deadline, setDeadline] = useState(spec0?.startingDeadlineSeconds ?? 300)
+  const [keepOk, setKeepOk] = useState(spec0?.successfulJobsHistoryLimit ?? 3)
+  const [keepFailed, setKeepFailed] = useState(spec0?.failedJobsHistoryLimit ?? 3)
+
+  const chosen = templates.data?.find((a) => a.name === template)
+  const source = chosen?.spec as StatelessSpec | undefined
+
+  const spec: CronJobSpec = useMemo(
+    () => ({
+      schedule,
+      timeZone,
+      ...(template ? { template: { application: template, mode } } : { image }),
+      ...(override ? { command: { argv: argv.filter((a, i) => a !== '' || i === 0), shell } } : {}),
+      concurrencyPolicy: concurrency,
+      timeoutSeconds: timeout,
+      retries,
+      startingDeadlineSeconds: deadline,
+      successfulJobsHistoryLimit: keepOk,
+      failedJobsHistoryLimit: keepFailed,
+      suspend: spec0?.suspend ?? false,
+    }),
+    [schedule, timeZone, template, mode, image, override, argv, shell, concurrency, timeout, retries, deadline, keepOk, keepFailed, spec0?.suspend],
+  )
+
+  const onSchedule = useCallback((s: string, z: string) => {
+    setSchedule(s)
+    setTimeZone(z)
+  }, [])
+
+  const fieldError = (field: string) => (save.error instanceof ApiError ? save.error.forField(field) : null)
+
+  const inheritedCommand = source ? [...(source.command ?? []), ...(source.args ?? [])] : []
+
+  return (
+    <form
+      className="cronjob-form"
+      aria-label={existing ? `Edit ${existing.name}` : 'New CronJob'}
+      onSubmit={(e) => {
+        e.preventDefault()
+        save.mutate(
+          { name, spec, existing: !!existing },
+          { onSuccess: () => navigate({ page: 'cronjob', project, name }) },
+        )
+      }}
+    >
+      <h1>{existing ? `Edit ${existing.name}` : 'New CronJob'}</h1>
+      <Field label="Name" hint="Lower-case letters, digits and '-', at most 52 characters." error={fieldError('name')}>
+        {(p) => (
+          <input {...p} value={name} disabled={!!existing} autoComplete="off" onChange={(e) => setName(e.target.value)} />
+        )}
+      </Field>
+
+      <fieldset>
+        <legend>Task</legend>
+        <Field label="Template application" hint="Run a task from one of this project's Stateless applications: its image, environment and resources.">
+          {(p) => (
+            <select {...p} value={template} onChange={(e) => setTemplate(e.target.value)}>
+              <option value="">None: use an image</option>
+              {templates.data?.map((a) => (
+                <option key={a.name} value={a.name}>
+                  {a.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        {template ? (
+          <>
+            <Field label="When the template changes" hint="Follow: later changes to the template apply to this job. Snapshot: keep what it is now.">
+              {(p) => (
+                <select {...p} value={mode} onChange={(e) => setMode(e.target.value as 'follow' | 'snapshot')}>
+                  <option value="follow">Follow the template</option>
+                  <option value="snapshot">Keep a snapshot</option>
+                </select>
+              )}
+            </Field>
+            {source && <TemplateSummary name={template} spec={source} />}
+          </>
+        ) : (
+          <Field label="Image" hint="e.g. hks.local/busybox:1" error={fieldError('spec.image')}>
+            {(p) => <input {...p} value={image} autoComplete="off" onChange={(e) => setImage(e.target.value)} />}
+          </Field>
+        )}
+      </fieldset>
+
+      <fieldset>
+        <legend>Command</legend>
+        <label className="check">
+          <input type="checkbox" checked={override} onChange={(e) => setOverride(e.target.checked)} />
+          Override the command for this job
+        </label>
+        {override ? (
+          <>
+            <ArgvEditor argv={argv} onChange={setArgv} />
+            <label className="check">
+              <input type="checkbox" checked={shell} onChange={(e) => setShell(e.target.checked)} />
+              Run through a shell (sh -c), for pipes, &&, and variables
+            </label>
+            <p className="hint">
+              Effective command: <code>{effectiveCommand(argv.filter(Boolean), shell) || '—'}</code>
+            </p>
+          </>
+        ) : (
+          <p className="hint">
+            Runs the image's own command{inheritedCommand.length ? <>: <code>{effectiveCommand(inheritedCommand, false)}</code></> : ''}.
+          </p>
+        )}
+        {fieldError('spec.command') && <p className="error" role="alert">{fieldError('spec.command')}</p>}
+      </fieldset>
+
+      <ScheduleEditor schedule={schedule} timeZone={timeZone} onChange={onSchedule} serverError={fieldError('spec.schedule') ?? fieldError('spec.timeZone')} />
+
+      <details>
+        <summary>Advanced settings</summary>
+        <Field label="Overlapping runs" hint="Forbid skips a run while the previous one is still running; Replace stops the old one; Allow runs both.">
+          {(p) => (
+            <select {...p} value={concurrency} onChange={(e) => setConcurrency(e.target.value as 'Allow' | 'Forbid' | 'Replace')}>
+              <option value="Forbid">Forbid</option>
+              <option value="Replace">Replace</option>
+              <option value="Allow">Allow</option>
+            </select>
+          )}
+        </Field>
+        <NumberField label="Timeout (seconds)" hint="A run still going after this is stopped and marked failed (DeadlineExceeded)." value={timeout} min={1} onChange={setTimeoutSeconds} error={fieldError('spec.timeoutSeconds')} />
+        <NumberField label="Retries" hint="How many times a failed run is retried, each in a new pod, before the run fails." value={retries} min={0} onChange={setRetries} error={fieldError('spec.retries')} />
+        <NumberField label="Starting deadline (seconds)" hint="A run that cannot start within this long after its time (cluster down, previous run still going) is skipped and reported as missed." value={deadline} min={0} onChange={setDeadline} error={fieldError('spec.startingDeadlineSeconds')} />
+        <NumberField label="Successful runs kept in the cluster" hint="HKS keeps the history and logs itself; this is how many finished Jobs Kubernetes keeps." value={keepOk} min={0} onChange={setKeepOk} />
+        <NumberField label="Failed runs kept in the cluster" hint="Failed Jobs kept by Kubernetes, with their pods, for inspection." value={keepFailed} min={0} onChange={setKeepFailed} />
+      </details>
+
+      <section aria-label="Manifest preview">
+        <Button onClick={() => manifest.mutate({ name, spec })}>Preview manifest</Button>
+        <ErrorBox error={manifest.error} />
+        {manifest.data !== undefined && <pre className="manifest">{JSON.stringify(manifest.data, null, 2)}</pre>}
+      </section>
+
+      <ErrorBox error={save.error} />
+      <div className="actions">
+        <Button type="submit" variant="primary" disabled={save.isPending}>
+          {existing ? 'Save changes' : 'Create CronJob'}
+        </Button>
+      </div>
+    </form>
+  )
+}
+
+function NumberField({ label, hint, value, min, onChange, error }: { label: string; hint: string; value: number; min: number; onChange: (n: number) => void; error?: string | null }) {
+  return (
+    <Field label={label} hint={hint} error={error}>
+      {(p) => <input {...p} type="number" min={min} value={Number.isNaN(value) ? '' : value} onChange={(e) => onChange(e.target.valueAsNumber)} />}
+    </Field>
+  )
+}
+
+/** One input per argument, so spaces and quotes need no escaping. */
+function ArgvEditor({ argv, onChange }: { argv: string[]; onChange: (a: string[]) => void }) {
+  return (
+    <fieldset className="argv">
+      <legend>Command and arguments</legend>
+      {argv.map((arg, i) => (
+        <div key={i} className="argv-row">
+          <label>
+            {i === 0 ? 'Command' : `Argument ${i}`}
+            <input className="mono" value={arg} autoComplete="off" spellCheck={false} onChange={(e) => onChange(argv.map((a, j) => (j === i ? e.target.value : a)))} />
+          </label>
+          {i > 0 && (
+            <Button aria-label={`Remove argument ${i}`} onClick={() => onChange(argv.filter((_, j) => j !== i))}>
+              Remove
+            </Button>
+          )}
+        </div>
+      ))}
+      <Button onClick={() => onChange([...argv, ''])}>Add argument</Button>
+    </fieldset>
+  )
+}
+
+function envText(e: EnvVar): string {
+  return e.secret ? `from secret ${e.secret.name}/${e.secret.key}` : (e.value ?? '')
+}
+
+function TemplateSummary({ name, spec }: { name: string; spec: StatelessSpec }) {
+  return (
+    <div className="template-summary" aria-label={`From template ${name}`}>
+      <p>
+        Image <code>{spec.image}</code> <span className="muted">(from {name})</span>
+      </p>
+      {spec.env && spec.env.length > 0 && (
+        <table>
+          <caption>Environment from {name}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Value</th>
+            </tr>
+          </thead>
+          <tbody>
+            {spec.env.map((e) => (
+              <tr key={e.name}>
+                <td className="mono">{e.name}</td>
+                <td>{envText(e)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {spec.resources && (
+        <p>
+          Resources: requests {spec.resources.requests?.cpu ?? '—'} CPU, {spec.resources.requests?.memory ?? '—'} memory; limits{' '}
+          {spec.resources.limits?.cpu ?? '—'} CPU, {spec.resources.limits?.memory ?? '—'} memory <span className="muted">(from {name})</span>
+        </p>
+      )}
+    </div>
+  )
+}

@@ -1,0 +1,141 @@
+import { useState } from 'react'
+import type { Run } from '../../../api/types'
+import { Badge, Button, ConfirmDialog, ErrorBox, RelativeTime } from '../../../components/ui'
+import { href, navigate } from '../../../router'
+import { useCronJob, useDeleteCronJob, useRunNow, useRuns, useSetSuspended } from '../api/hooks'
+import { cronJobState, effectiveCommand, formatDuration, runLabel, runTone } from '../run-health'
+import { LogViewer } from './log-viewer'
+
+/** One CronJob: its settings, runs, logs and day-2 actions. */
+export function CronJobPage({ project, name }: { project: string; name: string }) {
+  const cronjob = useCronJob(project, name)
+  const runs = useRuns(project, name)
+  const runNow = useRunNow(project)
+  const suspend = useSetSuspended(project)
+  const remove = useDeleteCronJob(project)
+  const [confirmDelete, setConfirmDelete] = useState(false)
+  const [selected, setSelected] = useState<string | null>(null)
+
+  if (cronjob.isPending) return <p className="muted">Loading…</p>
+  if (cronjob.error) return <ErrorBox error={cronjob.error} />
+  const c = cronjob.data
+  const state = cronJobState(c)
+  const selectedRun = runs.data?.find((r) => r.name === selected) ?? null
+  const command = c.spec.command ? effectiveCommand(c.spec.command.argv, c.spec.command.shell) : null
+
+  return (
+    <article className="cronjob-page">
+      <nav aria-label="Breadcrumb">
+        <a href={href({ page: 'project', project })}>{project}</a> / {name}
+      </nav>
+      <header className="page-header">
+        <h1>{c.name}</h1>
+        <Badge tone={state.tone}>{state.label}</Badge>
+        <div className="actions">
+          <Button variant="primary" onClick={() => runNow.mutate(name, { onSuccess: (r) => setSelected(r.name) })} disabled={runNow.isPending}>
+            Run now
+          </Button>
+          <Button onClick={() => suspend.mutate({ name, suspend: !c.suspended })} disabled={suspend.isPending}>
+            {c.suspended ? 'Resume' : 'Suspend'}
+          </Button>
+          <Button onClick={() => navigate({ page: 'edit-cronjob', project, name })}>Edit</Button>
+          <Button variant="danger" onClick={() => setConfirmDelete(true)}>
+            Delete
+          </Button>
+        </div>
+      </header>
+      <ErrorBox error={runNow.error ?? suspend.error ?? remove.error} />
+
+      <dl className="facts">
+        <dt>Schedule</dt>
+        <dd>
+          {c.description ?? c.schedule} <code>{c.schedule}</code>
+        </dd>
+        <dt>Next run</dt>
+        <dd>{c.suspended ? 'Suspended' : c.nextRun ? <RelativeTime at={c.nextRun} /> : '—'}</dd>
+        <dt>Last run</dt>
+        <dd>
+          <Badge tone={runTone(c.lastRun)}>{runLabel(c.lastRun)}</Badge>
+        </dd>
+        <dt>Task</dt>
+        <dd>
+          {c.template ? (
+            <>
+              from <strong>{c.template}</strong> ({c.templateMode === 'snapshot' ? 'snapshot' : 'follows the template'})
+            </>
+          ) : (
+            <code>{c.container?.image ?? c.spec.image}</code>
+          )}
+        </dd>
+        <dt>Command</dt>
+        <dd>{command ? <code>{command}</code> : "the image's own"}</dd>
+        <dt>Overlapping runs</dt>
+        <dd>{c.spec.concurrencyPolicy ?? 'Forbid'}</dd>
+        <dt>Timeout</dt>
+        <dd>{formatDuration(c.spec.timeoutSeconds)}</dd>
+        <dt>Retries</dt>
+        <dd>{c.spec.retries}</dd>
+      </dl>
+
+      <section aria-label="Runs">
+        <h2>Runs</h2>
+        {runs.error && <ErrorBox error={runs.error} />}
+        {runs.data?.length === 0 && <p className="muted">No runs yet.</p>}
+        {runs.data && runs.data.length > 0 && (
+          <table className="list" aria-label="Runs">
+            <thead>
+              <tr>
+                <th scope="col">Run</th>
+                <th scope="col">Trigger</th>
+                <th scope="col">Started</th>
+                <th scope="col">Duration</th>
+                <th scope="col">Result</th>
+                <th scope="col">Exit code</th>
+                <th scope="col">Reason</th>
+                <th scope="col">
+                  <span className="sr-only">Logs</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.data.map((r: Run) => (
+                <tr key={r.name} aria-selected={r.name === selected}>
+                  <td className="mono">{r.name}</td>
+                  <td>{r.trigger === 'manual' ? `Manual${r.triggeredBy ? ` by ${r.triggeredBy}` : ''}` : 'Scheduled'}</td>
+                  <td>{r.startedAt ? <RelativeTime at={r.startedAt} /> : '—'}</td>
+                  <td>{formatDuration(r.durationSeconds)}</td>
+                  <td>
+                    <Badge tone={runTone(r)}>{r.result}</Badge>
+                  </td>
+                  <td>{r.exitCode ?? '—'}</td>
+                  <td>{r.reason ?? ''}</td>
+                  <td>
+                    <Button aria-label={`Show logs of ${r.name}`} onClick={() => setSelected(r.name)}>
+                      Logs
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      {selectedRun && <LogViewer key={selectedRun.name + selectedRun.result} project={project} cronjob={name} run={selectedRun} />}
+
+      <ConfirmDialog
+        open={confirmDelete}
+        title={`Delete ${name}?`}
+        confirmLabel="Delete CronJob"
+        onCancel={() => setConfirmDelete(false)}
+        onConfirm={() =>
+          remove.mutate(name, {
+            onSuccess: () => navigate({ page: 'project', project }),
+            onSettled: () => setConfirmDelete(false),
+          })
+        }
+      >
+        <p>The CronJob, its Jobs and their pods are deleted from the cluster. This cannot be undone.</p>
+      </ConfirmDialog>
+    </article>
+  )
+}

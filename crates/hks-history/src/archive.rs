@@ -1,0 +1,88 @@
+//! Log archives: each finished attempt's log, capped and compressed.
+//!
+//! A log longer than the cap keeps its first half and its last half (the start
+//! says what ran, the end why it stopped) with a marker between them saying how
+//! much was left out, so the user sees that it was cut.
+
+use std::io::{Read, Write};
+
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+
+/// The default cap on the log kept per attempt.
+pub const DEFAULT_CAP_BYTES: usize = 1024 * 1024;
+
+/// A log ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archived {
+    /// Gzip of the kept text.
+    pub gzip: Vec<u8>,
+    /// Bytes of the original log.
+    pub original_bytes: usize,
+    /// Whether the middle was cut to fit the cap.
+    pub truncated: bool,
+}
+
+/// Caps and compresses a log.
+pub fn archive(log: &[u8], cap: usize) -> Archived {
+    let kept = cap_log(log, cap);
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(&kept);
+    let gzip = encoder.finish().unwrap_or_default();
+    Archived {
+        gzip,
+        original_bytes: log.len(),
+        truncated: kept.len() != log.len() || log.len() > cap,
+    }
+}
+
+/// The text of an archived log.
+pub fn restore(gzip: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    GzDecoder::new(gzip).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+fn cap_log(log: &[u8], cap: usize) -> Vec<u8> {
+    if log.len() <= cap {
+        return log.to_vec();
+    }
+    let half = cap / 2;
+    let head = &log[..half];
+    let tail = &log[log.len() - half..];
+    let marker = format!(
+        "\n[... HKS kept the first and last {} KiB of this log; {} bytes in between were left out ...]\n",
+        half / 1024,
+        log.len() - 2 * half
+    );
+    [head, marker.as_bytes(), tail].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_logs_round_trip() {
+        let a = archive(b"hello\n", DEFAULT_CAP_BYTES);
+        assert!(!a.truncated);
+        assert_eq!(restore(&a.gzip).unwrap(), b"hello\n");
+    }
+
+    #[test]
+    fn long_logs_keep_head_and_tail_and_say_so() {
+        let log: Vec<u8> = (0..100_000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let a = archive(&log, 64 * 1024);
+        assert!(a.truncated);
+        assert_eq!(a.original_bytes, log.len());
+        let text = String::from_utf8(restore(&a.gzip).unwrap()).unwrap();
+        assert!(text.starts_with("line 0\n"));
+        assert!(text.ends_with("line 99999\n"));
+        assert!(text.contains("bytes in between were left out"));
+        assert!(a.gzip.len() < 64 * 1024);
+    }
+}

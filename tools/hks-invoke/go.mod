@@ -1,0 +1,3 @@
+module hks.local/tools/hks-invoke
+
+go 1.22
