@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "HKS_LOG_FORMAT", value_enum, default_value = "json")]
     pub log_format: LogFormat,
+    /// The built web console (its index.html and assets), served at `/`.
+    #[arg(long, env = "HKS_CONSOLE_DIR", default_value = "console/dist")]
+    pub console_dir: PathBuf,
     /// Set up a demo tenant on the cluster of this kubeconfig (once) and print its token.
     #[arg(long, env = "HKS_DEMO_KUBECONFIG")]
     pub demo_kubeconfig: Option<PathBuf>,
@@ -131,7 +134,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     info!(address = %args.listen, "HKS is serving.");
-    axum::serve(listener, hks_api::router(state))
+    let mut app = hks_api::router(state);
+    if args.console_dir.join("index.html").is_file() {
+        // Unknown paths get index.html: the console routes in the browser.
+        let index = tower_http::services::ServeFile::new(args.console_dir.join("index.html"));
+        app = app.fallback_service(
+            tower_http::services::ServeDir::new(&args.console_dir).fallback(index),
+        );
+        info!(dir = %args.console_dir.display(), "Serving the console.");
+    } else {
+        info!(dir = %args.console_dir.display(), "No console build found; serving the API only.");
+    }
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
     reconciler.abort();
