@@ -543,7 +543,14 @@ pub async fn run_now(
             &name,
             &tenant.who(),
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Stored but not in the cluster (deleted by hand): the reconciler re-applies it.
+            hks_kube::KubeError::NotFound => ApiError::Conflict(format!(
+                "CronJob '{name}' is not in the cluster right now; it is re-applied within a minute, try again then"
+            )),
+            other => other.into(),
+        })?;
     tracing::info!(tenant = %tenant.0.tenant_name, project = %p.name, cronjob = %name, run = %run.name, "Started a manual run.");
     Ok((StatusCode::CREATED, Json(run)))
 }

@@ -31,6 +31,22 @@ pub enum AdminCommand {
         #[arg(long)]
         vcluster_tls_server_name: Option<String>,
     },
+    /// Replace a tenant's cluster connection (same options as create-tenant).
+    UpdateCluster {
+        name: String,
+        #[arg(long)]
+        kubeconfig: PathBuf,
+        #[arg(long)]
+        context: Option<String>,
+        #[arg(long, requires = "vcluster_namespace")]
+        vcluster: Option<String>,
+        #[arg(long)]
+        vcluster_namespace: Option<String>,
+        #[arg(long)]
+        vcluster_server: Option<String>,
+        #[arg(long)]
+        vcluster_tls_server_name: Option<String>,
+    },
     /// List tenants.
     Tenants,
     /// Delete a tenant and its configuration (its cluster is left alone).
@@ -55,14 +71,14 @@ pub async fn run(cmd: AdminCommand, conn: &Connection) -> anyhow::Result<()> {
             vcluster_server,
             vcluster_tls_server_name,
         } => {
-            let text = std::fs::read_to_string(&kubeconfig)?;
-            let cluster = match vcluster {
-                None => json!({"kind": "kubeconfig", "kubeconfig": text, "context": context}),
-                Some(vc) => {
-                    json!({"kind": "vcluster", "hostKubeconfig": text, "hostContext": context, "namespace": vcluster_namespace,
-                    "name": vc, "server": vcluster_server, "tlsServerName": vcluster_tls_server_name})
-                }
-            };
+            let cluster = cluster_json(
+                &kubeconfig,
+                context,
+                vcluster,
+                vcluster_namespace,
+                vcluster_server,
+                vcluster_tls_server_name,
+            )?;
             let t = c
                 .call(
                     Method::POST,
@@ -73,6 +89,31 @@ pub async fn run(cmd: AdminCommand, conn: &Connection) -> anyhow::Result<()> {
             c.print(&t, |t| {
                 println!("Created tenant {} ({})", cell(&t["name"]), cell(&t["id"]))
             });
+        }
+        AdminCommand::UpdateCluster {
+            name,
+            kubeconfig,
+            context,
+            vcluster,
+            vcluster_namespace,
+            vcluster_server,
+            vcluster_tls_server_name,
+        } => {
+            let cluster = cluster_json(
+                &kubeconfig,
+                context,
+                vcluster,
+                vcluster_namespace,
+                vcluster_server,
+                vcluster_tls_server_name,
+            )?;
+            c.call(
+                Method::PUT,
+                &format!("/admin/tenants/{name}/cluster"),
+                Some(&json!({"cluster": cluster})),
+            )
+            .await?;
+            println!("Updated the cluster of tenant {name}");
         }
         AdminCommand::Tenants => {
             let list = c.call(Method::GET, "/admin/tenants", None).await?;
@@ -133,4 +174,23 @@ pub async fn run(cmd: AdminCommand, conn: &Connection) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The API's cluster connection from the command's options.
+fn cluster_json(
+    kubeconfig: &std::path::Path,
+    context: Option<String>,
+    vcluster: Option<String>,
+    namespace: Option<String>,
+    server: Option<String>,
+    tls_server_name: Option<String>,
+) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(kubeconfig)?;
+    Ok(match vcluster {
+        None => json!({"kind": "kubeconfig", "kubeconfig": text, "context": context}),
+        Some(vc) => {
+            json!({"kind": "vcluster", "hostKubeconfig": text, "hostContext": context, "namespace": namespace,
+            "name": vc, "server": server, "tlsServerName": tls_server_name})
+        }
+    })
 }

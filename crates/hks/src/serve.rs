@@ -75,8 +75,10 @@ fn secret_file(
 }
 
 pub fn init_logging(format: LogFormat) {
+    // kube-client logs every failed connection attempt of a watch at ERROR;
+    // the gateway logs the loss of a tenant's watch once instead.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,kube=warn,tower_http=info".into());
+        .unwrap_or_else(|_| "info,sqlx=warn,kube=warn,kube_runtime=warn,kube_client::client::builder=off,tower_http=info".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
