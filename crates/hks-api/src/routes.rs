@@ -520,7 +520,7 @@ pub async fn list_runs(
 
 /// Run now: a Job from the CronJob's full jobTemplate, marked manual with who started it.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/cronjobs/{name}/runs", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 201, body = Run), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 201, body = Run), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
 pub async fn run_now(
     tenant: Tenant,
     State(state): State<AppState>,
