@@ -59,6 +59,7 @@ pub async fn create_tenant(
     if !problems.is_empty() {
         return Err(Invalid { problems }.into());
     }
+    check_connection(&state, &body.cluster).await?;
     let t = state
         .store()
         .create_tenant(&body.name, &body.cluster)
@@ -80,6 +81,24 @@ pub async fn list_tenants(
             .map(Into::into)
             .collect(),
     ))
+}
+
+/// A connection the gateway cannot use is invalid input, reported on its kubeconfig.
+async fn check_connection(
+    state: &AppState,
+    cluster: &hks_core::tenant::ClusterConnection,
+) -> Result<()> {
+    match state.gateway().check_connection(cluster).await {
+        Ok(()) => Ok(()),
+        Err(hks_kube::KubeError::Misconfigured(why)) => {
+            let field = match cluster {
+                hks_core::tenant::ClusterConnection::Kubeconfig { .. } => "cluster.kubeconfig",
+                hks_core::tenant::ClusterConnection::Vcluster { .. } => "cluster.hostKubeconfig",
+            };
+            Err(Invalid::one(field, "unusable_kubeconfig", why).into())
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 async fn tenant_named(state: &AppState, name: &str) -> Result<hks_store::Tenant> {
@@ -113,6 +132,7 @@ pub async fn update_tenant_cluster(
     JsonBody(body): JsonBody<UpdateCluster>,
 ) -> Result<Json<TenantView>> {
     body.cluster.validate()?;
+    check_connection(&state, &body.cluster).await?;
     let t = tenant_named(&state, &tenant).await?;
     state
         .store()

@@ -974,3 +974,28 @@ async fn reconciler_reapplies_only_cronjobs_that_changed() {
     let r = hks_api::service::reconcile(&app.state).await.unwrap();
     assert_eq!(r.unchanged, 1);
 }
+
+#[tokio::test]
+async fn unusable_kubeconfigs_are_refused_when_the_tenant_is_created() {
+    let store = Store::in_memory().await.unwrap();
+    let gateway = Arc::new(hks_kube::live::KubeGateway::new(
+        hks_kube::live::Settings::default(),
+    ));
+    let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
+    let app = TestApp {
+        router: router(state.clone()),
+        state,
+        gateway: Arc::new(FakeGateway::new()),
+    };
+    let exec = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n";
+    for kubeconfig in ["not: [yaml", exec] {
+        let r = app.post("/api/v1/admin/tenants", ADMIN, json!({"name": "acme", "cluster": {"kind": "kubeconfig", "kubeconfig": kubeconfig}})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+        assert_eq!(r.body["problems"][0]["field"], "cluster.kubeconfig");
+        assert!(!r.body.to_string().contains("/bin/sh"));
+    }
+    assert_eq!(
+        app.get("/api/v1/admin/tenants", ADMIN).await.body,
+        json!([])
+    );
+}

@@ -251,5 +251,12 @@ impl Gateway for FakeGateway {
         )))
     }
 
+    async fn check_connection(
+        &self,
+        _connection: &hks_core::tenant::ClusterConnection,
+    ) -> Result<(), KubeError> {
+        Ok(())
+    }
+
     fn forget(&self, _tenant_id: &str) {}
 }

@@ -236,6 +236,10 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<String, KubeError>>, KubeError>;
 
+    /// Checks connection settings without connecting: the kubeconfig parses,
+    /// has a usable context and is self-contained. `Misconfigured` says why not.
+    async fn check_connection(&self, connection: &ClusterConnection) -> Result<(), KubeError>;
+
     /// Drops what is cached for a tenant (its connection changed or it was deleted).
     fn forget(&self, tenant_id: &str);
 }

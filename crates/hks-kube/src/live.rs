@@ -643,6 +643,30 @@ impl Gateway for KubeGateway {
         ))
     }
 
+    async fn check_connection(&self, connection: &ClusterConnection) -> Result<(), KubeError> {
+        match connection {
+            ClusterConnection::Kubeconfig {
+                kubeconfig,
+                context,
+            } => {
+                kubeconfig_config(kubeconfig.expose_secret(), context.as_ref(), "kubeconfig").await
+            }
+            ClusterConnection::Vcluster {
+                host_kubeconfig,
+                host_context,
+                ..
+            } => {
+                kubeconfig_config(
+                    host_kubeconfig.expose_secret(),
+                    host_context.as_ref(),
+                    "host kubeconfig",
+                )
+                .await
+            }
+        }
+        .map(drop)
+    }
+
     fn forget(&self, tenant_id: &str) {
         self.tenants
             .lock()
