@@ -122,12 +122,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }));
     let state = AppState::new(store, gateway, Some(&admin), Some(metrics));
 
-    if let Some(kubeconfig) = &args.demo_kubeconfig {
-        crate::demo::ensure(&state, kubeconfig, &args.data_dir)
-            .await
-            .context("cannot set up the demo tenant")?;
-    }
-
+    let demo = match &args.demo_kubeconfig {
+        Some(kubeconfig) => {
+            let who = crate::demo::tenant(&state, kubeconfig, &args.data_dir)
+                .await
+                .context("cannot set up the demo tenant")?;
+            Some(crate::demo::spawn_content(state.clone(), who))
+        }
+        None => None,
+    };
     let reconciler = hks_api::spawn_reconciler(
         state.clone(),
         Duration::from_secs(args.reconcile_seconds.max(5)),
@@ -151,6 +154,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await?;
     reconciler.abort();
+    if let Some(d) = demo {
+        d.abort();
+    }
     info!("HKS stopped.");
     Ok(())
 }
