@@ -1,6 +1,11 @@
 //! The `hks` command: one binary for the server and the command line.
 
+mod admin_cmd;
+mod client;
+mod cronjob_cmd;
+mod demo;
 mod schedule_cmd;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -19,11 +24,101 @@ enum Command {
     /// Check, describe and preview cron schedules exactly as Kubernetes reads them.
     #[command(subcommand)]
     Schedule(schedule_cmd::ScheduleCommand),
+    /// Run the API server.
+    Serve(Box<serve::ServeArgs>),
+    /// Tenants and tokens (with the admin token).
+    Admin {
+        #[command(flatten)]
+        connection: client::Connection,
+        #[command(subcommand)]
+        command: admin_cmd::AdminCommand,
+    },
+    /// Projects of your tenant.
+    Project {
+        #[command(flatten)]
+        connection: client::Connection,
+        #[command(subcommand)]
+        command: cronjob_cmd::ProjectCommand,
+    },
+    /// Applications of a project (any type).
+    App {
+        #[command(flatten)]
+        connection: client::Connection,
+        /// The project.
+        #[arg(long, short, env = "HKS_PROJECT")]
+        project: String,
+        #[command(subcommand)]
+        command: cronjob_cmd::AppCommand,
+    },
+    /// CronJobs of a project.
+    Cronjob {
+        #[command(flatten)]
+        connection: client::Connection,
+        /// The project.
+        #[arg(long, short, env = "HKS_PROJECT")]
+        project: String,
+        #[command(subcommand)]
+        command: cronjob_cmd::CronJobCommand,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Schedule(cmd) => schedule_cmd::run(cmd),
+    let command = match cli.command {
+        Command::Schedule(cmd) => return schedule_cmd::run(cmd),
+        other => other,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Schedule(_) => Ok(()),
+            Command::Serve(args) => {
+                serve::init_logging(args.log_format);
+                serve::run(*args).await
+            }
+            Command::Admin {
+                connection,
+                command,
+            } => admin_cmd::run(command, &connection).await,
+            Command::Project {
+                connection,
+                command,
+            } => cronjob_cmd::project(command, &connection).await,
+            Command::App {
+                connection,
+                project,
+                command,
+            } => cronjob_cmd::app(command, &project, &connection).await,
+            Command::Cronjob {
+                connection,
+                project,
+                command,
+            } => cronjob_cmd::run(command, &project, &connection).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

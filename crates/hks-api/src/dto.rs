@@ -1,0 +1,277 @@
+//! Request and response bodies that are not domain types.
+
+use hks_core::run::Run;
+use hks_core::spec::{ApplicationType, ContainerSource, CronJobSpec, TemplateMode};
+use hks_core::tenant::{ClusterConnection, ClusterSummary};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// The schema of an application's `spec`: one of the three spec types, as `type` says.
+fn any_spec() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{OneOfBuilder, Schema};
+    use utoipa::openapi::{Ref, RefOr};
+    let one_of = OneOfBuilder::new()
+        .item(Ref::from_schema_name("StatelessSpec"))
+        .item(Ref::from_schema_name("CronJobSpec"))
+        .item(Ref::from_schema_name("FunctionSpec"))
+        .description(Some(
+            "StatelessSpec, CronJobSpec or FunctionSpec, according to `type`",
+        ))
+        .build();
+    RefOr::T(Schema::OneOf(one_of))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateTenant {
+    pub name: String,
+    pub cluster: ClusterConnection,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateCluster {
+    pub cluster: ClusterConnection,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    /// The connection, without credentials.
+    pub cluster: ClusterSummary,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<hks_store::Tenant> for TenantView {
+    fn from(t: hks_store::Tenant) -> Self {
+        Self {
+            id: t.id,
+            name: t.name,
+            cluster: t.cluster,
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView {
+    pub name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// A new token. `token` is shown this once; HKS keeps only its hash.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub name: String,
+    pub token: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateProject {
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectView {
+    pub name: String,
+    /// The project's namespace in the tenant's cluster.
+    pub namespace: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+impl From<hks_store::Project> for ProjectView {
+    fn from(p: hks_store::Project) -> Self {
+        Self {
+            name: p.name,
+            namespace: p.namespace,
+            created_at: p.created_at,
+        }
+    }
+}
+
+/// An application to create. `spec` is a StatelessSpec, CronJobSpec or
+/// FunctionSpec according to `type`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateApplication {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ApplicationType,
+    #[schema(schema_with = any_spec)]
+    pub spec: serde_json::Value,
+}
+
+/// A new spec for an application; its type cannot change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateApplication {
+    #[serde(rename = "type")]
+    pub kind: ApplicationType,
+    #[schema(schema_with = any_spec)]
+    pub spec: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationView {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ApplicationType,
+    /// StatelessSpec, CronJobSpec or FunctionSpec according to `type`.
+    #[schema(schema_with = any_spec)]
+    pub spec: serde_json::Value,
+    /// Bumped on every change.
+    pub generation: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApplicationFilter {
+    /// Only applications of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<ApplicationType>)]
+    pub kind: Option<ApplicationType>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateCronJob {
+    pub name: String,
+    pub spec: CronJobSpec,
+}
+
+/// Whether the CronJob is in the cluster as HKS last applied it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub enum ClusterState {
+    /// Present in the cluster.
+    Applied,
+    /// Not in the cluster (deleted by hand?); the reconciler re-applies it.
+    Missing,
+    /// The cluster has not been reached yet.
+    Unknown,
+}
+
+/// A CronJob in a list: what a table row shows.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CronJobSummary {
+    pub name: String,
+    pub schedule: String,
+    pub time_zone: String,
+    /// The schedule in words.
+    pub description: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_run: Option<Timestamp>,
+    pub suspended: bool,
+    /// `follow` or `snapshot` when made from a template.
+    pub template_mode: Option<TemplateMode>,
+    pub template: Option<String>,
+    /// The newest run, scheduled or manual; `null` when it never ran.
+    pub last_run: Option<Run>,
+    /// Runs in progress.
+    pub active: usize,
+    pub cluster_state: ClusterState,
+}
+
+/// One CronJob with everything about it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CronJobView {
+    #[serde(flatten)]
+    pub summary: CronJobSummary,
+    pub spec: CronJobSpec,
+    /// The container the runs use: the template's (or the image) with this
+    /// CronJob's overrides. Secret values are never shown, only references.
+    pub container: Option<ContainerSource>,
+    /// The next few runs.
+    #[schema(value_type = Vec<String>)]
+    pub next_runs: Vec<Timestamp>,
+    pub generation: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct LogQuery {
+    /// Stream the log of one attempt (the latest by default) while it runs, as text.
+    #[serde(default)]
+    pub follow: bool,
+    /// Only this attempt (pod name).
+    pub attempt: Option<String>,
+    /// Only the last lines of each attempt.
+    pub tail_lines: Option<i64>,
+    /// At most this many bytes of each attempt (default 1 MiB).
+    pub limit_bytes: Option<i64>,
+    /// Prefix each line with its time.
+    #[serde(default)]
+    pub timestamps: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptLogView {
+    pub pod: String,
+    pub log: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunLogs {
+    pub run: String,
+    /// Every attempt (pod) of the run, oldest first.
+    pub attempts: Vec<AttemptLogView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PreviewRequest {
+    pub schedule: String,
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// How many next runs (default 5, at most 100).
+    #[serde(default)]
+    pub count: Option<usize>,
+    /// Runs after this instant (default: now).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub after: Option<Timestamp>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+/// The manifests HKS would apply for an application, without storing or applying anything.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestPreview {
+    /// Kubernetes objects, as JSON.
+    #[schema(value_type = Vec<Object>)]
+    pub objects: Vec<serde_json::Value>,
+}

@@ -1,0 +1,130 @@
+//! The one place errors become HTTP responses.
+//!
+//! Every error body is `{"code": "...", "message": "...", "problems": [...]}`:
+//! a stable machine-readable code, a message for people, and for invalid
+//! input the problems with their field paths. Internal details are logged,
+//! never returned.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hks_core::{Invalid, Problem};
+use hks_kube::KubeError;
+use hks_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Seconds a client should wait before retrying when a tenant cluster is unreachable.
+pub const RETRY_AFTER_SECONDS: u32 = 15;
+
+/// What the API answers when a request does not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request is invalid")]
+    Invalid(#[from] Invalid),
+    #[error("missing or unknown API token")]
+    Unauthorized,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    /// The tenant's cluster did not answer: nothing was stored.
+    #[error("the project's cluster is unreachable; nothing was changed, try again later")]
+    ClusterUnavailable(#[source] KubeError),
+    /// The tenant's cluster refused the objects HKS derived.
+    #[error("the cluster refused the change: {0}")]
+    ClusterRejected(String),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
+    /// `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`.
+    pub code: &'static str,
+    pub message: String,
+    /// For `invalid`: every problem, with its field path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("resource"),
+            StoreError::Conflict { what, name } => {
+                Self::Conflict(format!("{what} '{name}' already exists"))
+            }
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<KubeError> for ApiError {
+    fn from(e: KubeError) -> Self {
+        match e {
+            KubeError::Unreachable(_) | KubeError::Misconfigured(_) => Self::ClusterUnavailable(e),
+            KubeError::Rejected { message, .. } => Self::ClusterRejected(message),
+            KubeError::NotFound => Self::NotFound("object in the cluster"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::ClusterUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable"),
+            Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "cluster_rejected"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        match &self {
+            Self::Internal(error) => {
+                tracing::error!(error = %error, source = ?error.source(), "Request failed.")
+            }
+            Self::ClusterUnavailable(error) => {
+                tracing::warn!(%error, source = ?std::error::Error::source(error), "Tenant cluster unavailable.")
+            }
+            _ => {}
+        }
+        let problems = match &self {
+            Self::Invalid(i) => i.problems.clone(),
+            _ => Vec::new(),
+        };
+        let message = match &self {
+            Self::Invalid(i) => match i.problems.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                many => format!("the request has {} problems", many.len()),
+            },
+            Self::ClusterUnavailable(KubeError::Misconfigured(why)) => {
+                format!("the project's cluster cannot be reached ({why}); nothing was changed")
+            }
+            other => other.to_string(),
+        };
+        let mut response = (
+            status,
+            Json(ErrorBody {
+                code,
+                message,
+                problems,
+            }),
+        )
+            .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

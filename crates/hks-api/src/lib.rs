@@ -1,0 +1,232 @@
+//! HKS's HTTP API: the only crate that knows HTTP and JSON.
+//!
+//! [`router`] builds the whole application from an [`AppState`] (the store,
+//! a [`hks_kube::Gateway`], the admin token's hash); it is also the test
+//! seam. Handlers live in [`routes`], the write rules in [`service`], and
+//! [`error`] is the one place errors become status codes and bodies.
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod service;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use hks_kube::Gateway;
+use hks_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::{ExposeSecret, SecretString};
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    gateway: Arc<dyn Gateway>,
+    admin_token_hash: Option<String>,
+    locks: service::ProjectLocks,
+    generations: service::Generations,
+    metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    /// `admin_token`: the installation's admin token; without one, the admin
+    /// endpoints answer 401.
+    pub fn new(
+        store: Store,
+        gateway: Arc<dyn Gateway>,
+        admin_token: Option<&SecretString>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                gateway,
+                admin_token_hash: admin_token.map(|t| hks_store::token_hash(t.expose_secret())),
+                locks: service::ProjectLocks::default(),
+                generations: service::Generations::default(),
+                metrics,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn gateway(&self) -> &dyn Gateway {
+        self.inner.gateway.as_ref()
+    }
+
+    pub(crate) fn admin_token_hash(&self) -> Option<&String> {
+        self.inner.admin_token_hash.as_ref()
+    }
+
+    pub(crate) fn locks(&self) -> &service::ProjectLocks {
+        &self.inner.locks
+    }
+
+    pub(crate) fn generations(&self) -> &service::Generations {
+        &self.inner.generations
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    use routes::*;
+    let api = Router::new()
+        .route("/admin/tenants", post(create_tenant).get(list_tenants))
+        .route(
+            "/admin/tenants/{tenant}",
+            get(get_tenant).delete(delete_tenant),
+        )
+        .route(
+            "/admin/tenants/{tenant}/cluster",
+            put(update_tenant_cluster),
+        )
+        .route(
+            "/admin/tenants/{tenant}/tokens",
+            post(create_token).get(list_tokens),
+        )
+        .route(
+            "/admin/tenants/{tenant}/tokens/{token}",
+            axum::routing::delete(delete_token),
+        )
+        .route("/projects", get(list_projects).post(create_project))
+        .route(
+            "/projects/{project}",
+            get(get_project).delete(delete_project),
+        )
+        .route(
+            "/projects/{project}/applications",
+            get(list_applications).post(create_application),
+        )
+        .route(
+            "/projects/{project}/applications/{name}",
+            get(get_application)
+                .put(update_application)
+                .delete(delete_application),
+        )
+        .route("/projects/{project}/manifests", post(preview_manifests))
+        .route(
+            "/projects/{project}/cronjobs",
+            get(list_cronjobs).post(create_cronjob),
+        )
+        .route(
+            "/projects/{project}/cronjobs/{name}",
+            get(get_cronjob).put(update_cronjob).delete(delete_cronjob),
+        )
+        .route(
+            "/projects/{project}/cronjobs/{name}/suspend",
+            post(suspend_cronjob),
+        )
+        .route(
+            "/projects/{project}/cronjobs/{name}/resume",
+            post(resume_cronjob),
+        )
+        .route(
+            "/projects/{project}/cronjobs/{name}/runs",
+            get(list_runs).post(run_now),
+        )
+        .route(
+            "/projects/{project}/cronjobs/{name}/runs/{run}/logs",
+            get(run_logs),
+        )
+        .route("/schedules/preview", post(schedule_preview))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::NotFound("endpoint")
+}
+
+async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi::document(),
+    )
+        .into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "Not ready: the database does not answer.");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    match &state.inner.metrics {
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
+    }
+}
+
+/// Request count and latency by route (the route's pattern, never the raw
+/// path, so labels stay few).
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("hks_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("hks_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Runs [`service::reconcile`] every `interval` until the task is aborted.
+pub fn spawn_reconciler(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match service::reconcile(&state).await {
+                Ok(r) => tracing::debug!(
+                    projects = r.projects,
+                    failed = r.failed_projects,
+                    applied = r.applied,
+                    unchanged = r.unchanged,
+                    orphans = r.orphans_deleted,
+                    "Reconciled."
+                ),
+                Err(error) => tracing::warn!(%error, "Reconciliation pass failed."),
+            }
+        }
+    })
+}

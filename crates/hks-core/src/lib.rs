@@ -1,0 +1,20 @@
+//! HKS's domain core: what users configure (tenants' projects and their
+//! applications: Stateless services, CronJobs, Functions), how that input is
+//! validated, and which Kubernetes objects are derived from it.
+//!
+//! Everything here is plain data and pure functions. There is no I/O, no
+//! HTTP, no SQL and no Kubernetes client: the adapters (`hks-store`,
+//! `hks-kube`, `hks-api`) sit around this crate. Validation reports every
+//! problem with a field path (`spec.env[2].name`) so the API can point at the
+//! field, and it runs before anything is stored or applied.
+
+pub mod examples;
+pub mod formats;
+pub mod manifest;
+pub mod problem;
+pub mod run;
+pub mod schedule;
+pub mod spec;
+pub mod tenant;
+
+pub use problem::{Invalid, Problem};

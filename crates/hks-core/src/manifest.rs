@@ -1,0 +1,420 @@
+//! Kubernetes objects derived from the user's configuration. Pure functions:
+//! the same input always gives the same objects, so they can be applied with
+//! server-side apply as often as needed and compared in golden tests.
+//!
+//! Every object carries the HKS labels (tenant, project, application). For a
+//! CronJob they are also in `jobTemplate.metadata` and the pod template,
+//! because the CronJob controller copies labels to Jobs from
+//! `jobTemplate.metadata` only, and the Job controller copies the pod
+//! template's labels to pods.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::batch::v1::{
+    CronJob, CronJobSpec as KubeCronJobSpec, Job, JobSpec, JobTemplateSpec,
+};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EnvVar as KubeEnvVar, EnvVarSource, Namespace, PodSpec,
+    PodTemplateSpec, ResourceRequirements, SecretKeySelector, Service, ServicePort, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use crate::spec::{ContainerSource, CronJobSpec, EnvVar, ResourceList, Resources, StatelessSpec};
+
+/// Prefix of HKS's own labels and annotations.
+pub const LABEL_PREFIX: &str = "hks.dev/";
+pub const LABEL_TENANT: &str = "hks.dev/tenant";
+pub const LABEL_PROJECT: &str = "hks.dev/project";
+pub const LABEL_APPLICATION: &str = "hks.dev/application";
+pub const LABEL_TYPE: &str = "hks.dev/type";
+/// `manual` on Jobs (and their pods) started by Run now; absent on scheduled runs.
+pub const LABEL_TRIGGER: &str = "hks.dev/trigger";
+/// Who started a manual run.
+pub const ANNOTATION_TRIGGERED_BY: &str = "hks.dev/triggered-by";
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY: &str = "hks";
+/// The annotation `kubectl create job --from=cronjob/...` sets.
+pub const ANNOTATION_INSTANTIATE: &str = "cronjob.kubernetes.io/instantiate";
+
+/// Where a project's objects live, and whose they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub tenant: String,
+    pub project: String,
+    /// The project's namespace in the tenant's cluster.
+    pub namespace: String,
+}
+
+impl Placement {
+    /// The labels every object of `application` carries.
+    pub fn labels(&self, application: &str, kind: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
+            (LABEL_TENANT.to_owned(), self.tenant.clone()),
+            (LABEL_PROJECT.to_owned(), self.project.clone()),
+            (LABEL_APPLICATION.to_owned(), application.to_owned()),
+            (LABEL_TYPE.to_owned(), kind.to_owned()),
+        ])
+    }
+
+    fn meta(&self, name: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(self.namespace.clone()),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        }
+    }
+}
+
+/// The namespace of a project.
+pub fn namespace(p: &Placement) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(p.namespace.clone()),
+            labels: Some(BTreeMap::from([
+                (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
+                (LABEL_TENANT.to_owned(), p.tenant.clone()),
+                (LABEL_PROJECT.to_owned(), p.project.clone()),
+            ])),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    }
+}
+
+/// The Deployment of a Stateless application, and its Service when it has a port.
+pub fn stateless(p: &Placement, name: &str, spec: &StatelessSpec) -> (Deployment, Option<Service>) {
+    let labels = p.labels(name, "stateless");
+    let selector = BTreeMap::from([
+        (LABEL_PROJECT.to_owned(), p.project.clone()),
+        (LABEL_APPLICATION.to_owned(), name.to_owned()),
+    ]);
+    let mut c = container(name, &ContainerSource::of_stateless(spec));
+    if let Some(port) = spec.port {
+        c.ports = Some(vec![ContainerPort {
+            container_port: i32::from(port),
+            name: Some("http".into()),
+            ..ContainerPort::default()
+        }]);
+    }
+    let deployment = Deployment {
+        metadata: p.meta(name, labels.clone()),
+        spec: DeploymentSpec {
+            replicas: Some(i32::try_from(spec.replicas).unwrap_or(i32::MAX)),
+            selector: LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![c],
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        },
+        ..Deployment::default()
+    };
+    let service = spec.port.map(|port| Service {
+        metadata: p.meta(name, labels),
+        spec: Some(ServiceSpec {
+            selector: Some(selector),
+            ports: Some(vec![ServicePort {
+                name: Some("http".into()),
+                port: i32::from(port),
+                target_port: Some(IntOrString::String("http".into())),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    });
+    (deployment, service)
+}
+
+/// The `batch/v1` CronJob of a CronJob application whose container has been
+/// resolved (template plus overrides, see [`CronJobSpec::resolve`]).
+pub fn cronjob(p: &Placement, name: &str, spec: &CronJobSpec, source: &ContainerSource) -> CronJob {
+    let labels = p.labels(name, "cronjob");
+    let mut job_labels = labels.clone();
+    // User labels go on Jobs and pods only; HKS's own keys cannot be
+    // overridden (validation rejects them, and they are inserted last).
+    for (k, v) in &spec.labels {
+        job_labels.insert(k.clone(), v.clone());
+    }
+    job_labels.extend(labels.clone());
+    CronJob {
+        metadata: p.meta(name, labels),
+        spec: KubeCronJobSpec {
+            schedule: spec.schedule.trim().to_owned(),
+            time_zone: Some(spec.time_zone.clone()),
+            concurrency_policy: Some(spec.concurrency_policy.as_str().to_owned()),
+            starting_deadline_seconds: Some(i64::from(spec.starting_deadline_seconds)),
+            successful_jobs_history_limit: Some(clamp(spec.successful_jobs_history_limit)),
+            failed_jobs_history_limit: Some(clamp(spec.failed_jobs_history_limit)),
+            suspend: Some(spec.suspend),
+            job_template: JobTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(job_labels.clone()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(JobSpec {
+                    active_deadline_seconds: Some(i64::from(spec.timeout_seconds)),
+                    backoff_limit: Some(clamp(spec.retries)),
+                    template: PodTemplateSpec {
+                        metadata: Some(ObjectMeta {
+                            labels: Some(job_labels),
+                            ..ObjectMeta::default()
+                        }),
+                        spec: Some(PodSpec {
+                            containers: vec![container(name, source)],
+                            restart_policy: Some("Never".into()),
+                            ..PodSpec::default()
+                        }),
+                    },
+                    ..JobSpec::default()
+                }),
+            },
+        },
+        ..CronJob::default()
+    }
+}
+
+/// Why a manual Job cannot be built from a CronJob read from the cluster.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ManualJobError {
+    #[error("the CronJob has no name, namespace or uid")]
+    MissingMetadata,
+}
+
+/// The longest Job name: Job names become the value of the
+/// `batch.kubernetes.io/job-name` label.
+pub const MAX_JOB_NAME: usize = 63;
+
+/// A Run now Job, built as `kubectl create job --from=cronjob/<name>` does:
+/// the CronJob's whole `jobTemplate` (labels, annotations and spec, so
+/// nothing such as `backoffLimit` is lost), the `instantiate: manual`
+/// annotation, and an ownerReference *without* `controller`, so that the
+/// CronJob controller neither counts it for the concurrency policy nor
+/// deletes it with the history, while garbage collection still removes it
+/// with the CronJob. HKS adds the `trigger: manual` label (on the Job and its
+/// pods, so runs lists can tell) and who triggered it.
+///
+/// `suffix` makes the name unique (lowercase alphanumerics); the name is
+/// `<cronjob>-m<suffix>`, cut so that it stays within 63 characters.
+pub fn manual_job(
+    cronjob: &CronJob,
+    triggered_by: &str,
+    suffix: &str,
+) -> Result<Job, ManualJobError> {
+    let meta = &cronjob.metadata;
+    let (Some(name), Some(ns), Some(uid)) = (&meta.name, &meta.namespace, &meta.uid) else {
+        return Err(ManualJobError::MissingMetadata);
+    };
+    let template = cronjob.spec.job_template.clone();
+    let template_meta = template.metadata.unwrap_or_default();
+
+    let mut annotations =
+        BTreeMap::from([(ANNOTATION_INSTANTIATE.to_owned(), "manual".to_owned())]);
+    annotations.extend(template_meta.annotations.unwrap_or_default());
+    annotations.insert(ANNOTATION_TRIGGERED_BY.to_owned(), triggered_by.to_owned());
+    let mut labels = template_meta.labels.unwrap_or_default();
+    labels.insert(LABEL_TRIGGER.to_owned(), "manual".to_owned());
+
+    let mut spec = template.spec.unwrap_or_default();
+    let pod_meta = spec
+        .template
+        .metadata
+        .get_or_insert_with(ObjectMeta::default);
+    pod_meta
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(LABEL_TRIGGER.to_owned(), "manual".to_owned());
+
+    let mut job_name = format!("{name}-m{suffix}");
+    job_name.truncate(MAX_JOB_NAME);
+    while job_name.ends_with('-') {
+        job_name.pop();
+    }
+    Ok(Job {
+        metadata: ObjectMeta {
+            name: Some(job_name),
+            namespace: Some(ns.clone()),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "batch/v1".into(),
+                kind: "CronJob".into(),
+                name: name.clone(),
+                uid: uid.clone(),
+                controller: None,
+                block_owner_deletion: None,
+            }]),
+            ..ObjectMeta::default()
+        },
+        spec: Some(spec),
+        status: None,
+    })
+}
+
+fn clamp(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+fn container(name: &str, s: &ContainerSource) -> Container {
+    Container {
+        name: name.to_owned(),
+        image: Some(s.image.clone()),
+        command: (!s.command.is_empty()).then(|| s.command.clone()),
+        args: (!s.args.is_empty()).then(|| s.args.clone()),
+        env: (!s.env.is_empty()).then(|| s.env.iter().map(env_var).collect()),
+        resources: resources(&s.resources),
+        ..Container::default()
+    }
+}
+
+/// Secrets are referenced (`secretKeyRef`), never inlined.
+fn env_var(v: &EnvVar) -> KubeEnvVar {
+    KubeEnvVar {
+        name: v.name.clone(),
+        value: v.value.clone(),
+        value_from: v.secret.as_ref().map(|s| EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: s.name.clone(),
+                key: s.key.clone(),
+                optional: None,
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+fn resources(r: &Resources) -> Option<ResourceRequirements> {
+    fn list(l: &ResourceList) -> Option<BTreeMap<String, Quantity>> {
+        let mut m = BTreeMap::new();
+        if let Some(c) = &l.cpu {
+            m.insert("cpu".to_owned(), Quantity(c.clone()));
+        }
+        if let Some(mem) = &l.memory {
+            m.insert("memory".to_owned(), Quantity(mem.clone()));
+        }
+        (!m.is_empty()).then_some(m)
+    }
+    (!r.is_empty()).then(|| ResourceRequirements {
+        requests: list(&r.requests),
+        limits: list(&r.limits),
+        ..ResourceRequirements::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples::{placement, report, tick, web};
+
+    #[test]
+    fn golden_namespace() {
+        insta::assert_yaml_snapshot!(namespace(&placement()));
+    }
+
+    #[test]
+    fn golden_stateless() {
+        let (d, s) = stateless(&placement(), "web", &web());
+        insta::assert_yaml_snapshot!("stateless_deployment", d);
+        insta::assert_yaml_snapshot!("stateless_service", s);
+    }
+
+    #[test]
+    fn golden_cronjob_from_template() {
+        let spec = report();
+        let source = spec.resolve(Some(&web())).unwrap();
+        insta::assert_yaml_snapshot!(cronjob(&placement(), "nightly-report", &spec, &source));
+    }
+
+    #[test]
+    fn golden_cronjob_with_image_and_shell() {
+        let spec = tick();
+        let source = spec.resolve(None).unwrap();
+        insta::assert_yaml_snapshot!(cronjob(&placement(), "tick", &spec, &source));
+    }
+
+    #[test]
+    fn golden_manual_job() {
+        let spec = report();
+        let mut cj = cronjob(
+            &placement(),
+            "nightly-report",
+            &spec,
+            &spec.resolve(Some(&web())).unwrap(),
+        );
+        cj.metadata.uid = Some("2c9f3b1e-0000-4000-8000-000000000001".into());
+        insta::assert_yaml_snapshot!(manual_job(&cj, "token:ci-bot", "k3x9q2").unwrap());
+    }
+
+    #[test]
+    fn manual_job_copies_the_whole_job_template() {
+        let spec = report();
+        let mut cj = cronjob(
+            &placement(),
+            "nightly-report",
+            &spec,
+            &spec.resolve(Some(&web())).unwrap(),
+        );
+        cj.metadata.uid = Some("u".into());
+        let job = manual_job(&cj, "someone", "abc").unwrap();
+        let mut expected = cj.spec.job_template.spec.unwrap();
+        expected
+            .template
+            .metadata
+            .as_mut()
+            .unwrap()
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert(LABEL_TRIGGER.into(), "manual".into());
+        assert_eq!(job.spec.unwrap(), expected);
+        let owner = &job.metadata.owner_references.unwrap()[0];
+        assert_eq!(owner.controller, None);
+    }
+
+    #[test]
+    fn manual_job_names_fit_in_63_characters() {
+        let spec = report();
+        let long = "a".repeat(52);
+        let mut cj = cronjob(
+            &placement(),
+            &long,
+            &spec,
+            &spec.resolve(Some(&web())).unwrap(),
+        );
+        cj.metadata.uid = Some("u".into());
+        let name = manual_job(&cj, "x", "0123456789abcdef")
+            .unwrap()
+            .metadata
+            .name
+            .unwrap();
+        assert_eq!(name.len(), 63);
+        assert!(name.starts_with(&long));
+    }
+
+    #[test]
+    fn secrets_are_referenced_never_inlined() {
+        let spec = report();
+        let cj = cronjob(
+            &placement(),
+            "r",
+            &spec,
+            &spec.resolve(Some(&web())).unwrap(),
+        );
+        let yaml = serde_json::to_string(&cj).unwrap();
+        assert!(yaml.contains("secretKeyRef"));
+    }
+}

@@ -1,0 +1,328 @@
+//! Runs of a CronJob as the user sees them, derived from the Jobs and pods
+//! Kubernetes keeps. Pure: the adapters read the objects, this decides what
+//! they mean (following kubectl's precedence for a Job's state).
+
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::manifest::{ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_TRIGGER};
+
+/// The annotation the CronJob controller puts on the Jobs it creates.
+pub const ANNOTATION_SCHEDULED_TIMESTAMP: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// Started by the CronJob controller at a scheduled time.
+    Scheduled,
+    /// Started by Run now.
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub enum RunResult {
+    /// Created, no pod running yet.
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Suspended,
+}
+
+/// One run: a Job and its pods.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    /// The Job's name; identifies the run.
+    pub name: String,
+    pub trigger: Trigger,
+    /// Who started a manual run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triggered_by: Option<String>,
+    /// The time the schedule called for (scheduled runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub scheduled_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<Timestamp>,
+    /// From start to end, for finished runs.
+    pub duration_seconds: Option<i64>,
+    pub result: RunResult,
+    /// Why it failed: `BackoffLimitExceeded`, `DeadlineExceeded`, `OOMKilled`, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The exit code of the last attempt's container.
+    pub exit_code: Option<i32>,
+    /// Every pod of the run (with `restartPolicy: Never`, each retry is a new pod).
+    pub attempts: Vec<Attempt>,
+}
+
+/// One pod of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub pod: String,
+    /// The pod's phase: Pending, Running, Succeeded, Failed, Unknown.
+    pub phase: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<Timestamp>,
+    pub exit_code: Option<i32>,
+    /// `Completed`, `Error`, `OOMKilled`, `ContainerCannotRun`, or why it is waiting
+    /// (`ImagePullBackOff`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn condition(job: &Job, kind: &str) -> Option<(Option<String>, Option<String>, Option<Timestamp>)> {
+    job.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == kind && c.status == "True")
+        .map(|c| {
+            (
+                c.reason.clone(),
+                c.message.clone(),
+                c.last_transition_time.as_ref().map(|t| t.0),
+            )
+        })
+}
+
+fn terminated(pod: &Pod) -> Option<&ContainerStateTerminated> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    statuses.iter().find_map(|s| {
+        s.state
+            .as_ref()
+            .and_then(|st| st.terminated.as_ref())
+            .or_else(|| s.last_state.as_ref()?.terminated.as_ref())
+    })
+}
+
+fn waiting_reason(pod: &Pod) -> Option<String> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    statuses
+        .iter()
+        .find_map(|s| s.state.as_ref()?.waiting.as_ref()?.reason.clone())
+}
+
+/// An attempt from a pod.
+pub fn attempt(pod: &Pod) -> Attempt {
+    let t = terminated(pod);
+    Attempt {
+        pod: pod.metadata.name.clone().unwrap_or_default(),
+        phase: pod
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Pending".into()),
+        started_at: t
+            .and_then(|t| t.started_at.as_ref().map(|x| x.0))
+            .or_else(|| pod.status.as_ref()?.start_time.as_ref().map(|x| x.0)),
+        finished_at: t.and_then(|t| t.finished_at.as_ref().map(|x| x.0)),
+        exit_code: t.map(|t| t.exit_code),
+        reason: t
+            .and_then(|t| t.reason.clone())
+            .or_else(|| waiting_reason(pod)),
+    }
+}
+
+/// A run from its Job and the Job's pods (any order).
+pub fn run(job: &Job, pods: &[&Pod]) -> Run {
+    let meta = &job.metadata;
+    let labels = meta.labels.as_ref();
+    let annotations = meta.annotations.as_ref();
+    let manual = labels.is_some_and(|l| l.get(LABEL_TRIGGER).is_some_and(|v| v == "manual"))
+        || annotations
+            .is_some_and(|a| a.get(ANNOTATION_INSTANTIATE).is_some_and(|v| v == "manual"));
+    let mut attempts: Vec<Attempt> = pods.iter().map(|p| attempt(p)).collect();
+    let created = |p: &&Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    let mut ordered: Vec<&&Pod> = pods.iter().collect();
+    ordered.sort_by_key(|p| (created(p), p.metadata.name.clone()));
+    attempts.sort_by_key(|a| {
+        ordered
+            .iter()
+            .position(|p| p.metadata.name.as_deref() == Some(a.pod.as_str()))
+    });
+    let last = attempts.last();
+
+    let status = job.status.as_ref();
+    let started_at = status.and_then(|s| s.start_time.as_ref().map(|t| t.0));
+    let suspended = job.spec.as_ref().and_then(|s| s.suspend).unwrap_or(false)
+        || condition(job, "Suspended").is_some();
+    let (result, reason, message, finished_at) = if let Some((_, _, _)) = condition(job, "Complete")
+    {
+        (
+            RunResult::Succeeded,
+            None,
+            None,
+            status.and_then(|s| s.completion_time.as_ref().map(|t| t.0)),
+        )
+    } else if let Some((reason, message, at)) =
+        condition(job, "Failed").or_else(|| condition(job, "FailureTarget"))
+    {
+        let oom = last.and_then(|a| a.reason.as_deref()) == Some("OOMKilled");
+        (
+            RunResult::Failed,
+            if oom {
+                Some("OOMKilled".into())
+            } else {
+                reason
+            },
+            message,
+            at,
+        )
+    } else if let Some((_, _, at)) = condition(job, "SuccessCriteriaMet") {
+        (RunResult::Succeeded, None, None, at)
+    } else if suspended {
+        (RunResult::Suspended, None, None, None)
+    } else if status.and_then(|s| s.active).unwrap_or(0) > 0
+        && attempts.iter().any(|a| a.phase == "Running")
+    {
+        (RunResult::Running, None, None, None)
+    } else if started_at.is_some() {
+        // Started, but no pod is running yet: waiting reasons such as
+        // ImagePullBackOff are worth showing.
+        let waiting = last
+            .filter(|a| a.phase == "Pending")
+            .and_then(|a| a.reason.clone());
+        (
+            if waiting.is_some() {
+                RunResult::Pending
+            } else {
+                RunResult::Running
+            },
+            waiting,
+            None,
+            None,
+        )
+    } else {
+        (RunResult::Pending, None, None, None)
+    };
+    let scheduled_at = annotations
+        .and_then(|a| a.get(ANNOTATION_SCHEDULED_TIMESTAMP))
+        .and_then(|s| {
+            s.parse::<jiff::Zoned>()
+                .ok()
+                .map(|z| z.timestamp())
+                .or_else(|| s.parse::<Timestamp>().ok())
+        });
+    Run {
+        name: meta.name.clone().unwrap_or_default(),
+        trigger: if manual {
+            Trigger::Manual
+        } else {
+            Trigger::Scheduled
+        },
+        triggered_by: annotations.and_then(|a| a.get(ANNOTATION_TRIGGERED_BY).cloned()),
+        scheduled_at,
+        created_at: meta.creation_timestamp.as_ref().map(|t| t.0),
+        started_at,
+        finished_at,
+        duration_seconds: match (started_at, finished_at) {
+            (Some(s), Some(f)) => Some(f.as_second() - s.as_second()),
+            _ => None,
+        },
+        result,
+        reason,
+        message,
+        exit_code: last.and_then(|a| a.exit_code),
+        attempts,
+    }
+}
+
+/// Newest first: by creation time, then name.
+pub fn sort_newest_first(runs: &mut [Run]) {
+    runs.sort_by(|a, b| (b.created_at, &b.name).cmp(&(a.created_at, &a.name)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn job(v: serde_json::Value) -> Job {
+        serde_json::from_value(v).unwrap()
+    }
+    fn pod(v: serde_json::Value) -> Pod {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn succeeded_scheduled_run() {
+        let j = job(json!({
+            "metadata": {"name": "report-29000000", "creationTimestamp": "2025-01-01T03:00:00Z",
+                "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp": "2025-01-01T04:00:00+01:00"}},
+            "status": {"startTime": "2025-01-01T03:00:01Z", "completionTime": "2025-01-01T03:00:31Z",
+                "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}
+        }));
+        let p = pod(
+            json!({"metadata": {"name": "report-29000000-abcde", "creationTimestamp": "2025-01-01T03:00:01Z"},
+            "status": {"phase": "Succeeded", "containerStatuses": [{"name": "c", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": "2025-01-01T03:00:02Z", "finishedAt": "2025-01-01T03:00:30Z"}}}]}}),
+        );
+        let r = run(&j, &[&p]);
+        assert_eq!(r.result, RunResult::Succeeded);
+        assert_eq!(r.trigger, Trigger::Scheduled);
+        assert_eq!(
+            r.scheduled_at,
+            Some("2025-01-01T03:00:00Z".parse().unwrap())
+        );
+        assert_eq!(r.duration_seconds, Some(30));
+        assert_eq!(r.exit_code, Some(0));
+    }
+
+    #[test]
+    fn failed_manual_run_reports_oom_and_every_attempt() {
+        let j = job(json!({
+            "metadata": {"name": "report-mabc", "labels": {"hks.dev/trigger": "manual"}, "annotations": {"hks.dev/triggered-by": "ci"}},
+            "status": {"startTime": "2025-01-01T03:00:00Z",
+                "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "lastTransitionTime": "2025-01-01T03:01:00Z"}]}
+        }));
+        let term = |name: &str, at: &str, reason: &str, code: i32| {
+            pod(json!({"metadata": {"name": name, "creationTimestamp": at},
+                "status": {"phase": "Failed", "containerStatuses": [{"name": "c", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                    "state": {"terminated": {"exitCode": code, "reason": reason}}}]}}))
+        };
+        let p2 = term("b", "2025-01-01T03:00:30Z", "OOMKilled", 137);
+        let p1 = term("a", "2025-01-01T03:00:00Z", "Error", 1);
+        let r = run(&j, &[&p2, &p1]);
+        assert_eq!(r.result, RunResult::Failed);
+        assert_eq!(r.trigger, Trigger::Manual);
+        assert_eq!(r.triggered_by.as_deref(), Some("ci"));
+        assert_eq!(r.reason.as_deref(), Some("OOMKilled"));
+        assert_eq!(r.exit_code, Some(137));
+        assert_eq!(
+            r.attempts
+                .iter()
+                .map(|a| a.pod.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(r.duration_seconds, Some(60));
+    }
+
+    #[test]
+    fn deadline_exceeded() {
+        let j = job(
+            json!({"metadata": {"name": "x"}, "status": {"startTime": "2025-01-01T03:00:00Z",
+            "conditions": [{"type": "FailureTarget", "status": "True", "reason": "DeadlineExceeded"}]}}),
+        );
+        let r = run(&j, &[]);
+        assert_eq!(
+            (r.result, r.reason.as_deref()),
+            (RunResult::Failed, Some("DeadlineExceeded"))
+        );
+    }
+}

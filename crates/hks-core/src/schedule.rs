@@ -1,0 +1,32 @@
+//! The one place the domain core asks the schedule engine (`hks-schedule`)
+//! whether a schedule and time zone are acceptable, and turns its problems
+//! into field-path problems relative to the CronJob spec (`schedule`,
+//! `timeZone`). Quirks Kubernetes accepts but HKS refuses (`*-5`, `+1`, a
+//! date that never comes) are refused here too: they never do what the user
+//! meant.
+
+use hks_schedule::Input;
+
+use crate::problem::{Invalid, Problem};
+
+/// Checks a schedule and its time zone; `Ok` carries the parsed schedule.
+pub fn check(schedule: &str, time_zone: &str) -> Result<hks_schedule::Schedule, Invalid> {
+    hks_schedule::check(schedule, time_zone).map_err(|problems| Invalid {
+        problems: problems
+            .into_iter()
+            .map(|p| Problem {
+                field: match p.input {
+                    Input::Schedule => "schedule".into(),
+                    Input::TimeZone => "timeZone".into(),
+                },
+                code: p.code.into(),
+                message: p.message,
+                hint: Some(match (p.input, p.cron_field) {
+                    (Input::Schedule, Some(field)) => format!("look at the {field} field (the fields are minute hour day-of-month month day-of-week)"),
+                    (Input::Schedule, None) => "use five fields (minute hour day-of-month month day-of-week), like `0 3 * * *`, or @hourly, @daily, @weekly, @monthly".into(),
+                    (Input::TimeZone, _) => "use an IANA zone name like Europe/Berlin, America/New_York or UTC".into(),
+                }),
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,840 @@
+//! What a user configures: applications of three types. These types are the
+//! API's request and response bodies and what the store keeps (as JSON);
+//! Kubernetes objects are derived from them by [`crate::manifest`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::formats;
+use crate::problem::{Invalid, Problems, at, index};
+
+/// The type of an application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ApplicationType {
+    Stateless,
+    Cronjob,
+    Function,
+}
+
+impl ApplicationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stateless => "stateless",
+            Self::Cronjob => "cronjob",
+            Self::Function => "function",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "stateless" => Some(Self::Stateless),
+            "cronjob" => Some(Self::Cronjob),
+            "function" => Some(Self::Function),
+            _ => None,
+        }
+    }
+}
+
+/// An application's configuration, tagged with its type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", content = "spec", rename_all = "lowercase")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "specs are few and short-lived; boxing would only complicate matching"
+)]
+pub enum ApplicationSpec {
+    Stateless(StatelessSpec),
+    Cronjob(CronJobSpec),
+    Function(FunctionSpec),
+}
+
+impl ApplicationSpec {
+    pub fn kind(&self) -> ApplicationType {
+        match self {
+            Self::Stateless(_) => ApplicationType::Stateless,
+            Self::Cronjob(_) => ApplicationType::Cronjob,
+            Self::Function(_) => ApplicationType::Function,
+        }
+    }
+}
+
+/// A long-running HTTP service: a Deployment and, with a port, a Service.
+/// Stateless applications are also the templates CronJobs are made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatelessSpec {
+    /// Container image, for example `ghcr.io/acme/web:1.4`.
+    pub image: String,
+    /// Overrides the image's entrypoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Arguments to the entrypoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+    /// The port the container listens on; a Service exposes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default = "one")]
+    pub replicas: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// An environment variable: a plain value, or a reference to a key of a
+/// Secret in the project's namespace. Secret values never pass through HKS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvVar {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretKeyRef>,
+}
+
+/// A key of a Kubernetes Secret in the project's namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKeyRef {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
+    pub requests: ResourceList,
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
+    pub limits: ResourceList,
+}
+
+impl Resources {
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.limits.is_empty()
+    }
+}
+
+/// Kubernetes quantities, for example `cpu: 250m`, `memory: 128Mi`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceList {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+}
+
+impl ResourceList {
+    pub fn is_empty(&self) -> bool {
+        self.cpu.is_none() && self.memory.is_none()
+    }
+}
+
+/// A scheduled job, applied as a `batch/v1` CronJob.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CronJobSpec {
+    /// Five-field cron expression or descriptor (`@daily`), as Kubernetes reads it.
+    pub schedule: String,
+    /// IANA time zone the schedule is read in; always set on the CronJob.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// Where the container comes from: a Stateless application of the same
+    /// project. Exactly one of `template` and `image` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateRef>,
+    /// An explicit image, when there is no template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Replaces the template's command and arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandOverride>,
+    /// Added to the template's environment; a name that the template also
+    /// sets replaces the template's value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// Replaces the template's resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+    /// Extra labels on every Job and pod of this CronJob.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub concurrency_policy: ConcurrencyPolicy,
+    /// A run is stopped after this many seconds (`activeDeadlineSeconds`).
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u32,
+    /// Failed pods retried before the run fails (`backoffLimit`).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// A run that could not start within this many seconds of its scheduled
+    /// time is skipped rather than started late.
+    #[serde(default = "default_starting_deadline")]
+    pub starting_deadline_seconds: u32,
+    #[serde(default = "default_successful_history")]
+    pub successful_jobs_history_limit: u32,
+    #[serde(default = "default_failed_history")]
+    pub failed_jobs_history_limit: u32,
+    #[serde(default)]
+    pub suspend: bool,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+/// One hour.
+pub const DEFAULT_TIMEOUT_SECONDS: u32 = 3600;
+pub const DEFAULT_RETRIES: u32 = 2;
+/// Five minutes: late enough to survive a controller restart, early enough
+/// that a run does not start hours after its time.
+pub const DEFAULT_STARTING_DEADLINE_SECONDS: u32 = 300;
+fn default_timeout() -> u32 {
+    DEFAULT_TIMEOUT_SECONDS
+}
+fn default_retries() -> u32 {
+    DEFAULT_RETRIES
+}
+fn default_starting_deadline() -> u32 {
+    DEFAULT_STARTING_DEADLINE_SECONDS
+}
+fn default_successful_history() -> u32 {
+    3
+}
+fn default_failed_history() -> u32 {
+    3
+}
+
+/// What to do when a run is due while the previous one is still running.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum ConcurrencyPolicy {
+    /// Skip the new run (the safe default: runs never pile up).
+    #[default]
+    Forbid,
+    /// Start the new run next to the old one.
+    Allow,
+    /// Stop the old run and start the new one.
+    Replace,
+}
+
+impl ConcurrencyPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Forbid => "Forbid",
+            Self::Allow => "Allow",
+            Self::Replace => "Replace",
+        }
+    }
+}
+
+/// The Stateless application a CronJob takes its container from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemplateRef {
+    /// Name of a Stateless application of the same project.
+    pub application: String,
+    /// Whether later changes of the template reach this CronJob.
+    pub mode: TemplateMode,
+    /// With `snapshot`, the template's container as it was when this CronJob
+    /// was created (or switched to this template, or from `follow`); edits
+    /// keep it. To take a new one, switch to `follow` and back. Set by the
+    /// server; ignored on input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub snapshot: Option<ContainerSource>,
+}
+
+/// Template-following versus snapshot: an explicit choice the API shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TemplateMode {
+    /// The CronJob is re-applied whenever the template application changes.
+    Follow,
+    /// The CronJob keeps the template's container as of its last edit.
+    Snapshot,
+}
+
+/// Replaces the container's command. `argv` is run as is; with `shell`, the
+/// single string in `argv` is run by `sh -c` (so it may use pipes, `&&` and
+/// variables, and the image needs a shell).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommandOverride {
+    pub argv: Vec<String>,
+    #[serde(default)]
+    pub shell: bool,
+}
+
+impl CommandOverride {
+    /// The container `command` this override produces.
+    pub fn effective(&self) -> Vec<String> {
+        if self.shell {
+            let mut v = vec!["sh".to_owned(), "-c".to_owned()];
+            v.extend(self.argv.iter().cloned());
+            v
+        } else {
+            self.argv.clone()
+        }
+    }
+}
+
+/// A serverless Function: an HTTP endpoint that scheduled invocations call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// `http://` or `https://` URL, typically the in-cluster Service URL.
+    pub endpoint: String,
+    #[serde(default = "post")]
+    pub method: String,
+    /// Bearer token for the Function, held in a Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<SecretKeyRef>,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+/// The container a CronJob runs: the template's (or the explicit image) with
+/// the CronJob's overrides applied. Also what a snapshot keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerSource {
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+}
+
+impl ContainerSource {
+    /// The container of a Stateless application.
+    pub fn of_stateless(s: &StatelessSpec) -> Self {
+        Self {
+            image: s.image.clone(),
+            command: s.command.clone(),
+            args: s.args.clone(),
+            env: s.env.clone(),
+            resources: s.resources.clone(),
+        }
+    }
+}
+
+impl CronJobSpec {
+    /// The CronJob's container: the base (template, snapshot or explicit
+    /// image) with this CronJob's overrides. `template` is the current
+    /// template application, consulted only in `follow` mode.
+    pub fn resolve(&self, template: Option<&StatelessSpec>) -> Result<ContainerSource, Invalid> {
+        let mut base = match (&self.template, &self.image) {
+            (Some(t), _) => match (t.mode, &t.snapshot, template) {
+                (TemplateMode::Snapshot, Some(snap), _) => snap.clone(),
+                (_, _, Some(live)) => ContainerSource::of_stateless(live),
+                (_, _, None) => {
+                    return Err(Invalid::one(
+                        "spec.template.application",
+                        "template_not_found",
+                        format!("there is no Stateless application named '{}' in this project", t.application),
+                    )
+                    .with_hint("create the Stateless application first, or give an explicit `image` instead of `template`"));
+                }
+            },
+            (None, Some(image)) => ContainerSource {
+                image: image.clone(),
+                command: vec![],
+                args: vec![],
+                env: vec![],
+                resources: Resources::default(),
+            },
+            (None, None) => {
+                return Err(Invalid::one(
+                    "spec.template",
+                    "container_missing",
+                    "a CronJob needs a `template` or an `image`",
+                ));
+            }
+        };
+        if let Some(cmd) = &self.command {
+            base.command = cmd.effective();
+            base.args.clear();
+        }
+        for var in &self.env {
+            match base.env.iter_mut().find(|e| e.name == var.name) {
+                Some(existing) => *existing = var.clone(),
+                None => base.env.push(var.clone()),
+            }
+        }
+        if let Some(r) = &self.resources {
+            base.resources = r.clone();
+        }
+        Ok(base)
+    }
+}
+
+/// Checks the name of an application.
+pub fn validate_name(field: &str, name: &str, max: usize) -> Result<(), Invalid> {
+    formats::dns_label(name, max).map_err(|reason| {
+        Invalid::one(
+            field,
+            "invalid_name",
+            format!("'{name}' is not a valid name: it {reason}"),
+        )
+        .with_hint(
+            "use lowercase letters, digits and '-', starting with a letter, like `nightly-report`",
+        )
+    })
+}
+
+/// Checks everything about an application that needs nothing but the input:
+/// names, formats, ranges, the schedule and time zone. Whether a template
+/// exists is checked by [`CronJobSpec::resolve`].
+pub fn validate_application(name: &str, spec: &ApplicationSpec) -> Result<(), Invalid> {
+    let mut p = Problems::new();
+    if let Err(e) = validate_name("name", name, formats::MAX_APPLICATION_NAME) {
+        p.extend(e);
+    }
+    match spec {
+        ApplicationSpec::Stateless(s) => validate_stateless(&mut p, "spec", s),
+        ApplicationSpec::Cronjob(c) => validate_cronjob(&mut p, "spec", c),
+        ApplicationSpec::Function(f) => validate_function(&mut p, "spec", f),
+    }
+    p.finish()
+}
+
+fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
+    image(p, &at(path, "image"), &s.image);
+    argv(p, &at(path, "command"), &s.command, false);
+    for (i, a) in s.args.iter().enumerate() {
+        if a.contains('\0') {
+            p.push(
+                index(&at(path, "args"), i),
+                "invalid_argument",
+                "must not contain NUL characters",
+                None,
+            );
+        }
+    }
+    env(p, &at(path, "env"), &s.env);
+    resources(p, &at(path, "resources"), &s.resources);
+    if s.port == Some(0) {
+        p.push(
+            at(path, "port"),
+            "invalid_port",
+            "must be between 1 and 65535",
+            None,
+        );
+    }
+    if s.replicas > 100 {
+        p.push(
+            at(path, "replicas"),
+            "out_of_range",
+            "must be at most 100",
+            None,
+        );
+    }
+}
+
+fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
+    if let Err(problems) = crate::schedule::check(&c.schedule, &c.time_zone).map(drop) {
+        for mut problem in problems.problems {
+            problem.field = at(path, &problem.field);
+            p.push(
+                problem.field,
+                &problem.code,
+                problem.message,
+                problem.hint.as_deref(),
+            );
+        }
+    }
+    match (&c.template, &c.image) {
+        (Some(_), Some(_)) => p.push(
+            at(path, "image"),
+            "conflicting_fields",
+            "give either `template` or `image`, not both",
+            Some("to use another image with a template's settings, create a Stateless application for it"),
+        ),
+        (None, None) => p.push(
+            at(path, "template"),
+            "container_missing",
+            "a CronJob needs a `template` (a Stateless application of this project) or an `image`",
+            None,
+        ),
+        (Some(t), None) => {
+            if let Err(e) = validate_name(&at(path, "template.application"), &t.application, formats::MAX_APPLICATION_NAME) {
+                p.extend(e);
+            }
+        }
+        (None, Some(i)) => image(p, &at(path, "image"), i),
+    }
+    if let Some(cmd) = &c.command {
+        let field = at(path, "command.argv");
+        if cmd.argv.is_empty() {
+            p.push(
+                &field,
+                "empty_command",
+                "must have at least one element",
+                Some("to keep the template's command, leave `command` out"),
+            );
+        } else if cmd.shell && cmd.argv.len() != 1 {
+            p.push(
+                &field,
+                "shell_script_split",
+                "in shell mode, `argv` holds exactly one string: the script run by `sh -c`",
+                Some("join the command line into one string, for example [\"echo start && ./run.sh\"]"),
+            );
+        } else {
+            argv(p, &field, &cmd.argv, cmd.shell);
+        }
+    }
+    env(p, &at(path, "env"), &c.env);
+    if let Some(r) = &c.resources {
+        resources(p, &at(path, "resources"), r);
+    }
+    for (k, v) in &c.labels {
+        let field = format!("{}[{k:?}]", at(path, "labels"));
+        if let Err(reason) = formats::label_key(k) {
+            p.push(
+                &field,
+                "invalid_label_key",
+                format!("the key {reason}"),
+                None,
+            );
+        } else if k.starts_with(crate::manifest::LABEL_PREFIX)
+            || k.starts_with("app.kubernetes.io/")
+            || k.starts_with("batch.kubernetes.io/")
+        {
+            p.push(&field, "reserved_label", "this label is set by HKS or Kubernetes", Some("choose a key without the hks.dev/, app.kubernetes.io/ or batch.kubernetes.io/ prefix"));
+        }
+        if let Err(reason) = formats::label_value(v) {
+            p.push(
+                &field,
+                "invalid_label_value",
+                format!("the value {reason}"),
+                None,
+            );
+        }
+    }
+    if c.timeout_seconds == 0 || c.timeout_seconds > 7 * 24 * 3600 {
+        p.push(
+            at(path, "timeoutSeconds"),
+            "out_of_range",
+            "must be between 1 second and 7 days (604800)",
+            None,
+        );
+    }
+    if c.retries > 20 {
+        p.push(
+            at(path, "retries"),
+            "out_of_range",
+            "must be at most 20",
+            None,
+        );
+    }
+    if c.starting_deadline_seconds < 10 {
+        p.push(
+            at(path, "startingDeadlineSeconds"),
+            "out_of_range",
+            "must be at least 10 seconds",
+            Some("the CronJob controller checks schedules every 10 seconds; a shorter deadline can skip runs"),
+        );
+    }
+    if c.successful_jobs_history_limit > 100 {
+        p.push(
+            at(path, "successfulJobsHistoryLimit"),
+            "out_of_range",
+            "must be at most 100",
+            None,
+        );
+    }
+    if c.failed_jobs_history_limit > 100 {
+        p.push(
+            at(path, "failedJobsHistoryLimit"),
+            "out_of_range",
+            "must be at most 100",
+            None,
+        );
+    }
+}
+
+fn validate_function(p: &mut Problems, path: &str, f: &FunctionSpec) {
+    let ok = ["http://", "https://"].iter().any(|s| {
+        f.endpoint
+            .strip_prefix(s)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+    });
+    if !ok {
+        p.push(at(path, "endpoint"), "invalid_url", "must be an http:// or https:// URL", Some("for a Function in your cluster, use its Service URL, like http://my-fn.my-namespace.svc:8080/"));
+    }
+    if !matches!(
+        f.method.as_str(),
+        "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD"
+    ) {
+        p.push(
+            at(path, "method"),
+            "invalid_method",
+            "must be one of GET, POST, PUT, PATCH, DELETE, HEAD",
+            None,
+        );
+    }
+    if let Some(s) = &f.token_secret {
+        secret_ref(p, &at(path, "tokenSecret"), s);
+    }
+}
+
+fn image(p: &mut Problems, field: &str, value: &str) {
+    if let Err(reason) = formats::image_reference(value) {
+        p.push(
+            field,
+            "invalid_image",
+            format!("'{value}' is not a valid image reference: it {reason}"),
+            None,
+        );
+    }
+}
+
+fn argv(p: &mut Problems, field: &str, argv: &[String], shell: bool) {
+    if let Some(first) = argv.first()
+        && first.trim().is_empty()
+    {
+        let what = if shell {
+            "the script"
+        } else {
+            "the program to run"
+        };
+        p.push(
+            index(field, 0),
+            "empty_command",
+            format!("{what} must not be empty"),
+            None,
+        );
+    }
+    for (i, a) in argv.iter().enumerate() {
+        if a.contains('\0') {
+            p.push(
+                index(field, i),
+                "invalid_argument",
+                "must not contain NUL characters",
+                None,
+            );
+        }
+    }
+}
+
+fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
+    let mut seen = std::collections::HashSet::new();
+    for (i, v) in vars.iter().enumerate() {
+        let item = index(field, i);
+        if let Err(reason) = formats::env_name(&v.name) {
+            p.push(
+                at(&item, "name"),
+                "invalid_env_name",
+                format!(
+                    "'{}' is not a valid environment variable name: it {reason}",
+                    v.name
+                ),
+                Some("use letters, digits and '_', starting with a letter, like DATABASE_URL"),
+            );
+        } else if !seen.insert(v.name.as_str()) {
+            p.push(
+                at(&item, "name"),
+                "duplicate_env_name",
+                format!("'{}' is set more than once", v.name),
+                None,
+            );
+        }
+        match (&v.value, &v.secret) {
+            (Some(_), Some(_)) => p.push(
+                &item,
+                "conflicting_fields",
+                "give either `value` or `secret`, not both",
+                None,
+            ),
+            (None, None) => p.push(
+                &item,
+                "env_value_missing",
+                "give a `value` or a `secret` reference",
+                None,
+            ),
+            (None, Some(s)) => secret_ref(p, &at(&item, "secret"), s),
+            (Some(_), None) => {}
+        }
+    }
+}
+
+fn secret_ref(p: &mut Problems, field: &str, s: &SecretKeyRef) {
+    if let Err(reason) = formats::dns_subdomain(&s.name) {
+        p.push(
+            at(field, "name"),
+            "invalid_secret_name",
+            format!("the Secret name {reason}"),
+            None,
+        );
+    }
+    if let Err(reason) = formats::secret_key(&s.key) {
+        p.push(
+            at(field, "key"),
+            "invalid_secret_key",
+            format!("the Secret key {reason}"),
+            None,
+        );
+    }
+}
+
+fn resources(p: &mut Problems, field: &str, r: &Resources) {
+    let mut parsed = BTreeMap::new();
+    for (list_name, list) in [("requests", &r.requests), ("limits", &r.limits)] {
+        for (res, value) in [("cpu", &list.cpu), ("memory", &list.memory)] {
+            if let Some(v) = value {
+                match formats::quantity(v) {
+                    Ok(q) => {
+                        parsed.insert((list_name, res), q);
+                    }
+                    Err(reason) => p.push(
+                        at(&at(field, list_name), res),
+                        "invalid_quantity",
+                        format!("'{v}' is not a valid quantity: it {reason}"),
+                        Some(if res == "cpu" {
+                            "CPU is in cores or millicores, like 0.5 or 500m"
+                        } else {
+                            "memory is in bytes with a suffix, like 128Mi or 1Gi"
+                        }),
+                    ),
+                }
+            }
+        }
+    }
+    for res in ["cpu", "memory"] {
+        if let (Some(req), Some(lim)) =
+            (parsed.get(&("requests", res)), parsed.get(&("limits", res)))
+            && req > lim
+        {
+            p.push(
+                at(&at(field, "requests"), res),
+                "request_above_limit",
+                format!("the {res} request must not be greater than the {res} limit"),
+                None,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cron(v: serde_json::Value) -> CronJobSpec {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn fields(e: Invalid) -> Vec<String> {
+        e.problems
+            .into_iter()
+            .map(|p| format!("{} {}", p.field, p.code))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = cron(json!({"schedule": "0 3 * * *", "image": "busybox:1.36"}));
+        assert_eq!(c.time_zone, "UTC");
+        assert_eq!(c.concurrency_policy, ConcurrencyPolicy::Forbid);
+        assert_eq!(c.timeout_seconds, 3600);
+        assert_eq!(c.retries, 2);
+        assert_eq!(c.starting_deadline_seconds, 300);
+        assert!(!c.suspend);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let e = serde_json::from_value::<CronJobSpec>(
+            json!({"schedule": "@daily", "image": "x", "timezone": "UTC"}),
+        );
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn problems_carry_field_paths() {
+        let spec = ApplicationSpec::Cronjob(cron(json!({
+            "schedule": "0 3 * * *",
+            "image": "busybox:1.36",
+            "env": [{"name": "OK", "value": "1"}, {"name": "OK", "value": "2"}, {"name": "1BAD", "value": "x"}, {"name": "S", "secret": {"name": "Bad_Name", "key": "k"}}],
+            "resources": {"requests": {"cpu": "2", "memory": "12MB"}, "limits": {"cpu": "1"}},
+            "command": {"argv": ["echo", "a"], "shell": true},
+            "labels": {"hks.dev/tenant": "x", "team": "-bad"},
+            "startingDeadlineSeconds": 5
+        })));
+        let e = validate_application("Nightly", &spec).unwrap_err();
+        insta::assert_debug_snapshot!(fields(e));
+    }
+
+    #[test]
+    fn template_and_image_are_exclusive() {
+        let both = ApplicationSpec::Cronjob(cron(
+            json!({"schedule": "@daily", "image": "a", "template": {"application": "web", "mode": "follow"}}),
+        ));
+        assert_eq!(
+            fields(validate_application("job", &both).unwrap_err()),
+            ["spec.image conflicting_fields"]
+        );
+        let neither = ApplicationSpec::Cronjob(cron(json!({"schedule": "@daily"})));
+        assert_eq!(
+            fields(validate_application("job", &neither).unwrap_err()),
+            ["spec.template container_missing"]
+        );
+    }
+
+    #[test]
+    fn resolve_applies_overrides_to_the_template() {
+        let web: StatelessSpec = serde_json::from_value(json!({
+            "image": "ghcr.io/acme/web:1.4",
+            "command": ["web"], "args": ["--port", "8080"],
+            "env": [{"name": "MODE", "value": "web"}, {"name": "DB", "secret": {"name": "db", "key": "url"}}],
+            "resources": {"limits": {"memory": "256Mi"}},
+            "port": 8080
+        }))
+        .unwrap();
+        let c = cron(json!({
+            "schedule": "@daily",
+            "template": {"application": "web", "mode": "follow"},
+            "command": {"argv": ["./cleanup.sh --all"], "shell": true},
+            "env": [{"name": "MODE", "value": "job"}, {"name": "EXTRA", "value": "1"}]
+        }));
+        let resolved = c.resolve(Some(&web)).unwrap();
+        assert_eq!(resolved.command, ["sh", "-c", "./cleanup.sh --all"]);
+        assert!(resolved.args.is_empty());
+        assert_eq!(resolved.env[0].value.as_deref(), Some("job"));
+        assert_eq!(resolved.env[1].secret.as_ref().unwrap().key, "url");
+        assert_eq!(resolved.env[2].name, "EXTRA");
+        assert_eq!(resolved.resources.limits.memory.as_deref(), Some("256Mi"));
+        assert_eq!(
+            fields(c.resolve(None).unwrap_err()),
+            ["spec.template.application template_not_found"]
+        );
+    }
+
+    #[test]
+    fn snapshot_ignores_later_template_changes() {
+        let mut c = cron(
+            json!({"schedule": "@daily", "template": {"application": "web", "mode": "snapshot"}}),
+        );
+        let old: StatelessSpec = serde_json::from_value(json!({"image": "web:1"})).unwrap();
+        let new: StatelessSpec = serde_json::from_value(json!({"image": "web:2"})).unwrap();
+        c.template.as_mut().unwrap().snapshot = Some(ContainerSource::of_stateless(&old));
+        assert_eq!(c.resolve(Some(&new)).unwrap().image, "web:1");
+        c.template.as_mut().unwrap().mode = TemplateMode::Follow;
+        assert_eq!(c.resolve(Some(&new)).unwrap().image, "web:2");
+    }
+}

@@ -1,0 +1,330 @@
+//! The development cluster is a real Kubernetes: Jobs and CronJobs run and
+//! leave their logs, Services answer by DNS name, the apiserver validates,
+//! and no packet from a pod leaves the machine.
+//!
+//! These run against the cluster that `dev/test` brings up (dev/cluster).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, ensure};
+use hks_devcluster_tests::{
+    BUSYBOX_IMAGE, DEMO_WEB_IMAGE, POD_CIDR, SERVICE_CIDR, busybox_pod, containment_rule_packets,
+    host_command, poll, wait_pod_finished, with_namespace,
+};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Pod, Service};
+use kube::api::{Api, ListParams, LogParams, PostParams};
+
+fn job_condition(job: &Job, kind: &str) -> bool {
+    job.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == kind && c.status == "True"))
+}
+
+fn echo_job_template(text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [{
+                        "name": "echo",
+                        "image": BUSYBOX_IMAGE,
+                        "imagePullPolicy": "Never",
+                        "command": ["echo", text],
+                    }],
+                }
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn job_echo_hello_completes_and_its_log_reads_hello() -> Result<()> {
+    with_namespace("job", |client, ns| async move {
+        let jobs: Api<Job> = Api::namespaced(client.clone(), &ns);
+        let pods: Api<Pod> = Api::namespaced(client, &ns);
+        let mut job: Job = serde_json::from_value(echo_job_template("hello"))?;
+        job.metadata.name = Some("echo-hello".into());
+
+        let created = Instant::now();
+        let job = jobs.create(&PostParams::default(), &job).await?;
+        let uid = job.metadata.uid.context("job without uid")?;
+        let selector = format!("batch.kubernetes.io/controller-uid={uid}");
+        let pod = poll(
+            Duration::from_secs(60),
+            "the Job's pod to succeed",
+            || async {
+                let list = pods.list(&ListParams::default().labels(&selector)).await?;
+                let done = list.items.into_iter().find(|p| {
+                    p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Succeeded")
+                });
+                Ok(done)
+            },
+        )
+        .await?;
+        let to_succeeded = created.elapsed();
+        eprintln!("echo hello: Job created to pod Succeeded in {to_succeeded:?}");
+
+        poll(
+            Duration::from_secs(30),
+            "the Job to be Complete",
+            || async {
+                let job = jobs.get("echo-hello").await?;
+                ensure!(
+                    !job_condition(&job, "Failed"),
+                    "the Job failed: {:?}",
+                    job.status
+                );
+                Ok(job_condition(&job, "Complete").then_some(()))
+            },
+        )
+        .await?;
+
+        let name = pod.metadata.name.context("pod without a name")?;
+        let log = pods.logs(&name, &LogParams::default()).await?;
+        ensure!(log == "hello\n", "the pod's log reads {log:?}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn cronjob_every_minute_creates_a_job_within_70s_that_completes() -> Result<()> {
+    with_namespace("cronjob", |client, ns| async move {
+        let cronjobs: Api<CronJob> = Api::namespaced(client.clone(), &ns);
+        let jobs: Api<Job> = Api::namespaced(client, &ns);
+        let cronjob: CronJob = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "every-minute"},
+            "spec": {
+                "schedule": "* * * * *",
+                "timeZone": "Etc/UTC",
+                "concurrencyPolicy": "Forbid",
+                "jobTemplate": echo_job_template("tick"),
+            }
+        }))?;
+        let created = Instant::now();
+        let cronjob = cronjobs.create(&PostParams::default(), &cronjob).await?;
+        let uid = cronjob.metadata.uid.context("cronjob without uid")?;
+
+        let job_name = poll(
+            Duration::from_secs(70),
+            "the CronJob's first Job",
+            || async {
+                let list = jobs.list(&ListParams::default()).await?;
+                Ok(list.items.into_iter().find_map(|j| {
+                    let owned = j.metadata.owner_references.as_ref().is_some_and(|os| {
+                        os.iter()
+                            .any(|o| o.uid == uid && o.controller == Some(true))
+                    });
+                    owned.then(|| j.metadata.name.unwrap_or_default())
+                }))
+            },
+        )
+        .await?;
+        eprintln!(
+            "cronjob: Job {job_name} created {:?} after the CronJob",
+            created.elapsed()
+        );
+        ensure!(
+            job_name.starts_with("every-minute-"),
+            "unexpected Job name {job_name}"
+        );
+
+        poll(
+            Duration::from_secs(60),
+            "the CronJob's Job to complete",
+            || async {
+                let job = jobs.get(&job_name).await?;
+                ensure!(
+                    !job_condition(&job, "Failed"),
+                    "the Job failed: {:?}",
+                    job.status
+                );
+                Ok(job_condition(&job, "Complete").then_some(()))
+            },
+        )
+        .await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn service_answers_by_dns_name_from_another_pod() -> Result<()> {
+    with_namespace("dns", |client, ns| async move {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+        let services: Api<Service> = Api::namespaced(client, &ns);
+        let web: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "containers": [{
+                    "name": "web",
+                    "image": DEMO_WEB_IMAGE,
+                    "imagePullPolicy": "Never",
+                    "env": [{"name": "TITLE", "value": "Hello from the web pod"}],
+                    "ports": [{"containerPort": 8080}],
+                    "readinessProbe": {
+                        "httpGet": {"path": "/healthz", "port": 8080},
+                        "periodSeconds": 1,
+                    },
+                }],
+            }
+        }))?;
+        pods.create(&PostParams::default(), &web).await?;
+        let service: Service = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        }))?;
+        services.create(&PostParams::default(), &service).await?;
+
+        // The client retries while the endpoints and kube-proxy's rules
+        // catch up with the new pod; each try is bounded by `timeout`
+        // (busybox's own wget -T crashes).
+        let url = format!("http://web.{ns}.svc.cluster.local/");
+        let script = format!(
+            "for i in $(seq 1 30); do \
+               if timeout 3 wget -q -O - {url}; then \
+                 nslookup no-such-name.example.com. 2>&1 || true; exit 0; \
+               fi; sleep 1; \
+             done; exit 1"
+        );
+        pods.create(&PostParams::default(), &busybox_pod("client", &script)?)
+            .await?;
+        let phase = wait_pod_finished(&pods, "client", Duration::from_secs(90)).await?;
+        let log = pods.logs("client", &LogParams::default()).await?;
+        ensure!(
+            phase == "Succeeded",
+            "the client pod {phase}; its log:\n{log}"
+        );
+        ensure!(
+            log.contains("Hello from the web pod"),
+            "the answer was not the web pod's page:\n{log}"
+        );
+        // Names outside the cluster get NXDOMAIN from the cluster's DNS,
+        // which forwards nothing upstream.
+        ensure!(
+            log.contains("NXDOMAIN"),
+            "an outside name did not get NXDOMAIN:\n{log}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn apiserver_rejects_a_cronjob_name_of_53_characters() -> Result<()> {
+    with_namespace("cronjob-name", |client, ns| async move {
+        let cronjobs: Api<CronJob> = Api::namespaced(client, &ns);
+        let cronjob = |name: &str| -> Result<CronJob> {
+            Ok(serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name},
+                "spec": {"schedule": "0 0 * * *", "jobTemplate": echo_job_template("x")},
+            }))?)
+        };
+        let long = "a".repeat(53);
+        let err = cronjobs
+            .create(&PostParams::default(), &cronjob(&long)?)
+            .await
+            .expect_err("a 53-character CronJob name was accepted");
+        let kube::Error::Api(status) = err else {
+            anyhow::bail!("expected an API error, got {err}");
+        };
+        ensure!(
+            status.code == 422 && status.reason == "Invalid",
+            "unexpected status {status:?}"
+        );
+        ensure!(
+            status.message
+                == format!(
+                    "CronJob.batch \"{long}\" is invalid: metadata.name: \
+                     Invalid value: \"{long}\": must be no more than 52 characters"
+                ),
+            "unexpected message: {}",
+            status.message
+        );
+
+        // One character fewer is fine.
+        let ok = "a".repeat(52);
+        cronjobs
+            .create(&PostParams::default(), &cronjob(&ok)?)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn no_packet_from_a_pod_leaves_the_machine() -> Result<()> {
+    // First the safeguards, read back from the node: the containment chain
+    // runs first in the mangle table's FORWARD chain (before any filter rule
+    // kube-proxy or CNI adds), with its rules in order; the service range
+    // is unreachable; no pod traffic is masqueraded.
+    let forward = host_command("iptables", &["-w", "-t", "mangle", "-S", "FORWARD"])?;
+    ensure!(
+        forward.lines().nth(1) == Some("-A FORWARD -j HKS-CONTAIN"),
+        "the containment chain is not first in mangle FORWARD:\n{forward}"
+    );
+    let chain = host_command("iptables", &["-w", "-t", "mangle", "-S", "HKS-CONTAIN"])?;
+    let rules: Vec<&str> = chain.lines().skip(1).collect();
+    let expected = [
+        format!("-A HKS-CONTAIN -s {POD_CIDR} -d {POD_CIDR} -j RETURN"),
+        format!("-A HKS-CONTAIN -s {POD_CIDR} -d {SERVICE_CIDR} -j RETURN"),
+        format!(
+            "-A HKS-CONTAIN -s {POD_CIDR} -m comment --comment \"hks-containment:pod-to-outside\" -j DROP"
+        ),
+    ];
+    ensure!(
+        rules.len() >= 3 && rules[..3] == expected,
+        "unexpected containment rules:\n{chain}"
+    );
+    ensure!(
+        rules[3..].iter().all(|r| r.ends_with("-j DROP")),
+        "the containment chain lets something through:\n{chain}"
+    );
+    let routes = host_command("ip", &["route", "show", "type", "unreachable"])?;
+    ensure!(
+        routes
+            .lines()
+            .any(|l| l.trim() == format!("unreachable {SERVICE_CIDR}")),
+        "no unreachable route for the service range:\n{routes}"
+    );
+    let nat = host_command("iptables", &["-w", "-t", "nat", "-S", "POSTROUTING"])?;
+    ensure!(
+        !nat.lines()
+            .any(|l| l.contains("MASQUERADE") && (l.contains(POD_CIDR) || l.contains("hks0"))),
+        "pod traffic is masqueraded:\n{nat}"
+    );
+
+    // Only now one packet, to the documentation address 192.0.2.1, which
+    // the host's drop rule must count.
+    with_namespace("containment", |client, ns| async move {
+        let pods: Api<Pod> = Api::namespaced(client, &ns);
+        let before = containment_rule_packets("hks-containment:pod-to-outside")?;
+        pods.create(
+            &PostParams::default(),
+            &busybox_pod("probe", "ping -c 1 -W 2 192.0.2.1")?,
+        )
+        .await?;
+        let phase = wait_pod_finished(&pods, "probe", Duration::from_secs(60)).await?;
+        let log = pods.logs("probe", &LogParams::default()).await?;
+        let after = containment_rule_packets("hks-containment:pod-to-outside")?;
+        eprintln!(
+            "containment: drop rule counted {} packet(s)",
+            after - before
+        );
+        ensure!(
+            phase == "Failed" && log.contains("1 packets transmitted, 0 packets received"),
+            "the probe's packet was answered ({phase}):\n{log}"
+        );
+        ensure!(
+            after > before,
+            "the drop rule did not count the probe's packet ({before} -> {after})"
+        );
+        Ok(())
+    })
+    .await
+}

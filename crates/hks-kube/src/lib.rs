@@ -1,0 +1,245 @@
+//! HKS's Kubernetes adapter: the only crate that talks to Kubernetes.
+//!
+//! The API server uses it through the [`Gateway`] trait:
+//! - writes are server-side applies under one field manager ([`FIELD_MANAGER`]),
+//!   so applying the same objects again is harmless and fields a user changed
+//!   by hand are taken back (drift correction is a re-apply);
+//! - reads (CronJobs, Jobs, pods) come from reflectors, one set per tenant
+//!   cluster, watching only objects labelled `app.kubernetes.io/managed-by=hks`,
+//!   not from an apiserver round trip per request;
+//! - logs and Run now go to the apiserver.
+//!
+//! [`live::KubeGateway`] is the real implementation; [`fake::FakeGateway`] is
+//! an in-memory one for the API's tests, where it can also play an
+//! unreachable cluster.
+
+pub mod fake;
+pub mod live;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use hks_core::run::Run;
+use hks_core::tenant::ClusterConnection;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{Namespace, Service};
+
+/// The field manager of every server-side apply HKS makes.
+pub const FIELD_MANAGER: &str = "hks";
+
+/// The label selector of everything HKS creates.
+pub const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=hks";
+
+/// What can go wrong talking to a tenant's cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    /// The apiserver did not answer (connection refused, timeout, TLS) or
+    /// answered with a server error. Worth retrying later.
+    #[error("the tenant's cluster is unreachable")]
+    Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The connection settings are unusable (bad kubeconfig, missing vCluster Secret).
+    #[error("the tenant's cluster connection is misconfigured: {0}")]
+    Misconfigured(String),
+    /// The apiserver refused the request (validation, admission, permissions).
+    #[error("the cluster refused the request ({code} {reason})")]
+    Rejected {
+        code: u16,
+        reason: String,
+        message: String,
+    },
+    #[error("not found in the cluster")]
+    NotFound,
+}
+
+impl KubeError {
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable(_))
+    }
+}
+
+impl From<kube::Error> for KubeError {
+    fn from(e: kube::Error) -> Self {
+        match e {
+            kube::Error::Api(status) if status.code == 404 => Self::NotFound,
+            kube::Error::Api(status) if status.code >= 500 || status.code == 429 => {
+                Self::Unreachable(Box::new(kube::Error::Api(status)))
+            }
+            kube::Error::Api(status) => Self::Rejected {
+                code: status.code,
+                reason: status.reason.clone(),
+                message: status.message.clone(),
+            },
+            kube::Error::InferKubeconfig(e) => Self::Misconfigured(e.to_string()),
+            other => Self::Unreachable(Box::new(other)),
+        }
+    }
+}
+
+/// A tenant's cluster, as the API names it for the gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantCluster<'a> {
+    pub tenant_id: &'a str,
+    pub connection: &'a ClusterConnection,
+}
+
+/// An object HKS applies.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "objects are built, applied and dropped; boxing buys nothing"
+)]
+pub enum Object {
+    Namespace(Namespace),
+    Deployment(Deployment),
+    Service(Service),
+    CronJob(CronJob),
+}
+
+impl Object {
+    pub fn key(&self) -> ObjectKey {
+        let (kind, meta) = match self {
+            Self::Namespace(o) => (Kind::Namespace, &o.metadata),
+            Self::Deployment(o) => (Kind::Deployment, &o.metadata),
+            Self::Service(o) => (Kind::Service, &o.metadata),
+            Self::CronJob(o) => (Kind::CronJob, &o.metadata),
+        };
+        ObjectKey {
+            kind,
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Namespace,
+    Deployment,
+    Service,
+    CronJob,
+}
+
+/// Names an object to delete.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    pub kind: Kind,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// An object as the apiserver answered an apply: its generation changes
+/// whenever its spec does, by HKS or by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub key: ObjectKey,
+    pub generation: Option<i64>,
+}
+
+/// What the cluster shows of one CronJob (from the reflector).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedCronJob {
+    pub name: String,
+    pub uid: Option<String>,
+    /// `metadata.generation`: compared with what the last apply returned to
+    /// notice edits made by hand.
+    pub generation: Option<i64>,
+    pub schedule: String,
+    pub time_zone: Option<String>,
+    pub suspend: bool,
+    pub active: usize,
+    pub last_schedule_time: Option<jiff::Timestamp>,
+    pub last_successful_time: Option<jiff::Timestamp>,
+}
+
+/// Everything the cluster shows of one project's namespace: its CronJobs and
+/// their runs, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub cronjobs: std::collections::BTreeMap<String, ObservedCronJob>,
+    pub runs: std::collections::BTreeMap<String, Vec<Run>>,
+    /// False when the watches are not currently connected: the data may be stale.
+    pub fresh: bool,
+}
+
+/// Options for reading a run's logs.
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    /// Only this attempt (pod); all attempts when `None` (the latest when following).
+    pub attempt: Option<String>,
+    pub tail_lines: Option<i64>,
+    pub limit_bytes: Option<i64>,
+    pub timestamps: bool,
+}
+
+/// The log of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptLog {
+    pub pod: String,
+    pub log: String,
+}
+
+/// The operations the API server needs from tenant clusters.
+#[async_trait]
+pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
+    /// Server-side applies `objects`, in order, under [`FIELD_MANAGER`], and
+    /// says which `metadata.generation` each one has now.
+    async fn apply(
+        &self,
+        cluster: TenantCluster<'_>,
+        objects: &[Object],
+    ) -> Result<Vec<Applied>, KubeError>;
+
+    /// Same as `apply` with `dryRun=All`: what the apiserver would accept.
+    async fn dry_run(
+        &self,
+        cluster: TenantCluster<'_>,
+        objects: &[Object],
+    ) -> Result<(), KubeError>;
+
+    /// Deletes an object and, in the background, what it owns; an object
+    /// that is already gone is not an error.
+    async fn delete(&self, cluster: TenantCluster<'_>, key: &ObjectKey) -> Result<(), KubeError>;
+
+    /// The CronJobs and runs of a namespace, from the watch caches.
+    async fn observe(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+    ) -> Result<Observed, KubeError>;
+
+    /// Run now: a Job from the CronJob's full jobTemplate, marked manual.
+    async fn run_now(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        triggered_by: &str,
+    ) -> Result<Run, KubeError>;
+
+    /// The logs of a run's attempts (pods). A run of another CronJob is not found.
+    async fn logs(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+        options: &LogOptions,
+    ) -> Result<Vec<AttemptLog>, KubeError>;
+
+    /// Follows the log of one attempt (the latest by default) while it runs.
+    async fn follow_logs(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<String, KubeError>>, KubeError>;
+
+    /// Checks connection settings without connecting: the kubeconfig parses,
+    /// has a usable context and is self-contained. `Misconfigured` says why not.
+    async fn check_connection(&self, connection: &ClusterConnection) -> Result<(), KubeError>;
+
+    /// Drops what is cached for a tenant (its connection changed or it was deleted).
+    fn forget(&self, tenant_id: &str);
+}

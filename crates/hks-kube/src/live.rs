@@ -1,0 +1,708 @@
+//! The real [`Gateway`]: kube-rs clients and reflectors per tenant cluster.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
+use hks_core::manifest::{LABEL_APPLICATION, manual_job};
+use hks_core::run::{Run, run, sort_newest_first};
+use hks_core::tenant::ClusterConnection;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
+use kube::api::{DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Config, Resource, ResourceExt};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
+use tracing::{debug, warn};
+
+use crate::{
+    Applied, AttemptLog, FIELD_MANAGER, Gateway, Kind, KubeError, LogOptions, MANAGED_SELECTOR,
+    Object, ObjectKey, Observed, ObservedCronJob, TenantCluster,
+};
+
+/// Timeouts for talking to tenant clusters.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long to wait for a TCP/TLS connection: what "unreachable" means.
+    pub connect_timeout: Duration,
+    /// How long one request may take (not used for watches and followed logs).
+    pub request_timeout: Duration,
+    /// How long a read waits for the watch caches of a newly connected cluster.
+    pub sync_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(3),
+            request_timeout: Duration::from_secs(15),
+            sync_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Connects to tenant clusters on first use and keeps one connection (and
+/// one set of watches) per tenant until its connection settings change.
+#[derive(Debug, Default)]
+pub struct KubeGateway {
+    settings: Settings,
+    tenants: Mutex<HashMap<String, Arc<Entry>>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    fingerprint: u64,
+    connected: OnceCell<Arc<Connected>>,
+}
+
+struct Connected {
+    /// For requests, with a request timeout.
+    client: Client,
+    /// For watches and followed logs, which stay open.
+    stream_client: Client,
+    cronjobs: Store<CronJob>,
+    jobs: Store<Job>,
+    pods: Store<Pod>,
+    healthy: Arc<AtomicBool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Connected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connected")
+            .field("healthy", &self.healthy.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+fn fingerprint(c: &ClusterConnection) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    c.to_stored().to_string().hash(&mut h);
+    h.finish()
+}
+
+async fn kubeconfig_config(
+    text: &str,
+    context: Option<&String>,
+    what: &str,
+) -> Result<Config, KubeError> {
+    // Parse errors are not passed on: they could quote parts of the credentials.
+    let kc = Kubeconfig::from_yaml(text)
+        .map_err(|_| KubeError::Misconfigured(format!("the {what} cannot be parsed")))?;
+    self_contained(&kc).map_err(|why| KubeError::Misconfigured(format!("the {what} {why}")))?;
+    let options = KubeConfigOptions {
+        context: context.cloned(),
+        ..KubeConfigOptions::default()
+    };
+    Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .map_err(|_| {
+            KubeError::Misconfigured(format!("the {what} has no usable context, cluster or user"))
+        })
+}
+
+/// Refuses kubeconfigs that would make HKS run a program (`exec`, auth
+/// providers) or read its own files (paths to certificates, keys, tokens):
+/// kubeconfigs come from outside (a vCluster's Secret is the tenant's), and
+/// must carry their credentials inline.
+fn self_contained(kc: &Kubeconfig) -> Result<(), &'static str> {
+    for c in kc.clusters.iter().filter_map(|c| c.cluster.as_ref()) {
+        if c.certificate_authority.is_some() {
+            return Err(
+                "refers to a certificate-authority file; embed certificate-authority-data instead",
+            );
+        }
+        if c.proxy_url.is_some() {
+            return Err("sets a proxy-url, which HKS does not use");
+        }
+    }
+    for a in kc.auth_infos.iter().filter_map(|a| a.auth_info.as_ref()) {
+        if a.exec.is_some() || a.auth_provider.is_some() {
+            return Err(
+                "uses an exec or auth-provider plugin; use a token or client certificate data",
+            );
+        }
+        if a.client_certificate.is_some() || a.client_key.is_some() || a.token_file.is_some() {
+            return Err(
+                "refers to credential files; embed client-certificate-data/client-key-data or a token",
+            );
+        }
+    }
+    Ok(())
+}
+
+impl KubeGateway {
+    pub fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            tenants: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn clients(&self, config: Config) -> Result<(Client, Client), KubeError> {
+        let mut request = config.clone();
+        request.connect_timeout = Some(self.settings.connect_timeout);
+        request.read_timeout = Some(self.settings.request_timeout);
+        request.write_timeout = Some(self.settings.request_timeout);
+        let mut stream = config;
+        stream.connect_timeout = Some(self.settings.connect_timeout);
+        stream.read_timeout = None;
+        let bad = |e: kube::Error| {
+            KubeError::Misconfigured(format!(
+                "no client can be built from the connection settings: {e}"
+            ))
+        };
+        Ok((
+            Client::try_from(request).map_err(bad)?,
+            Client::try_from(stream).map_err(bad)?,
+        ))
+    }
+
+    /// The cluster's configuration: straight from a kubeconfig, or from a
+    /// vCluster's Secret `vc-<name>` on its host cluster.
+    async fn config(&self, connection: &ClusterConnection) -> Result<Config, KubeError> {
+        match connection {
+            ClusterConnection::Kubeconfig {
+                kubeconfig,
+                context,
+            } => {
+                kubeconfig_config(kubeconfig.expose_secret(), context.as_ref(), "kubeconfig").await
+            }
+            ClusterConnection::Vcluster {
+                host_kubeconfig,
+                host_context,
+                namespace,
+                name,
+                server,
+                tls_server_name,
+            } => {
+                let host = kubeconfig_config(
+                    host_kubeconfig.expose_secret(),
+                    host_context.as_ref(),
+                    "host kubeconfig",
+                )
+                .await?;
+                let (host, _) = self.clients(host)?;
+                let secret_name = format!("vc-{name}");
+                let secret = Api::<Secret>::namespaced(host, namespace)
+                    .get(&secret_name)
+                    .await
+                    .map_err(|e| match KubeError::from(e) {
+                        KubeError::NotFound => KubeError::Misconfigured(format!(
+                            "the host cluster has no Secret {secret_name} in namespace {namespace}"
+                        )),
+                        other => other,
+                    })?;
+                let data = secret
+                    .data
+                    .and_then(|mut d| d.remove("config"))
+                    .ok_or_else(|| {
+                        KubeError::Misconfigured(format!(
+                            "Secret {secret_name} has no key `config`"
+                        ))
+                    })?;
+                let text = String::from_utf8(data.0).map_err(|_| {
+                    KubeError::Misconfigured(format!(
+                        "Secret {secret_name} key `config` is not text"
+                    ))
+                })?;
+                let mut config = kubeconfig_config(&text, None, "vCluster kubeconfig").await?;
+                if let Some(server) = server {
+                    config.cluster_url = server.parse().map_err(|_| {
+                        KubeError::Misconfigured("the vCluster server URL is invalid".into())
+                    })?;
+                }
+                if let Some(n) = tls_server_name {
+                    config.tls_server_name = Some(n.clone());
+                }
+                Ok(config)
+            }
+        }
+    }
+
+    async fn connect(&self, cluster: TenantCluster<'_>) -> Result<Arc<Connected>, KubeError> {
+        let fp = fingerprint(cluster.connection);
+        let entry = {
+            let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = tenants
+                .entry(cluster.tenant_id.to_owned())
+                .or_insert_with(|| {
+                    Arc::new(Entry {
+                        fingerprint: fp,
+                        connected: OnceCell::new(),
+                    })
+                });
+            if entry.fingerprint != fp {
+                *entry = Arc::new(Entry {
+                    fingerprint: fp,
+                    connected: OnceCell::new(),
+                });
+            }
+            entry.clone()
+        };
+        let connected = entry
+            .connected
+            .get_or_try_init(|| async {
+                let config = self.config(cluster.connection).await?;
+                let (client, stream_client) = self.clients(config)?;
+                let healthy = Arc::new(AtomicBool::new(false));
+                let (cronjobs, t1) =
+                    watch::<CronJob>(stream_client.clone(), healthy.clone(), cluster.tenant_id);
+                let (jobs, t2) =
+                    watch::<Job>(stream_client.clone(), healthy.clone(), cluster.tenant_id);
+                let (pods, t3) =
+                    watch::<Pod>(stream_client.clone(), healthy.clone(), cluster.tenant_id);
+                debug!(tenant = %cluster.tenant_id, "Connected to the tenant cluster.");
+                Ok::<_, KubeError>(Arc::new(Connected {
+                    client,
+                    stream_client,
+                    cronjobs,
+                    jobs,
+                    pods,
+                    healthy,
+                    tasks: vec![t1, t2, t3],
+                }))
+            })
+            .await?;
+        Ok(connected.clone())
+    }
+
+    async fn synced(&self, c: &Connected) -> Result<(), KubeError> {
+        let ready = async {
+            c.cronjobs.wait_until_ready().await.ok();
+            c.jobs.wait_until_ready().await.ok();
+            c.pods.wait_until_ready().await.ok();
+        };
+        tokio::time::timeout(self.settings.sync_timeout, ready)
+            .await
+            .map_err(|_| {
+                KubeError::Unreachable("the watches of the tenant cluster have not synced".into())
+            })
+    }
+
+    /// The pods of `cronjob`'s run `run`, oldest first.
+    async fn pods_of_run(
+        c: &Connected,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+    ) -> Result<Vec<Pod>, KubeError> {
+        // The Job must be this CronJob's (HKS labels every Job of a CronJob).
+        let job = Api::<Job>::namespaced(c.client.clone(), namespace)
+            .get(run)
+            .await?;
+        if job.labels().get(LABEL_APPLICATION).map(String::as_str) != Some(cronjob) {
+            return Err(KubeError::NotFound);
+        }
+        let pods = Api::<Pod>::namespaced(c.client.clone(), namespace)
+            .list(&ListParams::default().labels(&format!("batch.kubernetes.io/job-name={run}")))
+            .await?;
+        let mut pods = pods.items;
+        pods.sort_by_key(|p| {
+            (
+                p.metadata.creation_timestamp.clone(),
+                p.metadata.name.clone(),
+            )
+        });
+        Ok(pods)
+    }
+}
+
+/// Watches one kind of HKS-labelled object in every namespace into a cache.
+fn watch<K>(client: Client, healthy: Arc<AtomicBool>, tenant: &str) -> (Store<K>, JoinHandle<()>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let api: Api<K> = Api::all(client);
+    let tenant = tenant.to_owned();
+    let stream = watcher(api, watcher::Config::default().labels(MANAGED_SELECTOR))
+        .default_backoff()
+        // Managed fields are most of an object's size and never read.
+        .modify(|o: &mut K| o.managed_fields_mut().clear());
+    let task = tokio::spawn(async move {
+        reflector::reflector(writer, stream)
+            .for_each(|event| {
+                match event {
+                    Ok(_) => healthy.store(true, Ordering::Relaxed),
+                    Err(error) => {
+                        if healthy.swap(false, Ordering::Relaxed) {
+                            warn!(%error, tenant = %tenant, kind = %K::kind(&()), "Lost the watch of a tenant cluster.");
+                        }
+                    }
+                }
+                futures::future::ready(())
+            })
+            .await;
+    });
+    (reader, task)
+}
+
+fn suffix() -> String {
+    // Unique enough for a Job name: RandomState is seeded randomly per process
+    // and the time makes each call differ.
+    let mut n = std::collections::hash_map::RandomState::new()
+        .hash_one(jiff::Timestamp::now().as_nanosecond());
+    let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    (0..8)
+        .map(|_| {
+            let c = alphabet[(n % 36) as usize] as char;
+            n /= 36;
+            c
+        })
+        .collect()
+}
+
+async fn apply_all(
+    client: &Client,
+    objects: &[Object],
+    dry_run: bool,
+) -> Result<Vec<Applied>, KubeError> {
+    let mut pp = PatchParams::apply(FIELD_MANAGER).force();
+    pp.dry_run = dry_run;
+    let mut applied = Vec::with_capacity(objects.len());
+    for o in objects {
+        let key = o.key();
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let generation = match o {
+            Object::Namespace(x) => {
+                Api::<Namespace>::all(client.clone())
+                    .patch(&key.name, &pp, &Patch::Apply(x))
+                    .await?
+                    .metadata
+                    .generation
+            }
+            Object::Deployment(x) => {
+                Api::<Deployment>::namespaced(client.clone(), ns)
+                    .patch(&key.name, &pp, &Patch::Apply(x))
+                    .await?
+                    .metadata
+                    .generation
+            }
+            Object::Service(x) => {
+                Api::<Service>::namespaced(client.clone(), ns)
+                    .patch(&key.name, &pp, &Patch::Apply(x))
+                    .await?
+                    .metadata
+                    .generation
+            }
+            Object::CronJob(x) => {
+                Api::<CronJob>::namespaced(client.clone(), ns)
+                    .patch(&key.name, &pp, &Patch::Apply(x))
+                    .await?
+                    .metadata
+                    .generation
+            }
+        };
+        applied.push(Applied { key, generation });
+    }
+    Ok(applied)
+}
+
+fn ignore_missing(r: Result<(), kube::Error>) -> Result<(), KubeError> {
+    match r.map_err(KubeError::from) {
+        Err(KubeError::NotFound) | Ok(()) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[async_trait]
+impl Gateway for KubeGateway {
+    async fn apply(
+        &self,
+        cluster: TenantCluster<'_>,
+        objects: &[Object],
+    ) -> Result<Vec<Applied>, KubeError> {
+        let c = self.connect(cluster).await?;
+        apply_all(&c.client, objects, false).await
+    }
+
+    async fn dry_run(
+        &self,
+        cluster: TenantCluster<'_>,
+        objects: &[Object],
+    ) -> Result<(), KubeError> {
+        let c = self.connect(cluster).await?;
+        apply_all(&c.client, objects, true).await.map(drop)
+    }
+
+    async fn delete(&self, cluster: TenantCluster<'_>, key: &ObjectKey) -> Result<(), KubeError> {
+        let c = self.connect(cluster).await?;
+        let dp = DeleteParams::background();
+        let ns = key.namespace.as_deref().unwrap_or_default();
+        let client = c.client.clone();
+        match key.kind {
+            Kind::Namespace => ignore_missing(
+                Api::<Namespace>::all(client)
+                    .delete(&key.name, &dp)
+                    .await
+                    .map(drop),
+            ),
+            Kind::Deployment => ignore_missing(
+                Api::<Deployment>::namespaced(client, ns)
+                    .delete(&key.name, &dp)
+                    .await
+                    .map(drop),
+            ),
+            Kind::Service => ignore_missing(
+                Api::<Service>::namespaced(client, ns)
+                    .delete(&key.name, &dp)
+                    .await
+                    .map(drop),
+            ),
+            Kind::CronJob => ignore_missing(
+                Api::<CronJob>::namespaced(client, ns)
+                    .delete(&key.name, &dp)
+                    .await
+                    .map(drop),
+            ),
+        }
+    }
+
+    async fn observe(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+    ) -> Result<Observed, KubeError> {
+        let c = self.connect(cluster).await?;
+        self.synced(&c).await?;
+        let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.namespace.as_deref() == Some(namespace)
+        };
+        let mut observed = Observed {
+            fresh: c.healthy.load(Ordering::Relaxed),
+            ..Observed::default()
+        };
+        for cj in c.cronjobs.state().iter().filter(|o| in_ns(&o.metadata)) {
+            let status = cj.status.as_ref();
+            observed.cronjobs.insert(
+                cj.name_any(),
+                ObservedCronJob {
+                    name: cj.name_any(),
+                    uid: cj.metadata.uid.clone(),
+                    generation: cj.metadata.generation,
+                    schedule: cj.spec.schedule.clone(),
+                    time_zone: cj.spec.time_zone.clone(),
+                    suspend: cj.spec.suspend.unwrap_or(false),
+                    active: status.and_then(|s| s.active.as_ref()).map_or(0, Vec::len),
+                    last_schedule_time: status
+                        .and_then(|s| s.last_schedule_time.as_ref())
+                        .map(|t| t.0),
+                    last_successful_time: status
+                        .and_then(|s| s.last_successful_time.as_ref())
+                        .map(|t| t.0),
+                },
+            );
+        }
+        let pods = c.pods.state();
+        let mut pods_by_job: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        for p in pods.iter().filter(|p| in_ns(&p.metadata)) {
+            if let Some(job) = p.labels().get("batch.kubernetes.io/job-name") {
+                pods_by_job.entry(job.as_str()).or_default().push(p);
+            }
+        }
+        let mut runs: BTreeMap<String, Vec<Run>> = BTreeMap::new();
+        for job in c.jobs.state().iter().filter(|j| in_ns(&j.metadata)) {
+            let Some(app) = job.labels().get(LABEL_APPLICATION) else {
+                continue;
+            };
+            let job_pods = pods_by_job
+                .get(job.name_any().as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            runs.entry(app.clone())
+                .or_default()
+                .push(run(job, job_pods));
+        }
+        for list in runs.values_mut() {
+            sort_newest_first(list);
+        }
+        observed.runs = runs;
+        Ok(observed)
+    }
+
+    async fn run_now(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        triggered_by: &str,
+    ) -> Result<Run, KubeError> {
+        let c = self.connect(cluster).await?;
+        // The CronJob is read from the apiserver, not the cache, so that the
+        // Job copies the template as it is now.
+        let cj = Api::<CronJob>::namespaced(c.client.clone(), namespace)
+            .get(cronjob)
+            .await?;
+        let job = manual_job(&cj, triggered_by, &suffix()).map_err(|e| KubeError::Rejected {
+            code: 0,
+            reason: "Invalid".into(),
+            message: e.to_string(),
+        })?;
+        let created = Api::<Job>::namespaced(c.client.clone(), namespace)
+            .create(&PostParams::default(), &job)
+            .await?;
+        Ok(run(&created, &[]))
+    }
+
+    async fn logs(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+        options: &LogOptions,
+    ) -> Result<Vec<AttemptLog>, KubeError> {
+        let c = self.connect(cluster).await?;
+        let pods = Self::pods_of_run(&c, namespace, cronjob, run).await?;
+        let api = Api::<Pod>::namespaced(c.client.clone(), namespace);
+        let params = LogParams {
+            tail_lines: options.tail_lines,
+            limit_bytes: options.limit_bytes,
+            timestamps: options.timestamps,
+            ..LogParams::default()
+        };
+        let mut out = Vec::new();
+        for pod in pods.iter().filter(|p| {
+            options
+                .attempt
+                .as_ref()
+                .is_none_or(|a| Some(a) == p.metadata.name.as_ref())
+        }) {
+            let name = pod.name_any();
+            let log = match api.logs(&name, &params).await {
+                Ok(text) => text,
+                // A container that has not started has no log yet.
+                Err(kube::Error::Api(s)) if s.code == 400 => String::new(),
+                Err(e) => return Err(e.into()),
+            };
+            out.push(AttemptLog { pod: name, log });
+        }
+        if options.attempt.is_some() && out.is_empty() {
+            return Err(KubeError::NotFound);
+        }
+        Ok(out)
+    }
+
+    async fn follow_logs(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<String, KubeError>>, KubeError> {
+        let c = self.connect(cluster).await?;
+        let pods = Self::pods_of_run(&c, namespace, cronjob, run).await?;
+        let pod = match &options.attempt {
+            Some(a) => pods.iter().find(|p| p.metadata.name.as_ref() == Some(a)),
+            None => pods.last(),
+        }
+        .ok_or(KubeError::NotFound)?;
+        let params = LogParams {
+            follow: true,
+            tail_lines: options.tail_lines,
+            limit_bytes: options.limit_bytes,
+            timestamps: options.timestamps,
+            ..LogParams::default()
+        };
+        let reader = Api::<Pod>::namespaced(c.stream_client.clone(), namespace)
+            .log_stream(&pod.name_any(), &params)
+            .await?;
+        let lines = reader.lines().map_ok(|mut l| {
+            l.push('\n');
+            l
+        });
+        Ok(Box::pin(
+            lines.map_err(|e| KubeError::Unreachable(Box::new(e))),
+        ))
+    }
+
+    async fn check_connection(&self, connection: &ClusterConnection) -> Result<(), KubeError> {
+        match connection {
+            ClusterConnection::Kubeconfig {
+                kubeconfig,
+                context,
+            } => {
+                kubeconfig_config(kubeconfig.expose_secret(), context.as_ref(), "kubeconfig").await
+            }
+            ClusterConnection::Vcluster {
+                host_kubeconfig,
+                host_context,
+                ..
+            } => {
+                kubeconfig_config(
+                    host_kubeconfig.expose_secret(),
+                    host_context.as_ref(),
+                    "host kubeconfig",
+                )
+                .await
+            }
+        }
+        .map(drop)
+    }
+
+    fn forget(&self, tenant_id: &str) {
+        self.tenants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(tenant_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kc(user: &str) -> Kubeconfig {
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n{user}"
+        );
+        Kubeconfig::from_yaml(&text).unwrap()
+    }
+
+    #[test]
+    fn kubeconfigs_must_be_self_contained() {
+        assert!(self_contained(&kc("    token: abc\n")).is_ok());
+        assert!(
+            self_contained(&kc(
+                "    client-certificate-data: YQ==\n    client-key-data: YQ==\n"
+            ))
+            .is_ok()
+        );
+        assert!(self_contained(&kc("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: /bin/sh\n")).is_err());
+        assert!(self_contained(&kc("    tokenFile: /etc/shadow\n")).is_err());
+        assert!(
+            self_contained(&kc(
+                "    client-certificate: /etc/cert\n    client-key: /etc/key\n"
+            ))
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,735 @@
+//! HKS's storage: tenants, their API tokens, projects and applications in
+//! SQLite (a file in the data directory, WAL journal, migrations applied at
+//! start). This crate is the only one that knows SQL.
+//!
+//! Applications are stored as the JSON of their domain spec
+//! ([`hks_core::spec::ApplicationSpec`]); the columns beside it exist only to
+//! look rows up. Every write is one statement or one transaction, so a crash
+//! (even `kill -9`) leaves either the old or the new state.
+
+mod crypto;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use hks_core::spec::{ApplicationSpec, ApplicationType};
+use hks_core::tenant::{ClusterConnection, ClusterSummary, project_namespace};
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+
+pub use crypto::{EncryptionKey, TOKEN_PREFIX, new_token, token_hash};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not open the database")]
+    Open(#[source] sqlx::Error),
+    #[error("could not migrate the database")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("database query failed")]
+    Query(#[source] sqlx::Error),
+    #[error("{what} '{name}' already exists")]
+    Conflict { what: &'static str, name: String },
+    #[error("not found")]
+    NotFound,
+    #[error("stored data could not be read")]
+    Corrupt(#[source] serde_json::Error),
+    #[error("the system random number generator failed")]
+    Random,
+    #[error("the encryption key must be 32 bytes in base64")]
+    BadKey,
+    #[error("stored credentials could not be decrypted (wrong encryption key?)")]
+    Crypto,
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub cluster: ClusterSummary,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// Who a tenant token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub token_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub namespace: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Application {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub spec: ApplicationSpec,
+    pub generation: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    key: std::sync::Arc<EncryptionKey>,
+}
+
+fn migrator() -> Migrator {
+    let migrations = vec![Migration::new(
+        1,
+        Cow::Borrowed("initial"),
+        MigrationType::Simple,
+        Cow::Borrowed(include_str!("../migrations/0001_initial.sql")),
+        false,
+    )];
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+fn q(e: sqlx::Error) -> StoreError {
+    StoreError::Query(e)
+}
+
+fn unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
+    let s: String = row.try_get(col).map_err(q)?;
+    s.parse().map_err(|_| {
+        StoreError::Query(sqlx::Error::ColumnDecode {
+            index: col.into(),
+            source: "bad timestamp".into(),
+        })
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub async fn open(path: &Path, key: EncryptionKey) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a write the API acknowledged survives a crash of the
+            // process or of the machine.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Open)?;
+        Self::migrate(pool, key).await
+    }
+
+    /// A private in-memory database, for tests.
+    pub async fn in_memory() -> Result<Self> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(StoreError::Open)?
+            .foreign_keys(true);
+        // One connection that never closes: each in-memory connection is its own database.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Open)?;
+        Self::migrate(pool, EncryptionKey::generate()?).await
+    }
+
+    async fn migrate(pool: SqlitePool, key: EncryptionKey) -> Result<Self> {
+        migrator().run(&pool).await.map_err(StoreError::Migrate)?;
+        Ok(Self {
+            pool,
+            key: std::sync::Arc::new(key),
+        })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(q)
+            .map(|_| ())
+    }
+
+    // ---- tenants ----
+
+    pub async fn create_tenant(&self, name: &str, cluster: &ClusterConnection) -> Result<Tenant> {
+        let id = crypto::random_id(4)?;
+        let sealed = self
+            .key
+            .seal(&id, cluster.to_stored().to_string().as_bytes())?;
+        let now = Timestamp::now();
+        sqlx::query("INSERT INTO tenants (id, name, cluster, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(name)
+            .bind(sealed)
+            .bind(now.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    StoreError::Conflict {
+                        what: "tenant",
+                        name: name.into(),
+                    }
+                } else {
+                    q(e)
+                }
+            })?;
+        Ok(Tenant {
+            id,
+            name: name.into(),
+            cluster: cluster.summary(),
+            created_at: now,
+        })
+    }
+
+    pub async fn update_tenant_cluster(
+        &self,
+        tenant_id: &str,
+        cluster: &ClusterConnection,
+    ) -> Result<()> {
+        let sealed = self
+            .key
+            .seal(tenant_id, cluster.to_stored().to_string().as_bytes())?;
+        let r = sqlx::query("UPDATE tenants SET cluster = ? WHERE id = ?")
+            .bind(sealed)
+            .bind(tenant_id)
+            .execute(&self.pool)
+            .await
+            .map_err(q)?;
+        if r.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn tenant_row(&self, row: &SqliteRow) -> Result<(Tenant, ClusterConnection)> {
+        let id: String = row.try_get("id").map_err(q)?;
+        let sealed: Vec<u8> = row.try_get("cluster").map_err(q)?;
+        let plain = self.key.open(&id, &sealed)?;
+        let cluster: ClusterConnection =
+            serde_json::from_slice(&plain).map_err(StoreError::Corrupt)?;
+        let tenant = Tenant {
+            id,
+            name: row.try_get("name").map_err(q)?,
+            cluster: cluster.summary(),
+            created_at: ts(row, "created_at")?,
+        };
+        Ok((tenant, cluster))
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        let rows = sqlx::query("SELECT * FROM tenants ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q)?;
+        rows.iter()
+            .map(|r| self.tenant_row(r).map(|(t, _)| t))
+            .collect()
+    }
+
+    pub async fn tenant_by_name(&self, name: &str) -> Result<Tenant> {
+        let row = sqlx::query("SELECT * FROM tenants WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q)?;
+        self.tenant_row(&row.ok_or(StoreError::NotFound)?)
+            .map(|(t, _)| t)
+    }
+
+    /// A tenant with its decrypted cluster connection.
+    pub async fn tenant_with_cluster(
+        &self,
+        tenant_id: &str,
+    ) -> Result<(Tenant, ClusterConnection)> {
+        let row = sqlx::query("SELECT * FROM tenants WHERE id = ?")
+            .bind(tenant_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q)?;
+        self.tenant_row(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    pub async fn delete_tenant(&self, tenant_id: &str) -> Result<()> {
+        let r = sqlx::query("DELETE FROM tenants WHERE id = ?")
+            .bind(tenant_id)
+            .execute(&self.pool)
+            .await
+            .map_err(q)?;
+        if r.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ---- tokens ----
+
+    /// Creates a token; the returned secret is shown once and never stored.
+    pub async fn create_token(
+        &self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<(TokenInfo, SecretString)> {
+        let secret = new_token()?;
+        let id = crypto::random_id(8)?;
+        let now = Timestamp::now();
+        sqlx::query(
+            "INSERT INTO tokens (id, tenant_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(name)
+        .bind(token_hash(secret.expose_secret()))
+        .bind(now.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                StoreError::Conflict {
+                    what: "token",
+                    name: name.into(),
+                }
+            } else {
+                q(e)
+            }
+        })?;
+        Ok((
+            TokenInfo {
+                id,
+                tenant_id: tenant_id.into(),
+                name: name.into(),
+                created_at: now,
+            },
+            secret,
+        ))
+    }
+
+    pub async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name, created_at FROM tokens WHERE tenant_id = ? ORDER BY name",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenInfo {
+                    id: r.try_get("id").map_err(q)?,
+                    tenant_id: r.try_get("tenant_id").map_err(q)?,
+                    name: r.try_get("name").map_err(q)?,
+                    created_at: ts(r, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_token(&self, tenant_id: &str, name: &str) -> Result<()> {
+        let r = sqlx::query("DELETE FROM tokens WHERE tenant_id = ? AND name = ?")
+            .bind(tenant_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(q)?;
+        if r.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The owner of a tenant token, if it is one.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+        let row = sqlx::query(
+            "SELECT tokens.name AS token_name, tenants.id AS tenant_id, tenants.name AS tenant_name \
+             FROM tokens JOIN tenants ON tenants.id = tokens.tenant_id WHERE tokens.hash = ?",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q)?;
+        row.map(|r| {
+            Ok(Principal {
+                tenant_id: r.try_get("tenant_id").map_err(q)?,
+                tenant_name: r.try_get("tenant_name").map_err(q)?,
+                token_name: r.try_get("token_name").map_err(q)?,
+            })
+        })
+        .transpose()
+    }
+
+    // ---- projects ----
+
+    pub async fn create_project(&self, tenant_id: &str, name: &str) -> Result<Project> {
+        let id = crypto::random_id(8)?;
+        let namespace = project_namespace(tenant_id, name);
+        let now = Timestamp::now();
+        sqlx::query("INSERT INTO projects (id, tenant_id, name, namespace, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&id)
+            .bind(tenant_id)
+            .bind(name)
+            .bind(&namespace)
+            .bind(now.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| if unique_violation(&e) { StoreError::Conflict { what: "project", name: name.into() } } else { q(e) })?;
+        Ok(Project {
+            id,
+            tenant_id: tenant_id.into(),
+            name: name.into(),
+            namespace,
+            created_at: now,
+        })
+    }
+
+    fn project_row(r: &SqliteRow) -> Result<Project> {
+        Ok(Project {
+            id: r.try_get("id").map_err(q)?,
+            tenant_id: r.try_get("tenant_id").map_err(q)?,
+            name: r.try_get("name").map_err(q)?,
+            namespace: r.try_get("namespace").map_err(q)?,
+            created_at: ts(r, "created_at")?,
+        })
+    }
+
+    pub async fn list_projects(&self, tenant_id: &str) -> Result<Vec<Project>> {
+        let rows = sqlx::query("SELECT * FROM projects WHERE tenant_id = ? ORDER BY name")
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q)?;
+        rows.iter().map(Self::project_row).collect()
+    }
+
+    /// A project of a tenant; another tenant's project is [`StoreError::NotFound`].
+    pub async fn project(&self, tenant_id: &str, name: &str) -> Result<Project> {
+        let row = sqlx::query("SELECT * FROM projects WHERE tenant_id = ? AND name = ?")
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q)?;
+        Self::project_row(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    pub async fn delete_project(&self, project_id: &str) -> Result<()> {
+        let r = sqlx::query("DELETE FROM projects WHERE id = ?")
+            .bind(project_id)
+            .execute(&self.pool)
+            .await
+            .map_err(q)?;
+        if r.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ---- applications ----
+
+    fn application_row(r: &SqliteRow) -> Result<Application> {
+        let kind: String = r.try_get("type").map_err(q)?;
+        let spec: String = r.try_get("spec").map_err(q)?;
+        let spec = serde_json::from_value(serde_json::json!({
+            "type": kind,
+            "spec": serde_json::from_str::<serde_json::Value>(&spec).map_err(StoreError::Corrupt)?,
+        }))
+        .map_err(StoreError::Corrupt)?;
+        Ok(Application {
+            id: r.try_get("id").map_err(q)?,
+            project_id: r.try_get("project_id").map_err(q)?,
+            name: r.try_get("name").map_err(q)?,
+            spec,
+            generation: r.try_get("generation").map_err(q)?,
+            created_at: ts(r, "created_at")?,
+            updated_at: ts(r, "updated_at")?,
+        })
+    }
+
+    fn split(spec: &ApplicationSpec) -> Result<(&'static str, String, Option<String>)> {
+        let (body, template) = match spec {
+            ApplicationSpec::Stateless(s) => (serde_json::to_string(s), None),
+            ApplicationSpec::Cronjob(c) => (
+                serde_json::to_string(c),
+                c.template.as_ref().map(|t| t.application.clone()),
+            ),
+            ApplicationSpec::Function(f) => (serde_json::to_string(f), None),
+        };
+        Ok((
+            spec.kind().as_str(),
+            body.map_err(StoreError::Corrupt)?,
+            template,
+        ))
+    }
+
+    pub async fn create_application(
+        &self,
+        project_id: &str,
+        name: &str,
+        spec: &ApplicationSpec,
+    ) -> Result<Application> {
+        let id = crypto::random_id(8)?;
+        let now = Timestamp::now();
+        let (kind, body, template) = Self::split(spec)?;
+        sqlx::query(
+            "INSERT INTO applications (id, project_id, name, type, spec, template, generation, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(name)
+        .bind(kind)
+        .bind(body)
+        .bind(template)
+        .bind(now.to_string())
+        .bind(now.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| if unique_violation(&e) { StoreError::Conflict { what: "application", name: name.into() } } else { q(e) })?;
+        Ok(Application {
+            id,
+            project_id: project_id.into(),
+            name: name.into(),
+            spec: spec.clone(),
+            generation: 1,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Replaces an application's spec (its type cannot change).
+    pub async fn update_application(
+        &self,
+        project_id: &str,
+        name: &str,
+        spec: &ApplicationSpec,
+    ) -> Result<Application> {
+        let (kind, body, template) = Self::split(spec)?;
+        let now = Timestamp::now();
+        let r = sqlx::query(
+            "UPDATE applications SET spec = ?, template = ?, generation = generation + 1, updated_at = ? \
+             WHERE project_id = ? AND name = ? AND type = ?",
+        )
+        .bind(body)
+        .bind(template)
+        .bind(now.to_string())
+        .bind(project_id)
+        .bind(name)
+        .bind(kind)
+        .execute(&self.pool)
+        .await
+        .map_err(q)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.application(project_id, name).await
+    }
+
+    pub async fn application(&self, project_id: &str, name: &str) -> Result<Application> {
+        let row = sqlx::query("SELECT * FROM applications WHERE project_id = ? AND name = ?")
+            .bind(project_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q)?;
+        Self::application_row(&row.ok_or(StoreError::NotFound)?)
+    }
+
+    pub async fn list_applications(
+        &self,
+        project_id: &str,
+        kind: Option<ApplicationType>,
+    ) -> Result<Vec<Application>> {
+        let rows = sqlx::query("SELECT * FROM applications WHERE project_id = ? AND (? IS NULL OR type = ?) ORDER BY name")
+            .bind(project_id)
+            .bind(kind.map(ApplicationType::as_str))
+            .bind(kind.map(ApplicationType::as_str))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q)?;
+        rows.iter().map(Self::application_row).collect()
+    }
+
+    /// CronJobs made from `template` (in either mode).
+    pub async fn cronjobs_using_template(
+        &self,
+        project_id: &str,
+        template: &str,
+    ) -> Result<Vec<Application>> {
+        let rows = sqlx::query("SELECT * FROM applications WHERE project_id = ? AND type = 'cronjob' AND template = ? ORDER BY name")
+            .bind(project_id)
+            .bind(template)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q)?;
+        rows.iter().map(Self::application_row).collect()
+    }
+
+    pub async fn delete_application(&self, project_id: &str, name: &str) -> Result<()> {
+        let r = sqlx::query("DELETE FROM applications WHERE project_id = ? AND name = ?")
+            .bind(project_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(q)?;
+        if r.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kubeconfig() -> ClusterConnection {
+        serde_json::from_value(serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"})).unwrap()
+    }
+
+    #[tokio::test]
+    async fn tenants_tokens_projects_applications() {
+        let s = Store::in_memory().await.unwrap();
+        let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
+        assert_eq!(t.id.len(), 8);
+        assert!(matches!(
+            s.create_tenant("acme", &kubeconfig()).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        let (_, cluster) = s.tenant_with_cluster(&t.id).await.unwrap();
+        assert!(matches!(cluster, ClusterConnection::Kubeconfig { .. }));
+
+        let (info, secret) = s.create_token(&t.id, "ci").await.unwrap();
+        assert_eq!(info.name, "ci");
+        let who = s
+            .authenticate(secret.expose_secret())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(who.tenant_name, "acme");
+        assert!(s.authenticate("hks_wrong").await.unwrap().is_none());
+
+        let p = s.create_project(&t.id, "shop").await.unwrap();
+        assert_eq!(p.namespace, format!("hks-{}-shop", t.id));
+        let spec: ApplicationSpec = serde_json::from_value(
+            serde_json::json!({"type": "stateless", "spec": {"image": "nginx:1"}}),
+        )
+        .unwrap();
+        s.create_application(&p.id, "web", &spec).await.unwrap();
+        let cron: ApplicationSpec = serde_json::from_value(serde_json::json!({
+            "type": "cronjob", "spec": {"schedule": "@daily", "template": {"application": "web", "mode": "follow"}}
+        }))
+        .unwrap();
+        s.create_application(&p.id, "report", &cron).await.unwrap();
+        assert!(matches!(
+            s.create_application(&p.id, "web", &spec).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(
+            s.cronjobs_using_template(&p.id, "web").await.unwrap().len(),
+            1
+        );
+        assert_eq!(
+            s.list_applications(&p.id, Some(ApplicationType::Stateless))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(s.list_applications(&p.id, None).await.unwrap().len(), 2);
+        let updated = s.update_application(&p.id, "report", &cron).await.unwrap();
+        assert_eq!(updated.generation, 2);
+        assert_eq!(updated.spec, cron);
+        // The type of an application cannot change.
+        assert!(matches!(
+            s.update_application(&p.id, "report", &spec).await,
+            Err(StoreError::NotFound)
+        ));
+
+        // Deleting the tenant removes everything it owns.
+        s.delete_tenant(&t.id).await.unwrap();
+        assert!(
+            s.authenticate(secret.expose_secret())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(s.list_applications(&p.id, None).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn data_survives_reopening_the_file() {
+        let dir =
+            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hks.db");
+        let key = EncryptionKey::generate().unwrap();
+        let key_text = key.to_base64();
+        {
+            let s = Store::open(&path, key).await.unwrap();
+            let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
+            s.create_project(&t.id, "shop").await.unwrap();
+        }
+        let s = Store::open(
+            &path,
+            EncryptionKey::from_base64(key_text.expose_secret()).unwrap(),
+        )
+        .await
+        .unwrap();
+        let t = s.tenant_by_name("acme").await.unwrap();
+        assert_eq!(s.list_projects(&t.id).await.unwrap().len(), 1);
+        s.tenant_with_cluster(&t.id).await.unwrap();
+        // The wrong key cannot read the credentials.
+        let wrong = Store::open(&path, EncryptionKey::generate().unwrap())
+            .await
+            .unwrap();
+        assert!(matches!(
+            wrong.tenant_with_cluster(&t.id).await,
+            Err(StoreError::Crypto)
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

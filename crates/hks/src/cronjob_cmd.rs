@@ -1,0 +1,513 @@
+//! `hks cronjob`, `hks project` and `hks app`: what the console does, scriptable.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use futures::StreamExt;
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use crate::client::{Client, Connection, cell, table};
+
+#[derive(Debug, Subcommand)]
+pub enum CronJobCommand {
+    /// The CronJobs of a project: schedule, next run, last run.
+    List,
+    /// One CronJob with its settings and next runs.
+    Get {
+        name: String,
+    },
+    /// Create a CronJob.
+    Create {
+        name: String,
+        #[command(flatten)]
+        settings: Settings,
+        /// A JSON file with the whole spec (the flags override it).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Change a CronJob: only the given settings change.
+    Edit {
+        name: String,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Run now.
+    Run {
+        name: String,
+    },
+    /// The runs of a CronJob, newest first.
+    Runs {
+        name: String,
+    },
+    /// The log of a run (every attempt), or with --follow the latest attempt as it runs.
+    Logs {
+        name: String,
+        run: String,
+        #[arg(long, short)]
+        follow: bool,
+        #[arg(long)]
+        tail: Option<i64>,
+        #[arg(long)]
+        attempt: Option<String>,
+    },
+    Suspend {
+        name: String,
+    },
+    Resume {
+        name: String,
+    },
+    /// Delete a CronJob with its runs.
+    Delete {
+        name: String,
+    },
+}
+
+/// CronJob settings as flags.
+#[derive(Debug, Args, Default)]
+pub struct Settings {
+    /// Cron expression (five fields) or @hourly, @daily, ...
+    #[arg(long)]
+    schedule: Option<String>,
+    /// IANA time zone of the schedule (default UTC).
+    #[arg(long)]
+    time_zone: Option<String>,
+    /// A Stateless application of the project whose container the job uses.
+    #[arg(long, conflicts_with = "image")]
+    template: Option<String>,
+    /// With --template: `follow` (later changes of the template apply) or `snapshot`.
+    #[arg(long, default_value = "follow", value_parser = ["follow", "snapshot"])]
+    mode: String,
+    /// An explicit image instead of a template.
+    #[arg(long)]
+    image: Option<String>,
+    /// Command override, one --command per argument.
+    #[arg(long = "command", num_args = 1.., allow_hyphen_values = true, conflicts_with = "shell")]
+    command: Vec<String>,
+    /// Command override run by `sh -c`.
+    #[arg(long)]
+    shell: Option<String>,
+    /// Environment variable NAME=VALUE, or NAME=secret:SECRET/KEY for a Secret reference.
+    #[arg(long = "env")]
+    env: Vec<String>,
+    #[arg(long, value_parser = ["Forbid", "Allow", "Replace"])]
+    concurrency: Option<String>,
+    /// Seconds a run may take.
+    #[arg(long)]
+    timeout: Option<u32>,
+    /// Retries of a failed run.
+    #[arg(long)]
+    retries: Option<u32>,
+    /// Seconds after its scheduled time that a run may still start.
+    #[arg(long)]
+    starting_deadline: Option<u32>,
+}
+
+impl Settings {
+    fn apply(&self, spec: &mut Map<String, Value>) -> anyhow::Result<()> {
+        let mut set = |k: &str, v: Value| {
+            spec.insert(k.to_owned(), v);
+        };
+        if let Some(s) = &self.schedule {
+            set("schedule", json!(s));
+        }
+        if let Some(z) = &self.time_zone {
+            set("timeZone", json!(z));
+        }
+        if let Some(t) = &self.template {
+            set("template", json!({"application": t, "mode": self.mode}));
+            spec.remove("image");
+        }
+        if let Some(i) = &self.image {
+            spec.insert("image".into(), json!(i));
+            spec.remove("template");
+        }
+        if !self.command.is_empty() {
+            spec.insert("command".into(), json!({"argv": self.command}));
+        }
+        if let Some(s) = &self.shell {
+            spec.insert("command".into(), json!({"argv": [s], "shell": true}));
+        }
+        if !self.env.is_empty() {
+            let mut vars = vec![];
+            for e in &self.env {
+                let (name, value) = e
+                    .split_once('=')
+                    .with_context(|| format!("--env {e}: expected NAME=VALUE"))?;
+                match value
+                    .strip_prefix("secret:")
+                    .and_then(|r| r.split_once('/'))
+                {
+                    Some((secret, key)) => {
+                        vars.push(json!({"name": name, "secret": {"name": secret, "key": key}}))
+                    }
+                    None => vars.push(json!({"name": name, "value": value})),
+                }
+            }
+            spec.insert("env".into(), json!(vars));
+        }
+        if let Some(c) = &self.concurrency {
+            spec.insert("concurrencyPolicy".into(), json!(c));
+        }
+        if let Some(t) = self.timeout {
+            spec.insert("timeoutSeconds".into(), json!(t));
+        }
+        if let Some(r) = self.retries {
+            spec.insert("retries".into(), json!(r));
+        }
+        if let Some(d) = self.starting_deadline {
+            spec.insert("startingDeadlineSeconds".into(), json!(d));
+        }
+        Ok(())
+    }
+}
+
+fn run_row(r: &Value) -> Vec<String> {
+    vec![
+        cell(&r["name"]),
+        cell(&r["trigger"]),
+        cell(&r["startedAt"]),
+        r["durationSeconds"]
+            .as_i64()
+            .map_or("-".into(), |d| format!("{d}s")),
+        cell(&r["result"]),
+        cell(&r["exitCode"]),
+        cell(&r["reason"]),
+    ]
+}
+
+fn last_run(r: &Value) -> String {
+    if r.is_null() {
+        return "never".into();
+    }
+    let mut s = format!("{} {}", cell(&r["result"]), cell(&r["startedAt"]));
+    if let Some(code) = r["exitCode"].as_i64() {
+        s.push_str(&format!(" (exit {code})"));
+    }
+    if let Some(reason) = r["reason"].as_str() {
+        s.push_str(&format!(" {reason}"));
+    }
+    s
+}
+
+pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyhow::Result<()> {
+    let c = Client::new(conn, "HKS_TOKEN")?;
+    let base = format!("/projects/{project}/cronjobs");
+    match cmd {
+        CronJobCommand::List => {
+            let list = c.call(Method::GET, &base, None).await?;
+            c.print(&list, |l| {
+                let rows = l.as_array().into_iter().flatten().map(|j| {
+                    vec![
+                        cell(&j["name"]),
+                        format!("{} ({})", cell(&j["schedule"]), cell(&j["timeZone"])),
+                        if j["suspended"] == true {
+                            "suspended".into()
+                        } else {
+                            cell(&j["nextRun"])
+                        },
+                        last_run(&j["lastRun"]),
+                    ]
+                });
+                table(
+                    &["NAME", "SCHEDULE", "NEXT RUN", "LAST RUN"],
+                    rows.collect(),
+                );
+            });
+        }
+        CronJobCommand::Get { name } => {
+            let j = c.call(Method::GET, &format!("{base}/{name}"), None).await?;
+            c.print(&j, |j| {
+                println!("Name:        {}", cell(&j["name"]));
+                println!(
+                    "Schedule:    {} ({})",
+                    cell(&j["schedule"]),
+                    cell(&j["timeZone"])
+                );
+                println!("Description: {}", cell(&j["description"]));
+                println!("Suspended:   {}", cell(&j["suspended"]));
+                if !j["template"].is_null() {
+                    println!(
+                        "Template:    {} ({})",
+                        cell(&j["template"]),
+                        cell(&j["templateMode"])
+                    );
+                }
+                println!("Image:       {}", cell(&j["container"]["image"]));
+                println!("Command:     {}", cell(&j["container"]["command"]));
+                println!(
+                    "Concurrency: {}  Timeout: {}s  Retries: {}",
+                    cell(&j["spec"]["concurrencyPolicy"]),
+                    cell(&j["spec"]["timeoutSeconds"]),
+                    cell(&j["spec"]["retries"])
+                );
+                println!("In cluster:  {}", cell(&j["clusterState"]));
+                println!("Last run:    {}", last_run(&j["lastRun"]));
+                println!("Next runs:");
+                for r in j["nextRuns"].as_array().into_iter().flatten() {
+                    println!("  {}", cell(r));
+                }
+            });
+        }
+        CronJobCommand::Create {
+            name,
+            settings,
+            file,
+        } => {
+            let mut spec: Map<String, Value> = match file {
+                Some(f) => serde_json::from_str(&std::fs::read_to_string(&f)?)
+                    .with_context(|| format!("{} is not a JSON object", f.display()))?,
+                None => Map::new(),
+            };
+            settings.apply(&mut spec)?;
+            let j = c
+                .call(
+                    Method::POST,
+                    &base,
+                    Some(&json!({"name": name, "spec": spec})),
+                )
+                .await?;
+            c.print(&j, |j| {
+                println!(
+                    "Created CronJob {}: {}; next run {}",
+                    cell(&j["name"]),
+                    cell(&j["description"]),
+                    cell(&j["nextRun"])
+                )
+            });
+        }
+        CronJobCommand::Edit { name, settings } => {
+            let current = c.call(Method::GET, &format!("{base}/{name}"), None).await?;
+            let mut spec = current["spec"].as_object().cloned().unwrap_or_default();
+            if let Some(t) = spec.get_mut("template").and_then(Value::as_object_mut) {
+                t.remove("snapshot");
+            }
+            settings.apply(&mut spec)?;
+            let j = c
+                .call(
+                    Method::PUT,
+                    &format!("{base}/{name}"),
+                    Some(&Value::Object(spec)),
+                )
+                .await?;
+            c.print(&j, |j| {
+                println!(
+                    "Updated CronJob {}: {}; next run {}",
+                    cell(&j["name"]),
+                    cell(&j["description"]),
+                    cell(&j["nextRun"])
+                )
+            });
+        }
+        CronJobCommand::Run { name } => {
+            let r = c
+                .call(Method::POST, &format!("{base}/{name}/runs"), None)
+                .await?;
+            c.print(&r, |r| println!("Started run {}", cell(&r["name"])));
+        }
+        CronJobCommand::Runs { name } => {
+            let runs = c
+                .call(Method::GET, &format!("{base}/{name}/runs"), None)
+                .await?;
+            c.print(&runs, |l| {
+                table(
+                    &[
+                        "RUN", "TRIGGER", "STARTED", "DURATION", "RESULT", "EXIT", "REASON",
+                    ],
+                    l.as_array().into_iter().flatten().map(run_row).collect(),
+                )
+            });
+        }
+        CronJobCommand::Logs {
+            name,
+            run,
+            follow,
+            tail,
+            attempt,
+        } => {
+            let mut path = format!("{base}/{name}/runs/{run}/logs?follow={follow}");
+            if let Some(t) = tail {
+                path.push_str(&format!("&tailLines={t}"));
+            }
+            if let Some(a) = attempt {
+                path.push_str(&format!("&attempt={a}"));
+            }
+            if follow {
+                let res = c.send(Method::GET, &path, None).await?;
+                let mut body = res.bytes_stream();
+                use std::io::Write;
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.context("the log stream broke")?;
+                    std::io::stdout().write_all(&chunk)?;
+                    std::io::stdout().flush()?;
+                }
+            } else {
+                let logs = c.call(Method::GET, &path, None).await?;
+                c.print(&logs, |l| {
+                    let attempts = l["attempts"].as_array().cloned().unwrap_or_default();
+                    for a in &attempts {
+                        if attempts.len() > 1 {
+                            println!("==> {} <==", cell(&a["pod"]));
+                        }
+                        print!("{}", a["log"].as_str().unwrap_or(""));
+                    }
+                });
+            }
+        }
+        CronJobCommand::Suspend { name } => {
+            c.call(Method::POST, &format!("{base}/{name}/suspend"), None)
+                .await?;
+            println!("Suspended {name}");
+        }
+        CronJobCommand::Resume { name } => {
+            let j = c
+                .call(Method::POST, &format!("{base}/{name}/resume"), None)
+                .await?;
+            println!("Resumed {name}; next run {}", cell(&j["nextRun"]));
+        }
+        CronJobCommand::Delete { name } => {
+            c.call(Method::DELETE, &format!("{base}/{name}"), None)
+                .await?;
+            println!("Deleted {name}");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    List,
+    Create { name: String },
+    Delete { name: String },
+}
+
+pub async fn project(cmd: ProjectCommand, conn: &Connection) -> anyhow::Result<()> {
+    let c = Client::new(conn, "HKS_TOKEN")?;
+    match cmd {
+        ProjectCommand::List => {
+            let l = c.call(Method::GET, "/projects", None).await?;
+            c.print(&l, |l| {
+                table(
+                    &["NAME", "NAMESPACE", "CREATED"],
+                    l.as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| {
+                            vec![
+                                cell(&p["name"]),
+                                cell(&p["namespace"]),
+                                cell(&p["createdAt"]),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+        }
+        ProjectCommand::Create { name } => {
+            let p = c
+                .call(Method::POST, "/projects", Some(&json!({"name": name})))
+                .await?;
+            c.print(&p, |p| {
+                println!(
+                    "Created project {} (namespace {})",
+                    cell(&p["name"]),
+                    cell(&p["namespace"])
+                )
+            });
+        }
+        ProjectCommand::Delete { name } => {
+            c.call(Method::DELETE, &format!("/projects/{name}"), None)
+                .await?;
+            println!("Deleted project {name}");
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// The applications of a project.
+    List {
+        #[arg(long = "type")]
+        kind: Option<String>,
+    },
+    Get {
+        name: String,
+    },
+    /// Create or replace an application from a JSON file `{"name", "type", "spec"}`.
+    Apply {
+        file: PathBuf,
+    },
+    Delete {
+        name: String,
+    },
+}
+
+pub async fn app(cmd: AppCommand, project: &str, conn: &Connection) -> anyhow::Result<()> {
+    let c = Client::new(conn, "HKS_TOKEN")?;
+    let base = format!("/projects/{project}/applications");
+    match cmd {
+        AppCommand::List { kind } => {
+            let path = kind.map_or(base.clone(), |k| format!("{base}?type={k}"));
+            let l = c.call(Method::GET, &path, None).await?;
+            c.print(&l, |l| {
+                table(
+                    &["NAME", "TYPE", "GENERATION", "UPDATED"],
+                    l.as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|a| {
+                            vec![
+                                cell(&a["name"]),
+                                cell(&a["type"]),
+                                cell(&a["generation"]),
+                                cell(&a["updatedAt"]),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+        }
+        AppCommand::Get { name } => {
+            let a = c.call(Method::GET, &format!("{base}/{name}"), None).await?;
+            println!("{}", serde_json::to_string_pretty(&a)?);
+        }
+        AppCommand::Apply { file } => {
+            let body: Value = serde_json::from_str(&std::fs::read_to_string(&file)?)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let name = body["name"]
+                .as_str()
+                .context("the file has no `name`")?
+                .to_owned();
+            let exists = c
+                .call(Method::GET, &format!("{base}/{name}"), None)
+                .await
+                .is_ok();
+            let a = if exists {
+                c.call(
+                    Method::PUT,
+                    &format!("{base}/{name}"),
+                    Some(&json!({"type": body["type"], "spec": body["spec"]})),
+                )
+                .await?
+            } else {
+                c.call(Method::POST, &base, Some(&body)).await?
+            };
+            c.print(&a, |a| {
+                println!(
+                    "{} {} (generation {})",
+                    if exists { "Updated" } else { "Created" },
+                    cell(&a["name"]),
+                    cell(&a["generation"])
+                )
+            });
+        }
+        AppCommand::Delete { name } => {
+            c.call(Method::DELETE, &format!("{base}/{name}"), None)
+                .await?;
+            println!("Deleted {name}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! The demo tenant, set up by `hks serve --demo-kubeconfig`: a tenant `demo`
+//! on that cluster with a project, a Stateless app, a Function (and the
+//! Stateless app serving it) and a CronJob made from the app.
+//!
+//! Every step checks what already exists, so a setup interrupted by an
+//! unreachable cluster completes on a later attempt (the server retries it)
+//! or a later start. The token is kept in `<data-dir>/demo.token` (0600) and
+//! printed at every start.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use hks_api::AppState;
+use hks_api::extract::Tenant;
+use hks_api::service;
+use hks_core::spec::ApplicationSpec;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+/// The tenant and its token; needs no cluster.
+pub async fn tenant(
+    state: &AppState,
+    kubeconfig: &Path,
+    data_dir: &Path,
+) -> anyhow::Result<Tenant> {
+    let token_file = data_dir.join("demo.token");
+    let tenant = match state.store().tenant_by_name("demo").await {
+        Ok(t) => t,
+        Err(hks_store::StoreError::NotFound) => {
+            let text = std::fs::read_to_string(kubeconfig)
+                .with_context(|| format!("cannot read {}", kubeconfig.display()))?;
+            let cluster =
+                serde_json::from_value(json!({"kind": "kubeconfig", "kubeconfig": text}))?;
+            state.store().create_tenant("demo", &cluster).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let token = match std::fs::read_to_string(&token_file) {
+        Ok(t) if state.store().authenticate(t.trim()).await?.is_some() => t.trim().to_owned(),
+        _ => {
+            // A token of an earlier, unfinished setup cannot be recovered (only its hash is kept).
+            state.store().delete_token(&tenant.id, "demo").await.ok();
+            let (_, token) = state.store().create_token(&tenant.id, "demo").await?;
+            write_private(&token_file, token.expose_secret())?;
+            token.expose_secret().to_owned()
+        }
+    };
+    println!("Demo tenant token: {token}");
+    Ok(Tenant(hks_store::Principal {
+        tenant_id: tenant.id,
+        tenant_name: "demo".into(),
+        token_name: "demo".into(),
+    }))
+}
+
+/// The project and its applications; needs the cluster.
+pub async fn content(state: &AppState, who: &Tenant) -> anyhow::Result<()> {
+    let project = match state.store().project(&who.0.tenant_id, "demo").await {
+        Ok(p) => p,
+        Err(_) => service::create_project(state, who, "demo")
+            .await
+            .map_err(|e| anyhow::anyhow!("project: {e}"))?,
+    };
+    let ns = project.namespace.clone();
+    let apps = [
+        (
+            "web",
+            json!({"type": "stateless", "spec": {
+                "image": "hks.local/busybox:1", "command": ["httpd", "-f", "-v", "-p", "8080", "-h", "/etc"], "port": 8080,
+                "env": [{"name": "MODE", "value": "demo"}],
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}
+            }}),
+        ),
+        (
+            "greeter",
+            json!({"type": "stateless", "spec": {"image": "hks.local/demo-function:1", "port": 8080}}),
+        ),
+        (
+            "greet",
+            json!({"type": "function", "spec": {"endpoint": format!("http://greeter.{ns}.svc.cluster.local:8080/"), "method": "POST"}}),
+        ),
+        (
+            "report",
+            json!({"type": "cronjob", "spec": {
+                "schedule": "*/5 * * * *", "timeZone": "UTC",
+                "template": {"application": "web", "mode": "follow"},
+                "command": {"argv": ["echo \"report in $MODE mode\"; date"], "shell": true}
+            }}),
+        ),
+    ];
+    for (name, spec) in apps {
+        if state.store().application(&project.id, name).await.is_ok() {
+            continue;
+        }
+        let spec: ApplicationSpec = serde_json::from_value(spec)?;
+        service::create_application(state, who, &project, name, spec)
+            .await
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Sets up the demo content, retrying while the cluster is unreachable.
+pub fn spawn_content(state: AppState, who: Tenant) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match content(&state, &who).await {
+                Ok(()) => {
+                    tracing::info!("The demo project is ready.");
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "Cannot set up the demo project yet; retrying in 10 s.");
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                }
+            }
+        }
+    })
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,181 @@
+//! `hks serve`: the API server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use hks_api::AppState;
+use hks_kube::live::{KubeGateway, Settings};
+use hks_store::{EncryptionKey, Store};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::info;
+
+/// Configuration of the server. Every option can also be set in the environment.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HKS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory of the database and generated secrets.
+    #[arg(long, env = "HKS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// The admin token (creates tenants and tokens). Default: read from, or
+    /// generated into, `<data-dir>/admin.token`.
+    #[arg(long, env = "HKS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<SecretString>,
+    /// Base64 key (32 bytes) that encrypts cluster credentials. Default:
+    /// read from, or generated into, `<data-dir>/encryption.key`.
+    #[arg(long, env = "HKS_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<SecretString>,
+    /// Seconds between reconciliations (re-applying everything, removing orphans).
+    #[arg(long, env = "HKS_RECONCILE_SECONDS", default_value_t = 60)]
+    pub reconcile_seconds: u64,
+    /// Seconds to wait for a tenant cluster to accept a connection.
+    #[arg(long, env = "HKS_CLUSTER_CONNECT_TIMEOUT", default_value_t = 3)]
+    pub cluster_connect_timeout: u64,
+    /// Log format.
+    #[arg(long, env = "HKS_LOG_FORMAT", value_enum, default_value = "json")]
+    pub log_format: LogFormat,
+    /// The built web console (its index.html and assets), served at `/`.
+    #[arg(long, env = "HKS_CONSOLE_DIR", default_value = "console/dist")]
+    pub console_dir: PathBuf,
+    /// Set up a demo tenant on the cluster of this kubeconfig (once) and print its token.
+    #[arg(long, env = "HKS_DEMO_KUBECONFIG")]
+    pub demo_kubeconfig: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Reads a secret from `file`, or generates one with `make` and writes it there (mode 0600).
+fn secret_file(
+    file: &Path,
+    make: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<SecretString> {
+    if let Ok(text) = std::fs::read_to_string(file) {
+        return Ok(text.trim().to_owned().into());
+    }
+    let value = make()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    options
+        .open(file)
+        .and_then(|mut f| f.write_all(value.as_bytes()))
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(value.into())
+}
+
+pub fn init_logging(format: LogFormat) {
+    // kube-client logs every failed connection attempt of a watch at ERROR;
+    // the gateway logs the loss of a tenant's watch once instead.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,kube=warn,kube_runtime=warn,kube_client::client::builder=off,tower_http=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let key = match &args.encryption_key {
+        Some(k) => k.clone(),
+        None => secret_file(&args.data_dir.join("encryption.key"), || {
+            Ok(EncryptionKey::generate()?
+                .to_base64()
+                .expose_secret()
+                .to_owned())
+        })?,
+    };
+    let key = EncryptionKey::from_base64(key.expose_secret())?;
+    let admin = match &args.admin_token {
+        Some(t) => t.clone(),
+        None => {
+            let path = args.data_dir.join("admin.token");
+            let t = secret_file(&path, || {
+                Ok(hks_store::new_token()?.expose_secret().to_owned())
+            })?;
+            info!(path = %path.display(), "Admin token is in this file.");
+            t
+        }
+    };
+    let store = Store::open(&args.data_dir.join("hks.db"), key).await?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let gateway = Arc::new(KubeGateway::new(Settings {
+        connect_timeout: Duration::from_secs(args.cluster_connect_timeout),
+        ..Settings::default()
+    }));
+    let state = AppState::new(store, gateway, Some(&admin), Some(metrics));
+
+    let demo = match &args.demo_kubeconfig {
+        Some(kubeconfig) => {
+            let who = crate::demo::tenant(&state, kubeconfig, &args.data_dir)
+                .await
+                .context("cannot set up the demo tenant")?;
+            Some(crate::demo::spawn_content(state.clone(), who))
+        }
+        None => None,
+    };
+    let reconciler = hks_api::spawn_reconciler(
+        state.clone(),
+        Duration::from_secs(args.reconcile_seconds.max(5)),
+    );
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    info!(address = %args.listen, "HKS is serving.");
+    let mut app = hks_api::router(state);
+    if args.console_dir.join("index.html").is_file() {
+        // Unknown paths get index.html: the console routes in the browser.
+        let index = tower_http::services::ServeFile::new(args.console_dir.join("index.html"));
+        app = app.fallback_service(
+            tower_http::services::ServeDir::new(&args.console_dir).fallback(index),
+        );
+        info!(dir = %args.console_dir.display(), "Serving the console.");
+    } else {
+        info!(dir = %args.console_dir.display(), "No console build found; serving the API only.");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    reconciler.abort();
+    if let Some(d) = demo {
+        d.abort();
+    }
+    info!("HKS stopped.");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,3 @@
+module hks.local/devcluster/tools
+
+go 1.26.0
