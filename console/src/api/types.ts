@@ -1,5 +1,11 @@
-// API types. Until the OpenAPI document is generated into schema.d.ts these
-// mirror the server's DTOs by hand; see `npm run gen:api`.
+// API types, generated from the server's OpenAPI document into schema.d.ts
+// (`npm run gen:api`; dev/test fails when it is stale). Only the schedule
+// preview is written by hand: the schedule engine's types carry no OpenAPI
+// schema (the engine has no HTTP dependencies), so the document calls it Object.
+
+import type { components } from './schema'
+
+type S = components['schemas']
 
 export type SchedulePreview = {
   valid: boolean
@@ -13,112 +19,22 @@ export type SchedulePreview = {
   errors: { input: 'schedule' | 'timeZone'; cronField?: string; code: string; message: string; kubernetesAccepts: boolean }[]
 }
 
-export type ApplicationType = 'stateless' | 'cronjob' | 'function'
-
-export type SecretKeyRef = { name: string; key: string }
-export type EnvVar = { name: string; value?: string; secret?: SecretKeyRef }
-export type ResourceList = { cpu?: string; memory?: string }
-export type Resources = { requests?: ResourceList; limits?: ResourceList }
-
-export type StatelessSpec = {
-  image: string
-  command?: string[]
-  args?: string[]
-  env?: EnvVar[]
-  resources?: Resources
-  port?: number
-  replicas?: number
-}
-
-export type FunctionSpec = { endpoint: string; method: string; tokenSecret?: SecretKeyRef }
-
-export type ConcurrencyPolicy = 'Allow' | 'Forbid' | 'Replace'
-export type TemplateMode = 'follow' | 'snapshot'
-
-export type CronJobSpec = {
-  schedule: string
-  timeZone: string
-  template?: { application: string; mode: TemplateMode }
-  image?: string
-  command?: { argv: string[]; shell: boolean }
-  env?: EnvVar[]
-  resources?: Resources
-  concurrencyPolicy?: ConcurrencyPolicy
-  timeoutSeconds?: number
-  retries?: number
-  startingDeadlineSeconds?: number
-  successfulJobsHistoryLimit?: number
-  failedJobsHistoryLimit?: number
-  suspend?: boolean
-}
-
-export type Project = { name: string; namespace: string; createdAt: string }
-
-export type Application = {
-  name: string
-  type: ApplicationType
-  spec: StatelessSpec | CronJobSpec | FunctionSpec
-  generation: number
-  createdAt: string
-  updatedAt: string
-}
-
-export type RunResult = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Suspended'
-
-export type Attempt = {
-  pod: string
-  phase: string
-  startedAt?: string
-  finishedAt?: string
-  exitCode?: number
-  reason?: string
-}
-
-export type Run = {
-  name: string
-  trigger: 'scheduled' | 'manual'
-  triggeredBy?: string
-  scheduledAt?: string
-  createdAt?: string
-  startedAt?: string
-  finishedAt?: string
-  durationSeconds?: number
-  result: RunResult
-  reason?: string
-  message?: string
-  exitCode?: number
-  attempts: Attempt[]
-}
-
-export type CronJobSummary = {
-  name: string
-  schedule: string
-  timeZone: string
-  description?: string
-  nextRun?: string
-  suspended: boolean
-  templateMode?: TemplateMode
-  template?: string
-  lastRun?: Run
-  active: number
-  clusterState: string
-}
-
-export type ContainerSource = {
-  image: string
-  command?: string[]
-  args?: string[]
-  env?: EnvVar[]
-  resources?: Resources
-}
-
-export type CronJobView = CronJobSummary & {
-  spec: CronJobSpec
-  container?: ContainerSource
-  nextRuns: string[]
-  generation: number
-  createdAt: string
-  updatedAt: string
-}
-
-export type RunLogs = { run: string; attempts: { pod: string; log: string }[] }
+export type ApplicationType = S['ApplicationType']
+export type SecretKeyRef = S['SecretKeyRef']
+export type EnvVar = S['EnvVar']
+export type ResourceList = S['ResourceList']
+export type Resources = S['Resources']
+export type StatelessSpec = S['StatelessSpec']
+export type FunctionSpec = S['FunctionSpec']
+export type ConcurrencyPolicy = S['ConcurrencyPolicy']
+export type TemplateMode = S['TemplateMode']
+export type CronJobSpec = S['CronJobSpec']
+export type Project = S['ProjectView']
+export type Application = S['ApplicationView']
+export type RunResult = S['RunResult']
+export type Attempt = S['Attempt']
+export type Run = S['Run']
+export type CronJobSummary = S['CronJobSummary']
+export type ContainerSource = S['ContainerSource']
+export type CronJobView = S['CronJobView']
+export type RunLogs = S['RunLogs']

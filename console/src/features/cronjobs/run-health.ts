@@ -4,7 +4,7 @@
 import type { Tone } from '../../components/ui'
 import type { CronJobSummary, Run } from '../../api/types'
 
-export function runTone(run: Run | undefined): Tone {
+export function runTone(run: Run | null | undefined): Tone {
   switch (run?.result) {
     case 'Succeeded':
       return 'ok'
@@ -19,7 +19,7 @@ export function runTone(run: Run | undefined): Tone {
 }
 
 /** "Succeeded", "Failed: OOMKilled (exit 137)", "Running", "Never run". */
-export function runLabel(run: Run | undefined): string {
+export function runLabel(run: Run | null | undefined): string {
   if (!run) return 'Never run'
   if (run.result !== 'Failed') return run.result
   const details = [run.reason, run.exitCode !== undefined && run.exitCode !== null ? `exit ${run.exitCode}` : '']

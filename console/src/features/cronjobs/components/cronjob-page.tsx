@@ -21,7 +21,7 @@ export function CronJobPage({ project, name }: { project: string; name: string }
   const c = cronjob.data
   const state = cronJobState(c)
   const selectedRun = runs.data?.find((r) => r.name === selected) ?? null
-  const command = c.spec.command ? effectiveCommand(c.spec.command.argv, c.spec.command.shell) : null
+  const command = c.spec.command ? effectiveCommand(c.spec.command.argv, c.spec.command.shell ?? false) : null
 
   return (
     <article className="cronjob-page">
