@@ -1,8 +1,9 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings of the development cluster's scripts (sourced, not run).
 # Everything is overridable from the environment.
 
-# The pinned versions. Changing one changes the cache key, so the next run
-# rebuilds.
+# The pinned versions: kube/go.mod holds them (`build` checks that it
+# agrees); changing it changes the cache key, so the next run rebuilds.
 KUBE_VERSION=v1.37.2
 COREDNS_VERSION=v1.15.0
 
@@ -15,7 +16,8 @@ _hash() { (cd "$_cluster_dir" && cat -- "$@" | sha256sum | cut -c1-12); }
 _d="$_cluster_dir"
 # The key covers the pins and the sources, so editing the Go module rebuilds.
 KUBE_DIR="$HKS_CACHE/k8s-$KUBE_VERSION-$(_hash "$_d"/kube/go.mod "$_d"/kube/go.sum "$_d"/kube/*.go "$_d"/build)"
-TOOLS_DIR="$HKS_CACHE/tools-$(_hash "$_d"/tools/go.mod $(find "$_d"/tools -name '*.go' | sort))"
+mapfile -t _tool_sources < <(find "$_d"/tools -name '*.go' | sort)
+TOOLS_DIR="$HKS_CACHE/tools-$(_hash "$_d"/tools/go.mod "${_tool_sources[@]}")"
 PAUSE_DIR="$HKS_CACHE/pause-$(_hash "$_d"/images/pause.c)"
 HKS_KUBE="$KUBE_DIR/bin/hks-kube"
 
