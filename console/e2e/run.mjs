@@ -72,7 +72,7 @@ try {
     await page.getByLabel('Override the command for this job').check()
     await page.getByLabel('Command', { exact: true }).fill('echo')
     await page.getByRole('button', { name: 'Add argument' }).click()
-    await page.getByLabel('Argument 1').fill(`hello from ${name}`)
+    await page.getByRole('textbox', { name: 'Argument 1' }).fill(`hello from ${name}`)
     await page.getByRole('tab', { name: 'Weekly' }).click()
     await page.getByLabel('Wednesday').check()
     await page.getByLabel('Time of day').fill('07:30')

@@ -21,6 +21,8 @@ export function CronJobPage({ project, name }: { project: string; name: string }
   const c = cronjob.data
   const state = cronJobState(c)
   const selectedRun = runs.data?.find((r) => r.name === selected) ?? null
+  // Runs are newest first and polled more often than the CronJob itself.
+  const lastRun = runs.data?.[0] ?? c.lastRun
   const command = c.spec.command ? effectiveCommand(c.spec.command.argv, c.spec.command.shell ?? false) : null
 
   return (
@@ -55,7 +57,7 @@ export function CronJobPage({ project, name }: { project: string; name: string }
         <dd>{c.suspended ? 'Suspended' : c.nextRun ? <RelativeTime at={c.nextRun} /> : '—'}</dd>
         <dt>Last run</dt>
         <dd>
-          <Badge tone={runTone(c.lastRun)}>{runLabel(c.lastRun)}</Badge>
+          <Badge tone={runTone(lastRun)}>{runLabel(lastRun)}</Badge>
         </dd>
         <dt>Task</dt>
         <dd>
