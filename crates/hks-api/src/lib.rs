@@ -8,6 +8,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod list_cache;
 pub mod openapi;
 pub mod routes;
 pub mod service;
@@ -40,6 +41,7 @@ struct Inner {
     admin_token_hash: Option<String>,
     locks: service::ProjectLocks,
     generations: service::Generations,
+    lists: list_cache::ListCache,
     metrics: Option<PrometheusHandle>,
 }
 
@@ -59,6 +61,7 @@ impl AppState {
                 admin_token_hash: admin_token.map(|t| hks_store::token_hash(t.expose_secret())),
                 locks: service::ProjectLocks::default(),
                 generations: service::Generations::default(),
+                lists: list_cache::ListCache::default(),
                 metrics,
             }),
         }
@@ -70,6 +73,10 @@ impl AppState {
 
     pub fn gateway(&self) -> &dyn Gateway {
         self.inner.gateway.as_ref()
+    }
+
+    pub(crate) fn lists(&self) -> &list_cache::ListCache {
+        &self.inner.lists
     }
 
     pub(crate) fn admin_token_hash(&self) -> Option<&String> {

@@ -388,19 +388,51 @@ pub async fn list_cronjobs(
     tenant: Tenant,
     State(state): State<AppState>,
     Path(project): Path<String>,
-) -> Result<Json<Vec<CronJobSummary>>> {
+) -> Result<Response> {
     let p = service::project(&state, &tenant, &project).await?;
+    let now = Timestamp::now();
+    // Read before deriving, so a change while deriving makes the result stale.
+    let stamp = state
+        .lists()
+        .stamp(state.gateway().view_version(&tenant.0.tenant_id));
+    if let Some(body) = stamp.and_then(|s| state.lists().get(&p.id, s, now)) {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let _deriving = match stamp {
+        Some(stamp) => {
+            let guard = state.lists().derive_lock(&p.id).await;
+            // Another request may have derived it while this one waited.
+            if let Some(body) = state.lists().get(&p.id, stamp, now) {
+                return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+            }
+            Some(guard)
+        }
+        None => None,
+    };
     let apps = state
         .store()
         .list_applications(&p.id, Some(ApplicationType::Cronjob))
         .await?;
     let observed = service::observe(&state, &tenant, &p).await?;
-    let now = Timestamp::now();
-    Ok(Json(
-        apps.iter()
-            .filter_map(|a| service::summarize(a, observed.as_ref(), now))
-            .collect(),
-    ))
+    let summaries: Vec<CronJobSummary> = apps
+        .iter()
+        .filter_map(|a| service::summarize(a, observed.as_ref(), now))
+        .collect();
+    let body = axum::body::Bytes::from(
+        serde_json::to_vec(&summaries).map_err(|e| ApiError::Internal(Box::new(e)))?,
+    );
+    if let Some(stamp) = stamp.filter(|_| observed.is_some()) {
+        // Valid until the earliest next run, and a minute at most.
+        let cap = now
+            .checked_add(jiff::SignedDuration::from_secs(60))
+            .unwrap_or(now);
+        let valid_until = summaries
+            .iter()
+            .filter_map(|s| s.next_run)
+            .fold(cap, Timestamp::min);
+        state.lists().put(&p.id, stamp, valid_until, body.clone());
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{project}/cronjobs", tag = "cronjobs", params(("project" = String, Path)), request_body = CreateCronJob,

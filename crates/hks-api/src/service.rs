@@ -309,7 +309,9 @@ pub async fn delete_project(
             },
         )
         .await?;
-    Ok(state.store().delete_project(&project.id).await?)
+    state.store().delete_project(&project.id).await?;
+    state.lists().wrote();
+    Ok(())
 }
 
 pub async fn create_application(
@@ -345,6 +347,7 @@ pub async fn create_application(
         .store()
         .create_application(&project.id, name, &spec)
         .await?;
+    state.lists().wrote();
     info!(tenant = %tenant.0.tenant_name, project = %project.name, application = %name, kind = spec.kind().as_str(), "Created application.");
     Ok(app)
 }
@@ -417,6 +420,7 @@ pub async fn update_application(
         .store()
         .update_application(&project.id, name, &spec)
         .await?;
+    state.lists().wrote();
     info!(tenant = %tenant.0.tenant_name, project = %project.name, application = %name, generation = app.generation, "Updated application.");
     Ok(app)
 }
@@ -457,6 +461,7 @@ pub async fn delete_application(
         state.generations().forget(&tenant.0.tenant_id, &key);
     }
     state.store().delete_application(&project.id, name).await?;
+    state.lists().wrote();
     info!(tenant = %tenant.0.tenant_name, project = %project.name, application = %name, "Deleted application.");
     Ok(())
 }

@@ -240,6 +240,14 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
     /// has a usable context and is self-contained. `Misconfigured` says why not.
     async fn check_connection(&self, connection: &ClusterConnection) -> Result<(), KubeError>;
 
+    /// A number that changes whenever the tenant's watch caches change, while
+    /// they are connected and synced; `None` otherwise. Equal numbers mean
+    /// [`Gateway::observe`] would answer the same, so its derivations can be reused.
+    fn view_version(&self, tenant_id: &str) -> Option<u64> {
+        let _ = tenant_id;
+        None
+    }
+
     /// Drops what is cached for a tenant (its connection changed or it was deleted).
     fn forget(&self, tenant_id: &str);
 }

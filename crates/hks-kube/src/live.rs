@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,6 +75,9 @@ struct Connected {
     jobs: Store<Job>,
     pods: Store<Pod>,
     healthy: Arc<AtomicBool>,
+    /// Counts the watch events applied to the caches: equal counts mean an
+    /// unchanged view, which lets readers reuse what they derived from it.
+    changes: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -265,12 +268,30 @@ impl KubeGateway {
                 let config = self.config(cluster.connection).await?;
                 let (client, stream_client) = self.clients(config)?;
                 let healthy = Arc::new(AtomicBool::new(false));
-                let (cronjobs, t1) =
-                    watch::<CronJob>(stream_client.clone(), healthy.clone(), cluster.tenant_id);
-                let (jobs, t2) =
-                    watch::<Job>(stream_client.clone(), healthy.clone(), cluster.tenant_id);
-                let (pods, t3) =
-                    watch::<Pod>(stream_client.clone(), healthy.clone(), cluster.tenant_id);
+                // Each connection counts from its own base, so a reconnected
+                // tenant never repeats a number an old view was stored under.
+                static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+                let changes = Arc::new(AtomicU64::new(
+                    CONNECTIONS.fetch_add(1, Ordering::Relaxed) << 40,
+                ));
+                let (cronjobs, t1) = watch::<CronJob>(
+                    stream_client.clone(),
+                    healthy.clone(),
+                    changes.clone(),
+                    cluster.tenant_id,
+                );
+                let (jobs, t2) = watch::<Job>(
+                    stream_client.clone(),
+                    healthy.clone(),
+                    changes.clone(),
+                    cluster.tenant_id,
+                );
+                let (pods, t3) = watch::<Pod>(
+                    stream_client.clone(),
+                    healthy.clone(),
+                    changes.clone(),
+                    cluster.tenant_id,
+                );
                 debug!(tenant = %cluster.tenant_id, "Connected to the tenant cluster.");
                 Ok::<_, KubeError>(Arc::new(Connected {
                     client,
@@ -279,6 +300,7 @@ impl KubeGateway {
                     jobs,
                     pods,
                     healthy,
+                    changes,
                     tasks: vec![t1, t2, t3],
                 }))
             })
@@ -328,7 +350,12 @@ impl KubeGateway {
 }
 
 /// Watches one kind of HKS-labelled object in every namespace into a cache.
-fn watch<K>(client: Client, healthy: Arc<AtomicBool>, tenant: &str) -> (Store<K>, JoinHandle<()>)
+fn watch<K>(
+    client: Client,
+    healthy: Arc<AtomicBool>,
+    changes: Arc<AtomicU64>,
+    tenant: &str,
+) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource<DynamicType = ()>
         + Clone
@@ -348,6 +375,8 @@ where
     let task = tokio::spawn(async move {
         reflector::reflector(writer, stream)
             .for_each(|event| {
+                // Counted after the reflector applied the event to the store.
+                changes.fetch_add(1, Ordering::Release);
                 match event {
                     Ok(_) => healthy.store(true, Ordering::Relaxed),
                     Err(error) => {
@@ -665,6 +694,18 @@ impl Gateway for KubeGateway {
             }
         }
         .map(drop)
+    }
+
+    fn view_version(&self, tenant_id: &str) -> Option<u64> {
+        let tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        let connected = tenants.get(tenant_id)?.connected.get()?.clone();
+        drop(tenants);
+        // Every event counts, the end of the initial listing included, so a
+        // view derived before the caches were complete never matches later.
+        connected
+            .healthy
+            .load(Ordering::Relaxed)
+            .then(|| connected.changes.load(Ordering::Acquire))
     }
 
     fn forget(&self, tenant_id: &str) {
