@@ -111,6 +111,16 @@ async fn the_apiserver_accepts_every_golden_manifest() {
                 &tick,
                 &tick.resolve(None).unwrap(),
             )),
+            Object::CronJob(manifest::function_cronjob(
+                &p,
+                "wake",
+                &examples::wake(),
+                &examples::wake().function.unwrap().resolve(
+                    &examples::greet(),
+                    "hks.local/busybox:1",
+                    Default::default(),
+                ),
+            )),
             // The longest name a CronJob may have.
             Object::CronJob(manifest::cronjob(
                 &p,
