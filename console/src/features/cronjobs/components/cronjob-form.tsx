@@ -96,7 +96,7 @@ export function CronJobForm({ project, existing, fromFunction }: Props) {
         <legend>What runs</legend>
         <label className="check">
           <input type="radio" name="kind" value="container" checked={kind === 'container'} onChange={() => setKind('container')} />
-          A container: from a template application or an image
+          A container of your own: from one of this project's Stateless applications, or an image
         </label>
         <label className="check">
           <input type="radio" name="kind" value="function" checked={kind === 'function'} onChange={() => setKind('function')} />
