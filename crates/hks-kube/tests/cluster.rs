@@ -462,7 +462,12 @@ async fn a_function_is_called_on_schedule_and_by_run_now() {
         assert!(runs.iter().any(|r| r.name == manual.name));
         assert!(log.contains("request POST /hook"), "{log}");
         assert!(log.contains("header X-Source: hks-test"), "{log}");
-        assert!(log.contains(&format!("header Authorization: Bearer {token}")), "the token was sent");
+        // The demo function logs a credential by its length only.
+        assert!(
+            log.contains(&format!("header Authorization: Bearer [redacted, {} bytes]", token.len())),
+            "the token was sent: {log}"
+        );
+        assert!(!log.contains(&token));
     })
     .await;
 }
