@@ -14,6 +14,8 @@ const base = process.env.HKS_URL ?? 'http://127.0.0.1:8080'
 const token = process.env.HKS_TOKEN
 const project = process.env.HKS_PROJECT ?? 'demo'
 const template = process.env.HKS_TEMPLATE ?? 'web'
+// A Function of the project to call on a schedule (the demo's `greet`); empty skips that step.
+const fn = process.env.HKS_FUNCTION ?? ''
 if (!token) throw new Error('HKS_TOKEN is required')
 const shots = new URL('../test-results/', import.meta.url).pathname
 mkdirSync(shots, { recursive: true })
@@ -61,8 +63,8 @@ try {
     await page.getByRole('link', { name: project, exact: true }).click()
     await page.getByRole('heading', { name: project, exact: true }).waitFor()
     await page.screenshot({ path: `${shots}project.png`, fullPage: true })
-    await page.getByRole('button', { name: 'New CronJob' }).click()
-    await page.getByRole('heading', { name: 'New CronJob' }).waitFor()
+    await page.getByRole('button', { name: 'New CronJob', exact: true }).click()
+    await page.getByRole('heading', { name: 'New CronJob', exact: true }).waitFor()
   })
 
   await step('fill the form: template, command override, weekly preset', async () => {
@@ -114,6 +116,33 @@ try {
     await page.getByRole('dialog', { name: `Delete ${name}?` }).getByRole('button', { name: 'Delete CronJob' }).click()
     await page.getByRole('heading', { name: project, exact: true }).waitFor()
   })
+
+  if (fn) {
+    const called = `${name}-fn`
+    await step('a CronJob from a Function: Run now succeeds and logs the status', async () => {
+      await page.getByRole('button', { name: 'New CronJob from a Function' }).click()
+      await page.getByRole('heading', { name: 'New CronJob from a Function' }).waitFor()
+      await page.getByLabel('Name', { exact: true }).fill(called)
+      await page.getByRole('combobox', { name: 'Function', exact: true }).selectOption(fn)
+      await page.getByRole('button', { name: 'Add header' }).click()
+      await page.getByRole('textbox', { name: 'Header 1 name' }).fill('X-Source')
+      await page.getByRole('textbox', { name: 'Header 1 value' }).fill('console-e2e')
+      await page.getByRole('textbox', { name: 'Expected status' }).fill('200')
+      await page.screenshot({ path: `${shots}cronjob-function-form.png`, fullPage: true })
+      await page.getByRole('button', { name: 'Create CronJob' }).click()
+      await page.getByRole('heading', { name: called, exact: true }).waitFor()
+      await page.getByText(`calls the Function ${fn}`).waitFor()
+      await page.getByRole('button', { name: 'Run now' }).click()
+      const runs = page.getByRole('table', { name: 'Runs' })
+      await runs.getByText('Succeeded').waitFor({ timeout: 90_000 })
+      await page.getByRole('button', { name: /Show logs of/ }).first().click()
+      await page.getByRole('log').getByText('status 200 meets 200').waitFor({ timeout: 30_000 })
+      await page.screenshot({ path: `${shots}cronjob-function-page.png`, fullPage: true })
+      await page.getByRole('button', { name: 'Delete' }).click()
+      await page.getByRole('dialog', { name: `Delete ${called}?` }).getByRole('button', { name: 'Delete CronJob' }).click()
+      await page.getByRole('heading', { name: project, exact: true }).waitFor()
+    })
+  }
 } catch {
   await page.screenshot({ path: `${shots}failure.png`, fullPage: true }).catch(() => {})
 } finally {

@@ -51,8 +51,8 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
         {route.page === 'projects' && <ProjectsPage />}
         {route.page === 'project' && <ProjectPage project={route.project} />}
         {route.page === 'new-app' &&
-          (route.type === 'cronjob' ? (
-            <CronJobForm project={route.project} />
+          (route.type === 'cronjob' || route.type === 'cronjob-function' ? (
+            <CronJobForm project={route.project} fromFunction={route.type === 'cronjob-function'} />
           ) : (
             <SimpleAppForm project={route.project} type={route.type === 'function' ? 'function' : 'stateless'} />
           ))}

@@ -18,6 +18,12 @@ _d="$_cluster_dir"
 KUBE_DIR="$HKS_CACHE/k8s-$KUBE_VERSION-$(_hash "$_d"/kube/go.mod "$_d"/kube/go.sum "$_d"/kube/*.go "$_d"/build)"
 mapfile -t _tool_sources < <(find "$_d"/tools -name '*.go' | sort)
 TOOLS_DIR="$HKS_CACHE/tools-$(_hash "$_d"/tools/go.mod "${_tool_sources[@]}")"
+# tools/hks-invoke (its own Go module at the repository's root), the HTTP
+# client of CronJobs that call a Function; images/build builds it into the
+# base image. Its own key, so that neither this nor `build` changes the
+# Kubernetes or tools keys.
+HKS_INVOKE_SRC="$(cd "$_d/../../tools/hks-invoke" && pwd)"
+INVOKE_DIR="$HKS_CACHE/invoke-$(_hash "$HKS_INVOKE_SRC"/go.mod "$HKS_INVOKE_SRC"/*.go)"
 PAUSE_DIR="$HKS_CACHE/pause-$(_hash "$_d"/images/pause.c)"
 HKS_KUBE="$KUBE_DIR/bin/hks-kube"
 

@@ -457,6 +457,7 @@ export interface components {
             env?: components["schemas"]["EnvVar"][];
             /** Format: int32 */
             failedJobsHistoryLimit?: number;
+            function?: null | components["schemas"]["FunctionCall"];
             /** @description An explicit image, when there is no template. */
             image?: string | null;
             /** @description Extra labels on every Job and pod of this CronJob. */
@@ -496,6 +497,8 @@ export interface components {
             clusterState: components["schemas"]["ClusterState"];
             /** @description The schedule in words. */
             description?: string | null;
+            /** @description The Function it calls, for a CronJob that calls one. */
+            function?: string | null;
             lastRun?: null | components["schemas"]["Run"];
             name: string;
             /** Format: date-time */
@@ -539,12 +542,52 @@ export interface components {
             /** @description For `invalid`: every problem, with its field path. */
             problems?: components["schemas"]["Problem"][];
         };
+        /** @description Calls a Function of the same project on the CronJob's schedule. */
+        FunctionCall: {
+            /**
+             * Format: int32
+             * @description Wait before the first repeated request, in seconds; doubles each time.
+             */
+            backoffSeconds?: number;
+            /** @description The request body, sent as is. */
+            body?: string | null;
+            /** @description Status codes (`200`) or classes (`2xx`) that mean success. */
+            expect?: string[];
+            /**
+             * @description Extra request headers. They are visible in the CronJob: never put a
+             *     secret here (the Function's `tokenSecret` is the way to authenticate).
+             */
+            headers?: components["schemas"]["HttpHeader"][];
+            /** @description Overrides the Function's default method. */
+            method?: string | null;
+            /**
+             * @description Name of a Function application of the same project. Its endpoint and
+             *     token Secret are read at every apply, so later changes reach this CronJob.
+             */
+            name: string;
+            /**
+             * Format: int32
+             * @description Time allowed for each request (each attempt), in seconds.
+             */
+            requestTimeoutSeconds?: number;
+            /**
+             * Format: int32
+             * @description Requests repeated after a network error, 408, 429 or 5xx, inside the
+             *     same run (the CronJob's `retries` then retries the whole run).
+             */
+            retries?: number;
+        };
         /** @description A serverless Function: an HTTP endpoint that scheduled invocations call. */
         FunctionSpec: {
             /** @description `http://` or `https://` URL, typically the in-cluster Service URL. */
             endpoint: string;
             method?: string;
             tokenSecret?: null | components["schemas"]["SecretKeyRef"];
+        };
+        /** @description One request header. */
+        HttpHeader: {
+            name: string;
+            value: string;
         };
         /** @description The manifests HKS would apply for an application, without storing or applying anything. */
         ManifestPreview: {

@@ -188,6 +188,8 @@ pub struct CronJobSummary {
     /// `follow` or `snapshot` when made from a template.
     pub template_mode: Option<TemplateMode>,
     pub template: Option<String>,
+    /// The Function it calls, for a CronJob that calls one.
+    pub function: Option<String>,
     /// The newest run, scheduled or manual; `null` when it never ran.
     pub last_run: Option<Run>,
     /// Runs in progress.
@@ -203,7 +205,8 @@ pub struct CronJobView {
     pub summary: CronJobSummary,
     pub spec: CronJobSpec,
     /// The container the runs use: the template's (or the image) with this
-    /// CronJob's overrides. Secret values are never shown, only references.
+    /// CronJob's overrides, or for a Function call the HTTP client with its
+    /// arguments. Secret values are never shown, only references.
     pub container: Option<ContainerSource>,
     /// The next few runs.
     #[schema(value_type = Vec<String>)]

@@ -43,7 +43,13 @@ struct Inner {
     generations: service::Generations,
     lists: list_cache::ListCache,
     metrics: Option<PrometheusHandle>,
+    invoke_image: String,
 }
+
+/// The HTTP-client image of CronJobs that call a Function, unless the
+/// installation names another: the development cluster's base image, which
+/// has `/bin/hks-invoke`.
+pub const DEFAULT_INVOKE_IMAGE: &str = "hks.local/busybox:1";
 
 impl AppState {
     /// `admin_token`: the installation's admin token; without one, the admin
@@ -63,8 +69,23 @@ impl AppState {
                 generations: service::Generations::default(),
                 lists: list_cache::ListCache::default(),
                 metrics,
+                invoke_image: DEFAULT_INVOKE_IMAGE.to_owned(),
             }),
         }
+    }
+
+    /// Another HTTP-client image (it must have `/bin/hks-invoke`) for
+    /// CronJobs that call a Function. Call it right after [`AppState::new`].
+    pub fn with_invoke_image(mut self, image: impl Into<String>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.invoke_image = image.into(),
+            None => unreachable!("with_invoke_image is called before the state is shared"),
+        }
+        self
+    }
+
+    pub fn invoke_image(&self) -> &str {
+        &self.inner.invoke_image
     }
 
     pub fn store(&self) -> &Store {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use hks_core::manifest::{self, Placement};
 use hks_core::spec::{
-    ApplicationSpec, ApplicationType, ContainerSource, CronJobSpec, TemplateMode,
+    ApplicationSpec, ApplicationType, ContainerSource, CronJobSpec, FunctionSpec, TemplateMode,
     validate_application, validate_name,
 };
 use hks_core::tenant::ClusterConnection;
@@ -131,6 +131,10 @@ async fn prepare(
                 None
             };
         }
+        if c.function.is_some() {
+            function_of(state, project, c).await?;
+            return Ok(spec);
+        }
         let template = template_of(state, project, c).await?;
         if let (Some(t), Some(live)) = (c.template.as_mut(), template.as_ref())
             && t.mode == TemplateMode::Snapshot
@@ -185,6 +189,88 @@ async fn template_of(
     }
 }
 
+/// The Function a CronJob calls, if it calls one.
+async fn function_of(
+    state: &AppState,
+    project: &Project,
+    c: &CronJobSpec,
+) -> Result<Option<FunctionSpec>, ApiError> {
+    let Some(call) = &c.function else {
+        return Ok(None);
+    };
+    match state.store().application(&project.id, &call.name).await {
+        Ok(Application {
+            spec: ApplicationSpec::Function(f),
+            ..
+        }) => Ok(Some(f)),
+        Ok(_) => Err(Invalid::one(
+            "spec.function.name",
+            "not_a_function",
+            format!("'{}' is not a Function", call.name),
+        )
+        .into()),
+        Err(hks_store::StoreError::NotFound) => Err(Invalid::one(
+            "spec.function.name",
+            "function_not_found",
+            format!("there is no Function named '{}' in this project", call.name),
+        )
+        .with_hint("create the Function first")
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The CronJob of a CronJob application: its own container, or the HTTP
+/// client calling its Function.
+async fn cronjob_object(
+    state: &AppState,
+    p: &Placement,
+    project: &Project,
+    name: &str,
+    c: &CronJobSpec,
+) -> Result<k8s_openapi::api::batch::v1::CronJob, ApiError> {
+    if let Some(call) = &c.function {
+        let function = function_of(state, project, c)
+            .await?
+            .ok_or(ApiError::NotFound("Function"))?;
+        let invocation = call.resolve(
+            &function,
+            state.invoke_image(),
+            c.resources.clone().unwrap_or_default(),
+        );
+        return Ok(manifest::function_cronjob(p, name, c, &invocation));
+    }
+    let template = template_of(state, project, c).await?;
+    let source = c.resolve(template.as_ref())?;
+    Ok(manifest::cronjob(p, name, c, &source))
+}
+
+/// What a CronJob's runs execute, for people to read: for a Function call,
+/// the HTTP client's image and exact arguments (never the token).
+async fn container_of(
+    state: &AppState,
+    project: &Project,
+    c: &CronJobSpec,
+) -> Option<ContainerSource> {
+    if let Some(call) = &c.function {
+        let function = function_of(state, project, c).await.ok().flatten()?;
+        let inv = call.resolve(
+            &function,
+            state.invoke_image(),
+            c.resources.clone().unwrap_or_default(),
+        );
+        return Some(ContainerSource {
+            command: vec![hks_core::invoke::INVOKE_PROGRAM.to_owned()],
+            args: inv.args(),
+            image: inv.image,
+            env: vec![],
+            resources: inv.resources,
+        });
+    }
+    let template = template_of(state, project, c).await.ok().flatten();
+    c.resolve(template.as_ref()).ok()
+}
+
 /// The objects an application is made of.
 async fn render(
     state: &AppState,
@@ -201,9 +287,9 @@ async fn render(
             v
         }
         ApplicationSpec::Cronjob(c) => {
-            let template = template_of(state, project, c).await?;
-            let source = c.resolve(template.as_ref())?;
-            vec![Object::CronJob(manifest::cronjob(p, name, c, &source))]
+            vec![Object::CronJob(
+                cronjob_object(state, p, project, name, c).await?,
+            )]
         }
         // A Function is an endpoint HKS calls; it has no objects of its own.
         ApplicationSpec::Function(_) => vec![],
@@ -406,6 +492,33 @@ pub async fn update_application(
             });
         }
     }
+    if let ApplicationSpec::Function(_) = &spec {
+        // CronJobs that call this Function are re-applied with its new
+        // endpoint, method or token Secret. The store still has the old
+        // spec, so the CronJobs are built from the new one here.
+        for caller in state
+            .store()
+            .cronjobs_using_template(&project.id, name)
+            .await?
+        {
+            if let (ApplicationSpec::Cronjob(c), ApplicationSpec::Function(f)) =
+                (&caller.spec, &spec)
+                && let Some(call) = &c.function
+            {
+                let inv = call.resolve(
+                    f,
+                    state.invoke_image(),
+                    c.resources.clone().unwrap_or_default(),
+                );
+                objects.push(Object::CronJob(manifest::function_cronjob(
+                    &p,
+                    &caller.name,
+                    c,
+                    &inv,
+                )));
+            }
+        }
+    }
     let conn = connection(state, &tenant.0.tenant_id).await?;
     let cluster = TenantCluster {
         tenant_id: &tenant.0.tenant_id,
@@ -447,6 +560,22 @@ pub async fn delete_application(
             return Err(ApiError::Conflict(format!(
                 "'{name}' is the template of CronJobs that follow it ({}); delete them or switch them to snapshot mode first",
                 followers.join(", ")
+            )));
+        }
+    }
+    if existing.spec.kind() == ApplicationType::Function {
+        let callers: Vec<String> = state
+            .store()
+            .cronjobs_using_template(&project.id, name)
+            .await?
+            .into_iter()
+            .filter(|a| matches!(&a.spec, ApplicationSpec::Cronjob(c) if c.function.is_some()))
+            .map(|a| a.name)
+            .collect();
+        if !callers.is_empty() {
+            return Err(ApiError::Conflict(format!(
+                "CronJobs call the Function '{name}' ({}); delete them or change what they run first",
+                callers.join(", ")
             )));
         }
     }
@@ -518,6 +647,7 @@ pub fn summarize(
         suspended: c.suspend,
         template_mode: c.template.as_ref().map(|t| t.mode),
         template: c.template.as_ref().map(|t| t.application.clone()),
+        function: c.function.as_ref().map(|f| f.name.clone()),
         last_run: runs.and_then(|r| r.first().cloned()),
         active: cluster.map_or(0, |c| c.active),
         cluster_state: match (observed, cluster) {
@@ -540,7 +670,7 @@ pub async fn cronjob_view(
     let ApplicationSpec::Cronjob(spec) = app.spec else {
         return Err(ApiError::NotFound("CronJob"));
     };
-    let template = template_of(state, project, &spec).await.ok().flatten();
+    let container = container_of(state, project, &spec).await;
     let next_runs = if spec.suspend {
         vec![]
     } else {
@@ -550,7 +680,7 @@ pub async fn cronjob_view(
     };
     Ok(CronJobView {
         summary,
-        container: spec.resolve(template.as_ref()).ok(),
+        container,
         spec,
         next_runs,
         generation: app.generation,

@@ -999,3 +999,96 @@ async fn unusable_kubeconfigs_are_refused_when_the_tenant_is_created() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn cronjobs_that_call_a_function() {
+    let app = TestApp::new().await;
+    let token = app.seeded("acme").await;
+    let fnspec = json!({"endpoint": "http://greeter.ns.svc:8080/", "method": "POST",
+        "tokenSecret": {"name": "greet-token", "key": "token"}});
+    let r = app
+        .post(
+            "/api/v1/projects/shop/applications",
+            &token,
+            json!({"name": "greet", "type": "function", "spec": fnspec}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    // A Function that does not exist, or an application that is not one.
+    for (name, code) in [("nope", "function_not_found"), ("web", "not_a_function")] {
+        let r = app
+            .post("/api/v1/projects/shop/cronjobs", &token, json!({"name": "wake", "spec": {"schedule": "@hourly", "function": {"name": name}}}))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+        assert_eq!(r.body["problems"][0]["field"], "spec.function.name");
+        assert_eq!(r.body["problems"][0]["code"], code);
+    }
+    let r = app
+        .post("/api/v1/projects/shop/cronjobs", &token, json!({"name": "wake", "spec": {"schedule": "@hourly", "image": "x", "function": {"name": "greet", "headers": [{"name": "Authorization", "value": "Bearer leaked"}]}}}))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    let fields: Vec<&str> = r.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["spec.image", "spec.function.headers[0].name"]);
+
+    let r = app
+        .post("/api/v1/projects/shop/cronjobs", &token, json!({"name": "wake", "spec": {"schedule": "* * * * *", "retries": 0,
+            "function": {"name": "greet", "method": "PUT", "headers": [{"name": "X-Source", "value": "hks"}], "body": "{}", "expect": ["200", "204"]}}}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["function"], "greet");
+    assert_eq!(r.body["template"], Value::Null);
+    assert_eq!(r.body["container"]["command"], json!(["/bin/hks-invoke"]));
+    assert_eq!(r.body["container"]["image"], "hks.local/busybox:1");
+    assert!(
+        r.body["container"]["args"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("--url=http://greeter.ns.svc:8080/"))
+    );
+    let cj = app.cronjob("wake").await.expect("applied");
+    let pod = cj.spec.job_template.spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+    let args = pod.containers[0].args.clone().unwrap();
+    assert!(args.contains(&"--method=PUT".to_owned()));
+    assert!(args.contains(&"--expect=200,204".to_owned()));
+    assert!(args.contains(&"--token-file=/var/run/secrets/hks.dev/function/token".to_owned()));
+
+    // A new endpoint reaches the CronJobs that call the Function.
+    let r = app
+        .put("/api/v1/projects/shop/applications/greet", &token, json!({"type": "function", "spec": {"endpoint": "http://greeter2.ns.svc:8080/", "method": "POST"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let cj = app.cronjob("wake").await.unwrap();
+    let pod = cj.spec.job_template.spec.unwrap().template.spec.unwrap();
+    let args = pod.containers[0].args.clone().unwrap();
+    assert!(
+        args.contains(&"--url=http://greeter2.ns.svc:8080/".to_owned()),
+        "{args:?}"
+    );
+    assert!(!args.iter().any(|a| a.starts_with("--token-file")));
+    assert!(pod.volumes.is_none());
+
+    // The Function cannot go while CronJobs call it.
+    let r = app
+        .delete("/api/v1/projects/shop/applications/greet", &token)
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(
+        app.delete("/api/v1/projects/shop/cronjobs/wake", &token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.delete("/api/v1/projects/shop/applications/greet", &token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+}

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::manifest::Placement;
-use crate::spec::{CronJobSpec, StatelessSpec};
+use crate::spec::{CronJobSpec, FunctionSpec, StatelessSpec};
 
 pub fn placement() -> Placement {
     Placement {
@@ -52,6 +52,36 @@ pub fn tick() -> CronJobSpec {
         "timeoutSeconds": 600,
         "retries": 0,
         "suspend": true
+    }))
+    .unwrap_or_else(|e| unreachable!("example is valid: {e}"))
+}
+
+/// A Function with a token Secret.
+pub fn greet() -> FunctionSpec {
+    serde_json::from_value(json!({
+        "endpoint": "http://greeter.hks-0a1b2c3d-shop.svc.cluster.local:8080/greet",
+        "method": "POST",
+        "tokenSecret": {"name": "greet-token", "key": "token"}
+    }))
+    .unwrap_or_else(|e| unreachable!("example is valid: {e}"))
+}
+
+/// A CronJob that calls `greet` with a header, a body and an expected status.
+pub fn wake() -> CronJobSpec {
+    serde_json::from_value(json!({
+        "schedule": "*/10 * * * *",
+        "timeZone": "Europe/Berlin",
+        "function": {
+            "name": "greet",
+            "headers": [{"name": "Content-Type", "value": "application/json"}],
+            "body": "{\"who\":\"cron\"}",
+            "requestTimeoutSeconds": 10,
+            "retries": 1,
+            "backoffSeconds": 3,
+            "expect": ["200", "202"]
+        },
+        "timeoutSeconds": 120,
+        "retries": 1
     }))
     .unwrap_or_else(|e| unreachable!("example is valid: {e}"))
 }

@@ -10,6 +10,7 @@
 
 pub mod examples;
 pub mod formats;
+pub mod invoke;
 pub mod manifest;
 pub mod problem;
 pub mod run;

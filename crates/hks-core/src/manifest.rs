@@ -15,13 +15,15 @@ use k8s_openapi::api::batch::v1::{
     CronJob, CronJobSpec as KubeCronJobSpec, Job, JobSpec, JobTemplateSpec,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar as KubeEnvVar, EnvVarSource, Namespace, PodSpec,
-    PodTemplateSpec, ResourceRequirements, SecretKeySelector, Service, ServicePort, ServiceSpec,
+    Container, ContainerPort, EnvVar as KubeEnvVar, EnvVarSource, KeyToPath, Namespace,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, ResourceRequirements, SecretKeySelector,
+    SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::invoke::{self, Invocation};
 use crate::spec::{ContainerSource, CronJobSpec, EnvVar, ResourceList, Resources, StatelessSpec};
 
 /// Prefix of HKS's own labels and annotations.
@@ -143,6 +145,89 @@ pub fn stateless(p: &Placement, name: &str, spec: &StatelessSpec) -> (Deployment
 /// The `batch/v1` CronJob of a CronJob application whose container has been
 /// resolved (template plus overrides, see [`CronJobSpec::resolve`]).
 pub fn cronjob(p: &Placement, name: &str, spec: &CronJobSpec, source: &ContainerSource) -> CronJob {
+    cronjob_with(
+        p,
+        name,
+        spec,
+        PodSpec {
+            containers: vec![container(name, source)],
+            restart_policy: Some("Never".into()),
+            ..PodSpec::default()
+        },
+    )
+}
+
+/// The `batch/v1` CronJob of a CronJob that calls a Function: one container
+/// running the HTTP client with explicit arguments. Each run's execution id
+/// is its Job's name, read by the downward API from the label the Job
+/// controller puts on every pod, so a run's retried pods send the same id
+/// and a Function can drop duplicates. The Function's token Secret key is
+/// mounted as a file; only the file's path is in the arguments.
+pub fn function_cronjob(
+    p: &Placement,
+    name: &str,
+    spec: &CronJobSpec,
+    invocation: &Invocation,
+) -> CronJob {
+    let mut c = Container {
+        name: name.to_owned(),
+        image: Some(invocation.image.clone()),
+        command: Some(vec![invoke::INVOKE_PROGRAM.to_owned()]),
+        args: Some(invocation.args()),
+        env: Some(vec![KubeEnvVar {
+            name: invoke::EXECUTION_ID_ENV.to_owned(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    api_version: None,
+                    field_path: format!("metadata.labels['{LABEL_JOB_NAME}']"),
+                }),
+                ..EnvVarSource::default()
+            }),
+        }]),
+        resources: resources(&invocation.resources),
+        ..Container::default()
+    };
+    let mut volumes = None;
+    if let Some(token) = &invocation.token {
+        c.volume_mounts = Some(vec![VolumeMount {
+            name: TOKEN_VOLUME.to_owned(),
+            mount_path: invoke::TOKEN_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        }]);
+        volumes = Some(vec![Volume {
+            name: TOKEN_VOLUME.to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(token.name.clone()),
+                items: Some(vec![KeyToPath {
+                    key: token.key.clone(),
+                    path: invoke::TOKEN_FILE.to_owned(),
+                    ..KeyToPath::default()
+                }]),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        }]);
+    }
+    cronjob_with(
+        p,
+        name,
+        spec,
+        PodSpec {
+            containers: vec![c],
+            volumes,
+            restart_policy: Some("Never".into()),
+            ..PodSpec::default()
+        },
+    )
+}
+
+/// The label the Job controller puts on a Job's pods, holding the Job's name.
+pub const LABEL_JOB_NAME: &str = "batch.kubernetes.io/job-name";
+const TOKEN_VOLUME: &str = "function-token";
+
+fn cronjob_with(p: &Placement, name: &str, spec: &CronJobSpec, pod: PodSpec) -> CronJob {
     let labels = p.labels(name, "cronjob");
     let mut job_labels = labels.clone();
     // User labels go on Jobs and pods only; HKS's own keys cannot be
@@ -174,11 +259,7 @@ pub fn cronjob(p: &Placement, name: &str, spec: &CronJobSpec, source: &Container
                             labels: Some(job_labels),
                             ..ObjectMeta::default()
                         }),
-                        spec: Some(PodSpec {
-                            containers: vec![container(name, source)],
-                            restart_policy: Some("Never".into()),
-                            ..PodSpec::default()
-                        }),
+                        spec: Some(pod),
                     },
                     ..JobSpec::default()
                 }),
@@ -318,7 +399,7 @@ fn resources(r: &Resources) -> Option<ResourceRequirements> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::examples::{placement, report, tick, web};
+    use crate::examples::{greet, placement, report, tick, wake, web};
 
     #[test]
     fn golden_namespace() {
@@ -344,6 +425,31 @@ mod tests {
         let spec = tick();
         let source = spec.resolve(None).unwrap();
         insta::assert_yaml_snapshot!(cronjob(&placement(), "tick", &spec, &source));
+    }
+
+    #[test]
+    fn golden_function_cronjob() {
+        let spec = wake();
+        let call = spec.function.as_ref().unwrap();
+        let inv = call.resolve(&greet(), "hks.local/busybox:1", Resources::default());
+        insta::assert_yaml_snapshot!(function_cronjob(&placement(), "wake", &spec, &inv));
+    }
+
+    #[test]
+    fn function_tokens_are_mounted_never_inlined() {
+        let spec = wake();
+        let inv = spec.function.as_ref().unwrap().resolve(
+            &greet(),
+            "hks.local/busybox:1",
+            Resources::default(),
+        );
+        let json =
+            serde_json::to_string(&function_cronjob(&placement(), "wake", &spec, &inv)).unwrap();
+        assert!(json.contains(r#""secretName":"greet-token""#));
+        assert!(json.contains("--token-file=/var/run/secrets/hks.dev/function/token"));
+        assert!(!json.contains("Bearer"));
+        assert!(json.contains(r#""restartPolicy":"Never""#));
+        assert!(json.contains(r#""backoffLimit":1"#));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::formats;
+use crate::invoke::FunctionCall;
 use crate::problem::{Invalid, Problems, at, index};
 
 /// The type of an application.
@@ -156,6 +157,11 @@ pub struct CronJobSpec {
     /// An explicit image, when there is no template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Instead of a container of the user's: call a Function of the same
+    /// project over HTTP (the installation's HTTP client runs it). Excludes
+    /// `template`, `image`, `command` and `env`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<FunctionCall>,
     /// Replaces the template's command and arguments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<CommandOverride>,
@@ -458,25 +464,43 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
             );
         }
     }
-    match (&c.template, &c.image) {
-        (Some(_), Some(_)) => p.push(
+    match (&c.template, &c.image, &c.function) {
+        (_, _, Some(f)) => {
+            for (set, field) in [
+                (c.template.is_some(), "template"),
+                (c.image.is_some(), "image"),
+                (c.command.is_some(), "command"),
+                (!c.env.is_empty(), "env"),
+            ] {
+                if set {
+                    p.push(
+                        at(path, field),
+                        "conflicting_fields",
+                        format!("a CronJob that calls a Function has no `{field}`: HKS runs its HTTP client"),
+                        Some("to run a container of your own, leave `function` out"),
+                    );
+                }
+            }
+            crate::invoke::validate(p, &at(path, "function"), f, c.timeout_seconds);
+        }
+        (Some(_), Some(_), None) => p.push(
             at(path, "image"),
             "conflicting_fields",
             "give either `template` or `image`, not both",
             Some("to use another image with a template's settings, create a Stateless application for it"),
         ),
-        (None, None) => p.push(
+        (None, None, None) => p.push(
             at(path, "template"),
             "container_missing",
-            "a CronJob needs a `template` (a Stateless application of this project) or an `image`",
+            "a CronJob needs a `template` (a Stateless application of this project), an `image`, or a `function` to call",
             None,
         ),
-        (Some(t), None) => {
+        (Some(t), None, None) => {
             if let Err(e) = validate_name(&at(path, "template.application"), &t.application, formats::MAX_APPLICATION_NAME) {
                 p.extend(e);
             }
         }
-        (None, Some(i)) => image(p, &at(path, "image"), i),
+        (None, Some(i), None) => image(p, &at(path, "image"), i),
     }
     if let Some(cmd) = &c.command {
         let field = at(path, "command.argv");
@@ -794,6 +818,27 @@ mod tests {
             fields(validate_application("job", &neither).unwrap_err()),
             ["spec.template container_missing"]
         );
+    }
+
+    #[test]
+    fn a_function_call_excludes_a_container_of_ones_own() {
+        let both = ApplicationSpec::Cronjob(cron(json!({
+            "schedule": "@daily", "image": "a", "command": {"argv": ["x"]},
+            "env": [{"name": "A", "value": "1"}],
+            "function": {"name": "greet"}
+        })));
+        assert_eq!(
+            fields(validate_application("job", &both).unwrap_err()),
+            [
+                "spec.image conflicting_fields",
+                "spec.command conflicting_fields",
+                "spec.env conflicting_fields"
+            ]
+        );
+        let ok = ApplicationSpec::Cronjob(cron(
+            json!({"schedule": "@daily", "function": {"name": "greet", "expect": ["2xx", "404"]}}),
+        ));
+        validate_application("job", &ok).unwrap();
     }
 
     #[test]

@@ -16,8 +16,8 @@ use hks_core::run::RunResult;
 use hks_core::tenant::ClusterConnection;
 use hks_kube::live::{KubeGateway, Settings};
 use hks_kube::{Gateway, Kind, KubeError, LogOptions, Object, ObjectKey, TenantCluster};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{DeleteParams, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
+use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 
@@ -111,6 +111,16 @@ async fn the_apiserver_accepts_every_golden_manifest() {
                 &tick,
                 &tick.resolve(None).unwrap(),
             )),
+            Object::CronJob(manifest::function_cronjob(
+                &p,
+                "wake",
+                &examples::wake(),
+                &examples::wake().function.unwrap().resolve(
+                    &examples::greet(),
+                    "hks.local/busybox:1",
+                    Default::default(),
+                ),
+            )),
             // The longest name a CronJob may have.
             Object::CronJob(manifest::cronjob(
                 &p,
@@ -156,20 +166,25 @@ async fn apply_run_now_runs_and_logs() {
         assert!(run.name.starts_with("job-m") && run.name.len() <= 63);
         assert_eq!(run.trigger, hks_core::run::Trigger::Manual);
 
-        // The run shows up in the watch caches and finishes.
+        // The CronJob and the run show up in the watch caches (which may
+        // lag the apply by a moment when the cluster is busy) and the run
+        // finishes.
         let mut last = None;
+        let mut listed = false;
         for _ in 0..120 {
             let observed = gw.observe(cluster, &ns).await.unwrap();
-            assert!(observed.cronjobs.contains_key("job"));
+            listed = observed.cronjobs.contains_key("job");
             last = observed.runs.get("job").and_then(|r| r.first().cloned());
-            if last
-                .as_ref()
-                .is_some_and(|r| r.result == RunResult::Succeeded)
+            if listed
+                && last
+                    .as_ref()
+                    .is_some_and(|r| r.result == RunResult::Succeeded)
             {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+        assert!(listed, "the CronJob is in the watch cache");
         let last = last.expect("the run is listed");
         assert_eq!(last.result, RunResult::Succeeded, "{last:?}");
         assert_eq!(last.exit_code, Some(0));
@@ -274,4 +289,252 @@ async fn an_apiserver_that_does_not_answer_is_unreachable() {
         .await
         .unwrap_err();
     assert!(err.is_unreachable(), "{err:?}");
+}
+
+// ---- CronJobs that call a Function (issue 7) ----
+
+/// Deploys `name` from the demo function image (it logs every request with
+/// all its headers and answers `STATUS`) behind a Service on port 8080, and
+/// waits until its pod is Ready. With `replicas: 0` the Service has no
+/// endpoints: an unreachable Function inside the cluster.
+async fn deploy_function(
+    gw: &KubeGateway,
+    cluster: TenantCluster<'_>,
+    client: &Client,
+    p: &Placement,
+    name: &str,
+    env: serde_json::Value,
+    replicas: u32,
+) -> hks_core::spec::FunctionSpec {
+    let spec: hks_core::spec::StatelessSpec = serde_json::from_value(json!({
+        "image": "hks.local/demo-function:1", "port": 8080, "env": env, "replicas": replicas
+    }))
+    .unwrap();
+    let (d, s) = manifest::stateless(p, name, &spec);
+    gw.apply(
+        cluster,
+        &[Object::Deployment(d), Object::Service(s.unwrap())],
+    )
+    .await
+    .unwrap();
+    if replicas > 0 {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &p.namespace);
+        let lp = ListParams::default().labels(&format!("hks.dev/application={name}"));
+        let mut ready = false;
+        for _ in 0..120 {
+            ready = pods.list(&lp).await.unwrap().items.iter().any(|pod| {
+                pod.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            });
+            if ready {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert!(ready, "the Function's pod {name} is Ready");
+    }
+    serde_json::from_value(json!({
+        "endpoint": format!("http://{name}.{}.svc.cluster.local:8080/hook", p.namespace),
+        "method": "POST"
+    }))
+    .unwrap()
+}
+
+/// The Function's own log: every request it received.
+async fn function_log(client: &Client, ns: &str, name: &str) -> String {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let lp = ListParams::default().labels(&format!("hks.dev/application={name}"));
+    let mut log = String::new();
+    for pod in pods.list(&lp).await.unwrap().items {
+        let n = pod.metadata.name.unwrap();
+        log.push_str(&pods.logs(&n, &Default::default()).await.unwrap());
+    }
+    log
+}
+
+fn function_cronjob(
+    p: &Placement,
+    name: &str,
+    function: &hks_core::spec::FunctionSpec,
+    spec: serde_json::Value,
+) -> Object {
+    let spec: hks_core::spec::CronJobSpec = serde_json::from_value(spec).unwrap();
+    let inv = spec.function.as_ref().unwrap().resolve(
+        function,
+        "hks.local/busybox:1",
+        Default::default(),
+    );
+    Object::CronJob(manifest::function_cronjob(p, name, &spec, &inv))
+}
+
+/// Waits until `pred` holds for the runs of `cronjob` (newest first).
+async fn wait_runs(
+    gw: &KubeGateway,
+    cluster: TenantCluster<'_>,
+    ns: &str,
+    cronjob: &str,
+    seconds: u64,
+    pred: impl Fn(&[hks_core::run::Run]) -> bool,
+) -> Vec<hks_core::run::Run> {
+    let mut runs = vec![];
+    for _ in 0..seconds * 2 {
+        runs = gw
+            .observe(cluster, ns)
+            .await
+            .unwrap()
+            .runs
+            .get(cronjob)
+            .cloned()
+            .unwrap_or_default();
+        if pred(&runs) {
+            return runs;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("runs of {cronjob} after {seconds} s: {runs:#?}");
+}
+
+async fn run_log(
+    gw: &KubeGateway,
+    cluster: TenantCluster<'_>,
+    ns: &str,
+    cj: &str,
+    run: &str,
+) -> String {
+    gw.logs(cluster, ns, cj, run, &LogOptions::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.log)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_function_is_called_on_schedule_and_by_run_now() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let conn = connection(&text);
+    let gw = KubeGateway::new(Settings::default());
+    let host = client.clone();
+    with_temp_ns(&client, |ns| async move {
+        let client = host;
+        let cluster = TenantCluster { tenant_id: "fn-ok", connection: &conn };
+        let p = placement(&ns);
+        // The token reaches the Function from a mounted Secret; it is in
+        // neither the CronJob nor the run's log.
+        let token = format!("test-token-{}", suffix());
+        let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "fn-token"}, "stringData": {"token": token}})).unwrap();
+        Api::<Secret>::namespaced(client.clone(), &ns).create(&PostParams::default(), &secret).await.unwrap();
+        let mut function = deploy_function(&gw, cluster, &client, &p, "fn", json!([]), 1).await;
+        function.token_secret = Some(hks_core::spec::SecretKeyRef { name: "fn-token".into(), key: "token".into() });
+        let cj = function_cronjob(&p, "call", &function, json!({
+            "schedule": "* * * * *", "timeoutSeconds": 120, "retries": 0,
+            "function": {"name": "fn", "headers": [{"name": "X-Source", "value": "hks-test"}], "body": "{\"n\":1}",
+                "requestTimeoutSeconds": 10, "retries": 0}
+        }));
+        let Object::CronJob(manifest) = &cj else { unreachable!() };
+        assert!(!serde_json::to_string(manifest).unwrap().contains(&token));
+        gw.apply(cluster, &[cj]).await.unwrap();
+
+        let started = std::time::Instant::now();
+        let manual = gw.run_now(cluster, &ns, "call", "tests/ci").await.unwrap();
+        let runs = wait_runs(&gw, cluster, &ns, "call", 150, |runs| {
+            let ok = |t| runs.iter().any(|r| r.trigger == t && r.result == RunResult::Succeeded);
+            ok(hks_core::run::Trigger::Manual) && ok(hks_core::run::Trigger::Scheduled)
+        })
+        .await;
+        eprintln!("a manual and a scheduled run succeeded after {:?}", started.elapsed());
+
+        let log = function_log(&client, &ns, "fn").await;
+        for run in runs.iter().filter(|r| r.result == RunResult::Succeeded) {
+            assert!(
+                log.contains(&format!("header X-Hks-Execution-Id: {}\n", run.name)),
+                "the Function's log shows run {}: {log}",
+                run.name
+            );
+            let own = run_log(&gw, cluster, &ns, "call", &run.name).await;
+            assert!(own.contains("status 200 OK, latency"), "{own}");
+            assert!(own.contains(&format!("(execution id {})", run.name)), "{own}");
+            assert!(!own.contains(&token), "the token is not in the run's log");
+        }
+        assert!(runs.iter().any(|r| r.name == manual.name));
+        assert!(log.contains("request POST /hook"), "{log}");
+        assert!(log.contains("header X-Source: hks-test"), "{log}");
+        // The demo function logs a credential by its length only.
+        assert!(
+            log.contains(&format!("header Authorization: Bearer [redacted, {} bytes]", token.len())),
+            "the token was sent: {log}"
+        );
+        assert!(!log.contains(&token));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_function_answering_500_fails_the_run() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let conn = connection(&text);
+    let gw = KubeGateway::new(Settings::default());
+    let host = client.clone();
+    with_temp_ns(&client, |ns| async move {
+        let client = host;
+        let cluster = TenantCluster { tenant_id: "fn-500", connection: &conn };
+        let p = placement(&ns);
+        let function = deploy_function(&gw, cluster, &client, &p, "broken", json!([{"name": "STATUS", "value": "500"}]), 1).await;
+        gw.apply(cluster, &[function_cronjob(&p, "call", &function, json!({
+            "schedule": "0 0 1 1 *", "timeoutSeconds": 60, "retries": 0,
+            "function": {"name": "broken", "requestTimeoutSeconds": 5, "retries": 1, "backoffSeconds": 1}
+        }))]).await.unwrap();
+        let run = gw.run_now(cluster, &ns, "call", "tests/ci").await.unwrap();
+        let runs = wait_runs(&gw, cluster, &ns, "call", 90, |runs| {
+            runs.iter().any(|r| r.name == run.name && r.result == RunResult::Failed)
+        })
+        .await;
+        let failed = runs.iter().find(|r| r.name == run.name).unwrap();
+        assert_eq!(failed.exit_code, Some(1), "{failed:?}");
+        let own = run_log(&gw, cluster, &ns, "call", &run.name).await;
+        assert!(own.contains("status 500 Internal Server Error"), "{own}");
+        assert!(own.contains("failed: status 500 does not meet 2xx"), "{own}");
+        // One retry inside the run: the Function saw the same execution id twice.
+        let log = function_log(&client, &ns, "broken").await;
+        assert_eq!(log.matches(&format!("header X-Hks-Execution-Id: {}\n", run.name)).count(), 2, "{log}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unreachable_function_fails_within_the_timeout() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let conn = connection(&text);
+    let gw = KubeGateway::new(Settings::default());
+    let host = client.clone();
+    with_temp_ns(&client, |ns| async move {
+        let client = host;
+        let cluster = TenantCluster { tenant_id: "fn-down", connection: &conn };
+        let p = placement(&ns);
+        // A Service without ready endpoints, inside the cluster.
+        let function = deploy_function(&gw, cluster, &client, &p, "gone", json!([]), 0).await;
+        gw.apply(cluster, &[function_cronjob(&p, "call", &function, json!({
+            "schedule": "0 0 1 1 *", "timeoutSeconds": 60, "retries": 0,
+            "function": {"name": "gone", "requestTimeoutSeconds": 3, "retries": 1, "backoffSeconds": 1}
+        }))]).await.unwrap();
+        let run = gw.run_now(cluster, &ns, "call", "tests/ci").await.unwrap();
+        let runs = wait_runs(&gw, cluster, &ns, "call", 90, |runs| {
+            runs.iter().any(|r| r.name == run.name && r.result == RunResult::Failed)
+        })
+        .await;
+        let failed = runs.iter().find(|r| r.name == run.name).unwrap();
+        let own = run_log(&gw, cluster, &ns, "call", &run.name).await;
+        assert!(own.contains("no response"), "{own}");
+        assert!(own.contains("attempt 2/2"), "{own}");
+        // Two attempts of at most 3 s and one wait of 1 s, plus the pod's start.
+        let took = failed.duration_seconds.expect("finished");
+        eprintln!("the unreachable Function's run failed after {took} s: {own}");
+        assert!(took <= 20, "{failed:?}");
+    })
+    .await;
 }

@@ -493,7 +493,12 @@ impl Store {
             ApplicationSpec::Stateless(s) => (serde_json::to_string(s), None),
             ApplicationSpec::Cronjob(c) => (
                 serde_json::to_string(c),
-                c.template.as_ref().map(|t| t.application.clone()),
+                // The application a CronJob is made from: its template, or
+                // the Function it calls (names are unique in a project).
+                c.template
+                    .as_ref()
+                    .map(|t| t.application.clone())
+                    .or_else(|| c.function.as_ref().map(|f| f.name.clone())),
             ),
             ApplicationSpec::Function(f) => (serde_json::to_string(f), None),
         };
@@ -592,7 +597,8 @@ impl Store {
         rows.iter().map(Self::application_row).collect()
     }
 
-    /// CronJobs made from `template` (in either mode).
+    /// CronJobs made from `template` (a Stateless application, in either
+    /// mode) or calling it (a Function).
     pub async fn cronjobs_using_template(
         &self,
         project_id: &str,

@@ -22,7 +22,7 @@ pub enum CronJobCommand {
     Create {
         name: String,
         #[command(flatten)]
-        settings: Settings,
+        settings: Box<Settings>,
         /// A JSON file with the whole spec (the flags override it).
         #[arg(long)]
         file: Option<PathBuf>,
@@ -31,7 +31,7 @@ pub enum CronJobCommand {
     Edit {
         name: String,
         #[command(flatten)]
-        settings: Settings,
+        settings: Box<Settings>,
     },
     /// Run now.
     Run {
@@ -74,14 +74,42 @@ pub struct Settings {
     #[arg(long)]
     time_zone: Option<String>,
     /// A Stateless application of the project whose container the job uses.
-    #[arg(long, conflicts_with = "image")]
+    #[arg(long, conflicts_with_all = ["image", "function"])]
     template: Option<String>,
     /// With --template: `follow` (later changes of the template apply) or `snapshot`.
     #[arg(long, default_value = "follow", value_parser = ["follow", "snapshot"])]
     mode: String,
     /// An explicit image instead of a template.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "function")]
     image: Option<String>,
+    /// Call this Function of the project instead of running a container of
+    /// your own (HKS runs its HTTP client; a status that does not meet
+    /// --expect fails the run).
+    #[arg(long, conflicts_with_all = ["command", "shell", "env"])]
+    function: Option<String>,
+    /// With --function: the HTTP method (default: the Function's).
+    #[arg(long, value_parser = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])]
+    method: Option<String>,
+    /// With --function: a request header `Name: value` (repeatable; replaces
+    /// the headers). Never a secret: use the Function's token Secret.
+    #[arg(long = "header")]
+    headers: Vec<String>,
+    /// With --function: the request body.
+    #[arg(long, allow_hyphen_values = true)]
+    body: Option<String>,
+    /// With --function: seconds allowed for each request.
+    #[arg(long)]
+    request_timeout: Option<u32>,
+    /// With --function: requests repeated after a network error, 408, 429 or 5xx.
+    #[arg(long)]
+    request_retries: Option<u32>,
+    /// With --function: seconds before the first repeated request (doubles each time).
+    #[arg(long)]
+    backoff: Option<u32>,
+    /// With --function: the statuses that mean success, codes or classes
+    /// separated by commas, e.g. `200,204` or `2xx,404` (default 2xx).
+    #[arg(long)]
+    expect: Option<String>,
     /// Command override, one --command per argument.
     #[arg(long = "command", num_args = 1.., allow_hyphen_values = true, conflicts_with = "shell")]
     command: Vec<String>,
@@ -118,11 +146,14 @@ impl Settings {
         if let Some(t) = &self.template {
             set("template", json!({"application": t, "mode": self.mode}));
             spec.remove("image");
+            spec.remove("function");
         }
         if let Some(i) = &self.image {
             spec.insert("image".into(), json!(i));
             spec.remove("template");
+            spec.remove("function");
         }
+        self.apply_function(spec)?;
         if !self.command.is_empty() {
             spec.insert("command".into(), json!({"argv": self.command}));
         }
@@ -158,6 +189,66 @@ impl Settings {
         }
         if let Some(d) = self.starting_deadline {
             spec.insert("startingDeadlineSeconds".into(), json!(d));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// The `function` object: a new one with --function, else the spec's own
+    /// (on an edit), with the call's flags applied.
+    fn apply_function(&self, spec: &mut Map<String, Value>) -> anyhow::Result<()> {
+        let call_flags = self.method.is_some()
+            || !self.headers.is_empty()
+            || self.body.is_some()
+            || self.request_timeout.is_some()
+            || self.request_retries.is_some()
+            || self.backoff.is_some()
+            || self.expect.is_some();
+        if let Some(f) = &self.function {
+            for k in ["template", "image", "command", "env"] {
+                spec.remove(k);
+            }
+            spec.insert("function".into(), json!({"name": f}));
+        }
+        let Some(call) = spec.get_mut("function").and_then(Value::as_object_mut) else {
+            anyhow::ensure!(
+                !call_flags,
+                "--method, --header, --body, --request-timeout, --request-retries, --backoff and --expect need --function"
+            );
+            return Ok(());
+        };
+        let mut set = |k: &str, v: Value| {
+            call.insert(k.to_owned(), v);
+        };
+        if let Some(m) = &self.method {
+            set("method", json!(m));
+        }
+        if !self.headers.is_empty() {
+            let mut headers = vec![];
+            for h in &self.headers {
+                let (name, value) = h
+                    .split_once(':')
+                    .with_context(|| format!("--header {h}: expected 'Name: value'"))?;
+                headers.push(json!({"name": name.trim(), "value": value.trim()}));
+            }
+            set("headers", json!(headers));
+        }
+        if let Some(b) = &self.body {
+            set("body", json!(b));
+        }
+        if let Some(t) = self.request_timeout {
+            set("requestTimeoutSeconds", json!(t));
+        }
+        if let Some(r) = self.request_retries {
+            set("retries", json!(r));
+        }
+        if let Some(b) = self.backoff {
+            set("backoffSeconds", json!(b));
+        }
+        if let Some(e) = &self.expect {
+            let codes: Vec<&str> = e.split(',').map(str::trim).collect();
+            set("expect", json!(codes));
         }
         Ok(())
     }
@@ -233,6 +324,20 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
                         cell(&j["template"]),
                         cell(&j["templateMode"])
                     );
+                }
+                let call = &j["spec"]["function"];
+                if !call.is_null() {
+                    println!(
+                        "Function:    {}  expect {}, {}s per request, {} retries",
+                        cell(&call["name"]),
+                        call["expect"]
+                            .as_array()
+                            .map(|a| a.iter().map(cell).collect::<Vec<_>>().join(","))
+                            .unwrap_or_default(),
+                        cell(&call["requestTimeoutSeconds"]),
+                        cell(&call["retries"])
+                    );
+                    println!("Arguments:   {}", cell(&j["container"]["args"]));
                 }
                 println!("Image:       {}", cell(&j["container"]["image"]));
                 println!("Command:     {}", cell(&j["container"]["command"]));
@@ -510,4 +615,67 @@ pub async fn app(cmd: AppCommand, project: &str, conn: &Connection) -> anyhow::R
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn spec(args: &[&str], start: Value) -> anyhow::Result<Value> {
+        let cli = Cli::try_parse_from(std::iter::once("hks").chain(args.iter().copied()))?;
+        let mut spec = start.as_object().cloned().unwrap_or_default();
+        cli.settings.apply(&mut spec)?;
+        Ok(Value::Object(spec))
+    }
+
+    #[test]
+    fn function_flags_build_the_call() {
+        let s = spec(
+            &[
+                "--schedule",
+                "* * * * *",
+                "--function",
+                "greet",
+                "--method",
+                "PUT",
+                "--header",
+                "X-Source: cli",
+                "--body",
+                "-",
+                "--request-timeout",
+                "5",
+                "--request-retries",
+                "1",
+                "--backoff",
+                "3",
+                "--expect",
+                "200, 404",
+            ],
+            json!({"image": "old", "env": [{"name": "A", "value": "1"}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            json!({"schedule": "* * * * *", "function": {
+                "name": "greet", "method": "PUT", "headers": [{"name": "X-Source", "value": "cli"}],
+                "body": "-", "requestTimeoutSeconds": 5, "retries": 1, "backoffSeconds": 3,
+                "expect": ["200", "404"]
+            }})
+        );
+        // An edit changes the existing call; another container source replaces it.
+        let edited = spec(&["--expect", "2xx"], s.clone()).unwrap();
+        assert_eq!(edited["function"]["expect"], json!(["2xx"]));
+        assert_eq!(edited["function"]["method"], "PUT");
+        let image = spec(&["--image", "busybox"], s).unwrap();
+        assert!(image.get("function").is_none());
+        assert!(spec(&["--expect", "2xx"], json!({"image": "x"})).is_err());
+        assert!(spec(&["--function", "f", "--template", "web"], json!({})).is_err());
+    }
 }

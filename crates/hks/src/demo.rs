@@ -1,6 +1,7 @@
 //! The demo tenant, set up by `hks serve --demo-kubeconfig`: a tenant `demo`
 //! on that cluster with a project, a Stateless app, a Function (and the
-//! Stateless app serving it) and a CronJob made from the app.
+//! Stateless app serving it), a CronJob made from the app and one that
+//! calls the Function.
 //!
 //! Every step checks what already exists, so a setup interrupted by an
 //! unreachable cluster completes on a later attempt (the server retries it)
@@ -86,6 +87,17 @@ pub async fn content(state: &AppState, who: &Tenant) -> anyhow::Result<()> {
                 "schedule": "*/5 * * * *", "timeZone": "UTC",
                 "template": {"application": "web", "mode": "follow"},
                 "command": {"argv": ["echo \"report in $MODE mode\"; date"], "shell": true}
+            }}),
+        ),
+        (
+            // Calls the Function `greet`; its log (the `greeter` pods) shows
+            // each request with X-Hks-Execution-Id, the run's name.
+            "call-greet",
+            json!({"type": "cronjob", "spec": {
+                "schedule": "*/2 * * * *", "timeZone": "UTC",
+                "function": {"name": "greet", "headers": [{"name": "X-Source", "value": "hks-demo"}],
+                    "body": "{\"who\":\"demo\"}", "requestTimeoutSeconds": 10, "retries": 1},
+                "timeoutSeconds": 120, "retries": 1
             }}),
         ),
     ];

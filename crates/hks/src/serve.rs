@@ -42,6 +42,10 @@ pub struct ServeArgs {
     /// The built web console (its index.html and assets), served at `/`.
     #[arg(long, env = "HKS_CONSOLE_DIR", default_value = "console/dist")]
     pub console_dir: PathBuf,
+    /// The HTTP-client image of CronJobs that call a Function; it must have
+    /// `/bin/hks-invoke` (tools/hks-invoke, a static binary).
+    #[arg(long, env = "HKS_INVOKE_IMAGE", default_value = hks_api::DEFAULT_INVOKE_IMAGE)]
+    pub invoke_image: String,
     /// Set up a demo tenant on the cluster of this kubeconfig (once) and print its token.
     #[arg(long, env = "HKS_DEMO_KUBECONFIG")]
     pub demo_kubeconfig: Option<PathBuf>,
@@ -120,7 +124,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         connect_timeout: Duration::from_secs(args.cluster_connect_timeout),
         ..Settings::default()
     }));
-    let state = AppState::new(store, gateway, Some(&admin), Some(metrics));
+    hks_core::formats::image_reference(&args.invoke_image)
+        .map_err(|reason| anyhow::anyhow!("--invoke-image: the image reference {reason}"))?;
+    let state = AppState::new(store, gateway, Some(&admin), Some(metrics))
+        .with_invoke_image(args.invoke_image.clone());
 
     let demo = match &args.demo_kubeconfig {
         Some(kubeconfig) => {

@@ -61,7 +61,12 @@ export function CronJobPage({ project, name }: { project: string; name: string }
         </dd>
         <dt>Task</dt>
         <dd>
-          {c.template ? (
+          {c.spec.function ? (
+            <>
+              calls the Function <strong>{c.spec.function.name}</strong>
+              {c.spec.function.method ? ` with ${c.spec.function.method}` : ''}; success is status {(c.spec.function.expect ?? ['2xx']).join(', ')}
+            </>
+          ) : c.template ? (
             <>
               from <strong>{c.template}</strong> ({c.templateMode === 'snapshot' ? 'snapshot' : 'follows the template'})
             </>

@@ -62,6 +62,9 @@ function NewApplicationMenu({ project }: { project: string }) {
           New {t.label}
         </Button>
       ))}
+      <Button onClick={() => navigate({ page: 'new-app', project, type: 'cronjob-function' })} title="Call a Function of this project on a schedule">
+        New CronJob from a Function
+      </Button>
     </div>
   )
 }

@@ -2,7 +2,8 @@
 // demo web service, `hks-demo function` the demo HTTP function.
 //
 // Both listen on $PORT (default 8080) and stop on SIGTERM. The function logs
-// every request it gets, method, path and all headers included, one request
+// every request it gets, method, path and all headers included (credentials
+// only by scheme and length, so a token never lands in a log), one request
 // per block on stdout, and answers with status $STATUS (default 200) and the
 // body $BODY (default a small JSON document).
 package main
@@ -102,7 +103,7 @@ func function() (http.Handler, error) {
 		sort.Strings(names)
 		for _, n := range names {
 			for _, v := range r.Header[n] {
-				fmt.Fprintf(&b, "  header %s: %s\n", n, v)
+				fmt.Fprintf(&b, "  header %s: %s\n", n, redact(n, v))
 			}
 		}
 		fmt.Fprintf(&b, "  body %d bytes\n", len(payload))
@@ -117,4 +118,18 @@ func function() (http.Handler, error) {
 		w.WriteHeader(status)
 		_, _ = w.Write(out)
 	}), nil
+}
+
+// redact hides the value of a credential header, keeping its scheme and length:
+// enough to see that a token arrived, never the token.
+func redact(name, value string) string {
+	switch strings.ToLower(name) {
+	case "authorization", "proxy-authorization", "cookie":
+		scheme, rest, found := strings.Cut(value, " ")
+		if !found {
+			return fmt.Sprintf("[redacted, %d bytes]", len(value))
+		}
+		return fmt.Sprintf("%s [redacted, %d bytes]", scheme, len(rest))
+	}
+	return value
 }
