@@ -343,6 +343,25 @@ async fn deploy_function(
 }
 
 /// The Function's own log: every request it received.
+/// The Function's log once `done` holds for it (or after 20 s): the
+/// container runtime writes log lines asynchronously, so a request the
+/// Function has answered can reach its log a moment later.
+async fn function_log_until(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let log = function_log(client, ns, name).await;
+        if done(&log) || std::time::Instant::now() > deadline {
+            return log;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 async fn function_log(client: &Client, ns: &str, name: &str) -> String {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let lp = ListParams::default().labels(&format!("hks.dev/application={name}"));
@@ -447,8 +466,14 @@ async fn a_function_is_called_on_schedule_and_by_run_now() {
         .await;
         eprintln!("a manual and a scheduled run succeeded after {:?}", started.elapsed());
 
-        let log = function_log(&client, &ns, "fn").await;
-        for run in runs.iter().filter(|r| r.result == RunResult::Succeeded) {
+        let succeeded: Vec<_> = runs.iter().filter(|r| r.result == RunResult::Succeeded).collect();
+        let log = function_log_until(&client, &ns, "fn", |log| {
+            succeeded
+                .iter()
+                .all(|r| log.contains(&format!("header X-Hks-Execution-Id: {}\n", r.name)))
+        })
+        .await;
+        for run in &succeeded {
             assert!(
                 log.contains(&format!("header X-Hks-Execution-Id: {}\n", run.name)),
                 "the Function's log shows run {}: {log}",
@@ -499,8 +524,9 @@ async fn a_function_answering_500_fails_the_run() {
         assert!(own.contains("status 500 Internal Server Error"), "{own}");
         assert!(own.contains("failed: status 500 does not meet 2xx"), "{own}");
         // One retry inside the run: the Function saw the same execution id twice.
-        let log = function_log(&client, &ns, "broken").await;
-        assert_eq!(log.matches(&format!("header X-Hks-Execution-Id: {}\n", run.name)).count(), 2, "{log}");
+        let id = format!("header X-Hks-Execution-Id: {}\n", run.name);
+        let log = function_log_until(&client, &ns, "broken", |log| log.matches(&id).count() >= 2).await;
+        assert_eq!(log.matches(&id).count(), 2, "{log}");
     })
     .await;
 }
