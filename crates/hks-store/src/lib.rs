@@ -125,6 +125,19 @@ fn unique_violation(e: &sqlx::Error) -> bool {
         .is_some_and(|d| d.is_unique_violation())
 }
 
+/// Maps an insert's error: a unique violation means `what` named `name`
+/// exists already.
+fn conflict_or_query(what: &'static str, name: &str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    let name = name.to_owned();
+    move |e| {
+        if unique_violation(&e) {
+            StoreError::Conflict { what, name }
+        } else {
+            q(e)
+        }
+    }
+}
+
 fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
     let s: String = row.try_get(col).map_err(q)?;
     s.parse().map_err(|_| {
@@ -204,16 +217,7 @@ impl Store {
             .bind(now.to_string())
             .execute(&self.pool)
             .await
-            .map_err(|e| {
-                if unique_violation(&e) {
-                    StoreError::Conflict {
-                        what: "tenant",
-                        name: name.into(),
-                    }
-                } else {
-                    q(e)
-                }
-            })?;
+            .map_err(conflict_or_query("tenant", name))?;
         Ok(Tenant {
             id,
             name: name.into(),
@@ -325,16 +329,7 @@ impl Store {
         .bind(now.to_string())
         .execute(&self.pool)
         .await
-        .map_err(|e| {
-            if unique_violation(&e) {
-                StoreError::Conflict {
-                    what: "token",
-                    name: name.into(),
-                }
-            } else {
-                q(e)
-            }
-        })?;
+        .map_err(conflict_or_query("token", name))?;
         Ok((
             TokenInfo {
                 id,
@@ -414,7 +409,7 @@ impl Store {
             .bind(now.to_string())
             .execute(&self.pool)
             .await
-            .map_err(|e| if unique_violation(&e) { StoreError::Conflict { what: "project", name: name.into() } } else { q(e) })?;
+            .map_err(conflict_or_query("project", name))?;
         Ok(Project {
             id,
             tenant_id: tenant_id.into(),
@@ -532,7 +527,7 @@ impl Store {
         .bind(now.to_string())
         .execute(&self.pool)
         .await
-        .map_err(|e| if unique_violation(&e) { StoreError::Conflict { what: "application", name: name.into() } } else { q(e) })?;
+        .map_err(conflict_or_query("application", name))?;
         Ok(Application {
             id,
             project_id: project_id.into(),
