@@ -381,6 +381,11 @@ pub async fn preview_manifests(
 
 // ---- cronjobs ----
 
+/// A response whose body is JSON already serialised.
+fn json_bytes(body: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 /// The CronJobs of a project with their next and last runs.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/cronjobs", tag = "cronjobs", params(("project" = String, Path)),
     responses((status = 200, body = Vec<CronJobSummary>), (status = 404, body = ErrorBody)), security(("token" = [])))]
@@ -396,14 +401,14 @@ pub async fn list_cronjobs(
         .lists()
         .stamp(state.gateway().view_version(&tenant.0.tenant_id));
     if let Some(body) = stamp.and_then(|s| state.lists().get(&p.id, s, now)) {
-        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+        return Ok(json_bytes(body));
     }
     let _deriving = match stamp {
         Some(stamp) => {
             let guard = state.lists().derive_lock(&p.id).await;
             // Another request may have derived it while this one waited.
             if let Some(body) = state.lists().get(&p.id, stamp, now) {
-                return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+                return Ok(json_bytes(body));
             }
             Some(guard)
         }
@@ -432,7 +437,7 @@ pub async fn list_cronjobs(
             .fold(cap, Timestamp::min);
         state.lists().put(&p.id, stamp, valid_until, body.clone());
     }
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(json_bytes(body))
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{project}/cronjobs", tag = "cronjobs", params(("project" = String, Path)), request_body = CreateCronJob,
@@ -553,10 +558,7 @@ pub async fn list_runs(
 ) -> Result<Json<Vec<Run>>> {
     let p = service::project(&state, &tenant, &project).await?;
     service::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
-    let (_, conn) = state
-        .store()
-        .tenant_with_cluster(&tenant.0.tenant_id)
-        .await?;
+    let conn = service::connection(&state, &tenant.0.tenant_id).await?;
     let observed = state
         .gateway()
         .observe(
@@ -580,10 +582,7 @@ pub async fn run_now(
 ) -> Result<(StatusCode, Json<Run>)> {
     let p = service::project(&state, &tenant, &project).await?;
     service::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
-    let (_, conn) = state
-        .store()
-        .tenant_with_cluster(&tenant.0.tenant_id)
-        .await?;
+    let conn = service::connection(&state, &tenant.0.tenant_id).await?;
     let run = state
         .gateway()
         .run_now(
@@ -635,10 +634,7 @@ pub async fn run_logs(
         limit_bytes: Some(q.limit_bytes.unwrap_or(DEFAULT_LOG_LIMIT_BYTES)),
         timestamps: q.timestamps,
     };
-    let (_, conn) = state
-        .store()
-        .tenant_with_cluster(&tenant.0.tenant_id)
-        .await?;
+    let conn = service::connection(&state, &tenant.0.tenant_id).await?;
     let cluster = TenantCluster {
         tenant_id: &tenant.0.tenant_id,
         connection: &conn,

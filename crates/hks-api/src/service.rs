@@ -83,7 +83,7 @@ pub async fn application(
     }
 }
 
-async fn connection(state: &AppState, tenant_id: &str) -> Result<ClusterConnection, ApiError> {
+pub async fn connection(state: &AppState, tenant_id: &str) -> Result<ClusterConnection, ApiError> {
     Ok(state.store().tenant_with_cluster(tenant_id).await?.1)
 }
 
