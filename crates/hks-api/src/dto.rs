@@ -241,6 +241,10 @@ pub struct LogQuery {
 pub struct AttemptLogView {
     pub pod: String,
     pub log: String,
+    /// Served from HKS's run history: Kubernetes no longer has this attempt.
+    pub archived: bool,
+    /// HKS kept only the head and tail of a long log (the cut is marked in the text).
+    pub truncated: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,8 +8,10 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod history;
 mod list_cache;
 pub mod openapi;
+pub mod recorder;
 pub mod routes;
 pub mod service;
 

@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Admin, AnyCaller, JsonBody, Tenant};
-use crate::service;
+use crate::{history, service};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -419,9 +419,10 @@ pub async fn list_cronjobs(
         .list_applications(&p.id, Some(ApplicationType::Cronjob))
         .await?;
     let observed = service::observe(&state, &tenant, &p).await?;
+    let last_runs = history::last_runs(observed.as_ref(), state.store().latest_runs(&p.id).await?);
     let summaries: Vec<CronJobSummary> = apps
         .iter()
-        .filter_map(|a| service::summarize(a, observed.as_ref(), now))
+        .filter_map(|a| service::summarize(a, observed.as_ref(), &last_runs, now))
         .collect();
     let body = axum::body::Bytes::from(
         serde_json::to_vec(&summaries).map_err(|e| ApiError::Internal(Box::new(e)))?,
@@ -558,18 +559,7 @@ pub async fn list_runs(
 ) -> Result<Json<Vec<Run>>> {
     let p = service::project(&state, &tenant, &project).await?;
     service::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
-    let conn = service::connection(&state, &tenant.0.tenant_id).await?;
-    let observed = state
-        .gateway()
-        .observe(
-            TenantCluster {
-                tenant_id: &tenant.0.tenant_id,
-                connection: &conn,
-            },
-            &p.namespace,
-        )
-        .await?;
-    Ok(Json(observed.runs.get(&name).cloned().unwrap_or_default()))
+    Ok(Json(history::runs(&state, &tenant, &p, &name).await?))
 }
 
 /// Run now: a Job from the CronJob's full jobTemplate, marked manual with who started it.
@@ -639,35 +629,13 @@ pub async fn run_logs(
         tenant_id: &tenant.0.tenant_id,
         connection: &conn,
     };
-    let not_found = |e: hks_kube::KubeError| match e {
-        hks_kube::KubeError::NotFound => ApiError::NotFound("run"),
-        other => other.into(),
-    };
     if q.follow {
-        let stream = state
-            .gateway()
-            .follow_logs(cluster, &p.namespace, &name, &run, &options)
-            .await
-            .map_err(not_found)?;
+        let stream = history::follow(&state, cluster, &p, &name, &run, &options).await?;
         let body = Body::from_stream(stream.map(|r| r.map_err(std::io::Error::other)));
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response());
     }
-    let logs = state
-        .gateway()
-        .logs(cluster, &p.namespace, &name, &run, &options)
-        .await
-        .map_err(not_found)?;
-    Ok(Json(RunLogs {
-        run,
-        attempts: logs
-            .into_iter()
-            .map(|l| AttemptLogView {
-                pod: l.pod,
-                log: l.log,
-            })
-            .collect(),
-    })
-    .into_response())
+    let attempts = history::logs(&state, cluster, &p, &name, &run, &options).await?;
+    Ok(Json(RunLogs { run, attempts }).into_response())
 }
 
 // ---- schedules ----

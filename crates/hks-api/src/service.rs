@@ -623,9 +623,11 @@ pub async fn observe(
     }
 }
 
+/// A CronJob's summary; `last_runs` from [`crate::history::last_runs`].
 pub fn summarize(
     app: &Application,
     observed: Option<&Observed>,
+    last_runs: &HashMap<String, hks_core::run::Run>,
     now: Timestamp,
 ) -> Option<CronJobSummary> {
     let ApplicationSpec::Cronjob(c) = &app.spec else {
@@ -633,7 +635,6 @@ pub fn summarize(
     };
     let schedule = hks_schedule::check(&c.schedule, &c.time_zone).ok();
     let cluster = observed.and_then(|o| o.cronjobs.get(&app.name));
-    let runs = observed.and_then(|o| o.runs.get(&app.name));
     Some(CronJobSummary {
         name: app.name.clone(),
         schedule: c.schedule.clone(),
@@ -648,7 +649,7 @@ pub fn summarize(
         template_mode: c.template.as_ref().map(|t| t.mode),
         template: c.template.as_ref().map(|t| t.application.clone()),
         function: c.function.as_ref().map(|f| f.name.clone()),
-        last_run: runs.and_then(|r| r.first().cloned()),
+        last_run: last_runs.get(&app.name).cloned(),
         active: cluster.map_or(0, |c| c.active),
         cluster_state: match (observed, cluster) {
             (None, _) => ClusterState::Unknown,
@@ -666,7 +667,12 @@ pub async fn cronjob_view(
 ) -> Result<CronJobView, ApiError> {
     let observed = observe(state, tenant, project).await?;
     let now = Timestamp::now();
-    let summary = summarize(&app, observed.as_ref(), now).ok_or(ApiError::NotFound("CronJob"))?;
+    let last_runs = crate::history::last_runs(
+        observed.as_ref(),
+        state.store().latest_runs(&project.id).await?,
+    );
+    let summary =
+        summarize(&app, observed.as_ref(), &last_runs, now).ok_or(ApiError::NotFound("CronJob"))?;
     let ApplicationSpec::Cronjob(spec) = app.spec else {
         return Err(ApiError::NotFound("CronJob"));
     };

@@ -47,6 +47,15 @@ impl TestApp {
             hks_kube::live::Settings::default(),
         ));
         let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
+        // The recorder releases HKS's finalizers; without it nothing a run
+        // leaves could be deleted. It ends with the test's runtime.
+        hks_api::recorder::spawn(
+            state.clone(),
+            hks_api::recorder::Settings {
+                interval: std::time::Duration::from_millis(300),
+                ..hks_api::recorder::Settings::default()
+            },
+        );
         Self {
             router: router(state.clone()),
             state,
@@ -794,10 +803,28 @@ async fn journey_on_the_real_cluster() {
     let deleted = app
         .delete(&format!("/api/v1/projects/{project}"), &token)
         .await;
+    // The namespace goes, runs and all: HKS's finalizers do not keep it.
+    let kc = kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap();
+    let client = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
+    let mut gone = false;
+    for _ in 0..240 {
+        if namespaces.get_opt(&namespace).await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(gone, "namespace {namespace} is still there after 120 s");
 }
 
 async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kubeconfig: &str) {

@@ -40,6 +40,11 @@ pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "hks";
 /// The annotation `kubectl create job --from=cronjob/...` sets.
 pub const ANNOTATION_INSTANTIATE: &str = "cronjob.kubernetes.io/instantiate";
+/// HKS's finalizer on the pods (from the pod template) and Jobs of a
+/// CronJob: Kubernetes cannot remove a finished run, and its logs with it,
+/// before HKS's run recorder has archived them, even with history limits of
+/// 0 or while HKS is down. The recorder removes it once the run is recorded.
+pub const FINALIZER_ARCHIVE: &str = "hks.dev/archive-logs";
 
 /// Where a project's objects live, and whose they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +262,8 @@ fn cronjob_with(p: &Placement, name: &str, spec: &CronJobSpec, pod: PodSpec) -> 
                     template: PodTemplateSpec {
                         metadata: Some(ObjectMeta {
                             labels: Some(job_labels),
+                            // The Job controller copies these to every pod.
+                            finalizers: Some(vec![FINALIZER_ARCHIVE.to_owned()]),
                             ..ObjectMeta::default()
                         }),
                         spec: Some(pod),
@@ -331,6 +338,8 @@ pub fn manual_job(
             namespace: Some(ns.clone()),
             labels: Some(labels),
             annotations: Some(annotations),
+            // Scheduled Jobs get it from the recorder; this one has it from the start.
+            finalizers: Some(vec![FINALIZER_ARCHIVE.to_owned()]),
             owner_references: Some(vec![OwnerReference {
                 api_version: "batch/v1".into(),
                 kind: "CronJob".into(),

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::manifest::{ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_TRIGGER};
@@ -13,7 +13,7 @@ use crate::manifest::{ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_TRI
 /// The annotation the CronJob controller puts on the Jobs it creates.
 pub const ANNOTATION_SCHEDULED_TIMESTAMP: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     /// Started by the CronJob controller at a scheduled time.
@@ -22,7 +22,7 @@ pub enum Trigger {
     Manual,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum RunResult {
     /// Created, no pod running yet.
     Pending,
@@ -30,10 +30,20 @@ pub enum RunResult {
     Succeeded,
     Failed,
     Suspended,
+    /// A scheduled time that started no Job before its starting deadline
+    /// (controller or cluster down, or Forbid with a run still going).
+    Missed,
+}
+
+impl RunResult {
+    /// Whether the run has ended (or never will start).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Missed)
+    }
 }
 
 /// One run: a Job and its pods.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Run {
     /// The Job's name; identifies the run.
@@ -64,10 +74,18 @@ pub struct Run {
     pub exit_code: Option<i32>,
     /// Every pod of the run (with `restartPolicy: Never`, each retry is a new pod).
     pub attempts: Vec<Attempt>,
+    /// False when Kubernetes no longer has the Job (history limits, cleanup)
+    /// and the run, with its logs, is served from HKS's run history.
+    #[serde(default = "yes")]
+    pub in_cluster: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One pod of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Attempt {
     pub pod: String,
@@ -239,6 +257,92 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
         message,
         exit_code: last.and_then(|a| a.exit_code),
         attempts,
+        in_cluster: true,
+    }
+}
+
+/// A run whose Job is gone, from the pods HKS's finalizer kept: the Job's
+/// status is lost, so the result is the last attempt's (a run that was
+/// still retrying when the Job was deleted counts as failed).
+pub fn run_from_pods(job_name: &str, pods: &[&Pod]) -> Run {
+    let mut ordered: Vec<&&Pod> = pods.iter().collect();
+    ordered.sort_by_key(|p| {
+        (
+            p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            p.metadata.name.clone(),
+        )
+    });
+    let attempts: Vec<Attempt> = ordered.iter().map(|p| attempt(p)).collect();
+    let labels = ordered.first().and_then(|p| p.metadata.labels.as_ref());
+    let manual = labels.is_some_and(|l| l.get(LABEL_TRIGGER).is_some_and(|v| v == "manual"));
+    let last = attempts.last();
+    let result = match last.map(|a| a.phase.as_str()) {
+        Some("Succeeded") => RunResult::Succeeded,
+        Some("Failed") => RunResult::Failed,
+        Some("Running") => RunResult::Running,
+        _ => RunResult::Pending,
+    };
+    let started_at = attempts.first().and_then(|a| a.started_at);
+    let finished_at = if result.is_final() {
+        last.and_then(|a| a.finished_at)
+    } else {
+        None
+    };
+    Run {
+        name: job_name.to_owned(),
+        trigger: if manual {
+            Trigger::Manual
+        } else {
+            Trigger::Scheduled
+        },
+        triggered_by: None,
+        scheduled_at: None,
+        created_at: ordered
+            .first()
+            .and_then(|p| p.metadata.creation_timestamp.as_ref().map(|t| t.0)),
+        started_at,
+        finished_at,
+        duration_seconds: match (started_at, finished_at) {
+            (Some(s), Some(f)) => Some(f.as_second() - s.as_second()),
+            _ => None,
+        },
+        result,
+        reason: if result == RunResult::Failed {
+            last.and_then(|a| a.reason.clone())
+        } else {
+            None
+        },
+        message: Some(
+            "Rebuilt from its pods: Kubernetes deleted the Job before HKS recorded its end.".into(),
+        ),
+        exit_code: last.and_then(|a| a.exit_code),
+        attempts,
+        in_cluster: false,
+    }
+}
+
+/// The name a missed run is listed under: it never had a Job.
+pub fn missed_run_name(scheduled: Timestamp) -> String {
+    format!("missed-{}", scheduled.as_second() / 60)
+}
+
+/// A scheduled time that started no Job.
+pub fn missed_run(scheduled: Timestamp, reason: Option<String>, message: String) -> Run {
+    Run {
+        name: missed_run_name(scheduled),
+        trigger: Trigger::Scheduled,
+        triggered_by: None,
+        scheduled_at: Some(scheduled),
+        created_at: Some(scheduled),
+        started_at: None,
+        finished_at: None,
+        duration_seconds: None,
+        result: RunResult::Missed,
+        reason,
+        message: Some(message),
+        exit_code: None,
+        attempts: vec![],
+        in_cluster: false,
     }
 }
 

@@ -193,6 +193,21 @@ pub struct CronJobSpec {
     pub failed_jobs_history_limit: u32,
     #[serde(default)]
     pub suspend: bool,
+    /// How long HKS keeps this CronJob's run history and logs (after
+    /// Kubernetes deleted the Jobs); the installation default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_retention: Option<HistoryRetention>,
+}
+
+/// How much run history to keep: the newest `maxRuns` runs, none older than
+/// `maxAgeDays`; either may be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HistoryRetention {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_runs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<u32>,
 }
 
 fn utc() -> String {
@@ -589,6 +604,24 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
             "must be at most 100",
             None,
         );
+    }
+    if let Some(r) = &c.history_retention {
+        if r.max_runs.is_some_and(|n| !(1..=10_000).contains(&n)) {
+            p.push(
+                at(path, "historyRetention.maxRuns"),
+                "out_of_range",
+                "must be between 1 and 10000",
+                Some("leave it out to use the installation's default"),
+            );
+        }
+        if r.max_age_days.is_some_and(|n| !(1..=3650).contains(&n)) {
+            p.push(
+                at(path, "historyRetention.maxAgeDays"),
+                "out_of_range",
+                "must be between 1 and 3650",
+                Some("leave it out to use the installation's default"),
+            );
+        }
     }
 }
 

@@ -45,6 +45,33 @@ pub fn restore(gzip: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// What a log request over an archived log returns: the last `tail_lines`
+/// lines, then at most `limit_bytes` bytes, as the kubelet does for live logs.
+pub fn clip(text: &str, tail_lines: Option<usize>, limit_bytes: Option<usize>) -> &str {
+    let mut out = text;
+    if let Some(n) = tail_lines {
+        let body = out.strip_suffix('\n').unwrap_or(out);
+        let start = if n == 0 {
+            out.len()
+        } else {
+            body.rmatch_indices('\n')
+                .nth(n - 1)
+                .map_or(0, |(i, _)| i + 1)
+        };
+        out = &out[start..];
+    }
+    if let Some(limit) = limit_bytes
+        && out.len() > limit
+    {
+        let mut end = limit;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out = &out[..end];
+    }
+    out
+}
+
 fn cap_log(log: &[u8], cap: usize) -> Vec<u8> {
     if log.len() <= cap {
         return log.to_vec();
@@ -63,6 +90,17 @@ fn cap_log(log: &[u8], cap: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipping_works_like_the_kubelet() {
+        let log = "a\nb\nc\n";
+        assert_eq!(clip(log, Some(2), None), "b\nc\n");
+        assert_eq!(clip(log, Some(5), None), log);
+        assert_eq!(clip(log, Some(0), None), "");
+        assert_eq!(clip(log, None, Some(3)), "a\nb");
+        assert_eq!(clip(log, Some(2), Some(2)), "b\n");
+        assert_eq!(clip("é", None, Some(1)), "");
+    }
 
     #[test]
     fn short_logs_round_trip() {

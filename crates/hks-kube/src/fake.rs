@@ -206,6 +206,7 @@ impl Gateway for FakeGateway {
             message: None,
             exit_code: Some(0),
             attempts: vec![],
+            in_cluster: true,
         };
         list.insert(0, run.clone());
         Ok(run)

@@ -15,6 +15,7 @@
 
 pub mod fake;
 pub mod live;
+pub mod recorded;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -178,6 +179,52 @@ pub struct AttemptLog {
     pub log: String,
 }
 
+/// A Job or pod of a run, as the recorder sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holdable {
+    pub name: String,
+    /// Carries HKS's finalizer ([`hks_core::manifest::FINALIZER_ARCHIVE`]).
+    pub held: bool,
+    /// Kubernetes wants it gone (`deletionTimestamp` is set).
+    pub deleting: bool,
+}
+
+/// One pod of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPod {
+    pub object: Holdable,
+    /// Its container has ended (or, being deleted, never started): its log is complete.
+    pub finished: bool,
+}
+
+/// One run as the cluster shows it: its Job (unless Kubernetes already
+/// deleted it) and its pods.
+#[derive(Debug, Clone)]
+pub struct ClusterRun {
+    pub namespace: String,
+    /// The CronJob (HKS application) it belongs to.
+    pub cronjob: String,
+    /// Derived from the Job and pods, or from the pods alone.
+    pub run: Run,
+    pub job: Option<Holdable>,
+    pub pods: Vec<RunPod>,
+}
+
+/// An event Kubernetes recorded about a CronJob (why a run did not start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CronJobEvent {
+    pub reason: String,
+    pub message: String,
+    pub last_seen: Option<jiff::Timestamp>,
+}
+
+/// Which kind of object [`Gateway::hold`] and [`Gateway::release`] act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunObject {
+    Job,
+    Pod,
+}
+
 /// The operations the API server needs from tenant clusters.
 #[async_trait]
 pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
@@ -250,4 +297,60 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
 
     /// Drops what is cached for a tenant (its connection changed or it was deleted).
     fn forget(&self, tenant_id: &str);
+
+    /// Every HKS run in the tenant's cluster, from the watch caches (for the
+    /// run recorder). The default: none (a gateway without watches).
+    async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
+        let _ = cluster;
+        Ok(vec![])
+    }
+
+    /// The whole log of a finished attempt, up to `limit_bytes`; `None` when
+    /// the cluster no longer has it.
+    async fn attempt_log(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        limit_bytes: i64,
+    ) -> Result<Option<String>, KubeError> {
+        let _ = (cluster, namespace, pod, limit_bytes);
+        Ok(None)
+    }
+
+    /// Adds HKS's finalizer to a Job or pod (no-op when it has it, or is
+    /// being deleted, when none can be added).
+    async fn hold(
+        &self,
+        cluster: TenantCluster<'_>,
+        kind: RunObject,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), KubeError> {
+        let _ = (cluster, kind, namespace, name);
+        Ok(())
+    }
+
+    /// Removes HKS's finalizer from a Job or pod, letting Kubernetes delete it.
+    async fn release(
+        &self,
+        cluster: TenantCluster<'_>,
+        kind: RunObject,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), KubeError> {
+        let _ = (cluster, kind, namespace, name);
+        Ok(())
+    }
+
+    /// The events Kubernetes recorded about a CronJob, newest last.
+    async fn cronjob_events(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+    ) -> Result<Vec<CronJobEvent>, KubeError> {
+        let _ = (cluster, namespace, cronjob);
+        Ok(vec![])
+    }
 }

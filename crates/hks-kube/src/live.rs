@@ -14,10 +14,10 @@ use hks_core::run::{Run, run, sort_newest_first};
 use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, Service};
 use kube::api::{DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Config, Resource, ResourceExt};
 use secrecy::ExposeSecret;
@@ -27,8 +27,9 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use crate::{
-    Applied, AttemptLog, FIELD_MANAGER, Gateway, Kind, KubeError, LogOptions, MANAGED_SELECTOR,
-    Object, ObjectKey, Observed, ObservedCronJob, TenantCluster,
+    Applied, AttemptLog, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind, KubeError,
+    LogOptions, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
+    TenantCluster, recorded,
 };
 
 /// Timeouts for talking to tenant clusters.
@@ -713,6 +714,130 @@ impl Gateway for KubeGateway {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(tenant_id);
+    }
+
+    async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
+        let c = self.connect(cluster).await?;
+        self.synced(&c).await?;
+        Ok(recorded::cluster_runs(&c.jobs.state(), &c.pods.state()))
+    }
+
+    async fn attempt_log(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        limit_bytes: i64,
+    ) -> Result<Option<String>, KubeError> {
+        let c = self.connect(cluster).await?;
+        let params = LogParams {
+            limit_bytes: Some(limit_bytes),
+            ..LogParams::default()
+        };
+        match Api::<Pod>::namespaced(c.client.clone(), namespace)
+            .logs(pod, &params)
+            .await
+        {
+            Ok(text) => Ok(Some(text)),
+            // The pod, or its container, is gone.
+            Err(kube::Error::Api(s)) if s.code == 400 || s.code == 404 => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn hold(
+        &self,
+        cluster: TenantCluster<'_>,
+        kind: RunObject,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), KubeError> {
+        let c = self.connect(cluster).await?;
+        self.finalize(&c, kind, namespace, name, true).await
+    }
+
+    async fn release(
+        &self,
+        cluster: TenantCluster<'_>,
+        kind: RunObject,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), KubeError> {
+        let c = self.connect(cluster).await?;
+        self.finalize(&c, kind, namespace, name, false).await
+    }
+
+    async fn cronjob_events(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+    ) -> Result<Vec<CronJobEvent>, KubeError> {
+        let c = self.connect(cluster).await?;
+        let events = Api::<Event>::namespaced(c.client.clone(), namespace)
+            .list(&ListParams::default().fields(&format!(
+                "involvedObject.kind=CronJob,involvedObject.name={cronjob}"
+            )))
+            .await?;
+        let mut out: Vec<CronJobEvent> = events
+            .items
+            .into_iter()
+            .map(|e| CronJobEvent {
+                reason: e.reason.unwrap_or_default(),
+                message: e.message.unwrap_or_default(),
+                last_seen: e.last_timestamp.map(|t| t.0).or(e.event_time.map(|t| t.0)),
+            })
+            .collect();
+        out.sort_by_key(|e| e.last_seen);
+        Ok(out)
+    }
+}
+
+impl KubeGateway {
+    /// Adds or removes HKS's finalizer on the cached object, guarded by its
+    /// resourceVersion: a conflict, a vanished object or a refused addition
+    /// (the object is being deleted) leaves it for the recorder's next pass.
+    async fn finalize(
+        &self,
+        c: &Connected,
+        kind: RunObject,
+        namespace: &str,
+        name: &str,
+        present: bool,
+    ) -> Result<(), KubeError> {
+        let meta = match kind {
+            RunObject::Job => c
+                .jobs
+                .get(&ObjectRef::new(name).within(namespace))
+                .map(|o| o.metadata.clone()),
+            RunObject::Pod => c
+                .pods
+                .get(&ObjectRef::new(name).within(namespace))
+                .map(|o| o.metadata.clone()),
+        };
+        let Some(meta) = meta else { return Ok(()) };
+        let Some(patch) = recorded::finalizer_patch(&meta, present) else {
+            return Ok(());
+        };
+        let pp = PatchParams::default();
+        let result = match kind {
+            RunObject::Job => Api::<Job>::namespaced(c.client.clone(), namespace)
+                .patch(name, &pp, &Patch::Merge(&patch))
+                .await
+                .map(drop),
+            RunObject::Pod => Api::<Pod>::namespaced(c.client.clone(), namespace)
+                .patch(name, &pp, &Patch::Merge(&patch))
+                .await
+                .map(drop),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(kube::Error::Api(s)) if matches!(s.code, 404 | 409 | 422) => {
+                debug!(%name, code = s.code, "Finalizer change left for the next pass.");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

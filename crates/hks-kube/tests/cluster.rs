@@ -67,9 +67,50 @@ where
     let result = std::panic::AssertUnwindSafe(test(name.clone()))
         .catch_unwind()
         .await;
+    // No recorder runs here to release HKS's finalizers: release them, or
+    // the namespace could never be deleted.
+    Api::<k8s_openapi::api::batch::v1::CronJob>::namespaced(client.clone(), &name)
+        .delete_collection(&DeleteParams::background(), &ListParams::default())
+        .await
+        .ok();
+    release_finalizers(client, &name).await;
     api.delete(&name, &DeleteParams::background()).await.ok();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    release_finalizers(client, &name).await;
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
+    }
+}
+
+async fn release_finalizers(client: &Client, ns: &str) {
+    use kube::api::{Patch, PatchParams};
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), ns);
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), ns);
+    for j in jobs
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+    {
+        if let Some(p) = hks_kube::recorded::finalizer_patch(&j.metadata, false) {
+            let name = j.metadata.name.unwrap_or_default();
+            jobs.patch(&name, &PatchParams::default(), &Patch::Merge(&p))
+                .await
+                .ok();
+        }
+    }
+    for o in pods
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+    {
+        if let Some(p) = hks_kube::recorded::finalizer_patch(&o.metadata, false) {
+            let name = o.metadata.name.unwrap_or_default();
+            pods.patch(&name, &PatchParams::default(), &Patch::Merge(&p))
+                .await
+                .ok();
+        }
     }
 }
 

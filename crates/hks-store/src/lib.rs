@@ -8,6 +8,7 @@
 //! (even `kill -9`) leaves either the old or the new state.
 
 mod crypto;
+mod ledger;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -25,6 +26,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 pub use crypto::{EncryptionKey, TOKEN_PREFIX, new_token, token_hash};
+pub use ledger::{Recorded, StoredLog};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -103,13 +105,19 @@ pub struct Store {
 }
 
 fn migrator() -> Migrator {
-    let migrations = vec![Migration::new(
-        1,
-        Cow::Borrowed("initial"),
-        MigrationType::Simple,
-        Cow::Borrowed(include_str!("../migrations/0001_initial.sql")),
-        false,
-    )];
+    let migration = |version, name, sql| {
+        Migration::new(
+            version,
+            Cow::Borrowed(name),
+            MigrationType::Simple,
+            Cow::Borrowed(sql),
+            false,
+        )
+    };
+    let migrations = vec![
+        migration(1, "initial", include_str!("../migrations/0001_initial.sql")),
+        migration(2, "runs", include_str!("../migrations/0002_runs.sql")),
+    ];
     Migrator {
         migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT

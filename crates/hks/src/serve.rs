@@ -46,6 +46,15 @@ pub struct ServeArgs {
     /// `/bin/hks-invoke` (tools/hks-invoke, a static binary).
     #[arg(long, env = "HKS_INVOKE_IMAGE", default_value = hks_api::DEFAULT_INVOKE_IMAGE)]
     pub invoke_image: String,
+    /// Runs of a CronJob kept in the run history, unless the CronJob sets its own.
+    #[arg(long, env = "HKS_HISTORY_MAX_RUNS", default_value_t = 100)]
+    pub history_max_runs: u32,
+    /// Days a run stays in the run history, unless the CronJob sets its own.
+    #[arg(long, env = "HKS_HISTORY_MAX_AGE_DAYS", default_value_t = 30)]
+    pub history_max_age_days: u32,
+    /// The most log kept per attempt in the run history (head and tail kept).
+    #[arg(long, env = "HKS_LOG_CAP_BYTES", default_value_t = hks_history::archive::DEFAULT_CAP_BYTES)]
+    pub log_cap_bytes: usize,
     /// Set up a demo tenant on the cluster of this kubeconfig (once) and print its token.
     #[arg(long, env = "HKS_DEMO_KUBECONFIG")]
     pub demo_kubeconfig: Option<PathBuf>,
@@ -142,6 +151,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         state.clone(),
         Duration::from_secs(args.reconcile_seconds.max(5)),
     );
+    let recorder = hks_api::recorder::spawn(
+        state.clone(),
+        hks_api::recorder::Settings {
+            log_cap_bytes: args.log_cap_bytes.max(4096),
+            retention: hks_history::retention::Retention {
+                max_runs: Some(args.history_max_runs.max(1)),
+                max_age_days: Some(args.history_max_age_days.max(1)),
+            },
+            ..hks_api::recorder::Settings::default()
+        },
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -161,6 +181,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await?;
     reconciler.abort();
+    recorder.abort();
     if let Some(d) = demo {
         d.abort();
     }

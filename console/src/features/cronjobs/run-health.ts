@@ -10,6 +10,8 @@ export function runTone(run: Run | null | undefined): Tone {
       return 'ok'
     case 'Failed':
       return 'bad'
+    case 'Missed':
+      return 'warn'
     case 'Running':
     case 'Pending':
       return 'busy'

@@ -109,13 +109,29 @@ export function CronJobPage({ project, name }: { project: string; name: string }
                 <tr key={r.name} aria-selected={r.name === selected}>
                   <td className="mono">{r.name}</td>
                   <td>{r.trigger === 'manual' ? `Manual${r.triggeredBy ? ` by ${r.triggeredBy}` : ''}` : 'Scheduled'}</td>
-                  <td>{r.startedAt ? <RelativeTime at={r.startedAt} /> : '—'}</td>
+                  <td>
+                    {r.startedAt ? (
+                      <RelativeTime at={r.startedAt} />
+                    ) : r.scheduledAt ? (
+                      <>
+                        due <RelativeTime at={r.scheduledAt} />
+                      </>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
                   <td>{formatDuration(r.durationSeconds)}</td>
                   <td>
                     <Badge tone={runTone(r)}>{r.result}</Badge>
+                    {!r.inCluster && r.result !== 'Missed' && (
+                      <span className="muted" title="Kubernetes deleted this run's Job; HKS kept the run and its logs.">
+                        {' '}
+                        kept by HKS
+                      </span>
+                    )}
                   </td>
                   <td>{r.exitCode ?? '—'}</td>
-                  <td>{r.reason ?? ''}</td>
+                  <td title={r.message ?? undefined}>{r.reason ?? (r.result === 'Missed' ? 'Not started' : '')}</td>
                   <td>
                     <Button aria-label={`Show logs of ${r.name}`} onClick={() => setSelected(r.name)}>
                       Logs

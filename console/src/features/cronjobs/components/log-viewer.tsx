@@ -26,7 +26,8 @@ export function LogViewer({ project, cronjob, run }: { project: string; cronjob:
   }, [project, cronjob, run.name, attempt, running])
 
   const attempts = archived.data?.attempts ?? []
-  const text = running ? followed : (attempts.find((a) => a.pod === attempt) ?? attempts.at(-1))?.log ?? ''
+  const shown = attempts.find((a) => a.pod === attempt) ?? attempts.at(-1)
+  const text = running ? followed : shown?.log ?? ''
   const pods = running ? run.attempts.map((a) => a.pod) : attempts.map((a) => a.pod)
   return (
     <section aria-label={`Logs of ${run.name}`} className="logs">
@@ -42,6 +43,12 @@ export function LogViewer({ project, cronjob, run }: { project: string; cronjob:
             ))}
           </select>
         </label>
+      )}
+      {!running && shown?.archived && (
+        <p className="muted">
+          From HKS&apos;s run history: Kubernetes no longer has this attempt.
+          {shown.truncated && ' The log was long, so HKS kept its beginning and its end (the cut is marked).'}
+        </p>
       )}
       <ErrorBox error={error ?? archived.error} />
       <pre role="log" aria-live={running ? 'polite' : 'off'} tabIndex={0}>

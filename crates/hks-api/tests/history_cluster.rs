@@ -1,0 +1,290 @@
+//! The run history on the real cluster: runs and logs outlive Kubernetes'
+//! history limits of 0 and an HKS restart in the middle. Skipped unless
+//! `HKS_KUBECONFIG` names a cluster (as `./dev/test` does).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use hks_api::{AppState, recorder, router};
+use hks_store::{EncryptionKey, Store};
+use http_body_util::BodyExt;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::ListParams;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-secret-for-history-tests";
+
+struct Hks {
+    router: Router,
+    recorder: tokio::task::JoinHandle<()>,
+}
+
+impl Hks {
+    /// HKS on the database in `dir`, with its recorder running.
+    async fn start(dir: &std::path::Path, key: &str) -> Self {
+        let store = Store::open(
+            &dir.join("hks.db"),
+            EncryptionKey::from_base64(key).unwrap(),
+        )
+        .await
+        .unwrap();
+        let gateway = Arc::new(hks_kube::live::KubeGateway::new(
+            hks_kube::live::Settings::default(),
+        ));
+        let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
+        let recorder = recorder::spawn(
+            state.clone(),
+            recorder::Settings {
+                interval: Duration::from_millis(300),
+                ..recorder::Settings::default()
+            },
+        );
+        Self {
+            router: router(state),
+            recorder,
+        }
+    }
+
+    /// Everything stops, as if the process was killed.
+    fn stop(self) {
+        self.recorder.abort();
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+            .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn runs(&self, token: &str, base: &str) -> Vec<Value> {
+        let (status, body) = self
+            .call(
+                Method::GET,
+                &format!("{base}/cronjobs/tick/runs"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body.as_array().cloned().unwrap_or_default()
+    }
+
+    async fn log(&self, token: &str, base: &str, run: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::GET,
+                &format!("{base}/cronjobs/tick/runs/{run}/logs"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+}
+
+fn done_scheduled(runs: &[Value]) -> Vec<String> {
+    runs.iter()
+        .filter(|r| r["trigger"] == "scheduled" && r["result"] == "Succeeded")
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn wait<T>(what: &str, seconds: u64, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    for _ in 0..seconds * 2 {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("timed out after {seconds} s waiting for {what}");
+}
+
+#[tokio::test]
+async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
+    let Ok(path) = std::env::var("HKS_KUBECONFIG") else {
+        eprintln!(
+            "skipped: HKS_KUBECONFIG is unset (./dev/test sets it after starting the cluster)"
+        );
+        return;
+    };
+    let kubeconfig = std::fs::read_to_string(&path).unwrap();
+    let dir = std::env::temp_dir().join(format!("hks-history-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = EncryptionKey::generate().unwrap().to_base64();
+    let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
+    let client = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+
+    let hks = Hks::start(&dir, &key).await;
+    let (status, _) = hks
+        .call(Method::POST, "/api/v1/admin/tenants", ADMIN, Some(json!({"name": "history", "cluster": {"kind": "kubeconfig", "kubeconfig": kubeconfig}})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, body) = hks
+        .call(
+            Method::POST,
+            "/api/v1/admin/tenants/history/tokens",
+            ADMIN,
+            Some(json!({"name": "ci"})),
+        )
+        .await;
+    let token = body["token"].as_str().unwrap().to_owned();
+    let project = format!("h{}", std::process::id());
+    let (status, body) = hks
+        .call(
+            Method::POST,
+            "/api/v1/projects",
+            &token,
+            Some(json!({"name": project})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let namespace = body["namespace"].as_str().unwrap().to_owned();
+    let base = format!("/api/v1/projects/{project}");
+    // Kubernetes keeps no finished Job at all.
+    let (status, body) = hks
+        .call(
+            Method::POST,
+            &format!("{base}/cronjobs"),
+            &token,
+            Some(json!({"name": "tick", "spec": {
+                "schedule": "* * * * *", "image": "hks.local/busybox:1",
+                "command": {"argv": ["echo \"tick $(date +%H:%M)\"; echo done"], "shell": true},
+                "retries": 0, "successfulJobsHistoryLimit": 0, "failedJobsHistoryLimit": 0
+            }})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), &namespace);
+
+    // 1. A scheduled run ends; Kubernetes deletes its Job; HKS still has it.
+    let first = wait("a first scheduled run, recorded", 150, async || {
+        let runs = hks.runs(&token, &base).await;
+        runs.iter()
+            .find(|r| {
+                r["trigger"] == "scheduled" && r["result"] == "Succeeded" && r["inCluster"] == false
+            })
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+    })
+    .await;
+    let log = hks.log(&token, &base, &first).await;
+    assert_eq!(log["attempts"][0]["archived"], true, "{log}");
+    assert!(
+        log["attempts"][0]["log"]
+            .as_str()
+            .unwrap()
+            .starts_with("tick "),
+        "{log}"
+    );
+
+    // 2. HKS goes away; the next run happens and Kubernetes deletes its Job
+    // while HKS is down (HKS's finalizer keeps the pod).
+    hks.stop();
+    let second = wait(
+        "a run whose Job Kubernetes deleted while HKS was down",
+        150,
+        async || {
+            let list = pods.list(&ListParams::default()).await.ok()?;
+            list.items.iter().find_map(|p| {
+                let job = p
+                    .metadata
+                    .labels
+                    .as_ref()?
+                    .get("batch.kubernetes.io/job-name")?;
+                (job != &first && p.metadata.deletion_timestamp.is_some()).then(|| job.clone())
+            })
+        },
+    )
+    .await;
+
+    // 3. HKS is back: the run is recorded from its pod, with its log, and
+    // nothing is held any more.
+    let hks = Hks::start(&dir, &key).await;
+    wait("the run from HKS's downtime, recorded", 60, async || {
+        let runs = hks.runs(&token, &base).await;
+        done_scheduled(&runs).contains(&second).then_some(())
+    })
+    .await;
+    for run in [&first, &second] {
+        let log = hks.log(&token, &base, run).await;
+        assert!(
+            log["attempts"][0]["log"]
+                .as_str()
+                .unwrap()
+                .starts_with("tick "),
+            "{run}: {log}"
+        );
+    }
+    wait("HKS's finalizers released", 60, async || {
+        let list = pods.list(&ListParams::default()).await.ok()?;
+        let held = list.items.iter().filter(|p| {
+            p.metadata
+                .finalizers
+                .as_ref()
+                .is_some_and(|f| f.iter().any(|f| f == hks_core::manifest::FINALIZER_ARCHIVE))
+                && p.status
+                    .as_ref()
+                    .and_then(|s| s.phase.as_deref())
+                    .is_some_and(|ph| ph == "Succeeded" || ph == "Failed")
+                && p.metadata.deletion_timestamp.is_some()
+        });
+        (held.count() == 0).then_some(())
+    })
+    .await;
+    let runs = hks.runs(&token, &base).await;
+    let last = hks
+        .call(Method::GET, &format!("{base}/cronjobs"), &token, None)
+        .await
+        .1[0]["lastRun"]
+        .clone();
+    assert!(
+        last["result"].is_string(),
+        "the list shows a last run: {last}"
+    );
+    assert!(done_scheduled(&runs).len() >= 2, "{runs:#?}");
+
+    // Deleting the project lets Kubernetes delete everything (nothing stays held).
+    let (status, _) = hks.call(Method::DELETE, &base, &token, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let namespaces: kube::Api<Namespace> = kube::Api::all(client);
+    wait("the project's namespace gone", 120, async || {
+        namespaces
+            .get_opt(&namespace)
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    hks.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,557 @@
+//! The run history ("ledger"): runs as the recorder saw them and the logs of
+//! their finished attempts, kept after Kubernetes deleted the Jobs.
+//!
+//! Recording is idempotent: a run is written only when what is known of it
+//! changed, a run that ended is never reopened, and a log is archived once
+//! per attempt; duplicate events or a replay after a restart change nothing.
+
+use hks_core::run::{Run, RunResult};
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::{Project, Result, Store, StoreError, q, ts};
+
+/// What [`Store::record_run`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Recorded {
+    /// The stored record changed (or is new).
+    pub changed: bool,
+    /// The run is final in the store and its finished-run alerts were not
+    /// raised yet.
+    pub needs_alerts: bool,
+}
+
+/// One attempt's archived log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLog {
+    pub pod: String,
+    /// Gzip of the kept text.
+    pub gzip: Vec<u8>,
+    pub original_bytes: i64,
+    pub truncated: bool,
+}
+
+fn result_name(r: RunResult) -> &'static str {
+    match r {
+        RunResult::Pending => "Pending",
+        RunResult::Running => "Running",
+        RunResult::Succeeded => "Succeeded",
+        RunResult::Failed => "Failed",
+        RunResult::Suspended => "Suspended",
+        RunResult::Missed => "Missed",
+    }
+}
+
+/// Times in whole seconds, so that their text sorts in time order.
+fn secs(t: Timestamp) -> String {
+    Timestamp::from_second(t.as_second())
+        .unwrap_or(t)
+        .to_string()
+}
+
+fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<Run> {
+    let json: String = row.try_get("run").map_err(q)?;
+    serde_json::from_str(&json).map_err(StoreError::Corrupt)
+}
+
+impl Store {
+    /// The project whose namespace this is, if any.
+    pub async fn project_by_namespace(&self, namespace: &str) -> Result<Option<Project>> {
+        let row = sqlx::query("SELECT * FROM projects WHERE namespace = ?")
+            .bind(namespace)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q)?;
+        row.as_ref().map(Self::project_row).transpose()
+    }
+
+    /// Records what is known of a run now. A run already final in the store
+    /// stays as it is, except that it may learn it left the cluster.
+    pub async fn record_run(&self, project_id: &str, cronjob: &str, run: &Run) -> Result<Recorded> {
+        let json = serde_json::to_string(run).map_err(StoreError::Corrupt)?;
+        let mut tx = self.pool.begin().await.map_err(q)?;
+        let existing = sqlx::query(
+            "SELECT run, final, alerted FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(&run.name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(q)?;
+        let (json, is_final) = match &existing {
+            Some(row) => {
+                let stored: String = row.try_get("run").map_err(q)?;
+                let was_final: i64 = row.try_get("final").map_err(q)?;
+                let alerted: i64 = row.try_get("alerted").map_err(q)?;
+                let keep = if was_final == 1 {
+                    // Ended runs do not change, but may leave the cluster.
+                    let mut old: Run =
+                        serde_json::from_str(&stored).map_err(StoreError::Corrupt)?;
+                    old.in_cluster = run.in_cluster;
+                    serde_json::to_string(&old).map_err(StoreError::Corrupt)?
+                } else {
+                    json
+                };
+                if keep == stored {
+                    return Ok(Recorded {
+                        changed: false,
+                        needs_alerts: was_final == 1 && alerted == 0,
+                    });
+                }
+                (keep, was_final == 1 || run.result.is_final())
+            }
+            None => (json, run.result.is_final()),
+        };
+        let stored: Run = serde_json::from_str(&json).map_err(StoreError::Corrupt)?;
+        let created = stored
+            .created_at
+            .or(stored.scheduled_at)
+            .unwrap_or_else(Timestamp::now);
+        sqlx::query(
+            "INSERT INTO runs (project_id, cronjob, name, result, final, created_at, finished_at, run, recorded_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (project_id, cronjob, name) DO UPDATE SET
+                result = excluded.result, final = excluded.final, created_at = excluded.created_at,
+                finished_at = excluded.finished_at, run = excluded.run, recorded_at = excluded.recorded_at",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(&stored.name)
+        .bind(result_name(stored.result))
+        .bind(i64::from(is_final))
+        .bind(secs(created))
+        .bind(stored.finished_at.map(secs))
+        .bind(&json)
+        .bind(Timestamp::now().to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(q)?;
+        let alerted: i64 = sqlx::query_scalar(
+            "SELECT alerted FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(&stored.name)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(q)?;
+        tx.commit().await.map_err(q)?;
+        Ok(Recorded {
+            changed: true,
+            needs_alerts: is_final && alerted == 0,
+        })
+    }
+
+    /// Notes that a final run's alerts were raised.
+    pub async fn mark_alerted(&self, project_id: &str, cronjob: &str, run: &str) -> Result<()> {
+        sqlx::query("UPDATE runs SET alerted = 1 WHERE project_id = ? AND cronjob = ? AND name = ?")
+            .bind(project_id)
+            .bind(cronjob)
+            .bind(run)
+            .execute(&self.pool)
+            .await
+            .map_err(q)
+            .map(drop)
+    }
+
+    /// Final runs whose alerts were not raised (a crash came in between), as
+    /// (project id, cronjob, run).
+    pub async fn runs_needing_alerts(&self) -> Result<Vec<(String, String, Run)>> {
+        let rows = sqlx::query(
+            "SELECT project_id, cronjob, run FROM runs WHERE final = 1 AND alerted = 0 ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("project_id").map_err(q)?,
+                    r.try_get("cronjob").map_err(q)?,
+                    decode(r)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// A CronJob's recorded runs, newest first.
+    pub async fn runs(&self, project_id: &str, cronjob: &str, limit: u32) -> Result<Vec<Run>> {
+        let rows = sqlx::query(
+            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ?
+             ORDER BY created_at DESC, name DESC LIMIT ?",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter().map(decode).collect()
+    }
+
+    /// One recorded run.
+    pub async fn run(&self, project_id: &str, cronjob: &str, name: &str) -> Result<Option<Run>> {
+        let row =
+            sqlx::query("SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?")
+                .bind(project_id)
+                .bind(cronjob)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(q)?;
+        row.as_ref().map(decode).transpose()
+    }
+
+    /// The latest execution (missed runs left out) of each CronJob of a project.
+    pub async fn latest_runs(
+        &self,
+        project_id: &str,
+    ) -> Result<std::collections::HashMap<String, Run>> {
+        let rows = sqlx::query(
+            "SELECT cronjob, run FROM runs r WHERE project_id = ?1 AND result != 'Missed'
+             AND name = (SELECT name FROM runs WHERE project_id = ?1 AND cronjob = r.cronjob
+                         AND result != 'Missed' ORDER BY created_at DESC, name DESC LIMIT 1)",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("cronjob").map_err(q)?, decode(r)?)))
+            .collect()
+    }
+
+    /// The results of a CronJob's final runs created before `before`, oldest
+    /// first (at most `limit`), missed runs left out.
+    pub async fn earlier_results(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<RunResult>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT result FROM runs WHERE project_id = ? AND cronjob = ? AND final = 1
+             AND result != 'Missed' AND created_at < ? ORDER BY created_at DESC, name DESC LIMIT ?",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(secs(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        Ok(rows
+            .iter()
+            .rev()
+            .map(|r| match r.as_str() {
+                "Succeeded" => RunResult::Succeeded,
+                _ => RunResult::Failed,
+            })
+            .collect())
+    }
+
+    /// Archives one attempt's log; a log already archived stays as it is.
+    /// The run must be recorded first.
+    pub async fn archive_log(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        run: &str,
+        log: &StoredLog,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO run_logs (project_id, cronjob, run, pod, log, original_bytes, truncated, archived_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(run)
+        .bind(&log.pod)
+        .bind(&log.gzip)
+        .bind(log.original_bytes)
+        .bind(i64::from(log.truncated))
+        .bind(Timestamp::now().to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(q)
+        .map(drop)
+    }
+
+    /// The pods of a run whose logs are archived.
+    pub async fn archived_pods(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        run: &str,
+    ) -> Result<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT pod FROM run_logs WHERE project_id = ? AND cronjob = ? AND run = ? ORDER BY pod",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)
+    }
+
+    /// The archived logs of a run's attempts.
+    pub async fn run_logs(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        run: &str,
+    ) -> Result<Vec<StoredLog>> {
+        let rows = sqlx::query(
+            "SELECT pod, log, original_bytes, truncated FROM run_logs
+             WHERE project_id = ? AND cronjob = ? AND run = ? ORDER BY archived_at, pod",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredLog {
+                    pod: r.try_get("pod").map_err(q)?,
+                    gzip: r.try_get("log").map_err(q)?,
+                    original_bytes: r.try_get("original_bytes").map_err(q)?,
+                    truncated: r.try_get::<i64, _>("truncated").map_err(q)? == 1,
+                })
+            })
+            .collect()
+    }
+
+    /// A CronJob's runs as (name, finished at), newest first: what retention reads.
+    pub async fn run_ages(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+    ) -> Result<Vec<(String, Option<Timestamp>)>> {
+        let rows = sqlx::query(
+            "SELECT name, finished_at, created_at, final FROM runs WHERE project_id = ? AND cronjob = ?
+             ORDER BY created_at DESC, name DESC",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get("name").map_err(q)?;
+                let is_final: i64 = r.try_get("final").map_err(q)?;
+                let finished = match r.try_get::<Option<String>, _>("finished_at").map_err(q)? {
+                    Some(_) => Some(ts(r, "finished_at")?),
+                    // Missed runs end when they are due.
+                    None if is_final == 1 => Some(ts(r, "created_at")?),
+                    None => None,
+                };
+                Ok((name, finished))
+            })
+            .collect()
+    }
+
+    /// Forgets runs (and their logs).
+    pub async fn delete_runs(&self, project_id: &str, cronjob: &str, names: &[&str]) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(q)?;
+        for name in names {
+            sqlx::query("DELETE FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?")
+                .bind(project_id)
+                .bind(cronjob)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(q)?;
+        }
+        tx.commit().await.map_err(q)
+    }
+
+    /// Up to where the CronJob's schedule was compared with its runs.
+    pub async fn missed_checked_until(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+    ) -> Result<Option<Timestamp>> {
+        let row = sqlx::query(
+            "SELECT checked_until FROM missed_checks WHERE project_id = ? AND cronjob = ?",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q)?;
+        row.as_ref().map(|r| ts(r, "checked_until")).transpose()
+    }
+
+    pub async fn set_missed_checked_until(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        until: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO missed_checks (project_id, cronjob, checked_until) VALUES (?, ?, ?)
+             ON CONFLICT (project_id, cronjob) DO UPDATE SET checked_until = excluded.checked_until",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(until.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(q)
+        .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hks_core::run::{RunResult, Trigger, missed_run};
+    use hks_core::tenant::ClusterConnection;
+
+    use super::*;
+
+    fn run(name: &str, at: &str, result: RunResult) -> Run {
+        Run {
+            name: name.into(),
+            trigger: Trigger::Scheduled,
+            triggered_by: None,
+            scheduled_at: None,
+            created_at: Some(at.parse().unwrap()),
+            started_at: None,
+            finished_at: None,
+            duration_seconds: None,
+            result,
+            reason: None,
+            message: None,
+            exit_code: None,
+            attempts: vec![],
+            in_cluster: true,
+        }
+    }
+
+    async fn project() -> (Store, Project) {
+        let store = Store::in_memory().await.unwrap();
+        let conn: ClusterConnection = serde_json::from_value(
+            serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1"}),
+        )
+        .unwrap();
+        let t = store.create_tenant("acme", &conn).await.unwrap();
+        let p = store.create_project(&t.id, "shop").await.unwrap();
+        (store, p)
+    }
+
+    #[tokio::test]
+    async fn recording_is_idempotent_and_final_runs_stay_final() {
+        let (store, p) = project().await;
+        let running = run("job-1", "2025-01-01T00:00:00Z", RunResult::Running);
+        let r = store.record_run(&p.id, "job", &running).await.unwrap();
+        assert_eq!(
+            r,
+            Recorded {
+                changed: true,
+                needs_alerts: false
+            }
+        );
+        assert!(
+            !store
+                .record_run(&p.id, "job", &running)
+                .await
+                .unwrap()
+                .changed
+        );
+        let done = run("job-1", "2025-01-01T00:00:00Z", RunResult::Failed);
+        let r = store.record_run(&p.id, "job", &done).await.unwrap();
+        assert!(r.changed && r.needs_alerts);
+        // Duplicates say the alerts are still owed until they are marked.
+        assert!(
+            store
+                .record_run(&p.id, "job", &done)
+                .await
+                .unwrap()
+                .needs_alerts
+        );
+        store.mark_alerted(&p.id, "job", "job-1").await.unwrap();
+        assert_eq!(
+            store.record_run(&p.id, "job", &done).await.unwrap(),
+            Recorded::default()
+        );
+        // An ended run does not go back, but may leave the cluster.
+        let mut gone = running.clone();
+        gone.in_cluster = false;
+        assert!(store.record_run(&p.id, "job", &gone).await.unwrap().changed);
+        let stored = store.run(&p.id, "job", "job-1").await.unwrap().unwrap();
+        assert_eq!(
+            (stored.result, stored.in_cluster),
+            (RunResult::Failed, false)
+        );
+    }
+
+    #[tokio::test]
+    async fn runs_list_newest_first_with_logs_and_retention() {
+        let (store, p) = project().await;
+        for (i, result) in [
+            RunResult::Succeeded,
+            RunResult::Failed,
+            RunResult::Succeeded,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let r = run(
+                &format!("job-{i}"),
+                &format!("2025-01-01T00:0{i}:00Z"),
+                result,
+            );
+            store.record_run(&p.id, "job", &r).await.unwrap();
+        }
+        let missed = missed_run("2025-01-01T00:05:00Z".parse().unwrap(), None, "x".into());
+        store.record_run(&p.id, "job", &missed).await.unwrap();
+        let names: Vec<String> = store
+            .runs(&p.id, "job", 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(names, ["missed-28928165", "job-2", "job-1", "job-0"]);
+        assert_eq!(store.latest_runs(&p.id).await.unwrap()["job"].name, "job-2");
+        assert_eq!(
+            store
+                .earlier_results(&p.id, "job", "2025-01-01T00:02:00Z".parse().unwrap(), 10)
+                .await
+                .unwrap(),
+            [RunResult::Succeeded, RunResult::Failed]
+        );
+
+        let log = StoredLog {
+            pod: "job-2-abc".into(),
+            gzip: vec![1, 2, 3],
+            original_bytes: 3,
+            truncated: false,
+        };
+        store
+            .archive_log(&p.id, "job", "job-2", &log)
+            .await
+            .unwrap();
+        store
+            .archive_log(&p.id, "job", "job-2", &log)
+            .await
+            .unwrap();
+        assert_eq!(store.run_logs(&p.id, "job", "job-2").await.unwrap(), [log]);
+
+        store.delete_runs(&p.id, "job", &["job-2"]).await.unwrap();
+        assert!(
+            store
+                .run_logs(&p.id, "job", "job-2")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.runs(&p.id, "job", 10).await.unwrap().len(), 3);
+    }
+}
