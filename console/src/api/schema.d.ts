@@ -340,8 +340,12 @@ export interface components {
             startedAt?: string | null;
         };
         AttemptLogView: {
+            /** @description Served from HKS's run history: Kubernetes no longer has this attempt. */
+            archived: boolean;
             log: string;
             pod: string;
+            /** @description HKS kept only the head and tail of a long log (the cut is marked in the text). */
+            truncated: boolean;
         };
         /**
          * @description How HKS connects to a tenant's cluster. Credentials are secret: this type
@@ -458,6 +462,7 @@ export interface components {
             /** Format: int32 */
             failedJobsHistoryLimit?: number;
             function?: null | components["schemas"]["FunctionCall"];
+            historyRetention?: null | components["schemas"]["HistoryRetention"];
             /** @description An explicit image, when there is no template. */
             image?: string | null;
             /** @description Extra labels on every Job and pod of this CronJob. */
@@ -584,6 +589,16 @@ export interface components {
             method?: string;
             tokenSecret?: null | components["schemas"]["SecretKeyRef"];
         };
+        /**
+         * @description How much run history to keep: the newest `maxRuns` runs, none older than
+         *     `maxAgeDays`; either may be left out.
+         */
+        HistoryRetention: {
+            /** Format: int32 */
+            maxAgeDays?: number | null;
+            /** Format: int32 */
+            maxRuns?: number | null;
+        };
         /** @description One request header. */
         HttpHeader: {
             name: string;
@@ -650,6 +665,11 @@ export interface components {
             exitCode?: number | null;
             /** Format: date-time */
             finishedAt?: string | null;
+            /**
+             * @description False when Kubernetes no longer has the Job (history limits, cleanup)
+             *     and the run, with its logs, is served from HKS's run history.
+             */
+            inCluster?: boolean;
             message?: string | null;
             /** @description The Job's name; identifies the run. */
             name: string;
@@ -673,7 +693,7 @@ export interface components {
             run: string;
         };
         /** @enum {string} */
-        RunResult: "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended";
+        RunResult: "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended" | "Missed";
         /** @description A key of a Kubernetes Secret in the project's namespace. */
         SecretKeyRef: {
             key: string;
