@@ -7,6 +7,7 @@
 //! look rows up. Every write is one statement or one transaction, so a crash
 //! (even `kill -9`) leaves either the old or the new state.
 
+mod alerts;
 mod crypto;
 mod ledger;
 
@@ -25,6 +26,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
+pub use alerts::{
+    AlertRecord, AlertSettings, AttemptResult, DeliveryJob, DeliveryState, DeliveryStatus,
+    StoredAlert, Webhook, WebhookUpdate,
+};
 pub use crypto::{EncryptionKey, TOKEN_PREFIX, new_token, token_hash};
 pub use ledger::{Recorded, StoredLog};
 
@@ -117,6 +122,7 @@ fn migrator() -> Migrator {
     let migrations = vec![
         migration(1, "initial", include_str!("../migrations/0001_initial.sql")),
         migration(2, "runs", include_str!("../migrations/0002_runs.sql")),
+        migration(3, "alerts", include_str!("../migrations/0003_alerts.sql")),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

@@ -1,0 +1,713 @@
+//! Alerts: the settings of a project or a CronJob (rules and webhook), the
+//! alerts raised, and their webhook deliveries.
+//!
+//! Raising is idempotent: an alert is unique per CronJob by its key (see
+//! [`hks_history::alerts`]), and its delivery is inserted in the same
+//! transaction, so an alert raised twice is stored and delivered once.
+//! Webhook secrets are sealed like cluster credentials; a delivery keeps its
+//! own sealed copy of the secret, so later changes to the settings do not
+//! touch deliveries already on their way.
+//!
+//! A delivery is claimed before it is sent: the claim counts the attempt and
+//! pushes `next_attempt_at` past the request's timeout, so a delivery that
+//! was in flight when HKS stopped becomes due again (at least once; the
+//! receiver drops duplicates by the delivery id).
+
+use hks_history::alerts::{Alert, AlertRules};
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::{Result, Store, StoreError, crypto, q, ts};
+
+/// Where alerts go: a URL and the secret that signs the deliveries.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: SecretString,
+}
+
+/// A new webhook for [`Store::put_alert_settings`]; without a secret the
+/// stored one is kept.
+#[derive(Debug, Clone)]
+pub struct WebhookUpdate {
+    pub url: String,
+    pub secret: Option<SecretString>,
+}
+
+/// The alert settings of a project (its default) or of one CronJob.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    pub project_id: String,
+    /// `None` for the project's default.
+    pub cronjob: Option<String>,
+    pub rules: AlertRules,
+    pub webhook: Option<Webhook>,
+    pub updated_at: Timestamp,
+}
+
+/// An alert as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAlert {
+    pub id: String,
+    pub project_id: String,
+    pub cronjob: String,
+    pub key: String,
+    /// [`hks_history::alerts::AlertKind`] in camelCase (`failed`, `recovered` ...).
+    pub kind: String,
+    pub subject: String,
+    pub summary: String,
+    pub raised_at: Timestamp,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "delivered" => Ok(Self::Delivered),
+            "failed" => Ok(Self::Failed),
+            _ => Err(corrupt("delivery state")),
+        }
+    }
+}
+
+/// A delivery's progress, without its URL or secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryStatus {
+    pub id: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: Option<Timestamp>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// An alert with its delivery (none when no webhook was configured).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    pub alert: StoredAlert,
+    pub delivery: Option<DeliveryStatus>,
+}
+
+/// A delivery claimed for one attempt.
+#[derive(Debug)]
+pub struct DeliveryJob {
+    pub id: String,
+    /// The attempt being made, 1-based.
+    pub attempt: u32,
+    pub url: String,
+    pub secret: SecretString,
+    pub alert: StoredAlert,
+    /// The project's name (the alert stores its id).
+    pub project: String,
+}
+
+/// How an attempt ended, for [`Store::finish_attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    Delivered {
+        status: u16,
+    },
+    /// Not delivered; tried again at `next`, or given up when `None`.
+    NotDelivered {
+        status: Option<u16>,
+        error: String,
+        next: Option<Timestamp>,
+    },
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Query(sqlx::Error::ColumnDecode {
+        index: what.into(),
+        source: "unexpected value".into(),
+    })
+}
+
+fn settings_context(project_id: &str, cronjob: &str) -> String {
+    format!("alert-settings:{project_id}/{cronjob}")
+}
+
+fn delivery_context(id: &str) -> String {
+    format!("delivery:{id}")
+}
+
+fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn from_millis(ms: i64) -> Result<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|_| corrupt("timestamp"))
+}
+
+fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
+    let s: Option<String> = row.try_get(col).map_err(q)?;
+    s.map(|s| s.parse().map_err(|_| corrupt(col))).transpose()
+}
+
+fn alert_row(r: &SqliteRow) -> Result<StoredAlert> {
+    Ok(StoredAlert {
+        id: r.try_get("id").map_err(q)?,
+        project_id: r.try_get("project_id").map_err(q)?,
+        cronjob: r.try_get("cronjob").map_err(q)?,
+        key: r.try_get("key").map_err(q)?,
+        kind: r.try_get("kind").map_err(q)?,
+        subject: r.try_get("subject").map_err(q)?,
+        summary: r.try_get("summary").map_err(q)?,
+        raised_at: ts(r, "raised_at")?,
+    })
+}
+
+/// The longest error text kept per delivery.
+const MAX_ERROR_LEN: usize = 500;
+
+fn capped(error: &str) -> String {
+    if error.len() <= MAX_ERROR_LEN {
+        return error.to_owned();
+    }
+    let mut end = MAX_ERROR_LEN;
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &error[..end])
+}
+
+impl Store {
+    fn settings_row(&self, r: &SqliteRow) -> Result<AlertSettings> {
+        let project_id: String = r.try_get("project_id").map_err(q)?;
+        let cronjob: String = r.try_get("cronjob").map_err(q)?;
+        let rules: String = r.try_get("rules").map_err(q)?;
+        let url: Option<String> = r.try_get("webhook_url").map_err(q)?;
+        let sealed: Option<Vec<u8>> = r.try_get("webhook_secret").map_err(q)?;
+        let webhook = match (url, sealed) {
+            (Some(url), Some(sealed)) => {
+                let plain = self
+                    .key
+                    .open(&settings_context(&project_id, &cronjob), &sealed)?;
+                let secret = String::from_utf8(plain).map_err(|_| StoreError::Crypto)?;
+                Some(Webhook {
+                    url,
+                    secret: secret.into(),
+                })
+            }
+            _ => None,
+        };
+        Ok(AlertSettings {
+            rules: serde_json::from_str(&rules).map_err(StoreError::Corrupt)?,
+            cronjob: (!cronjob.is_empty()).then_some(cronjob),
+            project_id,
+            webhook,
+            updated_at: ts(r, "updated_at")?,
+        })
+    }
+
+    /// The settings of a project (`cronjob: None`) or of one CronJob, if set.
+    pub async fn alert_settings(
+        &self,
+        project_id: &str,
+        cronjob: Option<&str>,
+    ) -> Result<Option<AlertSettings>> {
+        let row = sqlx::query("SELECT * FROM alert_settings WHERE project_id = ? AND cronjob = ?")
+            .bind(project_id)
+            .bind(cronjob.unwrap_or(""))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(q)?;
+        row.map(|r| self.settings_row(&r)).transpose()
+    }
+
+    /// The settings that apply to a CronJob: its own, else the project's default.
+    pub async fn effective_alert_settings(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+    ) -> Result<Option<AlertSettings>> {
+        let row = sqlx::query(
+            "SELECT * FROM alert_settings WHERE project_id = ? AND cronjob IN (?, '') \
+             ORDER BY cronjob = '' LIMIT 1",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q)?;
+        row.map(|r| self.settings_row(&r)).transpose()
+    }
+
+    /// Creates or replaces the settings of a project (`cronjob: None`) or of
+    /// a CronJob. A webhook without a secret keeps the stored secret; the
+    /// caller makes sure there is one ([`StoreError::Query`] otherwise).
+    pub async fn put_alert_settings(
+        &self,
+        project_id: &str,
+        cronjob: Option<&str>,
+        rules: &AlertRules,
+        webhook: Option<&WebhookUpdate>,
+    ) -> Result<AlertSettings> {
+        let cronjob = cronjob.unwrap_or("");
+        let rules_json = serde_json::to_string(rules).map_err(StoreError::Corrupt)?;
+        let mut tx = self.pool.begin().await.map_err(q)?;
+        let sealed = match webhook {
+            None => None,
+            Some(WebhookUpdate {
+                secret: Some(secret),
+                ..
+            }) => Some(self.key.seal(
+                &settings_context(project_id, cronjob),
+                secret.expose_secret().as_bytes(),
+            )?),
+            // The same row, so the sealed secret stays valid (its context
+            // is the row's identity).
+            Some(WebhookUpdate { secret: None, .. }) => sqlx::query_scalar(
+                "SELECT webhook_secret FROM alert_settings WHERE project_id = ? AND cronjob = ?",
+            )
+            .bind(project_id)
+            .bind(cronjob)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(q)?
+            .flatten(),
+        };
+        sqlx::query(
+            "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (project_id, cronjob) DO UPDATE SET rules = excluded.rules, \
+               webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, \
+               updated_at = excluded.updated_at",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(rules_json)
+        .bind(webhook.map(|w| w.url.as_str()))
+        .bind(sealed)
+        .bind(Timestamp::now().to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(q)?;
+        tx.commit().await.map_err(q)?;
+        self.alert_settings(project_id, (!cronjob.is_empty()).then_some(cronjob))
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Removes the settings of a project or a CronJob; whether there were any.
+    pub async fn delete_alert_settings(
+        &self,
+        project_id: &str,
+        cronjob: Option<&str>,
+    ) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM alert_settings WHERE project_id = ? AND cronjob = ?")
+            .bind(project_id)
+            .bind(cronjob.unwrap_or(""))
+            .execute(&self.pool)
+            .await
+            .map_err(q)?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Records `alert` for a CronJob, and a pending delivery to `webhook` if
+    /// given, in one transaction. `None` when the alert was raised before (its
+    /// key is known): nothing is stored or delivered again.
+    pub async fn raise_alert(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        alert: &Alert,
+        raised_at: Timestamp,
+        webhook: Option<&Webhook>,
+    ) -> Result<Option<StoredAlert>> {
+        let id = crypto::random_id(12)?;
+        let kind = serde_json::to_value(alert.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .ok_or_else(|| corrupt("alert kind"))?;
+        let mut tx = self.pool.begin().await.map_err(q)?;
+        let inserted = sqlx::query(
+            "INSERT INTO alerts (id, project_id, cronjob, key, kind, subject, summary, raised_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, cronjob, key) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(&alert.key)
+        .bind(&kind)
+        .bind(&alert.subject)
+        .bind(&alert.summary)
+        .bind(raised_at.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(q)?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            return Ok(None);
+        }
+        if let Some(w) = webhook {
+            let delivery = crypto::random_id(16)?;
+            let sealed = self.key.seal(
+                &delivery_context(&delivery),
+                w.secret.expose_secret().as_bytes(),
+            )?;
+            sqlx::query(
+                "INSERT INTO deliveries (id, alert_id, url, secret, state, attempts, next_attempt_at) \
+                 VALUES (?, ?, ?, ?, 'pending', 0, ?)",
+            )
+            .bind(&delivery)
+            .bind(&id)
+            .bind(&w.url)
+            .bind(sealed)
+            .bind(millis(raised_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(q)?;
+        }
+        tx.commit().await.map_err(q)?;
+        Ok(Some(StoredAlert {
+            id,
+            project_id: project_id.to_owned(),
+            cronjob: cronjob.to_owned(),
+            key: alert.key.clone(),
+            kind,
+            subject: alert.subject.clone(),
+            summary: alert.summary.clone(),
+            raised_at,
+        }))
+    }
+
+    /// A project's alerts (one CronJob's if given), newest first, with their
+    /// deliveries.
+    pub async fn alert_history(
+        &self,
+        project_id: &str,
+        cronjob: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<AlertRecord>> {
+        let rows = sqlx::query(
+            "SELECT a.*, d.id AS d_id, d.state, d.attempts, d.next_attempt_at, d.last_status, \
+                    d.last_error, d.delivered_at \
+             FROM alerts a LEFT JOIN deliveries d ON d.alert_id = a.id \
+             WHERE a.project_id = ? AND (? IS NULL OR a.cronjob = ?) \
+             ORDER BY a.seq DESC LIMIT ? OFFSET ?",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(cronjob)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter()
+            .map(|r| {
+                let delivery_id: Option<String> = r.try_get("d_id").map_err(q)?;
+                let delivery = match delivery_id {
+                    None => None,
+                    Some(id) => {
+                        let state: String = r.try_get("state").map_err(q)?;
+                        let next: Option<i64> = r.try_get("next_attempt_at").map_err(q)?;
+                        let status: Option<i64> = r.try_get("last_status").map_err(q)?;
+                        let attempts: i64 = r.try_get("attempts").map_err(q)?;
+                        let state = DeliveryState::parse(&state)?;
+                        Some(DeliveryStatus {
+                            id,
+                            state,
+                            attempts: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
+                            next_attempt_at: match (state, next) {
+                                (DeliveryState::Pending, Some(ms)) => Some(from_millis(ms)?),
+                                _ => None,
+                            },
+                            last_status: status.and_then(|s| u16::try_from(s).ok()),
+                            last_error: r.try_get("last_error").map_err(q)?,
+                            delivered_at: opt_ts(r, "delivered_at")?,
+                        })
+                    }
+                };
+                Ok(AlertRecord {
+                    alert: alert_row(r)?,
+                    delivery,
+                })
+            })
+            .collect()
+    }
+
+    /// Claims up to `limit` deliveries due at `now` for one attempt each:
+    /// counts the attempt and makes them due again at `lease_until` (after
+    /// the attempt's timeout), so an attempt cut short by a crash is retried.
+    pub async fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>> {
+        let rows = sqlx::query(
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? \
+             WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? \
+                          ORDER BY next_attempt_at LIMIT ?) \
+             RETURNING id, attempts, url, secret, alert_id",
+        )
+        .bind(millis(lease_until))
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.try_get("id").map_err(q)?;
+            let attempts: i64 = r.try_get("attempts").map_err(q)?;
+            let sealed: Vec<u8> = r.try_get("secret").map_err(q)?;
+            let alert_id: String = r.try_get("alert_id").map_err(q)?;
+            let secret = String::from_utf8(self.key.open(&delivery_context(&id), &sealed)?)
+                .map_err(|_| StoreError::Crypto)?;
+            let row = sqlx::query(
+                "SELECT a.*, p.name AS project_name FROM alerts a JOIN projects p ON p.id = a.project_id \
+                 WHERE a.id = ?",
+            )
+            .bind(&alert_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(q)?;
+            jobs.push(DeliveryJob {
+                attempt: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
+                url: r.try_get("url").map_err(q)?,
+                secret: secret.into(),
+                alert: alert_row(&row)?,
+                project: row.try_get("project_name").map_err(q)?,
+                id,
+            });
+        }
+        Ok(jobs)
+    }
+
+    /// Records how attempt `attempt` of a delivery ended. A delivery that is
+    /// no longer pending (delivered by an earlier attempt) is left alone.
+    pub async fn finish_attempt(&self, id: &str, result: &AttemptResult) -> Result<()> {
+        let query = match result {
+            AttemptResult::Delivered { status } => sqlx::query(
+                "UPDATE deliveries SET state = 'delivered', last_status = ?, last_error = NULL, \
+                 next_attempt_at = NULL, delivered_at = ? WHERE id = ? AND state = 'pending'",
+            )
+            .bind(i64::from(*status))
+            .bind(Timestamp::now().to_string()),
+            AttemptResult::NotDelivered {
+                status,
+                error,
+                next,
+            } => sqlx::query(
+                "UPDATE deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt_at = ? \
+                 WHERE id = ? AND state = 'pending'",
+            )
+            .bind(if next.is_some() { "pending" } else { "failed" })
+            .bind(status.map(i64::from))
+            .bind(capped(error))
+            .bind(next.map(millis)),
+        };
+        query.bind(id).execute(&self.pool).await.map_err(q)?;
+        Ok(())
+    }
+
+    /// The earliest time a pending delivery is due, if any (for the worker's sleep).
+    pub async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
+        let ms: Option<i64> = sqlx::query_scalar(
+            "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(q)?;
+        ms.map(from_millis).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hks_history::alerts::AlertKind;
+
+    fn failed(run: &str) -> Alert {
+        Alert {
+            key: format!("failed:{run}"),
+            kind: AlertKind::Failed,
+            subject: run.into(),
+            summary: format!("Run {run} failed"),
+        }
+    }
+
+    async fn project(s: &Store) -> crate::Project {
+        let cluster = serde_json::from_value(serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"})).unwrap();
+        let t = s.create_tenant("acme", &cluster).await.unwrap();
+        s.create_project(&t.id, "shop").await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn settings_fall_back_to_the_project_and_keep_the_secret() {
+        let s = Store::in_memory().await.unwrap();
+        let p = project(&s).await;
+        assert!(
+            s.effective_alert_settings(&p.id, "report")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let rules = AlertRules {
+            on_failure: true,
+            ..Default::default()
+        };
+        let hook = WebhookUpdate {
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: Some("0123456789abcdef".to_owned().into()),
+        };
+        s.put_alert_settings(&p.id, None, &rules, Some(&hook))
+            .await
+            .unwrap();
+        let eff = s
+            .effective_alert_settings(&p.id, "report")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(eff.cronjob, None);
+        // Its own settings win; a webhook without a secret keeps the stored one.
+        s.put_alert_settings(&p.id, Some("report"), &rules, Some(&hook))
+            .await
+            .unwrap();
+        let keep = WebhookUpdate {
+            url: "http://127.0.0.1:9/other".into(),
+            secret: None,
+        };
+        let own = s
+            .put_alert_settings(&p.id, Some("report"), &AlertRules::default(), Some(&keep))
+            .await
+            .unwrap();
+        let w = own.webhook.unwrap();
+        assert_eq!(w.url, "http://127.0.0.1:9/other");
+        assert_eq!(w.secret.expose_secret(), "0123456789abcdef");
+        let eff = s
+            .effective_alert_settings(&p.id, "report")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(eff.cronjob.as_deref(), Some("report"));
+        // Without a webhook the secret goes too.
+        let none = s
+            .put_alert_settings(&p.id, Some("report"), &rules, None)
+            .await
+            .unwrap();
+        assert!(none.webhook.is_none());
+        assert!(
+            s.delete_alert_settings(&p.id, Some("report"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.delete_alert_settings(&p.id, Some("report"))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn raising_is_idempotent_and_deliveries_are_claimed_once() {
+        let s = Store::in_memory().await.unwrap();
+        let p = project(&s).await;
+        let hook = Webhook {
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: "0123456789abcdef".to_owned().into(),
+        };
+        let now = Timestamp::now();
+        let a = s
+            .raise_alert(&p.id, "report", &failed("r-1"), now, Some(&hook))
+            .await
+            .unwrap();
+        assert!(a.is_some());
+        assert!(
+            s.raise_alert(&p.id, "report", &failed("r-1"), now, Some(&hook))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let later = now
+            .checked_add(jiff::SignedDuration::from_secs(30))
+            .unwrap();
+        let jobs = s.claim_due_deliveries(now, later, 10).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].attempt, 1);
+        assert_eq!(jobs[0].project, "shop");
+        assert_eq!(jobs[0].secret.expose_secret(), "0123456789abcdef");
+        // Claimed: not due again until the lease ends.
+        assert!(
+            s.claim_due_deliveries(now, later, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            s.next_delivery_due().await.unwrap().map(millis),
+            Some(millis(later))
+        );
+        s.finish_attempt(&jobs[0].id, &AttemptResult::Delivered { status: 204 })
+            .await
+            .unwrap();
+        assert!(s.next_delivery_due().await.unwrap().is_none());
+        let history = s.alert_history(&p.id, None, 10, 0).await.unwrap();
+        assert_eq!(history.len(), 1);
+        let d = history[0].delivery.as_ref().unwrap();
+        assert_eq!(
+            (d.state, d.attempts, d.last_status),
+            (DeliveryState::Delivered, 1, Some(204))
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_cronjob_or_project_removes_its_alerts() {
+        let s = Store::in_memory().await.unwrap();
+        let p = project(&s).await;
+        let spec: hks_core::spec::ApplicationSpec = serde_json::from_value(serde_json::json!({
+            "type": "cronjob", "spec": {"schedule": "@daily", "image": "busybox"}
+        }))
+        .unwrap();
+        s.create_application(&p.id, "report", &spec).await.unwrap();
+        let rules = AlertRules::default();
+        s.put_alert_settings(&p.id, Some("report"), &rules, None)
+            .await
+            .unwrap();
+        s.put_alert_settings(&p.id, None, &rules, None)
+            .await
+            .unwrap();
+        s.raise_alert(&p.id, "report", &failed("r-1"), Timestamp::now(), None)
+            .await
+            .unwrap();
+        s.delete_application(&p.id, "report").await.unwrap();
+        assert!(
+            s.alert_settings(&p.id, Some("report"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.alert_history(&p.id, None, 10, 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(s.alert_settings(&p.id, None).await.unwrap().is_some());
+        s.delete_project(&p.id).await.unwrap();
+        assert!(s.alert_settings(&p.id, None).await.unwrap().is_none());
+    }
+}
