@@ -5,6 +5,7 @@
 //! seam. Handlers live in [`routes`], the write rules in [`service`], and
 //! [`error`] is the one place errors become status codes and bodies.
 
+pub mod alert_routes;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -46,6 +47,7 @@ struct Inner {
     lists: list_cache::ListCache,
     metrics: Option<PrometheusHandle>,
     invoke_image: String,
+    alerter: hks_alerting::Alerter,
 }
 
 /// The HTTP-client image of CronJobs that call a Function, unless the
@@ -64,6 +66,7 @@ impl AppState {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
+                alerter: hks_alerting::Alerter::new(store.clone()),
                 store,
                 gateway,
                 admin_token_hash: admin_token.map(|t| hks_store::token_hash(t.expose_secret())),
@@ -92,6 +95,11 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Raises alerts on runs (for the run recorder) and sends test deliveries.
+    pub fn alerter(&self) -> &hks_alerting::Alerter {
+        &self.inner.alerter
     }
 
     pub fn gateway(&self) -> &dyn Gateway {
@@ -175,6 +183,26 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/projects/{project}/cronjobs/{name}/runs/{run}/logs",
             get(run_logs),
+        )
+        .route(
+            "/projects/{project}/alerts",
+            get(alert_routes::get_project_alerts)
+                .put(alert_routes::put_project_alerts)
+                .delete(alert_routes::delete_project_alerts),
+        )
+        .route(
+            "/projects/{project}/alerts/history",
+            get(alert_routes::alert_history),
+        )
+        .route(
+            "/projects/{project}/alerts/test",
+            post(alert_routes::test_alert),
+        )
+        .route(
+            "/projects/{project}/cronjobs/{name}/alerts",
+            get(alert_routes::get_cronjob_alerts)
+                .put(alert_routes::put_cronjob_alerts)
+                .delete(alert_routes::delete_cronjob_alerts),
         )
         .route("/schedules/preview", post(schedule_preview))
         .route("/openapi.json", get(openapi_json))

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes;
+use crate::{alert_routes, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,9 @@ use crate::routes;
         routes::list_cronjobs, routes::create_cronjob, routes::get_cronjob, routes::update_cronjob, routes::delete_cronjob,
         routes::suspend_cronjob, routes::resume_cronjob, routes::list_runs, routes::run_now, routes::run_logs,
         routes::schedule_preview,
+        alert_routes::get_project_alerts, alert_routes::put_project_alerts, alert_routes::delete_project_alerts,
+        alert_routes::get_cronjob_alerts, alert_routes::put_cronjob_alerts, alert_routes::delete_cronjob_alerts,
+        alert_routes::alert_history, alert_routes::test_alert,
     ),
     components(schemas(
         hks_core::spec::StatelessSpec, hks_core::spec::CronJobSpec, hks_core::spec::FunctionSpec,
@@ -27,6 +30,7 @@ use crate::routes;
     tags(
         (name = "admin", description = "Tenants and their API tokens (admin token)."),
         (name = "projects"), (name = "applications"), (name = "cronjobs"), (name = "schedules"),
+        (name = "alerts", description = "Alerts on runs, per project or per CronJob, delivered by signed webhook."),
     )
 )]
 #[derive(Debug)]

@@ -527,6 +527,18 @@ async fn another_tenants_token_sees_nothing() {
             format!("{p}/cronjobs/report/runs/{run}/logs"),
             None,
         ),
+        (Method::GET, format!("{p}/alerts"), None),
+        (Method::PUT, format!("{p}/alerts"), Some(alert_settings())),
+        (Method::DELETE, format!("{p}/alerts"), None),
+        (Method::GET, format!("{p}/alerts/history"), None),
+        (Method::POST, format!("{p}/alerts/test"), None),
+        (Method::GET, format!("{p}/cronjobs/report/alerts"), None),
+        (
+            Method::PUT,
+            format!("{p}/cronjobs/report/alerts"),
+            Some(alert_settings()),
+        ),
+        (Method::DELETE, format!("{p}/cronjobs/report/alerts"), None),
     ];
     for (method, path, body) in calls {
         let r = app.call(method.clone(), &path, Some(&other), body).await;
@@ -1117,5 +1129,228 @@ async fn cronjobs_that_call_a_function() {
             .await
             .status,
         StatusCode::NO_CONTENT
+    );
+}
+
+const WEBHOOK_SECRET: &str = "webhook-secret-NEVER-SHOWN-42";
+
+fn alert_settings() -> Value {
+    json!({"rules": {"onFailure": true, "onRecovery": true, "consecutiveFailures": 3},
+        "webhook": {"url": "http://127.0.0.1:9/hook", "secret": WEBHOOK_SECRET}})
+}
+
+#[tokio::test]
+async fn alert_settings_history_and_test_deliveries() {
+    let app = TestApp::new().await;
+    let token = app.seeded("acme").await;
+    let mut bodies = Vec::new();
+    let project = "/api/v1/projects/shop/alerts";
+    let own = "/api/v1/projects/shop/cronjobs/report/alerts";
+
+    // Nothing set: no alerts.
+    let r = app.get(own, &token).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["source"], "none");
+
+    // The project's default applies to the CronJob; the secret is write-only.
+    let r = app.put(project, &token, alert_settings()).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        r.body["webhook"],
+        json!({"url": "http://127.0.0.1:9/hook", "secretSet": true})
+    );
+    bodies.push(r.body);
+    let r = app.get(own, &token).await;
+    assert_eq!(r.body["source"], "project");
+    assert_eq!(r.body["rules"]["consecutiveFailures"], 3);
+    bodies.push(r.body);
+
+    // The CronJob's own settings; a PUT without a secret keeps the stored one.
+    let r = app
+        .put(
+            own,
+            &token,
+            json!({"rules": {"onMissed": true, "longerThanSeconds": 600},
+            "webhook": {"url": "https://hooks.example.com/hks"}}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "a new webhook needs a secret"
+    );
+    assert_eq!(r.body["problems"][0]["field"], "webhook.secret");
+    assert_eq!(
+        app.put(own, &token, alert_settings()).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .put(
+            own,
+            &token,
+            json!({"rules": {"onMissed": true, "longerThanSeconds": 600},
+            "webhook": {"url": "https://hooks.example.com/hks"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["source"], "cronjob");
+    assert_eq!(r.body["webhook"]["secretSet"], true);
+    assert_eq!(r.body["rules"]["onFailure"], false);
+    bodies.push(r.body);
+    let (tenant, store) = {
+        let store = app.state.store();
+        (store.tenant_by_name("acme").await.unwrap(), store.clone())
+    };
+    let p = store.project(&tenant.id, "shop").await.unwrap();
+    let kept = store
+        .alert_settings(&p.id, Some("report"))
+        .await
+        .unwrap()
+        .unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(kept.webhook.unwrap().secret.expose_secret(), WEBHOOK_SECRET);
+
+    // Removing its own settings falls back to the project's.
+    assert_eq!(app.delete(own, &token).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(own, &token).await.body["source"], "project");
+    assert_eq!(
+        app.get("/api/v1/projects/shop/cronjobs/nope/alerts", &token)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Alerts raised by the recorder show in the history, newest first, with their delivery.
+    let alerter = app.state.alerter();
+    use hks_history::alerts::Outcome;
+    let raised = alerter
+        .run_finished(
+            &p.id,
+            "report",
+            "report-1",
+            Outcome::Failed,
+            Some("BackoffLimitExceeded"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(raised.len(), 1);
+    alerter
+        .run_finished(
+            &p.id,
+            "report",
+            "report-2",
+            Outcome::Succeeded,
+            None,
+            &[Outcome::Failed],
+        )
+        .await
+        .unwrap();
+    let r = app
+        .get(
+            "/api/v1/projects/shop/alerts/history?cronjob=report",
+            &token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let kinds: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["recovered", "failed"]);
+    assert_eq!(
+        r.body[1]["summary"],
+        "Run report-1 failed (BackoffLimitExceeded)"
+    );
+    assert_eq!(r.body[1]["delivery"]["state"], "pending");
+    assert_eq!(r.body[1]["delivery"]["attempts"], 0);
+    bodies.push(r.body);
+    let r = app
+        .get(
+            "/api/v1/projects/shop/alerts/history?limit=1&offset=1",
+            &token,
+        )
+        .await;
+    assert_eq!(r.body.as_array().unwrap().len(), 1);
+    assert_eq!(r.body[0]["kind"], "failed");
+    let r = app
+        .get("/api/v1/projects/shop/alerts/history?limit=0", &token)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["problems"][0]["field"], "limit");
+
+    // A test delivery to a local receiver, and to none.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async { StatusCode::NO_CONTENT }),
+    );
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let mut settings = alert_settings();
+    settings["webhook"]["url"] = json!(url);
+    assert_eq!(
+        app.put(project, &token, settings).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .post(
+            "/api/v1/projects/shop/alerts/test?cronjob=report",
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["delivered"], true);
+    assert_eq!(r.body["status"], 204);
+    bodies.push(r.body);
+    assert_eq!(
+        app.delete(project, &token).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = app
+        .post("/api/v1/projects/shop/alerts/test", &token, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(app.get(project, &token).await.body["source"], "none");
+
+    for body in bodies {
+        assert!(!body.to_string().contains(WEBHOOK_SECRET), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn bad_alert_settings_are_400_with_field_paths() {
+    let app = TestApp::new().await;
+    let token = app.seeded("acme").await;
+    let cases = [
+        json!({"rules": {"consecutiveFailures": 1, "longerThanSeconds": 59},
+            "webhook": {"url": "ftp://example.com/", "secret": "short"}}),
+        json!({"rules": {"consecutiveFailures": 101},
+            "webhook": {"url": "https://user:hunter2@example.com/hook", "secret": "0123456789abcdef"}}),
+        json!({"rules": {}, "webhook": {"url": "not a url", "secret": "0123456789abcdef"}}),
+        json!({"rules": {"onFailure": true, "onFailures": true}}),
+        json!({"rules": {}, "webhook": {"url": "https://example.com/", "secret": "0123456789abcdef", "token": "x"}}),
+        json!({"rules": {"longerThanSeconds": "ten"}}),
+    ];
+    let mut answers = vec![];
+    for body in cases {
+        let r = app
+            .put("/api/v1/projects/shop/cronjobs/report/alerts", &token, body)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+        assert!(!r.body.to_string().contains("hunter2"), "{:?}", r.body);
+        answers.push(r.body);
+    }
+    insta::assert_json_snapshot!(answers);
+    // Nothing was stored.
+    assert_eq!(
+        app.get("/api/v1/projects/shop/cronjobs/report/alerts", &token)
+            .await
+            .body["source"],
+        "none"
     );
 }

@@ -1,0 +1,485 @@
+//! Alert settings (a project's default and each CronJob's own), the alerts
+//! raised with their webhook deliveries, and test deliveries.
+//!
+//! The webhook secret is write-only: answers say whether one is set, never
+//! what it is, and a PUT without a secret keeps the stored one.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use hks_core::Invalid;
+use hks_core::problem::Problems;
+use hks_core::spec::ApplicationType;
+use hks_history::alerts::AlertRules;
+use hks_store::{AlertRecord, AlertSettings, Project, WebhookUpdate};
+use jiff::Timestamp;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{JsonBody, Tenant};
+use crate::service;
+
+type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Smallest and largest `consecutiveFailures`.
+const STREAK: std::ops::RangeInclusive<u32> = 2..=100;
+/// Smallest `longerThanSeconds`.
+const MIN_LONGER_THAN: u32 = 60;
+const DEFAULT_HISTORY: u32 = 50;
+const MAX_HISTORY: u32 = 200;
+
+/// Which alerts to raise.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlertRulesBody {
+    /// Alert on every failed run.
+    #[serde(default)]
+    pub on_failure: bool,
+    /// Alert when this many runs in a row have failed (2 to 100), once per streak.
+    #[serde(default)]
+    pub consecutive_failures: Option<u32>,
+    /// Alert when a scheduled run did not start.
+    #[serde(default)]
+    pub on_missed: bool,
+    /// Alert when a run is still going after this many seconds (at least 60), once per run.
+    #[serde(default)]
+    pub longer_than_seconds: Option<u32>,
+    /// Alert on the first success after a failure that raised an alert.
+    #[serde(default)]
+    pub on_recovery: bool,
+}
+
+impl From<AlertRulesBody> for AlertRules {
+    fn from(b: AlertRulesBody) -> Self {
+        Self {
+            on_failure: b.on_failure,
+            consecutive_failures: b.consecutive_failures,
+            on_missed: b.on_missed,
+            longer_than_seconds: b.longer_than_seconds,
+            on_recovery: b.on_recovery,
+        }
+    }
+}
+
+impl From<AlertRules> for AlertRulesBody {
+    fn from(r: AlertRules) -> Self {
+        Self {
+            on_failure: r.on_failure,
+            consecutive_failures: r.consecutive_failures,
+            on_missed: r.on_missed,
+            longer_than_seconds: r.longer_than_seconds,
+            on_recovery: r.on_recovery,
+        }
+    }
+}
+
+/// Where alerts are sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookBody {
+    /// An http or https URL, without a user name or password.
+    pub url: String,
+    /// Signs every delivery (HMAC-SHA256, header `X-HKS-Signature`); 16 to
+    /// 256 characters. Write-only; leave it out to keep the current one.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<SecretString>,
+}
+
+/// Alert settings to store.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PutAlertSettings {
+    pub rules: AlertRulesBody,
+    /// Without a webhook, alerts are recorded but not sent.
+    #[serde(default)]
+    pub webhook: Option<WebhookBody>,
+}
+
+/// Where the settings shown come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SettingsSource {
+    /// The CronJob's own settings.
+    Cronjob,
+    /// The project's default.
+    Project,
+    /// Nothing is set: no alerts.
+    None,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView {
+    pub url: String,
+    /// Whether a secret is set (its value is never shown).
+    pub secret_set: bool,
+}
+
+/// The alert settings in effect.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertSettingsView {
+    pub source: SettingsSource,
+    pub rules: AlertRulesBody,
+    pub webhook: Option<WebhookView>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub updated_at: Option<Timestamp>,
+}
+
+fn settings_view(settings: Option<AlertSettings>) -> AlertSettingsView {
+    match settings {
+        None => AlertSettingsView {
+            source: SettingsSource::None,
+            rules: AlertRulesBody::default(),
+            webhook: None,
+            updated_at: None,
+        },
+        Some(s) => AlertSettingsView {
+            source: if s.cronjob.is_some() {
+                SettingsSource::Cronjob
+            } else {
+                SettingsSource::Project
+            },
+            rules: s.rules.into(),
+            webhook: s.webhook.map(|w| WebhookView {
+                url: w.url,
+                secret_set: !w.secret.expose_secret().is_empty(),
+            }),
+            updated_at: Some(s.updated_at),
+        },
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DeliveryStateView {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// A webhook delivery of an alert.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView {
+    /// The `X-HKS-Delivery` header, the same on every attempt.
+    pub id: String,
+    pub state: DeliveryStateView,
+    pub attempts: u32,
+    /// While pending: the next attempt.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<Timestamp>,
+    /// The receiver's last HTTP status.
+    pub last_status: Option<u16>,
+    /// Why the last attempt did not deliver.
+    pub last_error: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<Timestamp>,
+}
+
+/// An alert raised.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertView {
+    pub id: String,
+    pub cronjob: String,
+    /// Unique per CronJob, for example `failed:<run>`.
+    pub key: String,
+    /// `failed`, `consecutiveFailures`, `missed`, `longRunning` or `recovered`.
+    pub kind: String,
+    /// The run (a Job name), or the missed time.
+    pub subject: String,
+    pub summary: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub raised_at: Timestamp,
+    /// `null` when no webhook was configured.
+    pub delivery: Option<DeliveryView>,
+}
+
+fn alert_view(r: AlertRecord) -> AlertView {
+    AlertView {
+        id: r.alert.id,
+        cronjob: r.alert.cronjob,
+        key: r.alert.key,
+        kind: r.alert.kind,
+        subject: r.alert.subject,
+        summary: r.alert.summary,
+        raised_at: r.alert.raised_at,
+        delivery: r.delivery.map(|d| DeliveryView {
+            id: d.id,
+            state: match d.state {
+                hks_store::DeliveryState::Pending => DeliveryStateView::Pending,
+                hks_store::DeliveryState::Delivered => DeliveryStateView::Delivered,
+                hks_store::DeliveryState::Failed => DeliveryStateView::Failed,
+            },
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_status: d.last_status,
+            last_error: d.last_error,
+            delivered_at: d.delivered_at,
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct HistoryQuery {
+    /// Only this CronJob's alerts.
+    pub cronjob: Option<String>,
+    /// At most this many (default 50, at most 200).
+    pub limit: Option<u32>,
+    /// Skip this many of the newest.
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TestQuery {
+    /// Use this CronJob's webhook (its own, else the project's).
+    pub cronjob: Option<String>,
+}
+
+/// How a test delivery went.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestDeliveryView {
+    /// The `X-HKS-Delivery` header it carried.
+    pub delivery_id: String,
+    pub delivered: bool,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// Why it was not delivered.
+    pub error: Option<String>,
+}
+
+/// Every problem with the settings, with its field path.
+fn validate(body: &PutAlertSettings) -> Result<(), Invalid> {
+    let mut p = Problems::new();
+    if let Some(n) = body.rules.consecutive_failures
+        && !STREAK.contains(&n)
+    {
+        p.push(
+            "rules.consecutiveFailures",
+            "out_of_range",
+            format!("must be between {} and {}", STREAK.start(), STREAK.end()),
+            Some("for an alert on every failure, use onFailure"),
+        );
+    }
+    if let Some(s) = body.rules.longer_than_seconds
+        && s < MIN_LONGER_THAN
+    {
+        p.push(
+            "rules.longerThanSeconds",
+            "out_of_range",
+            format!("must be at least {MIN_LONGER_THAN}"),
+            None,
+        );
+    }
+    if let Some(w) = &body.webhook {
+        if let Err(why) = hks_alerting::check_webhook_url(&w.url) {
+            p.push("webhook.url", "invalid_url", why, None);
+        }
+        if let Some(secret) = &w.secret {
+            let len = secret.expose_secret().chars().count();
+            if !(hks_alerting::MIN_SECRET_LEN..=hks_alerting::MAX_SECRET_LEN).contains(&len) {
+                p.push(
+                    "webhook.secret",
+                    "invalid_length",
+                    format!(
+                        "must be {} to {} characters",
+                        hks_alerting::MIN_SECRET_LEN,
+                        hks_alerting::MAX_SECRET_LEN
+                    ),
+                    Some(
+                        "for example 32 random characters; the receiver checks signatures with it",
+                    ),
+                );
+            }
+        }
+    }
+    p.finish()
+}
+
+/// The CronJob, checked to exist in the project.
+async fn cronjob(state: &AppState, p: &Project, name: &str) -> Result<()> {
+    service::application(state, p, name, Some(ApplicationType::Cronjob))
+        .await
+        .map(drop)
+}
+
+async fn put_settings(
+    state: &AppState,
+    p: &Project,
+    cronjob_name: Option<&str>,
+    body: PutAlertSettings,
+) -> Result<Json<AlertSettingsView>> {
+    validate(&body)?;
+    // Under the project's lock, so a CronJob deleted meanwhile does not get
+    // settings after its own were removed.
+    let _guard = state.locks().lock(&p.id).await;
+    if let Some(name) = cronjob_name {
+        cronjob(state, p, name).await?;
+    }
+    let webhook = body.webhook.map(|w| WebhookUpdate {
+        url: w.url,
+        secret: w.secret,
+    });
+    if let Some(WebhookUpdate { secret: None, .. }) = &webhook {
+        let stored = state.store().alert_settings(&p.id, cronjob_name).await?;
+        if stored.and_then(|s| s.webhook).is_none() {
+            return Err(
+                Invalid::one("webhook.secret", "required", "a new webhook needs a secret").into(),
+            );
+        }
+    }
+    let saved = state
+        .store()
+        .put_alert_settings(&p.id, cronjob_name, &body.rules.into(), webhook.as_ref())
+        .await?;
+    Ok(Json(settings_view(Some(saved))))
+}
+
+/// The project's default alert settings, which every CronJob without its own uses.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)),
+    responses((status = 200, body = AlertSettingsView), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn get_project_alerts(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<Json<AlertSettingsView>> {
+    let p = service::project(&state, &tenant, &project).await?;
+    Ok(Json(settings_view(
+        state.store().alert_settings(&p.id, None).await?,
+    )))
+}
+
+/// Set the project's default alert settings.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)), request_body = PutAlertSettings,
+    responses((status = 200, body = AlertSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn put_project_alerts(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<PutAlertSettings>,
+) -> Result<Json<AlertSettingsView>> {
+    let p = service::project(&state, &tenant, &project).await?;
+    put_settings(&state, &p, None, body).await
+}
+
+/// Remove the project's default alert settings.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn delete_project_alerts(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<StatusCode> {
+    let p = service::project(&state, &tenant, &project).await?;
+    state.store().delete_alert_settings(&p.id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The alert settings a CronJob uses: its own, else the project's default.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = AlertSettingsView), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn get_cronjob_alerts(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> Result<Json<AlertSettingsView>> {
+    let p = service::project(&state, &tenant, &project).await?;
+    cronjob(&state, &p, &name).await?;
+    Ok(Json(settings_view(
+        state.store().effective_alert_settings(&p.id, &name).await?,
+    )))
+}
+
+/// Give a CronJob its own alert settings (instead of the project's default).
+#[utoipa::path(put, path = "/api/v1/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
+    request_body = PutAlertSettings,
+    responses((status = 200, body = AlertSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn put_cronjob_alerts(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(body): JsonBody<PutAlertSettings>,
+) -> Result<Json<AlertSettingsView>> {
+    let p = service::project(&state, &tenant, &project).await?;
+    put_settings(&state, &p, Some(&name), body).await
+}
+
+/// Remove a CronJob's own alert settings: it uses the project's default again.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn delete_cronjob_alerts(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let p = service::project(&state, &tenant, &project).await?;
+    cronjob(&state, &p, &name).await?;
+    state
+        .store()
+        .delete_alert_settings(&p.id, Some(&name))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The alerts raised in a project (or for one CronJob), newest first, with
+/// their deliveries.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/alerts/history", tag = "alerts", params(("project" = String, Path), HistoryQuery),
+    responses((status = 200, body = Vec<AlertView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn alert_history(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<Vec<AlertView>>> {
+    let p = service::project(&state, &tenant, &project).await?;
+    let limit = q.limit.unwrap_or(DEFAULT_HISTORY);
+    if !(1..=MAX_HISTORY).contains(&limit) {
+        return Err(Invalid::one(
+            "limit",
+            "out_of_range",
+            format!("must be between 1 and {MAX_HISTORY}"),
+        )
+        .into());
+    }
+    let records = state
+        .store()
+        .alert_history(&p.id, q.cronjob.as_deref(), limit, q.offset.unwrap_or(0))
+        .await?;
+    Ok(Json(records.into_iter().map(alert_view).collect()))
+}
+
+/// Send a test delivery now, once, to the project's webhook (or the one a
+/// CronJob uses), and say how the receiver answered. Nothing is stored.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/alerts/test", tag = "alerts", params(("project" = String, Path), TestQuery),
+    responses((status = 200, body = TestDeliveryView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "no webhook is configured")),
+    security(("token" = [])))]
+pub async fn test_alert(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    Query(q): Query<TestQuery>,
+) -> Result<Json<TestDeliveryView>> {
+    let p = service::project(&state, &tenant, &project).await?;
+    if let Some(name) = &q.cronjob {
+        cronjob(&state, &p, name).await?;
+    }
+    let sent = state
+        .alerter()
+        .send_test(&p.id, &p.name, q.cronjob.as_deref())
+        .await?;
+    Ok(Json(TestDeliveryView {
+        delivery_id: sent.delivery_id,
+        delivered: sent.delivered,
+        status: sent.status,
+        error: sent.error,
+    }))
+}
