@@ -162,6 +162,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             ..hks_api::recorder::Settings::default()
         },
     );
+    // Alert deliveries wait in the store, so those pending at a restart go out now.
+    let deliveries = hks_alerting::spawn(state.store().clone(), hks_alerting::Settings::default())
+        .context("cannot start the alert delivery worker")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -182,6 +185,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await?;
     reconciler.abort();
     recorder.abort();
+    deliveries.abort();
     if let Some(d) = demo {
         d.abort();
     }
