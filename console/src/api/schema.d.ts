@@ -125,6 +125,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's default alert settings, which every CronJob without its own uses. */
+        get: operations["get_project_alerts"];
+        /** Set the project's default alert settings. */
+        put: operations["put_project_alerts"];
+        post?: never;
+        /** Remove the project's default alert settings. */
+        delete: operations["delete_project_alerts"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/alerts/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The alerts raised in a project (or for one CronJob), newest first, with
+         *     their deliveries.
+         */
+        get: operations["alert_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/alerts/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test delivery now, once, to the project's webhook (or the one a
+         *     CronJob uses), and say how the receiver answered. Nothing is stored.
+         */
+        post: operations["test_alert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/applications": {
         parameters: {
             query?: never;
@@ -188,6 +247,25 @@ export interface paths {
         post?: never;
         /** Delete a CronJob; its Jobs and pods go with it. */
         delete: operations["delete_cronjob"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/cronjobs/{name}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The alert settings a CronJob uses: its own, else the project's default. */
+        get: operations["get_cronjob_alerts"];
+        /** Give a CronJob its own alert settings (instead of the project's default). */
+        put: operations["put_cronjob_alerts"];
+        post?: never;
+        /** Remove a CronJob's own alert settings: it uses the project's default again. */
+        delete: operations["delete_cronjob_alerts"];
         options?: never;
         head?: never;
         patch?: never;
@@ -302,6 +380,48 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Which alerts to raise. */
+        AlertRulesBody: {
+            /**
+             * Format: int32
+             * @description Alert when this many runs in a row have failed (2 to 100), once per streak.
+             */
+            consecutiveFailures?: number | null;
+            /**
+             * Format: int32
+             * @description Alert when a run is still going after this many seconds (at least 60), once per run.
+             */
+            longerThanSeconds?: number | null;
+            /** @description Alert on every failed run. */
+            onFailure?: boolean;
+            /** @description Alert when a scheduled run did not start. */
+            onMissed?: boolean;
+            /** @description Alert on the first success after a failure that raised an alert. */
+            onRecovery?: boolean;
+        };
+        /** @description The alert settings in effect. */
+        AlertSettingsView: {
+            rules: components["schemas"]["AlertRulesBody"];
+            source: components["schemas"]["SettingsSource"];
+            /** Format: date-time */
+            updatedAt?: string | null;
+            webhook?: null | components["schemas"]["WebhookView"];
+        };
+        /** @description An alert raised. */
+        AlertView: {
+            cronjob: string;
+            delivery?: null | components["schemas"]["DeliveryView"];
+            id: string;
+            /** @description Unique per CronJob, for example `failed:<run>`. */
+            key: string;
+            /** @description `failed`, `consecutiveFailures`, `missed`, `longRunning` or `recovered`. */
+            kind: string;
+            /** Format: date-time */
+            raisedAt: string;
+            /** @description The run (a Job name), or the missed time. */
+            subject: string;
+            summary: string;
+        };
         /**
          * @description The type of an application.
          * @enum {string}
@@ -527,6 +647,30 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @enum {string} */
+        DeliveryStateView: "pending" | "delivered" | "failed";
+        /** @description A webhook delivery of an alert. */
+        DeliveryView: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            deliveredAt?: string | null;
+            /** @description The `X-HKS-Delivery` header, the same on every attempt. */
+            id: string;
+            /** @description Why the last attempt did not deliver. */
+            lastError?: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's last HTTP status.
+             */
+            lastStatus?: number | null;
+            /**
+             * Format: date-time
+             * @description While pending: the next attempt.
+             */
+            nextAttemptAt?: string | null;
+            state: components["schemas"]["DeliveryStateView"];
+        };
         /**
          * @description An environment variable: a plain value, or a reference to a key of a
          *     Secret in the project's namespace. Secret values never pass through HKS.
@@ -638,6 +782,11 @@ export interface components {
             /** @description The project's namespace in the tenant's cluster. */
             namespace: string;
         };
+        /** @description Alert settings to store. */
+        PutAlertSettings: {
+            rules: components["schemas"]["AlertRulesBody"];
+            webhook?: null | components["schemas"]["WebhookBody"];
+        };
         /** @description Kubernetes quantities, for example `cpu: 250m`, `memory: 128Mi`. */
         ResourceList: {
             cpu?: string | null;
@@ -700,6 +849,11 @@ export interface components {
             name: string;
         };
         /**
+         * @description Where the settings shown come from.
+         * @enum {string}
+         */
+        SettingsSource: "cronjob" | "project" | "none";
+        /**
          * @description A long-running HTTP service: a Deployment and, with a port, a Service.
          *     Stateless applications are also the templates CronJobs are made from.
          */
@@ -741,6 +895,19 @@ export interface components {
             id: string;
             name: string;
         };
+        /** @description How a test delivery went. */
+        TestDeliveryView: {
+            delivered: boolean;
+            /** @description The `X-HKS-Delivery` header it carried. */
+            deliveryId: string;
+            /** @description Why it was not delivered. */
+            error?: string | null;
+            /**
+             * Format: int32
+             * @description The receiver's HTTP status, if it answered.
+             */
+            status?: number | null;
+        };
         TokenView: {
             /** Format: date-time */
             createdAt: string;
@@ -756,6 +923,21 @@ export interface components {
         };
         UpdateCluster: {
             cluster: components["schemas"]["ClusterConnection"];
+        };
+        /** @description Where alerts are sent. */
+        WebhookBody: {
+            /**
+             * @description Signs every delivery (HMAC-SHA256, header `X-HKS-Signature`); 16 to
+             *     256 characters. Write-only; leave it out to keep the current one.
+             */
+            secret?: string | null;
+            /** @description An http or https URL, without a user name or password. */
+            url: string;
+        };
+        WebhookView: {
+            /** @description Whether a secret is set (its value is never shown). */
+            secretSet: boolean;
+            url: string;
         };
     };
     responses: never;
@@ -1141,6 +1323,188 @@ export interface operations {
                 };
             };
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_project_alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSettingsView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_project_alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutAlertSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSettingsView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_project_alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    alert_history: {
+        parameters: {
+            query?: {
+                /** @description Only this CronJob's alerts. */
+                cronjob?: string;
+                /** @description At most this many (default 50, at most 200). */
+                limit?: number;
+                /** @description Skip this many of the newest. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertView"][];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_alert: {
+        parameters: {
+            query?: {
+                /** @description Use this CronJob's webhook (its own, else the project's). */
+                cronjob?: string;
+            };
+            header?: never;
+            path: {
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestDeliveryView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no webhook is configured */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1572,6 +1936,106 @@ export interface operations {
                 };
             };
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_cronjob_alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSettingsView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_cronjob_alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutAlertSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSettingsView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_cronjob_alerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

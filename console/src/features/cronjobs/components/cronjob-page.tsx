@@ -2,6 +2,7 @@ import { useState } from 'react'
 import type { Run } from '../../../api/types'
 import { Badge, Button, ConfirmDialog, ErrorBox, RelativeTime } from '../../../components/ui'
 import { href, navigate } from '../../../router'
+import { AlertsSection } from '../../alerts/components/alert-settings'
 import { useCronJob, useDeleteCronJob, useRunNow, useRuns, useSetSuspended } from '../api/hooks'
 import { cronJobState, effectiveCommand, formatDuration, runLabel, runTone } from '../run-health'
 import { LogViewer } from './log-viewer'
@@ -144,6 +145,8 @@ export function CronJobPage({ project, name }: { project: string; name: string }
         )}
       </section>
       {selectedRun && <LogViewer key={selectedRun.name + selectedRun.result} project={project} cronjob={name} run={selectedRun} />}
+
+      <AlertsSection project={project} cronjob={name} />
 
       <ConfirmDialog
         open={confirmDelete}

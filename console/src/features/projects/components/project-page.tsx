@@ -2,6 +2,7 @@ import { useState } from 'react'
 import type { Application, ApplicationType, FunctionSpec, StatelessSpec } from '../../../api/types'
 import { Button, ErrorBox, Field } from '../../../components/ui'
 import { href, navigate } from '../../../router'
+import { AlertsSection } from '../../alerts/components/alert-settings'
 import { CronJobList } from '../../cronjobs/components/cronjob-list'
 import { useApplications, useCreateApplication } from '../api/hooks'
 
@@ -37,6 +38,7 @@ export function ProjectPage({ project }: { project: string }) {
         <h2>Functions</h2>
         <AppTable apps={byType('function')} render={(a) => (a.spec as FunctionSpec).endpoint} />
       </section>
+      <AlertsSection project={project} />
     </article>
   )
 }
