@@ -10,8 +10,8 @@ use sha2::Sha256;
 
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "X-HKS-Signature";
-/// The header that carries the delivery's unique id (the alert key), for the
-/// receiver to drop duplicates.
+/// The header that carries the delivery's unique id (the same on every
+/// attempt of one delivery), for the receiver to drop duplicates.
 pub const DELIVERY_HEADER: &str = "X-HKS-Delivery";
 
 /// Attempts before a delivery is given up.
