@@ -140,6 +140,8 @@ impl Alerter {
                 .await?
             {
                 tracing::info!(project = %project_id, %cronjob, key = %stored.key, delivered = settings.webhook.is_some(), "Raised an alert.");
+                metrics::counter!("hks_alerts_raised_total", "kind" => stored.kind.clone())
+                    .increment(1);
                 new.push(stored);
             }
         }

@@ -143,6 +143,12 @@ impl Worker {
                 },
             }
         };
+        let outcome = match &result {
+            AttemptResult::Delivered { .. } => "delivered",
+            AttemptResult::NotDelivered { next: Some(_), .. } => "retry",
+            AttemptResult::NotDelivered { next: None, .. } => "failed",
+        };
+        metrics::counter!("hks_alert_delivery_attempts_total", "outcome" => outcome).increment(1);
         match &result {
             AttemptResult::Delivered { status } => tracing::info!(
                 delivery = %job.id, project = %job.project, cronjob = %job.alert.cronjob,
