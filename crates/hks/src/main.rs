@@ -1,6 +1,7 @@
 //! The `hks` command: one binary for the server and the command line.
 
 mod admin_cmd;
+mod alerts_cmd;
 mod client;
 mod cronjob_cmd;
 mod demo;
@@ -60,6 +61,19 @@ enum Command {
         #[command(subcommand)]
         command: cronjob_cmd::CronJobCommand,
     },
+    /// Alerts of a project (its default) or of one CronJob, delivered by webhook.
+    Alerts {
+        #[command(flatten)]
+        connection: client::Connection,
+        /// The project.
+        #[arg(long, short, env = "HKS_PROJECT")]
+        project: String,
+        /// A CronJob's own settings, history and webhook instead of the project's.
+        #[arg(long, short, global = true)]
+        cronjob: Option<String>,
+        #[command(subcommand)]
+        command: alerts_cmd::AlertsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -103,6 +117,12 @@ fn main() -> ExitCode {
                 project,
                 command,
             } => cronjob_cmd::run(command, &project, &connection).await,
+            Command::Alerts {
+                connection,
+                project,
+                cronjob,
+                command,
+            } => alerts_cmd::run(command, &project, cronjob.as_deref(), &connection).await,
         }
     });
     match result {
