@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useId, useState } from 'react'
 import { ApiError } from '../../../api/client'
 import type { AlertSettingsView } from '../../../api/types'
 import { Badge, Button, ErrorBox, Field, RelativeTime } from '../../../components/ui'
@@ -9,6 +9,7 @@ import { useAlertHistory, useAlertSettings, useDeleteAlertSettings, useSaveAlert
  *  the rules, the webhook, a test delivery, and the alerts raised. */
 export function AlertsSection({ project, cronjob }: { project: string; cronjob?: string }) {
   const settings = useAlertSettings(project, cronjob)
+  const headingId = useId()
   // Up here, so their outcome outlives the form (it starts over after a save).
   const actions = {
     save: useSaveAlertSettings(project, cronjob),
@@ -16,8 +17,8 @@ export function AlertsSection({ project, cronjob }: { project: string; cronjob?:
     test: useTestAlert(project, cronjob),
   }
   return (
-    <section aria-labelledby="alerts-heading">
-      <h2 id="alerts-heading">{cronjob ? 'Alerts' : 'Alerts (project default)'}</h2>
+    <section aria-labelledby={headingId}>
+      <h2 id={headingId}>{cronjob ? 'Alerts' : 'Alerts (project default)'}</h2>
       <ErrorBox error={settings.error} />
       {settings.data && (
         // Keyed, so the form starts over from what the server saved.
