@@ -219,6 +219,8 @@ async fn a_failure_alerts_once_and_the_next_success_recovers() {
     assert_eq!(receiver.bad_signatures(), 0);
     assert_ne!(requests[0].0, requests[1].0);
     let body = &requests[0].1;
+    // The body is the receivers' contract.
+    insta::assert_json_snapshot!(body, {".raisedAt" => "[time]"});
     assert_eq!(body["kind"], "failed");
     assert_eq!(body["key"], "failed:report-2");
     assert_eq!(body["project"], "shop");
