@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use hks_core::run::{Run, RunResult, missed_run};
 use hks_core::spec::{ApplicationSpec, CronJobSpec};
+use hks_history::alerts::Outcome;
 use hks_history::retention::Retention;
 use hks_kube::{ClusterRun, RunObject, TenantCluster};
 use hks_store::{Application, Project, StoredLog};
@@ -30,8 +31,10 @@ use crate::AppState;
 pub struct Settings {
     /// Time between passes over each tenant's watch caches.
     pub interval: Duration,
-    /// Time between checks for missed runs and retention.
+    /// Time between checks for missed runs and long runs.
     pub housekeeping: Duration,
+    /// Time between applications of the retention policy.
+    pub retention_interval: Duration,
     /// The most log kept per attempt.
     pub log_cap_bytes: usize,
     /// Retention for CronJobs that set none.
@@ -43,6 +46,7 @@ impl Default for Settings {
         Self {
             interval: Duration::from_secs(1),
             housekeeping: Duration::from_secs(30),
+            retention_interval: Duration::from_secs(600),
             log_cap_bytes: hks_history::archive::DEFAULT_CAP_BYTES,
             retention: Retention::default(),
         }
@@ -68,6 +72,12 @@ pub struct Memory {
     done: HashMap<(String, String, String), Run>,
     views: HashMap<String, u64>,
     housekeeping: HashMap<String, Instant>,
+    retention: HashMap<String, Instant>,
+    /// Per CronJob (project id, name): the configuration it was checked
+    /// under and the earliest time a scheduled run can be missed next, so
+    /// that housekeeping reads the store only for CronJobs with something due.
+    missed_due: HashMap<(String, String), (Timestamp, Timestamp)>,
+    swept: bool,
 }
 
 /// Runs the recorder until the task is aborted.
@@ -92,8 +102,16 @@ pub async fn pass_all(
     state: &AppState,
     settings: &Settings,
     memory: &mut Memory,
-) -> Result<Pass, hks_store::StoreError> {
+) -> Result<Pass, PassError> {
     let mut total = Pass::default();
+    if !memory.swept {
+        // Runs that ended while a crash came between recording them and
+        // raising their alerts (their Jobs may be gone by now).
+        for (project_id, cronjob, run) in state.store().runs_needing_alerts().await? {
+            alerts_for(state, &project_id, &cronjob, &run).await?;
+        }
+        memory.swept = true;
+    }
     for tenant in state.store().list_tenants().await? {
         let conn = match state.store().tenant_with_cluster(&tenant.id).await {
             Ok((_, c)) => c,
@@ -124,7 +142,7 @@ pub async fn pass_all(
                     debug!(%error, tenant = %tenant.name, "Cannot record the tenant's runs now.");
                     continue;
                 }
-                Err(PassError::Store(e)) => return Err(e),
+                Err(e) => return Err(e),
             }
         }
         // Only while the watches are connected: a run the recorder could not
@@ -133,12 +151,27 @@ pub async fn pass_all(
             memory
                 .housekeeping
                 .insert(tenant.id.clone(), Instant::now());
-            match housekeeping(state, cluster, settings).await {
+            let retention_due = memory
+                .retention
+                .get(&tenant.id)
+                .is_none_or(|at| at.elapsed() >= settings.retention_interval);
+            if retention_due {
+                memory.retention.insert(tenant.id.clone(), Instant::now());
+            }
+            match housekeeping(
+                state,
+                cluster,
+                settings,
+                retention_due,
+                &mut memory.missed_due,
+            )
+            .await
+            {
                 Ok(p) => add(&mut total, p),
                 Err(PassError::Kube(error)) => {
                     debug!(%error, tenant = %tenant.name, "Cannot check for missed runs now.");
                 }
-                Err(PassError::Store(e)) => return Err(e),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -163,6 +196,8 @@ pub enum PassError {
     Kube(#[from] hks_kube::KubeError),
     #[error(transparent)]
     Store(#[from] hks_store::StoreError),
+    #[error(transparent)]
+    Alert(#[from] hks_alerting::AlertError),
 }
 
 /// Projects and CronJobs by namespace, looked up once per pass.
@@ -335,7 +370,7 @@ async fn record(
         out.logs_archived += 1;
     }
     if recorded.needs_alerts {
-        alerts_for(state, project, &cr.cronjob, &run).await?;
+        alerts_for(state, &project.id, &cr.cronjob, &run).await?;
     }
     // Ended: every attempt's log is in the store, so Kubernetes may go on.
     let ended = run.result.is_final() || (cr.job.is_none() && cr.pods.iter().all(|p| p.finished));
@@ -370,28 +405,76 @@ async fn release_all(
     Ok(())
 }
 
-/// Raises the finished-run alerts of a final run, once.
+/// Raises the finished-run alerts of a final run, once: the alerts' keys
+/// make raising idempotent, and the run is marked only after they are raised.
 async fn alerts_for(
     state: &AppState,
-    project: &Project,
+    project_id: &str,
     cronjob: &str,
     run: &Run,
 ) -> Result<(), PassError> {
-    if run.result == RunResult::Failed {
-        info!(project = %project.name, %cronjob, run = %run.name, reason = ?run.reason, "A run failed.");
+    let outcome = match run.result {
+        RunResult::Succeeded => Some(Outcome::Succeeded),
+        RunResult::Failed => Some(Outcome::Failed),
+        _ => None,
+    };
+    if run.result == RunResult::Missed
+        && let Some(scheduled) = run.scheduled_at
+    {
+        state
+            .alerter()
+            .missed(
+                project_id,
+                cronjob,
+                scheduled,
+                run.message.as_deref().unwrap_or_default(),
+            )
+            .await?;
+    }
+    if let Some(outcome) = outcome {
+        let before = run
+            .created_at
+            .or(run.scheduled_at)
+            .unwrap_or_else(Timestamp::now);
+        let earlier: Vec<Outcome> = state
+            .store()
+            .earlier_results(project_id, cronjob, before, 100)
+            .await?
+            .into_iter()
+            .map(|r| match r {
+                RunResult::Succeeded => Outcome::Succeeded,
+                _ => Outcome::Failed,
+            })
+            .collect();
+        if outcome == Outcome::Failed {
+            info!(project = %project_id, %cronjob, run = %run.name, reason = ?run.reason, "A run failed.");
+        }
+        state
+            .alerter()
+            .run_finished(
+                project_id,
+                cronjob,
+                &run.name,
+                outcome,
+                run.reason.as_deref(),
+                &earlier,
+            )
+            .await?;
     }
     state
         .store()
-        .mark_alerted(&project.id, cronjob, &run.name)
+        .mark_alerted(project_id, cronjob, &run.name)
         .await?;
     Ok(())
 }
 
-/// Missed runs and retention for one tenant's CronJobs.
+/// Missed runs, long runs and (when due) retention for one tenant's CronJobs.
 async fn housekeeping(
     state: &AppState,
     cluster: TenantCluster<'_>,
     settings: &Settings,
+    retention_due: bool,
+    missed_due: &mut HashMap<(String, String), (Timestamp, Timestamp)>,
 ) -> Result<Pass, PassError> {
     let mut out = Pass::default();
     let now = Timestamp::now();
@@ -404,11 +487,36 @@ async fn housekeeping(
             let ApplicationSpec::Cronjob(spec) = &app.spec else {
                 continue;
             };
-            out.missed += missed(state, cluster, &project, app, spec, now).await?;
-            out.expired += retain(state, settings, &project, &app.name, spec, now).await?;
+            let key = (project.id.clone(), app.name.clone());
+            let due = missed_due
+                .get(&key)
+                .is_none_or(|(version, due)| *version != app.updated_at || *due <= now);
+            if due {
+                let (n, next) = missed(state, cluster, &project, app, spec, now).await?;
+                out.missed += n;
+                missed_due.insert(key, (app.updated_at, next));
+            }
+            if retention_due {
+                out.expired += retain(state, settings, &project, &app.name, spec, now).await?;
+            }
         }
+        long_runs(state, &project, now).await?;
     }
     Ok(out)
+}
+
+/// Raises the alerts of runs going on for longer than their CronJob allows
+/// (once per run: the alert's key says which run).
+async fn long_runs(state: &AppState, project: &Project, now: Timestamp) -> Result<(), PassError> {
+    for (cronjob, run) in state.store().unfinished_runs(&project.id).await? {
+        if let Some(started) = run.started_at {
+            state
+                .alerter()
+                .run_running(&project.id, &cronjob, &run.name, started, now)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// Records the scheduled times since the last check that started no run
@@ -420,7 +528,7 @@ async fn missed(
     app: &Application,
     spec: &CronJobSpec,
     now: Timestamp,
-) -> Result<usize, PassError> {
+) -> Result<(usize, Timestamp), PassError> {
     let store = state.store();
     let deadline = SignedDuration::from_secs(i64::from(spec.starting_deadline_seconds));
     // Times before the last change (creation, edit, resume) are not owed.
@@ -430,14 +538,16 @@ async fn missed(
         .map_or(app.updated_at, |t| t.max(app.updated_at));
     // Everything up to here is decided: later times may still start.
     let decided = now.checked_sub(deadline).unwrap_or(now).max(since);
+    // Nothing can be missed before the next change of the configuration.
+    let never = Timestamp::MAX;
     if spec.suspend {
         store
             .set_missed_checked_until(&project.id, &app.name, now)
             .await?;
-        return Ok(0);
+        return Ok((0, never));
     }
     let Ok(schedule) = hks_schedule::check(&spec.schedule, &spec.time_zone) else {
-        return Ok(0);
+        return Ok((0, never));
     };
     let ran: Vec<Timestamp> = store
         .runs(&project.id, &app.name, 500)
@@ -484,7 +594,12 @@ async fn missed(
     store
         .set_missed_checked_until(&project.id, &app.name, decided)
         .await?;
-    Ok(recorded)
+    // The next time after `decided` can be missed once its deadline passed.
+    let next = schedule
+        .next_after(decided)
+        .and_then(|t| t.checked_add(deadline).ok())
+        .unwrap_or(never);
+    Ok((recorded, next))
 }
 
 /// Forgets the runs the CronJob's retention (or the installation's) no

@@ -21,6 +21,7 @@ const ADMIN: &str = "admin-secret-for-history-tests";
 struct Hks {
     router: Router,
     recorder: tokio::task::JoinHandle<()>,
+    deliveries: tokio::task::JoinHandle<()>,
 }
 
 impl Hks {
@@ -35,23 +36,65 @@ impl Hks {
         let gateway = Arc::new(hks_kube::live::KubeGateway::new(
             hks_kube::live::Settings::default(),
         ));
+        let deliveries = hks_alerting::spawn(
+            store.clone(),
+            hks_alerting::Settings {
+                poll_interval: Duration::from_millis(200),
+                retry_base: Duration::from_millis(500),
+                ..hks_alerting::Settings::default()
+            },
+        )
+        .unwrap();
         let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
         let recorder = recorder::spawn(
             state.clone(),
             recorder::Settings {
                 interval: Duration::from_millis(300),
+                housekeeping: Duration::from_secs(2),
                 ..recorder::Settings::default()
             },
         );
         Self {
             router: router(state),
             recorder,
+            deliveries,
         }
     }
 
     /// Everything stops, as if the process was killed.
     fn stop(self) {
         self.recorder.abort();
+        self.deliveries.abort();
+    }
+
+    /// A tenant on the cluster, its token and a new project; the project's
+    /// path and namespace.
+    async fn project(&self, tenant: &str, kubeconfig: &str) -> (String, String, String) {
+        let (status, body) = self
+            .call(Method::POST, "/api/v1/admin/tenants", ADMIN, Some(json!({"name": tenant, "cluster": {"kind": "kubeconfig", "kubeconfig": kubeconfig}})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (_, body) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/admin/tenants/{tenant}/tokens"),
+                ADMIN,
+                Some(json!({"name": "ci"})),
+            )
+            .await;
+        let token = body["token"].as_str().unwrap().to_owned();
+        let project = format!("p{}", std::process::id());
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/projects",
+                &token,
+                Some(json!({"name": project})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let namespace = body["namespace"].as_str().unwrap().to_owned();
+        (token, format!("/api/v1/projects/{project}"), namespace)
     }
 
     async fn call(
@@ -145,31 +188,7 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     .unwrap();
 
     let hks = Hks::start(&dir, &key).await;
-    let (status, _) = hks
-        .call(Method::POST, "/api/v1/admin/tenants", ADMIN, Some(json!({"name": "history", "cluster": {"kind": "kubeconfig", "kubeconfig": kubeconfig}})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (_, body) = hks
-        .call(
-            Method::POST,
-            "/api/v1/admin/tenants/history/tokens",
-            ADMIN,
-            Some(json!({"name": "ci"})),
-        )
-        .await;
-    let token = body["token"].as_str().unwrap().to_owned();
-    let project = format!("h{}", std::process::id());
-    let (status, body) = hks
-        .call(
-            Method::POST,
-            "/api/v1/projects",
-            &token,
-            Some(json!({"name": project})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let namespace = body["namespace"].as_str().unwrap().to_owned();
-    let base = format!("/api/v1/projects/{project}");
+    let (token, base, namespace) = hks.project("history", &kubeconfig).await;
     // Kubernetes keeps no finished Job at all.
     let (status, body) = hks
         .call(

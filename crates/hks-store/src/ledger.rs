@@ -190,6 +190,18 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
+    /// The runs of a project not known to have ended, as (CronJob, run).
+    pub async fn unfinished_runs(&self, project_id: &str) -> Result<Vec<(String, Run)>> {
+        let rows = sqlx::query("SELECT cronjob, run FROM runs WHERE project_id = ? AND final = 0")
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("cronjob").map_err(q)?, decode(r)?)))
+            .collect()
+    }
+
     /// One recorded run.
     pub async fn run(&self, project_id: &str, cronjob: &str, name: &str) -> Result<Option<Run>> {
         let row =
