@@ -835,6 +835,8 @@ export interface components {
             trigger: components["schemas"]["Trigger"];
             /** @description Who started a manual run. */
             triggeredBy?: string | null;
+            /** @description The Job's uid (none for a missed run). */
+            uid?: string | null;
         };
         RunLogs: {
             /** @description Every attempt (pod) of the run, oldest first. */

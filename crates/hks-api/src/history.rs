@@ -185,6 +185,7 @@ mod tests {
     fn r(name: &str, at: &str, result: RunResult) -> Run {
         Run {
             name: name.into(),
+            uid: None,
             trigger: Trigger::Scheduled,
             triggered_by: None,
             scheduled_at: None,

@@ -249,19 +249,23 @@ pub async fn pass(
     memory: &mut Memory,
 ) -> Result<Pass, PassError> {
     let runs = state.gateway().cluster_runs(cluster).await?;
-    let mut out = Pass {
-        runs_seen: runs.len(),
-        ..Pass::default()
-    };
+    let mut out = Pass::default();
     let mut owners = Owners::default();
     let mut seen = HashSet::new();
-    for cr in runs {
+    // Only this tenant's namespaces: another tenant on the same cluster has
+    // its own pass, and runs of another HKS installation are none of ours.
+    let prefix = hks_core::tenant::tenant_namespace_prefix(cluster.tenant_id);
+    for cr in runs
+        .into_iter()
+        .filter(|r| r.namespace.starts_with(&prefix))
+    {
         let key = (
             cluster.tenant_id.to_owned(),
             cr.namespace.clone(),
             cr.run.name.clone(),
         );
         seen.insert(key.clone());
+        out.runs_seen += 1;
         if memory.done.get(&key) == Some(&cr.run) {
             continue;
         }
@@ -578,17 +582,14 @@ async fn missed(
                 ),
             };
             let run = missed_run(t, why.map(|e| e.reason.clone()), message);
-            if store
-                .record_run(&project.id, &app.name, &run)
-                .await?
-                .changed
-            {
+            let r = store.record_run(&project.id, &app.name, &run).await?;
+            if r.changed {
                 recorded += 1;
                 info!(project = %project.name, cronjob = %app.name, scheduled = %t, "A scheduled run was missed.");
             }
-            store
-                .mark_alerted(&project.id, &app.name, &run.name)
-                .await?;
+            if r.needs_alerts {
+                alerts_for(state, &project.id, &app.name, &run).await?;
+            }
         }
     }
     store

@@ -154,14 +154,20 @@ fn done_scheduled(runs: &[Value]) -> Vec<String> {
         .collect()
 }
 
-async fn wait<T>(what: &str, seconds: u64, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+async fn wait<T>(what: &str, seconds: u64, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    try_wait(seconds, probe)
+        .await
+        .unwrap_or_else(|| panic!("timed out after {seconds} s waiting for {what}"))
+}
+
+async fn try_wait<T>(seconds: u64, mut probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
     for _ in 0..seconds * 2 {
         if let Some(v) = probe().await {
-            return v;
+            return Some(v);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    panic!("timed out after {seconds} s waiting for {what}");
+    None
 }
 
 #[tokio::test]
@@ -294,16 +300,228 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     // Deleting the project lets Kubernetes delete everything (nothing stays held).
     let (status, _) = hks.call(Method::DELETE, &base, &token, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    namespace_gone(client, &namespace).await;
+    hks.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}
+async fn namespace_gone(client: kube::Client, namespace: &str) {
     let namespaces: kube::Api<Namespace> = kube::Api::all(client);
     wait("the project's namespace gone", 120, async || {
         namespaces
-            .get_opt(&namespace)
+            .get_opt(namespace)
             .await
             .ok()?
             .is_none()
             .then_some(())
     })
     .await;
+}
+
+const WEBHOOK_SECRET: &str = "a-webhook-secret-for-tests";
+
+/// What the test's webhook receiver got: (delivery id, alert kind, subject)
+/// per delivery whose signature checked out; bad signatures counted apart.
+#[derive(Default)]
+struct Received {
+    alerts: Vec<(String, String, String)>,
+    bad: usize,
+}
+
+type Seen = Arc<std::sync::Mutex<Received>>;
+
+async fn hook(
+    axum::extract::State(seen): axum::extract::State<Seen>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let header = |h: &str| {
+        headers
+            .get(h)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let ok = hks_history::webhook::verify(
+        WEBHOOK_SECRET.as_bytes(),
+        &header(hks_history::webhook::SIGNATURE_HEADER),
+        &body,
+        jiff::Timestamp::now(),
+        jiff::SignedDuration::from_secs(300),
+    )
+    .is_ok();
+    let mut seen = seen.lock().unwrap();
+    if !ok {
+        seen.bad += 1;
+        return StatusCode::UNAUTHORIZED;
+    }
+    let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    seen.alerts.push((
+        header(hks_history::webhook::DELIVERY_HEADER),
+        field("kind"),
+        field("subject"),
+    ));
+    StatusCode::NO_CONTENT
+}
+
+/// A local webhook receiver: its URL and what it received.
+async fn receiver() -> (String, Seen) {
+    let seen = Seen::default();
+    let app = Router::new()
+        .route("/hook", axum::routing::post(hook))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+/// A failing run gives one failure alert, a missed run one missed alert,
+/// the next success one recovery alert, each delivered exactly once.
+#[tokio::test]
+async fn alerts_are_delivered_exactly_once() {
+    let Ok(path) = std::env::var("HKS_KUBECONFIG") else {
+        eprintln!(
+            "skipped: HKS_KUBECONFIG is unset (./dev/test sets it after starting the cluster)"
+        );
+        return;
+    };
+    let kubeconfig = std::fs::read_to_string(&path).unwrap();
+    let dir = std::env::temp_dir().join(format!("hks-alerts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = EncryptionKey::generate().unwrap().to_base64();
+    let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
+    let client = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let (url, received) = receiver().await;
+    let hks = Hks::start(&dir, &key).await;
+    let (token, base, namespace) = hks.project("alerts", &kubeconfig).await;
+    let (status, body) = hks
+        .call(
+            Method::PUT,
+            &format!("{base}/alerts"),
+            &token,
+            Some(json!({
+                "rules": {"onFailure": true, "onMissed": true, "onRecovery": true},
+                "webhook": {"url": url, "secret": WEBHOOK_SECRET}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The first scheduled run fails; the next succeeds after 75 s, so with
+    // Forbid the one after that cannot start within its 10 s deadline.
+    // Which run does what comes from the scheduled minute in the Job's name.
+    let now = jiff::Timestamp::now().as_second();
+    let first_minute = if now % 60 > 50 {
+        now / 60 + 2
+    } else {
+        now / 60 + 1
+    };
+    let script = format!(
+        "m=$(echo $HOSTNAME | cut -d- -f2); echo scheduled minute $m; \
+         if [ $m -le {first_minute} ]; then echo failing; exit 3; fi; sleep 75; echo recovered"
+    );
+    let (status, body) = hks
+        .call(
+            Method::POST,
+            &format!("{base}/cronjobs"),
+            &token,
+            Some(json!({"name": "flaky", "spec": {
+                "schedule": "* * * * *", "image": "hks.local/busybox:1",
+                "command": {"argv": [script], "shell": true},
+                "retries": 0, "startingDeadlineSeconds": 10, "concurrencyPolicy": "Forbid"
+            }})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let want = ["failed", "missed", "recovered"];
+    let got = try_wait(330, async || {
+        let r = received.lock().unwrap();
+        want.iter()
+            .all(|w| r.alerts.iter().any(|a| a.1 == *w))
+            .then(|| r.alerts.clone())
+    })
+    .await;
+    let Some(got) = got else {
+        let runs = hks
+            .call(
+                Method::GET,
+                &format!("{base}/cronjobs/flaky/runs"),
+                &token,
+                None,
+            )
+            .await
+            .1;
+        let history = hks
+            .call(Method::GET, &format!("{base}/alerts/history"), &token, None)
+            .await
+            .1;
+        panic!(
+            "timed out waiting for failed, missed and recovered alerts; received {:?}\nalerts: {history:#}\nruns: {runs:#}",
+            received.lock().unwrap().alerts
+        );
+    };
+    // Time for duplicates to show up, if there were any.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    {
+        let r = received.lock().unwrap();
+        assert_eq!(r.bad, 0, "every delivery is signed with the secret");
+        for kind in want {
+            let n = r.alerts.iter().filter(|a| a.1 == kind).count();
+            assert_eq!(n, 1, "exactly one {kind} alert: {:#?}", r.alerts);
+        }
+        let ids: std::collections::BTreeSet<&String> = r.alerts.iter().map(|a| &a.0).collect();
+        assert_eq!(ids.len(), r.alerts.len(), "one delivery id per alert");
+    }
+    let failed = got.iter().find(|a| a.1 == "failed").unwrap().2.clone();
+    assert_eq!(failed, format!("flaky-{first_minute}"));
+
+    // The history shows the missed run with Kubernetes' reason, and the
+    // alerts as delivered.
+    let runs = hks
+        .call(
+            Method::GET,
+            &format!("{base}/cronjobs/flaky/runs"),
+            &token,
+            None,
+        )
+        .await
+        .1;
+    let missed = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["result"] == "Missed")
+        .unwrap_or_else(|| panic!("a missed run in {runs:#}"))
+        .clone();
+    assert!(missed["reason"].is_string(), "{missed}");
+    let history = hks
+        .call(Method::GET, &format!("{base}/alerts/history"), &token, None)
+        .await
+        .1;
+    let states: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["delivery"]["state"])
+        .collect();
+    assert!(
+        states.len() == 3 && states.iter().all(|s| *s == "delivered"),
+        "{history:#}"
+    );
+
+    let (status, _) = hks.call(Method::DELETE, &base, &token, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    namespace_gone(client, &namespace).await;
     hks.stop();
     std::fs::remove_dir_all(&dir).ok();
 }

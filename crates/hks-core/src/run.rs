@@ -10,6 +10,9 @@ use utoipa::ToSchema;
 
 use crate::manifest::{ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_TRIGGER};
 
+/// The label the Job controller puts on a Job's pods, holding the Job's uid.
+pub const LABEL_CONTROLLER_UID: &str = "batch.kubernetes.io/controller-uid";
+
 /// The annotation the CronJob controller puts on the Jobs it creates.
 pub const ANNOTATION_SCHEDULED_TIMESTAMP: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
@@ -48,6 +51,9 @@ impl RunResult {
 pub struct Run {
     /// The Job's name; identifies the run.
     pub name: String,
+    /// The Job's uid (none for a missed run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
     pub trigger: Trigger,
     /// Who started a manual run.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,6 +244,7 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
         });
     Run {
         name: meta.name.clone().unwrap_or_default(),
+        uid: meta.uid.clone(),
         trigger: if manual {
             Trigger::Manual
         } else {
@@ -290,6 +297,7 @@ pub fn run_from_pods(job_name: &str, pods: &[&Pod]) -> Run {
     };
     Run {
         name: job_name.to_owned(),
+        uid: labels.and_then(|l| l.get(LABEL_CONTROLLER_UID).cloned()),
         trigger: if manual {
             Trigger::Manual
         } else {
@@ -330,6 +338,7 @@ pub fn missed_run_name(scheduled: Timestamp) -> String {
 pub fn missed_run(scheduled: Timestamp, reason: Option<String>, message: String) -> Run {
     Run {
         name: missed_run_name(scheduled),
+        uid: None,
         trigger: Trigger::Scheduled,
         triggered_by: None,
         scheduled_at: Some(scheduled),

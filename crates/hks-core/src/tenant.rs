@@ -178,7 +178,14 @@ impl ClusterConnection {
 /// fixed length, so two tenants' namespaces never collide even on one
 /// physical cluster.
 pub fn project_namespace(tenant_id: &str, project: &str) -> String {
-    format!("hks-{tenant_id}-{project}")
+    format!("{}{project}", tenant_namespace_prefix(tenant_id))
+}
+
+/// What every namespace of a tenant's projects starts with: a namespace
+/// without it belongs to another tenant or another HKS installation sharing
+/// the cluster.
+pub fn tenant_namespace_prefix(tenant_id: &str) -> String {
+    format!("hks-{tenant_id}-")
 }
 
 #[cfg(test)]

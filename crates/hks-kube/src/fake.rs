@@ -194,6 +194,7 @@ impl Gateway for FakeGateway {
         let now = jiff::Timestamp::now();
         let run = Run {
             name: format!("{cronjob}-m{}", list.len() + 1),
+            uid: None,
             trigger: Trigger::Manual,
             triggered_by: Some(triggered_by.to_owned()),
             scheduled_at: None,

@@ -430,6 +430,7 @@ mod tests {
     fn run(name: &str, at: &str, result: RunResult) -> Run {
         Run {
             name: name.into(),
+            uid: None,
             trigger: Trigger::Scheduled,
             triggered_by: None,
             scheduled_at: None,
