@@ -13,6 +13,8 @@
 //! an in-memory one for the API's tests, where it can also play an
 //! unreachable cluster.
 
+mod trim;
+
 pub mod fake;
 pub mod live;
 

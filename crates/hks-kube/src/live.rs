@@ -358,6 +358,7 @@ fn watch<K>(
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource<DynamicType = ()>
+        + crate::trim::Trim
         + Clone
         + DeserializeOwned
         + std::fmt::Debug
@@ -370,8 +371,8 @@ where
     let tenant = tenant.to_owned();
     let stream = watcher(api, watcher::Config::default().labels(MANAGED_SELECTOR))
         .default_backoff()
-        // Managed fields are most of an object's size and never read.
-        .modify(|o: &mut K| o.managed_fields_mut().clear());
+        // Managed fields and pod specs are most of an object's size and never read.
+        .modify(K::trim);
     let task = tokio::spawn(async move {
         reflector::reflector(writer, stream)
             .for_each(|event| {
