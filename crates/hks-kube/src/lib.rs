@@ -209,6 +209,20 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         namespace: &str,
     ) -> Result<Observed, KubeError>;
 
+    /// What `observe` shows of one CronJob and its runs: a view of one
+    /// CronJob should not cost more the more CronJobs its namespace has.
+    async fn observe_cronjob(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Observed, KubeError> {
+        let mut observed = self.observe(cluster, namespace).await?;
+        observed.cronjobs.retain(|n, _| n == name);
+        observed.runs.retain(|n, _| n == name);
+        Ok(observed)
+    }
+
     /// Run now: a Job from the CronJob's full jobTemplate, marked manual.
     async fn run_now(
         &self,
