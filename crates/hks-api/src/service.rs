@@ -602,18 +602,31 @@ pub async fn observe(
     tenant: &Tenant,
     project: &Project,
 ) -> Result<Option<Observed>, ApiError> {
+    observe_only(state, tenant, project, None).await
+}
+
+/// [`observe`], of one CronJob when `only` names it.
+async fn observe_only(
+    state: &AppState,
+    tenant: &Tenant,
+    project: &Project,
+    only: Option<&str>,
+) -> Result<Option<Observed>, ApiError> {
     let conn = connection(state, &tenant.0.tenant_id).await?;
-    match state
-        .gateway()
-        .observe(
-            TenantCluster {
-                tenant_id: &tenant.0.tenant_id,
-                connection: &conn,
-            },
-            &project.namespace,
-        )
-        .await
-    {
+    let cluster = TenantCluster {
+        tenant_id: &tenant.0.tenant_id,
+        connection: &conn,
+    };
+    let observed = match only {
+        Some(name) => {
+            state
+                .gateway()
+                .observe_cronjob(cluster, &project.namespace, name)
+                .await
+        }
+        None => state.gateway().observe(cluster, &project.namespace).await,
+    };
+    match observed {
         Ok(o) => Ok(Some(o)),
         Err(e @ (hks_kube::KubeError::Unreachable(_) | hks_kube::KubeError::Misconfigured(_))) => {
             warn!(error = %e, tenant = %tenant.0.tenant_name, "Showing CronJobs without cluster state.");
@@ -665,7 +678,7 @@ pub async fn cronjob_view(
     project: &Project,
     app: Application,
 ) -> Result<CronJobView, ApiError> {
-    let observed = observe(state, tenant, project).await?;
+    let observed = observe_only(state, tenant, project, Some(&app.name)).await?;
     let now = Timestamp::now();
     let last_runs = crate::history::last_runs(
         observed.as_ref(),

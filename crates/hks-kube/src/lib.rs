@@ -13,6 +13,8 @@
 //! an in-memory one for the API's tests, where it can also play an
 //! unreachable cluster.
 
+mod trim;
+
 pub mod fake;
 pub mod live;
 pub mod recorded;
@@ -253,6 +255,20 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         cluster: TenantCluster<'_>,
         namespace: &str,
     ) -> Result<Observed, KubeError>;
+
+    /// What `observe` shows of one CronJob and its runs: a view of one
+    /// CronJob should not cost more the more CronJobs its namespace has.
+    async fn observe_cronjob(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Observed, KubeError> {
+        let mut observed = self.observe(cluster, namespace).await?;
+        observed.cronjobs.retain(|n, _| n == name);
+        observed.runs.retain(|n, _| n == name);
+        Ok(observed)
+    }
 
     /// Run now: a Job from the CronJob's full jobTemplate, marked manual.
     async fn run_now(

@@ -359,6 +359,7 @@ fn watch<K>(
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource<DynamicType = ()>
+        + crate::trim::Trim
         + Clone
         + DeserializeOwned
         + std::fmt::Debug
@@ -371,8 +372,8 @@ where
     let tenant = tenant.to_owned();
     let stream = watcher(api, watcher::Config::default().labels(MANAGED_SELECTOR))
         .default_backoff()
-        // Managed fields are most of an object's size and never read.
-        .modify(|o: &mut K| o.managed_fields_mut().clear());
+        // Managed fields and pod specs are most of an object's size and never read.
+        .modify(K::trim);
     let task = tokio::spawn(async move {
         reflector::reflector(writer, stream)
             .for_each(|event| {
@@ -391,6 +392,76 @@ where
             .await;
     });
     (reader, task)
+}
+
+/// The CronJobs and runs of a namespace in the watch caches (`only` one
+/// CronJob's, if given).
+fn observed(c: &Connected, namespace: &str, only: Option<&str>) -> Observed {
+    let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+        m.namespace.as_deref() == Some(namespace)
+    };
+    let mut observed = Observed {
+        fresh: c.healthy.load(Ordering::Relaxed),
+        ..Observed::default()
+    };
+    // One CronJob is looked up, not searched for among all of them.
+    let cronjobs = match only {
+        Some(name) => c
+            .cronjobs
+            .get(&ObjectRef::new(name).within(namespace))
+            .into_iter()
+            .collect(),
+        None => c.cronjobs.state(),
+    };
+    for cj in cronjobs.iter().filter(|o| in_ns(&o.metadata)) {
+        let status = cj.status.as_ref();
+        observed.cronjobs.insert(
+            cj.name_any(),
+            ObservedCronJob {
+                name: cj.name_any(),
+                uid: cj.metadata.uid.clone(),
+                generation: cj.metadata.generation,
+                schedule: cj.spec.schedule.clone(),
+                time_zone: cj.spec.time_zone.clone(),
+                suspend: cj.spec.suspend.unwrap_or(false),
+                active: status.and_then(|s| s.active.as_ref()).map_or(0, Vec::len),
+                last_schedule_time: status
+                    .and_then(|s| s.last_schedule_time.as_ref())
+                    .map(|t| t.0),
+                last_successful_time: status
+                    .and_then(|s| s.last_successful_time.as_ref())
+                    .map(|t| t.0),
+            },
+        );
+    }
+    let pods = c.pods.state();
+    let mut pods_by_job: HashMap<&str, Vec<&Pod>> = HashMap::new();
+    for p in pods.iter().filter(|p| in_ns(&p.metadata)) {
+        if let Some(job) = p.labels().get("batch.kubernetes.io/job-name") {
+            pods_by_job.entry(job.as_str()).or_default().push(p);
+        }
+    }
+    let mut runs: BTreeMap<String, Vec<Run>> = BTreeMap::new();
+    for job in c.jobs.state().iter().filter(|j| in_ns(&j.metadata)) {
+        let Some(app) = job.labels().get(LABEL_APPLICATION) else {
+            continue;
+        };
+        if only.is_some_and(|name| name != app) {
+            continue;
+        }
+        let job_pods = pods_by_job
+            .get(job.name_any().as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        runs.entry(app.clone())
+            .or_default()
+            .push(run(job, job_pods));
+    }
+    for list in runs.values_mut() {
+        sort_newest_first(list);
+    }
+    observed.runs = runs;
+    observed
 }
 
 fn suffix() -> String {
@@ -521,59 +592,18 @@ impl Gateway for KubeGateway {
     ) -> Result<Observed, KubeError> {
         let c = self.connect(cluster).await?;
         self.synced(&c).await?;
-        let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-            m.namespace.as_deref() == Some(namespace)
-        };
-        let mut observed = Observed {
-            fresh: c.healthy.load(Ordering::Relaxed),
-            ..Observed::default()
-        };
-        for cj in c.cronjobs.state().iter().filter(|o| in_ns(&o.metadata)) {
-            let status = cj.status.as_ref();
-            observed.cronjobs.insert(
-                cj.name_any(),
-                ObservedCronJob {
-                    name: cj.name_any(),
-                    uid: cj.metadata.uid.clone(),
-                    generation: cj.metadata.generation,
-                    schedule: cj.spec.schedule.clone(),
-                    time_zone: cj.spec.time_zone.clone(),
-                    suspend: cj.spec.suspend.unwrap_or(false),
-                    active: status.and_then(|s| s.active.as_ref()).map_or(0, Vec::len),
-                    last_schedule_time: status
-                        .and_then(|s| s.last_schedule_time.as_ref())
-                        .map(|t| t.0),
-                    last_successful_time: status
-                        .and_then(|s| s.last_successful_time.as_ref())
-                        .map(|t| t.0),
-                },
-            );
-        }
-        let pods = c.pods.state();
-        let mut pods_by_job: HashMap<&str, Vec<&Pod>> = HashMap::new();
-        for p in pods.iter().filter(|p| in_ns(&p.metadata)) {
-            if let Some(job) = p.labels().get("batch.kubernetes.io/job-name") {
-                pods_by_job.entry(job.as_str()).or_default().push(p);
-            }
-        }
-        let mut runs: BTreeMap<String, Vec<Run>> = BTreeMap::new();
-        for job in c.jobs.state().iter().filter(|j| in_ns(&j.metadata)) {
-            let Some(app) = job.labels().get(LABEL_APPLICATION) else {
-                continue;
-            };
-            let job_pods = pods_by_job
-                .get(job.name_any().as_str())
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            runs.entry(app.clone())
-                .or_default()
-                .push(run(job, job_pods));
-        }
-        for list in runs.values_mut() {
-            sort_newest_first(list);
-        }
-        observed.runs = runs;
-        Ok(observed)
+        Ok(observed(&c, namespace, None))
+    }
+
+    async fn observe_cronjob(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Observed, KubeError> {
+        let c = self.connect(cluster).await?;
+        self.synced(&c).await?;
+        Ok(observed(&c, namespace, Some(name)))
     }
 
     async fn run_now(

@@ -232,6 +232,15 @@ async fn apply_run_now_runs_and_logs() {
         assert_eq!(last.triggered_by.as_deref(), Some("tests/ci"));
         assert_eq!(last.attempts.len(), 1);
 
+        // One CronJob's view is its part of the namespace's view.
+        let all = gw.observe(cluster, &ns).await.unwrap();
+        let one = gw.observe_cronjob(cluster, &ns, "job").await.unwrap();
+        assert_eq!(one.cronjobs.get("job"), all.cronjobs.get("job"));
+        assert_eq!(one.runs.get("job"), all.runs.get("job"));
+        assert_eq!((one.cronjobs.len(), one.runs.len()), (1, 1));
+        let none = gw.observe_cronjob(cluster, &ns, "nope").await.unwrap();
+        assert!(none.cronjobs.is_empty() && none.runs.is_empty());
+
         let logs = gw
             .logs(cluster, &ns, "job", &run.name, &LogOptions::default())
             .await

@@ -6,6 +6,18 @@
 //! ([`hks_core::spec::ApplicationSpec`]); the columns beside it exist only to
 //! look rows up. Every write is one statement or one transaction, so a crash
 //! (even `kill -9`) leaves either the old or the new state.
+//!
+//! Durability: WAL with `synchronous=NORMAL`. A commit is in the WAL file
+//! (in the operating system's page cache) before the write is acknowledged,
+//! so an acknowledged write survives the death of the process, `kill -9`
+//! included; the WAL is synced to disk at checkpoints, not at every commit.
+//! What it does not survive is the machine losing power or the kernel
+//! crashing before the next checkpoint: the last acknowledged writes can be
+//! lost then (the database stays consistent). For an application that means
+//! its objects are in the cluster but its configuration is not stored, and
+//! the reconciler deletes HKS CronJobs the store does not know. `FULL`
+//! (a sync per commit) closes that window at the cost of a disk flush in
+//! every write request.
 
 mod alerts;
 mod crypto;
@@ -169,9 +181,10 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a write the API acknowledged survives a crash of the
-            // process or of the machine.
-            .synchronous(SqliteSynchronous::Full)
+            // NORMAL: an acknowledged write survives a crash of the process
+            // (kill -9); a crash of the machine can lose the last ones (see
+            // the crate's documentation).
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
