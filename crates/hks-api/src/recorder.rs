@@ -280,10 +280,7 @@ pub async fn pass(
             }
             // The project or CronJob was deleted in HKS: nothing to keep, so
             // nothing may hold the cluster's objects back.
-            _ => {
-                release_all(state, cluster, &cr, &mut out).await?;
-                true
-            }
+            _ => release_all(state, cluster, &cr, &mut out).await?,
         };
         if done {
             memory.done.insert(key, cr.run);
@@ -381,17 +378,20 @@ async fn record(
     if !(ended && all_archived) {
         return Ok(false);
     }
-    release_all(state, cluster, cr, out).await?;
-    Ok(true)
+    release_all(state, cluster, cr, out).await
 }
 
-/// Removes HKS's finalizer from a run's pods, then from its Job.
+/// Removes HKS's finalizer from a run's pods, then from its Job. Says
+/// whether the cluster already showed nothing held: a release is only known
+/// to have happened when a later pass sees it (a conflicting update leaves
+/// the finalizer for that pass to remove).
 async fn release_all(
     state: &AppState,
     cluster: TenantCluster<'_>,
     cr: &ClusterRun,
     out: &mut Pass,
-) -> Result<(), PassError> {
+) -> Result<bool, PassError> {
+    let held = cr.pods.iter().any(|p| p.object.held) || cr.job.as_ref().is_some_and(|j| j.held);
     for pod in cr.pods.iter().filter(|p| p.object.held) {
         state
             .gateway()
@@ -406,7 +406,7 @@ async fn release_all(
             .await?;
         out.released += 1;
     }
-    Ok(())
+    Ok(!held)
 }
 
 /// Raises the finished-run alerts of a final run, once: the alerts' keys
