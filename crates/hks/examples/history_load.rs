@@ -8,14 +8,15 @@
 //!     --runs 100 --data-dir "$HKS_DATA_DIR"
 //! ```
 //!
-//! It creates a CronJob whose history limits are 0 (Kubernetes keeps
-//! nothing), starts `--runs` runs with Run now as fast as the server takes
-//! them, each sleeping until the same wall-clock second and then printing a
-//! log of `--log-lines` lines, so they all finish together. It then waits
-//! until the run history has every run final with its archived log, and
-//! reports: runs recorded (and lost), the time from the common finish to the
-//! last record, and the database growth per run. The project is deleted at
-//! the end unless `--keep`.
+//! It creates a CronJob, starts `--runs` runs with Run now as fast as the
+//! server takes them, each sleeping until the same wall-clock second and then
+//! printing a log of `--log-lines` lines, so they all finish together. It then
+//! watches the server's database (read-only) until every run is recorded as
+//! final with its log archived, and reports: runs recorded (and lost), the
+//! time from the common finish to the last archived log, the bytes per run
+//! (record, compressed log, database pages), and whether every run's whole
+//! log comes back through the API. The project is deleted at the end unless
+//! `--keep`.
 
 use std::time::{Duration, Instant};
 
@@ -36,9 +37,10 @@ struct Args {
     /// Lines each run prints (about 60 bytes each).
     #[arg(long, default_value_t = 200)]
     log_lines: usize,
-    /// The server's data directory, for the database's size.
+    /// The server's data directory: the script reads its database to see
+    /// what was recorded and how much room it takes.
     #[arg(long)]
-    data_dir: Option<std::path::PathBuf>,
+    data_dir: std::path::PathBuf,
     /// Seconds to wait for every run to be recorded.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -46,12 +48,28 @@ struct Args {
     keep: bool,
 }
 
-fn db_bytes(dir: &std::path::Path) -> u64 {
-    ["hks.db", "hks.db-wal"]
-        .iter()
-        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
-        .map(|m| m.len())
-        .sum()
+/// The bytes of the database's pages in use (the WAL included).
+async fn page_bytes(db: &sqlx::SqlitePool) -> anyhow::Result<i64> {
+    let count: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(db)
+        .await?;
+    let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+        .fetch_one(db)
+        .await?;
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(db).await?;
+    Ok((count - free) * size)
+}
+
+async fn page_bytes_of(dir: &std::path::Path) -> anyhow::Result<i64> {
+    let db = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join("hks.db"))
+            .read_only(true),
+    )
+    .await?;
+    let bytes = page_bytes(&db).await;
+    db.close().await;
+    bytes
 }
 
 #[tokio::main]
@@ -104,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
         }})),
     )
     .await?;
-    let before = args.data_dir.as_deref().map(db_bytes);
+    let pages_before = page_bytes_of(&args.data_dir).await?;
     let started = Instant::now();
     for i in 0..args.runs {
         call(
@@ -121,36 +139,75 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         jiff::Timestamp::from_second(finish_at)?
     );
-    let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    let (mut recorded, mut archived) = (0, 0);
-    while Instant::now() < deadline {
-        let runs = call(
-            reqwest::Method::GET,
-            format!("{base}/cronjobs/burst/runs"),
-            None,
+    // What the server recorded, read from its database (read-only).
+    let db = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(args.data_dir.join("hks.db"))
+                .read_only(true),
         )
+        .await
+        .context("open the server's database")?;
+    let project_id: String = sqlx::query_scalar("SELECT id FROM projects WHERE name = ?")
+        .bind(&args.project)
+        .fetch_one(&db)
         .await?;
-        let runs = runs.as_array().cloned().unwrap_or_default();
-        let done: Vec<&Value> = runs
-            .iter()
-            .filter(|r| r["result"] == "Succeeded" || r["result"] == "Failed")
-            .collect();
-        recorded = done.len();
-        // Archived: Kubernetes deleted the Job (limits 0) after HKS released it.
-        archived = done.iter().filter(|r| r["inCluster"] == false).count();
-        if archived >= args.runs {
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    let (mut recorded, mut archived) = (0i64, 0i64);
+    while Instant::now() < deadline {
+        recorded = sqlx::query_scalar(
+            "SELECT count(*) FROM runs WHERE project_id = ? AND cronjob = 'burst' AND final = 1",
+        )
+        .bind(&project_id)
+        .fetch_one(&db)
+        .await?;
+        archived = sqlx::query_scalar(
+            "SELECT count(*) FROM run_logs WHERE project_id = ? AND cronjob = 'burst'",
+        )
+        .bind(&project_id)
+        .fetch_one(&db)
+        .await?;
+        if recorded as usize >= args.runs && archived as usize >= args.runs {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let now = jiff::Timestamp::now().as_second();
+    let last_log: Option<String> = sqlx::query_scalar(
+        "SELECT max(archived_at) FROM run_logs WHERE project_id = ? AND cronjob = 'burst'",
+    )
+    .bind(&project_id)
+    .fetch_one(&db)
+    .await?;
+    let (run_bytes, log_bytes, original): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT coalesce(sum(length(run)), 0) FROM runs WHERE project_id = ?1 AND cronjob = 'burst'),
+                (SELECT coalesce(sum(length(log)), 0) FROM run_logs WHERE project_id = ?1 AND cronjob = 'burst'),
+                (SELECT coalesce(sum(original_bytes), 0) FROM run_logs WHERE project_id = ?1 AND cronjob = 'burst')",
+    )
+    .bind(&project_id)
+    .fetch_one(&db)
+    .await?;
+    let pages_after = page_bytes(&db).await?;
+    let lost = args.runs.saturating_sub(recorded.min(archived) as usize);
     println!(
-        "recorded {recorded} of {} runs final, {archived} served from the history only; lost {}",
-        args.runs,
-        args.runs.saturating_sub(archived)
+        "recorded {recorded} of {} runs as final, {archived} logs archived: lost {lost}",
+        args.runs
     );
-    println!("last record {} s after the common finish", now - finish_at);
-    // Every run's log, from the history.
+    if let Some(t) = last_log.and_then(|t| t.parse::<jiff::Timestamp>().ok()) {
+        println!(
+            "last log archived {:.1} s after the common finish",
+            t.as_millisecond() as f64 / 1000.0 - finish_at as f64
+        );
+    }
+    let n = args.runs.max(1) as i64;
+    println!(
+        "per run: {} B of run record, {} B of gzip log (from {} B of log), {} B of database pages",
+        run_bytes / n,
+        log_bytes / n,
+        original / n,
+        (pages_after - pages_before) / n
+    );
+    // Every run's log, through the API.
     let runs = call(
         reqwest::Method::GET,
         format!("{base}/cronjobs/burst/runs"),
@@ -175,20 +232,10 @@ async fn main() -> anyhow::Result<()> {
         "runs with their whole log ({} lines): {with_log}",
         args.log_lines
     );
-    if let (Some(dir), Some(before)) = (args.data_dir.as_deref(), before) {
-        let after = db_bytes(dir);
-        println!(
-            "database growth: {} bytes for {} runs = {} bytes per run (log {} bytes before compression)",
-            after.saturating_sub(before),
-            args.runs,
-            after.saturating_sub(before) / args.runs.max(1) as u64,
-            args.log_lines * 60
-        );
-    }
     if !args.keep {
         call(reqwest::Method::DELETE, base, None).await?;
     }
-    if archived < args.runs || with_log < args.runs {
+    if lost > 0 || with_log < args.runs {
         bail!("runs were lost");
     }
     Ok(())
