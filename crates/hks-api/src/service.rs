@@ -680,9 +680,13 @@ pub async fn cronjob_view(
 ) -> Result<CronJobView, ApiError> {
     let observed = observe_only(state, tenant, project, Some(&app.name)).await?;
     let now = Timestamp::now();
+    let recorded = state.store().latest_run(&project.id, &app.name).await?;
     let last_runs = crate::history::last_runs(
         observed.as_ref(),
-        state.store().latest_runs(&project.id).await?,
+        recorded
+            .map(|r| (app.name.clone(), r))
+            .into_iter()
+            .collect(),
     );
     let summary =
         summarize(&app, observed.as_ref(), &last_runs, now).ok_or(ApiError::NotFound("CronJob"))?;

@@ -234,6 +234,20 @@ impl Store {
             .collect()
     }
 
+    /// The latest execution (missed runs left out) of one CronJob.
+    pub async fn latest_run(&self, project_id: &str, cronjob: &str) -> Result<Option<Run>> {
+        let row = sqlx::query(
+            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND result != 'Missed'
+             ORDER BY created_at DESC, name DESC LIMIT 1",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q)?;
+        row.as_ref().map(decode).transpose()
+    }
+
     /// The results of a CronJob's final runs created before `before`, oldest
     /// first (at most `limit`), missed runs left out.
     pub async fn earlier_results(
