@@ -483,19 +483,44 @@ async fn housekeeping(
     let mut out = Pass::default();
     let now = Timestamp::now();
     for project in state.store().list_projects(cluster.tenant_id).await? {
-        let apps = state
-            .store()
-            .list_applications(&project.id, Some(hks_core::spec::ApplicationType::Cronjob))
-            .await?;
+        // Which CronJobs have something due, from their names and versions
+        // alone: most have nothing due, and their specs are not read.
+        let versions = state.store().cronjob_versions(&project.id).await?;
+        let due: Vec<&(String, Timestamp)> = versions
+            .iter()
+            .filter(|(name, version)| {
+                missed_due
+                    .get(&(project.id.clone(), name.clone()))
+                    .is_none_or(|(v, due)| v != version || *due <= now)
+            })
+            .collect();
+        let names: HashSet<&str> = versions.iter().map(|(n, _)| n.as_str()).collect();
+        missed_due.retain(|(p, name), _| *p != project.id || names.contains(name.as_str()));
+        let apps = if retention_due || due.len() > 32 {
+            state
+                .store()
+                .list_applications(&project.id, Some(hks_core::spec::ApplicationType::Cronjob))
+                .await?
+        } else {
+            let mut apps = Vec::with_capacity(due.len());
+            for (name, _) in &due {
+                match state.store().application(&project.id, name).await {
+                    Ok(a) => apps.push(a),
+                    Err(hks_store::StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            apps
+        };
         for app in &apps {
             let ApplicationSpec::Cronjob(spec) = &app.spec else {
                 continue;
             };
             let key = (project.id.clone(), app.name.clone());
-            let due = missed_due
+            let is_due = missed_due
                 .get(&key)
                 .is_none_or(|(version, due)| *version != app.updated_at || *due <= now);
-            if due {
+            if is_due {
                 let (n, next) = missed(state, cluster, &project, app, spec, now).await?;
                 out.missed += n;
                 missed_due.insert(key, (app.updated_at, next));

@@ -202,6 +202,20 @@ impl Store {
             .collect()
     }
 
+    /// The CronJobs of a project as (name, last change), without their specs.
+    pub async fn cronjob_versions(&self, project_id: &str) -> Result<Vec<(String, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT name, updated_at FROM applications WHERE project_id = ? AND type = 'cronjob'",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("name").map_err(q)?, ts(r, "updated_at")?)))
+            .collect()
+    }
+
     /// One recorded run.
     pub async fn run(&self, project_id: &str, cronjob: &str, name: &str) -> Result<Option<Run>> {
         let row =
