@@ -319,7 +319,7 @@ async fn record(
     {
         state
             .gateway()
-            .hold(cluster, RunObject::Job, &cr.namespace, &job.name)
+            .set_held(cluster, RunObject::Job, &cr.namespace, &job.name, true)
             .await?;
     }
     let recorded = store.record_run(&project.id, &cr.cronjob, &run).await?;
@@ -395,14 +395,20 @@ async fn release_all(
     for pod in cr.pods.iter().filter(|p| p.object.held) {
         state
             .gateway()
-            .release(cluster, RunObject::Pod, &cr.namespace, &pod.object.name)
+            .set_held(
+                cluster,
+                RunObject::Pod,
+                &cr.namespace,
+                &pod.object.name,
+                false,
+            )
             .await?;
         out.released += 1;
     }
     if let Some(job) = cr.job.as_ref().filter(|j| j.held) {
         state
             .gateway()
-            .release(cluster, RunObject::Job, &cr.namespace, &job.name)
+            .set_held(cluster, RunObject::Job, &cr.namespace, &job.name, false)
             .await?;
         out.released += 1;
     }

@@ -220,7 +220,7 @@ pub struct CronJobEvent {
     pub last_seen: Option<jiff::Timestamp>,
 }
 
-/// Which kind of object [`Gateway::hold`] and [`Gateway::release`] act on.
+/// Which kind of object [`Gateway::set_held`] acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunObject {
     Job,
@@ -334,28 +334,18 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         Ok(None)
     }
 
-    /// Adds HKS's finalizer to a Job or pod (no-op when it has it, or is
-    /// being deleted, when none can be added).
-    async fn hold(
+    /// Adds (`held`) or removes HKS's finalizer on a Job or pod. Adding is
+    /// a no-op when it is there or the object is being deleted (when none
+    /// can be added); removing lets Kubernetes delete the object.
+    async fn set_held(
         &self,
         cluster: TenantCluster<'_>,
         kind: RunObject,
         namespace: &str,
         name: &str,
+        held: bool,
     ) -> Result<(), KubeError> {
-        let _ = (cluster, kind, namespace, name);
-        Ok(())
-    }
-
-    /// Removes HKS's finalizer from a Job or pod, letting Kubernetes delete it.
-    async fn release(
-        &self,
-        cluster: TenantCluster<'_>,
-        kind: RunObject,
-        namespace: &str,
-        name: &str,
-    ) -> Result<(), KubeError> {
-        let _ = (cluster, kind, namespace, name);
+        let _ = (cluster, kind, namespace, name, held);
         Ok(())
     }
 

@@ -775,26 +775,19 @@ impl Gateway for KubeGateway {
         }
     }
 
-    async fn hold(
+    async fn set_held(
         &self,
         cluster: TenantCluster<'_>,
         kind: RunObject,
         namespace: &str,
         name: &str,
+        held: bool,
     ) -> Result<(), KubeError> {
         let c = self.connect(cluster).await?;
-        self.finalize(&c, kind, namespace, name, true).await
-    }
-
-    async fn release(
-        &self,
-        cluster: TenantCluster<'_>,
-        kind: RunObject,
-        namespace: &str,
-        name: &str,
-    ) -> Result<(), KubeError> {
-        let c = self.connect(cluster).await?;
-        self.finalize(&c, kind, namespace, name, false).await
+        match kind {
+            RunObject::Job => set_finalizer(&c.jobs, &c.client, namespace, name, held).await,
+            RunObject::Pod => set_finalizer(&c.pods, &c.client, namespace, name, held).await,
+        }
     }
 
     async fn cronjob_events(
@@ -823,51 +816,38 @@ impl Gateway for KubeGateway {
     }
 }
 
-impl KubeGateway {
-    /// Adds or removes HKS's finalizer on the cached object, guarded by its
-    /// resourceVersion: a conflict, a vanished object or a refused addition
-    /// (the object is being deleted) leaves it for the recorder's next pass.
-    async fn finalize(
-        &self,
-        c: &Connected,
-        kind: RunObject,
-        namespace: &str,
-        name: &str,
-        present: bool,
-    ) -> Result<(), KubeError> {
-        let meta = match kind {
-            RunObject::Job => c
-                .jobs
-                .get(&ObjectRef::new(name).within(namespace))
-                .map(|o| o.metadata.clone()),
-            RunObject::Pod => c
-                .pods
-                .get(&ObjectRef::new(name).within(namespace))
-                .map(|o| o.metadata.clone()),
-        };
-        let Some(meta) = meta else { return Ok(()) };
-        let Some(patch) = recorded::finalizer_patch(&meta, present) else {
-            return Ok(());
-        };
-        let pp = PatchParams::default();
-        let result = match kind {
-            RunObject::Job => Api::<Job>::namespaced(c.client.clone(), namespace)
-                .patch(name, &pp, &Patch::Merge(&patch))
-                .await
-                .map(drop),
-            RunObject::Pod => Api::<Pod>::namespaced(c.client.clone(), namespace)
-                .patch(name, &pp, &Patch::Merge(&patch))
-                .await
-                .map(drop),
-        };
-        match result {
-            Ok(()) => Ok(()),
-            Err(kube::Error::Api(s)) if matches!(s.code, 404 | 409 | 422) => {
-                debug!(%name, code = s.code, "Finalizer change left for the next pass.");
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
+/// Adds or removes HKS's finalizer on the cached object, guarded by its
+/// resourceVersion: a conflict, a vanished object or a refused addition (the
+/// object is being deleted) leaves it for the recorder's next pass.
+async fn set_finalizer<K>(
+    cache: &Store<K>,
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    present: bool,
+) -> Result<(), KubeError>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let Some(object) = cache.get(&ObjectRef::new(name).within(namespace)) else {
+        return Ok(());
+    };
+    let Some(patch) = recorded::finalizer_patch(object.meta(), present) else {
+        return Ok(());
+    };
+    match Api::<K>::namespaced(client.clone(), namespace)
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if matches!(s.code, 404 | 409 | 422) => {
+            debug!(%name, code = s.code, "Finalizer change left for the next pass.");
+            Ok(())
         }
+        Err(e) => Err(e.into()),
     }
 }
 
