@@ -162,6 +162,18 @@ pub fn attempt(pod: &Pod) -> Attempt {
     }
 }
 
+/// A run's pods in the order they were created (then by name): its attempts.
+fn oldest_first<'a>(pods: &[&'a Pod]) -> Vec<&'a Pod> {
+    let mut ordered = pods.to_vec();
+    ordered.sort_by_key(|p| {
+        (
+            p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            p.metadata.name.clone(),
+        )
+    });
+    ordered
+}
+
 /// A run from its Job and the Job's pods (any order).
 pub fn run(job: &Job, pods: &[&Pod]) -> Run {
     let meta = &job.metadata;
@@ -170,15 +182,7 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
     let manual = labels.is_some_and(|l| l.get(LABEL_TRIGGER).is_some_and(|v| v == "manual"))
         || annotations
             .is_some_and(|a| a.get(ANNOTATION_INSTANTIATE).is_some_and(|v| v == "manual"));
-    let mut attempts: Vec<Attempt> = pods.iter().map(|p| attempt(p)).collect();
-    let created = |p: &&Pod| p.metadata.creation_timestamp.as_ref().map(|t| t.0);
-    let mut ordered: Vec<&&Pod> = pods.iter().collect();
-    ordered.sort_by_key(|p| (created(p), p.metadata.name.clone()));
-    attempts.sort_by_key(|a| {
-        ordered
-            .iter()
-            .position(|p| p.metadata.name.as_deref() == Some(a.pod.as_str()))
-    });
+    let attempts: Vec<Attempt> = oldest_first(pods).into_iter().map(attempt).collect();
     let last = attempts.last();
 
     let status = job.status.as_ref();
@@ -272,13 +276,7 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
 /// status is lost, so the result is the last attempt's (a run that was
 /// still retrying when the Job was deleted counts as failed).
 pub fn run_from_pods(job_name: &str, pods: &[&Pod]) -> Run {
-    let mut ordered: Vec<&&Pod> = pods.iter().collect();
-    ordered.sort_by_key(|p| {
-        (
-            p.metadata.creation_timestamp.as_ref().map(|t| t.0),
-            p.metadata.name.clone(),
-        )
-    });
+    let ordered = oldest_first(pods);
     let attempts: Vec<Attempt> = ordered.iter().map(|p| attempt(p)).collect();
     let labels = ordered.first().and_then(|p| p.metadata.labels.as_ref());
     let manual = labels.is_some_and(|l| l.get(LABEL_TRIGGER).is_some_and(|v| v == "manual"));
