@@ -112,14 +112,7 @@ pub async fn pass_all(
         }
         memory.swept = true;
     }
-    for tenant in state.store().list_tenants().await? {
-        let conn = match state.store().tenant_with_cluster(&tenant.id).await {
-            Ok((_, c)) => c,
-            Err(error) => {
-                warn!(%error, tenant = %tenant.name, "Cannot read the tenant's cluster connection.");
-                continue;
-            }
-        };
+    for (tenant, conn) in crate::service::tenants_with_clusters(state).await? {
         let cluster = TenantCluster {
             tenant_id: &tenant.id,
             connection: &conn,

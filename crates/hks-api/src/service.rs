@@ -87,6 +87,23 @@ pub async fn connection(state: &AppState, tenant_id: &str) -> Result<ClusterConn
     Ok(state.store().tenant_with_cluster(tenant_id).await?.1)
 }
 
+/// Every tenant with its cluster connection, for the background workers; a
+/// tenant whose connection cannot be read is logged and left out.
+pub async fn tenants_with_clusters(
+    state: &AppState,
+) -> Result<Vec<(hks_store::Tenant, ClusterConnection)>, hks_store::StoreError> {
+    let mut out = Vec::new();
+    for tenant in state.store().list_tenants().await? {
+        match state.store().tenant_with_cluster(&tenant.id).await {
+            Ok((_, c)) => out.push((tenant, c)),
+            Err(error) => {
+                warn!(%error, tenant = %tenant.name, "Cannot read the tenant's cluster connection.");
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The spec of an application of type `kind`, parsed with field paths under `spec`.
 pub fn parse_spec(
     kind: ApplicationType,
@@ -764,14 +781,7 @@ pub struct Reconciled {
 /// re-applied every pass. HKS CronJobs the store does not know are deleted.
 pub async fn reconcile(state: &AppState) -> Result<Reconciled, ApiError> {
     let mut out = Reconciled::default();
-    for tenant in state.store().list_tenants().await? {
-        let conn = match state.store().tenant_with_cluster(&tenant.id).await {
-            Ok((_, c)) => c,
-            Err(error) => {
-                warn!(%error, tenant = %tenant.name, "Cannot read the tenant's cluster connection.");
-                continue;
-            }
-        };
+    for (tenant, conn) in tenants_with_clusters(state).await? {
         let cluster = TenantCluster {
             tenant_id: &tenant.id,
             connection: &conn,
