@@ -170,28 +170,58 @@ async fn try_wait<T>(seconds: u64, mut probe: impl AsyncFnMut() -> Option<T>) ->
     None
 }
 
+/// What each test needs: the cluster's kubeconfig and a client for it, a
+/// data directory and an encryption key for its HKS. `None` (the test is
+/// skipped) unless `HKS_KUBECONFIG` names a cluster.
+struct Env {
+    kubeconfig: String,
+    dir: std::path::PathBuf,
+    key: String,
+    client: kube::Client,
+}
+
+impl Env {
+    async fn new(name: &str) -> Option<Self> {
+        let Ok(path) = std::env::var("HKS_KUBECONFIG") else {
+            eprintln!(
+                "skipped: HKS_KUBECONFIG is unset (./dev/test sets it after starting the cluster)"
+            );
+            return None;
+        };
+        let kubeconfig = std::fs::read_to_string(&path).unwrap();
+        let dir = std::env::temp_dir().join(format!("hks-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = EncryptionKey::generate().unwrap().to_base64();
+        let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
+        let client = kube::Client::try_from(
+            kube::Config::from_custom_kubeconfig(
+                kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap(),
+                &Default::default(),
+            )
+            .await
+            .unwrap(),
+        )
+        .unwrap();
+        Some(Self {
+            kubeconfig,
+            dir,
+            key,
+            client,
+        })
+    }
+}
+
 #[tokio::test]
 async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
-    let Ok(path) = std::env::var("HKS_KUBECONFIG") else {
-        eprintln!(
-            "skipped: HKS_KUBECONFIG is unset (./dev/test sets it after starting the cluster)"
-        );
+    let Some(Env {
+        kubeconfig,
+        dir,
+        key,
+        client,
+    }) = Env::new("history").await
+    else {
         return;
     };
-    let kubeconfig = std::fs::read_to_string(&path).unwrap();
-    let dir = std::env::temp_dir().join(format!("hks-history-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = EncryptionKey::generate().unwrap().to_base64();
-    let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
-    let client = kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
 
     let hks = Hks::start(&dir, &key).await;
     let (token, base, namespace) = hks.project("history", &kubeconfig).await;
@@ -380,26 +410,15 @@ async fn receiver() -> (String, Seen) {
 /// the next success one recovery alert, each delivered exactly once.
 #[tokio::test]
 async fn alerts_are_delivered_exactly_once() {
-    let Ok(path) = std::env::var("HKS_KUBECONFIG") else {
-        eprintln!(
-            "skipped: HKS_KUBECONFIG is unset (./dev/test sets it after starting the cluster)"
-        );
+    let Some(Env {
+        kubeconfig,
+        dir,
+        key,
+        client,
+    }) = Env::new("alerts").await
+    else {
         return;
     };
-    let kubeconfig = std::fs::read_to_string(&path).unwrap();
-    let dir = std::env::temp_dir().join(format!("hks-alerts-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = EncryptionKey::generate().unwrap().to_base64();
-    let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
-    let client = kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
     let (url, received) = receiver().await;
     let hks = Hks::start(&dir, &key).await;
     let (token, base, namespace) = hks.project("alerts", &kubeconfig).await;
