@@ -182,13 +182,7 @@ struct Env {
 
 impl Env {
     async fn new(name: &str) -> Option<Self> {
-        let Ok(path) = std::env::var("HKS_KUBECONFIG") else {
-            eprintln!(
-                "skipped: HKS_KUBECONFIG is unset (./dev/test sets it after starting the cluster)"
-            );
-            return None;
-        };
-        let kubeconfig = std::fs::read_to_string(&path).unwrap();
+        let kubeconfig = hks_testkit::cluster()?;
         let dir = std::env::temp_dir().join(format!("hks-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let key = EncryptionKey::generate().unwrap().to_base64();

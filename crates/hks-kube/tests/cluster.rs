@@ -22,14 +22,7 @@ use kube::{Api, Client};
 use serde_json::json;
 
 fn kubeconfig() -> Option<String> {
-    let Ok(path) = std::env::var("HKS_KUBECONFIG") else {
-        eprintln!(
-            "skipped: HKS_KUBECONFIG is unset (./dev/test sets it after starting the cluster)"
-        );
-        return None;
-    };
-    let text = std::fs::read_to_string(&path);
-    Some(text.unwrap_or_else(|e| panic!("HKS_KUBECONFIG={path}: {e}")))
+    hks_testkit::cluster()
 }
 
 fn connection(text: &str) -> ClusterConnection {
