@@ -2,9 +2,8 @@
 //! Each test works in its own namespace and deletes it afterwards.
 //!
 //! The cluster's admin kubeconfig is `HKS_KUBECONFIG`, which `./dev/test`
-//! sets after starting the cluster (so in the suite they always run). Without
-//! it these tests say so and pass, so that a plain `cargo test` works on a
-//! machine without the cluster.
+//! sets after starting the cluster. Without it `hks_testkit`'s guard fails
+//! them under CI and skips them visibly elsewhere.
 
 use std::future::Future;
 use std::time::Duration;
@@ -338,12 +337,11 @@ async fn an_apiserver_that_does_not_answer_is_unreachable() {
 
 /// Deploys `name` from the demo function image (it logs every request with
 /// all its headers and answers `STATUS`) behind a Service on port 8080, and
-/// waits until its pod is Ready. With `replicas: 0` the Service has no
-/// endpoints: an unreachable Function inside the cluster.
+/// waits until the Service routes to it. With `replicas: 0` the Service has
+/// no endpoints: an unreachable Function inside the cluster.
 async fn deploy_function(
     gw: &KubeGateway,
     cluster: TenantCluster<'_>,
-    client: &Client,
     p: &Placement,
     name: &str,
     env: serde_json::Value,
@@ -361,28 +359,59 @@ async fn deploy_function(
     .await
     .unwrap();
     if replicas > 0 {
-        let pods: Api<Pod> = Api::namespaced(client.clone(), &p.namespace);
-        let lp = ListParams::default().labels(&format!("hks.dev/application={name}"));
-        let mut ready = false;
-        for _ in 0..120 {
-            ready = pods.list(&lp).await.unwrap().items.iter().any(|pod| {
-                pod.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-            });
-            if ready {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        assert!(ready, "the Function's pod {name} is Ready");
+        wait_until_served(&p.namespace, name).await;
     }
     serde_json::from_value(json!({
         "endpoint": format!("http://{name}.{}.svc.cluster.local:8080/hook", p.namespace),
         "method": "POST"
     }))
     .unwrap()
+}
+
+/// Waits until the Service `name` routes to a ready pod: the pod's Ready
+/// condition is not enough. The EndpointSlice controller then adds the pod to
+/// the Service's endpoints, and kube-proxy programs them at its next sync
+/// (at most once a second); until then the ClusterIP REJECTs connections
+/// ("no route to host"). A call made in that window fails its first attempt
+/// without reaching the Function: that was this file's flake on fresh
+/// machines, where the first call came within milliseconds of Ready. The test
+/// runs on the node, so it reads kube-proxy's rules there (the node cannot
+/// connect to a ClusterIP itself: the containment routes the service range
+/// nowhere): a DNAT to an endpoint, and no "has no endpoints" REJECT.
+async fn wait_until_served(ns: &str, name: &str) {
+    let service = format!("{ns}/{name}:");
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        let nat = iptables_save("nat");
+        let filter = iptables_save("filter");
+        let routed = nat
+            .lines()
+            .any(|l| l.contains(&service) && l.contains("-j DNAT"));
+        let rejected = filter
+            .lines()
+            .any(|l| l.contains(&service) && l.contains("has no endpoints"));
+        if routed && !rejected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "kube-proxy never routed {ns}/{name} to its pod (DNAT rule: {routed}, REJECT rule: {rejected})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn iptables_save(table: &str) -> String {
+    let out = std::process::Command::new("iptables-save")
+        .args(["-t", table])
+        .output()
+        .expect("iptables-save (the tests run on the cluster's node, as root)");
+    assert!(
+        out.status.success(),
+        "iptables-save -t {table}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The Function's own log: every request it received.
@@ -489,7 +518,7 @@ async fn a_function_is_called_on_schedule_and_by_run_now() {
         let token = format!("test-token-{}", suffix());
         let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "fn-token"}, "stringData": {"token": token}})).unwrap();
         Api::<Secret>::namespaced(client.clone(), &ns).create(&PostParams::default(), &secret).await.unwrap();
-        let mut function = deploy_function(&gw, cluster, &client, &p, "fn", json!([]), 1).await;
+        let mut function = deploy_function(&gw, cluster, &p, "fn", json!([]), 1).await;
         function.token_secret = Some(hks_core::spec::SecretKeyRef { name: "fn-token".into(), key: "token".into() });
         let cj = function_cronjob(&p, "call", &function, json!({
             "schedule": "* * * * *", "timeoutSeconds": 120, "retries": 0,
@@ -551,7 +580,7 @@ async fn a_function_answering_500_fails_the_run() {
         let client = host;
         let cluster = TenantCluster { tenant_id: "fn-500", connection: &conn };
         let p = placement(&ns);
-        let function = deploy_function(&gw, cluster, &client, &p, "broken", json!([{"name": "STATUS", "value": "500"}]), 1).await;
+        let function = deploy_function(&gw, cluster, &p, "broken", json!([{"name": "STATUS", "value": "500"}]), 1).await;
         gw.apply(cluster, &[function_cronjob(&p, "call", &function, json!({
             "schedule": "0 0 1 1 *", "timeoutSeconds": 60, "retries": 0,
             "function": {"name": "broken", "requestTimeoutSeconds": 5, "retries": 1, "backoffSeconds": 1}
@@ -569,7 +598,7 @@ async fn a_function_answering_500_fails_the_run() {
         // One retry inside the run: the Function saw the same execution id twice.
         let id = format!("header X-Hks-Execution-Id: {}\n", run.name);
         let log = function_log_until(&client, &ns, "broken", |log| log.matches(&id).count() >= 2).await;
-        assert_eq!(log.matches(&id).count(), 2, "{log}");
+        assert_eq!(log.matches(&id).count(), 2, "FUNCTION LOG:\n{log}\nRUN LOG:\n{own}");
     })
     .await;
 }
@@ -580,13 +609,11 @@ async fn an_unreachable_function_fails_within_the_timeout() {
     let client = admin_client(&text).await;
     let conn = connection(&text);
     let gw = KubeGateway::new(Settings::default());
-    let host = client.clone();
     with_temp_ns(&client, |ns| async move {
-        let client = host;
         let cluster = TenantCluster { tenant_id: "fn-down", connection: &conn };
         let p = placement(&ns);
         // A Service without ready endpoints, inside the cluster.
-        let function = deploy_function(&gw, cluster, &client, &p, "gone", json!([]), 0).await;
+        let function = deploy_function(&gw, cluster, &p, "gone", json!([]), 0).await;
         gw.apply(cluster, &[function_cronjob(&p, "call", &function, json!({
             "schedule": "0 0 1 1 *", "timeoutSeconds": 60, "retries": 0,
             "function": {"name": "gone", "requestTimeoutSeconds": 3, "retries": 1, "backoffSeconds": 1}
