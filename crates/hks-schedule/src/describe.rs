@@ -5,59 +5,8 @@
 //! descriptors ("@daily"). The day-of-month / day-of-week OR that robfig applies
 //! when neither is a star is spelled out.
 
-use crate::expr::{CronField, STAR, Spec};
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
-
-pub(crate) fn month_name(m: u32) -> &'static str {
-    MONTHS[(m as usize).saturating_sub(1).min(11)]
-}
-
-/// "a", "a and b", "a, b and c".
-pub(crate) fn join_and(items: &[String]) -> String {
-    join(items, "and")
-}
-
-/// "a", "a or b", "a, b or c".
-pub(crate) fn join_or(items: &[String]) -> String {
-    join(items, "or")
-}
-
-fn join(items: &[String], word: &str) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} {word} {last}", init.join(", ")),
-    }
-}
-
-/// The values of a field's bit set, in order.
-pub(crate) fn values(bits: u64, field: CronField) -> Vec<u32> {
-    let (min, max) = field.bounds();
-    (min..=max).filter(|v| bits & (1 << v) != 0).collect()
-}
+use crate::expr::{CronField, STAR, Spec, values};
+use crate::words::{DAYS, join_and, month_name};
 
 /// A field's selection in a form worth naming.
 #[derive(Debug, Clone, PartialEq, Eq)]

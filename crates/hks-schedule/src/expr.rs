@@ -678,19 +678,25 @@ fn never_runs(spec: &Spec) -> Option<String> {
         if !fits {
             let month_names: Vec<String> = months
                 .iter()
-                .map(|&m| crate::describe::month_name(m).to_owned())
+                .map(|&m| crate::words::month_name(m).to_owned())
                 .collect();
             let day_list: Vec<String> = dom_days.iter().map(u32::to_string).collect();
             return Some(format!(
                 "day {} never occurs in {}",
                 day_list.join(", "),
-                crate::describe::join_or(&month_names)
+                crate::words::join_or(&month_names)
             ));
         }
     } else if dom_days.is_empty() && !dow_any {
         return Some("a day field selects no value".into());
     }
     None
+}
+
+/// The values of a field's bit set, in order.
+pub(crate) fn values(bits: u64, field: CronField) -> Vec<u32> {
+    let (min, max) = field.bounds();
+    (min..=max).filter(|v| bits & (1 << v) != 0).collect()
 }
 
 #[cfg(test)]

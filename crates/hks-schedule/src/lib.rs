@@ -19,6 +19,7 @@ mod next;
 mod preset;
 mod runs;
 mod warnings;
+mod words;
 mod zone;
 
 pub use expr::{CronField, ParseError, Quirk, Spec, SyntaxError};

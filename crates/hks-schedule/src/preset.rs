@@ -142,7 +142,7 @@ impl Preset {
 
     /// The preset a parsed schedule is, if any.
     pub(crate) fn recognise(spec: &Spec) -> Option<Preset> {
-        let vals = |bits: u64, f: CronField| crate::describe::values(bits, f);
+        let vals = |bits: u64, f: CronField| crate::expr::values(bits, f);
         let full = |bits: u64, f: CronField| {
             let (min, max) = f.bounds();
             vals(bits, f).len() as u32 == max - min + 1

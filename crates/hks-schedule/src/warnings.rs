@@ -4,8 +4,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::Schedule;
-use crate::describe::{join_and, month_name, values};
-use crate::expr::{CronField, STAR};
+use crate::expr::{CronField, STAR, values};
+use crate::words::{join_and, month_name};
 use crate::zone::days_in_month;
 
 /// Runs closer together than this are "frequent".
