@@ -814,12 +814,47 @@ mod tests {
         assert!(!c.suspend);
     }
 
+    /// The error of deserializing `v` as a `T`: the path of the field at
+    /// fault (the API reports it under `spec.`) and serde's message.
+    fn rejected<T: serde::de::DeserializeOwned + std::fmt::Debug>(
+        v: serde_json::Value,
+    ) -> (String, String) {
+        let e = serde_path_to_error::deserialize::<_, T>(v)
+            .expect_err("an unknown field must be rejected");
+        (e.path().to_string(), e.inner().to_string())
+    }
+
     #[test]
     fn unknown_fields_are_rejected() {
-        let e = serde_json::from_value::<CronJobSpec>(
-            json!({"schedule": "@daily", "image": "x", "timezone": "UTC"}),
+        // A misspelt top-level field: named, with the right spelling offered.
+        let (path, message) =
+            rejected::<CronJobSpec>(json!({"schedule": "@daily", "image": "x", "timezone": "UTC"}));
+        assert_eq!(path, "timezone", "{message}");
+        assert!(message.contains("unknown field `timezone`"), "{message}");
+        assert!(message.contains("`timeZone`"), "{message}");
+
+        // Deep inside a list: the path leads to the element.
+        let (path, message) = rejected::<CronJobSpec>(json!({"schedule": "@daily", "image": "x",
+            "env": [{"name": "A", "value": "1"}, {"name": "B", "valueFrom": {"secretKeyRef": {}}}]}));
+        assert_eq!(path, "env[1].valueFrom", "{message}");
+        assert!(message.contains("unknown field `valueFrom`"), "{message}");
+
+        // In other types of application too.
+        let (path, message) = rejected::<StatelessSpec>(
+            json!({"image": "x", "resources": {"limits": {"cpu": "1", "gpu": "1"}}}),
         );
-        assert!(e.is_err());
+        assert_eq!(path, "resources.limits.gpu", "{message}");
+        assert!(message.contains("unknown field `gpu`"), "{message}");
+
+        // The same documents without the unknown fields are accepted: the
+        // rejections above are about those fields and nothing else.
+        serde_json::from_value::<CronJobSpec>(json!({"schedule": "@daily", "image": "x",
+            "timeZone": "UTC", "env": [{"name": "A", "value": "1"}, {"name": "B"}]}))
+        .unwrap();
+        serde_json::from_value::<StatelessSpec>(
+            json!({"image": "x", "resources": {"limits": {"cpu": "1"}}}),
+        )
+        .unwrap();
     }
 
     #[test]

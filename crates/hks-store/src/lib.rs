@@ -229,6 +229,13 @@ impl Store {
             .map(|_| ())
     }
 
+    /// Closes the database: waits for the statements running, then every
+    /// later call (and [`Store::ping`]) fails. `hks serve` calls it last, so
+    /// the WAL is checkpointed into the file at a clean stop.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     // ---- tenants ----
 
     pub async fn create_tenant(&self, name: &str, cluster: &ClusterConnection) -> Result<Tenant> {

@@ -19,9 +19,6 @@ pub enum ScheduleCommand {
     Next {
         #[command(flatten)]
         common: Common,
-        /// Count runs strictly after this instant (RFC 3339); defaults to now.
-        #[arg(long)]
-        from: Option<Timestamp>,
         /// How many runs to list (at most 100).
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=100))]
         count: u16,
@@ -37,6 +34,10 @@ pub struct Common {
     /// The IANA time zone the schedule runs in.
     #[arg(long = "tz", default_value = "UTC")]
     time_zone: String,
+    /// Read the schedule as of this instant (RFC 3339; defaults to now): the
+    /// runs strictly after it, and warnings about the year after it.
+    #[arg(long)]
+    from: Option<Timestamp>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -54,16 +55,12 @@ struct Output<'a> {
 }
 
 pub fn run(cmd: ScheduleCommand) -> ExitCode {
-    let (common, from, count, is_next) = match cmd {
-        ScheduleCommand::Check(c) => (c, None, 0, false),
-        ScheduleCommand::Describe(c) => (c, None, 0, false),
-        ScheduleCommand::Next {
-            common,
-            from,
-            count,
-        } => (common, from, usize::from(count), true),
+    let (common, count, is_next) = match cmd {
+        ScheduleCommand::Check(c) => (c, 0, false),
+        ScheduleCommand::Describe(c) => (c, 0, false),
+        ScheduleCommand::Next { common, count } => (common, usize::from(count), true),
     };
-    let from = from.unwrap_or_else(Timestamp::now);
+    let from = common.from.unwrap_or_else(Timestamp::now);
     let preview = preview(&common.schedule, &common.time_zone, from, count);
     let runs = is_next.then(|| preview.next_runs.iter().map(|r| r.at.to_string()).collect());
     let mut out = std::io::stdout().lock();

@@ -169,6 +169,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     info!(address = %args.listen, "HKS is serving.");
+    let store = state.store().clone();
     let mut app = hks_api::router(state);
     if args.console_dir.join("index.html").is_file() {
         // Unknown paths get index.html: the console routes in the browser.
@@ -189,6 +190,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(d) = demo {
         d.abort();
     }
+    store.close().await;
     info!("HKS stopped.");
     Ok(())
 }

@@ -1,0 +1,430 @@
+//! What operators read beside the API: `/healthz` (the process), `/readyz`
+//! (the database) and Prometheus `/metrics` (requests by route pattern,
+//! latency, reconcile failures, alerts raised, delivery attempts by outcome),
+//! through the router with an in-memory store and the fake cluster.
+//!
+//! The metrics recorder is global to the process, so every test here shares
+//! one, installed as `hks serve` installs it; counts are asserted as "at
+//! least" what a test did, since tests run in parallel.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use hks_api::{AppState, router};
+use hks_history::alerts::Outcome;
+use hks_kube::fake::FakeGateway;
+use hks_store::Store;
+use http_body_util::BodyExt;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-secret-for-ops-tests";
+const SECRET: &str = "a-webhook-secret-of-ops-tests";
+
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().unwrap())
+        .clone()
+}
+
+struct TestApp {
+    router: Router,
+    state: AppState,
+    gateway: Arc<FakeGateway>,
+}
+
+impl TestApp {
+    async fn new() -> Self {
+        let store = Store::in_memory().await.unwrap();
+        let gateway = Arc::new(FakeGateway::new());
+        let state = AppState::new(
+            store,
+            gateway.clone(),
+            Some(&ADMIN.to_owned().into()),
+            Some(metrics_handle()),
+        );
+        Self {
+            router: router(state.clone()),
+            state,
+            gateway,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, String) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// A tenant (named `tenant`) with a project `project`; returns the tenant's token.
+    async fn project(&self, tenant: &str, project: &str) -> String {
+        let (s, b) = self
+            .call(Method::POST, "/api/v1/admin/tenants", Some(ADMIN), Some(json!({"name": tenant,
+                "cluster": {"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"}})))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let (s, b) = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/admin/tenants/{tenant}/tokens"),
+                Some(ADMIN),
+                Some(json!({"name": "ops"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let token = serde_json::from_str::<Value>(&b).unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (s, b) = self
+            .call(
+                Method::POST,
+                "/api/v1/projects",
+                Some(&token),
+                Some(json!({"name": project})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        token
+    }
+
+    async fn project_id(&self, tenant: &str, project: &str) -> String {
+        let t = self.state.store().tenant_by_name(tenant).await.unwrap();
+        self.state.store().project(&t.id, project).await.unwrap().id
+    }
+
+    /// `/metrics`, parsed.
+    async fn metrics(&self) -> Metrics {
+        let (s, text) = self.call(Method::GET, "/metrics", None, None).await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        Metrics::parse(&text)
+    }
+}
+
+/// One sample of the exposition format: its name, labels and value.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+#[derive(Debug)]
+struct Metrics {
+    text: String,
+    samples: Vec<Sample>,
+}
+
+impl Metrics {
+    fn parse(text: &str) -> Self {
+        let samples = text
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|line| {
+                let (series, value) = line.rsplit_once(' ').unwrap();
+                let (name, labels) = match series.split_once('{') {
+                    Some((name, rest)) => {
+                        let inner = rest.strip_suffix('}').unwrap();
+                        let labels = inner
+                            .split("\",")
+                            .filter(|p| !p.is_empty())
+                            .map(|pair| {
+                                let (k, v) = pair.split_once("=\"").unwrap();
+                                (k.to_owned(), v.trim_end_matches('"').to_owned())
+                            })
+                            .collect();
+                        (name.to_owned(), labels)
+                    }
+                    None => (series.to_owned(), BTreeMap::new()),
+                };
+                Sample {
+                    name,
+                    labels,
+                    value: value.parse().unwrap_or_else(|e| panic!("{line}: {e}")),
+                }
+            })
+            .collect();
+        Self {
+            text: text.to_owned(),
+            samples,
+        }
+    }
+
+    /// The sum of the samples named `name` whose labels include `labels`.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|s| {
+                s.name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|s| s.value)
+            .sum()
+    }
+
+    fn assert_type(&self, family: &str, kind: &str) {
+        let line = format!("# TYPE {family} {kind}");
+        assert!(
+            self.text.lines().any(|l| l == line),
+            "no {line:?} in\n{}",
+            self.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_200_while_the_database_works() {
+    let app = TestApp::new().await;
+    let (s, b) = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!((s, b.as_str()), (StatusCode::OK, "ok"));
+    let (s, b) = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!((s, b.as_str()), (StatusCode::OK, "ready"));
+}
+
+#[tokio::test]
+async fn readyz_answers_503_when_the_database_is_closed() {
+    let app = TestApp::new().await;
+    assert_eq!(
+        app.call(Method::GET, "/readyz", None, None).await.0,
+        StatusCode::OK
+    );
+    app.state.store().close().await;
+    let (s, b) = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
+    assert_eq!(b, "database unavailable");
+    // The process is alive: /healthz does not depend on the database.
+    let (s, _) = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern_with_latency() {
+    let app = TestApp::new().await;
+    let token = app.project("ops-routes", "ops-alpha").await;
+    let (s, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/projects",
+            Some(&token),
+            Some(json!({"name": "ops-beta"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    for p in ["ops-alpha", "ops-beta", "ops-alpha"] {
+        let (s, b) = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/projects/{p}"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/projects/ops-gamma",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/no-such-endpoint/ops-delta",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let m = app.metrics().await;
+    m.assert_type("hks_http_requests_total", "counter");
+    let route = "/api/v1/projects/{project}";
+    let get = |status| {
+        m.value(
+            "hks_http_requests_total",
+            &[("method", "GET"), ("route", route), ("status", status)],
+        )
+    };
+    assert!(get("200") >= 3.0, "{}", m.text);
+    assert!(get("404") >= 1.0, "{}", m.text);
+    assert!(
+        m.value(
+            "hks_http_requests_total",
+            &[
+                ("method", "POST"),
+                ("route", "/api/v1/projects"),
+                ("status", "201")
+            ],
+        ) >= 2.0,
+        "{}",
+        m.text
+    );
+    // A path no route matches is counted as `unmatched`.
+    assert!(
+        m.value(
+            "hks_http_requests_total",
+            &[("method", "GET"), ("route", "unmatched"), ("status", "404")],
+        ) >= 1.0,
+        "{}",
+        m.text
+    );
+    // Labels are patterns: no project name or unknown path becomes a label.
+    for raw in [
+        "ops-alpha",
+        "ops-beta",
+        "ops-gamma",
+        "ops-delta",
+        "no-such-endpoint",
+    ] {
+        assert!(!m.text.contains(raw), "{raw} is in\n{}", m.text);
+    }
+
+    // Latency, per route (exported as a summary: quantiles, sum and count).
+    m.assert_type("hks_http_request_duration_seconds", "summary");
+    let labels = [("method", "GET"), ("route", route)];
+    assert!(
+        m.value("hks_http_request_duration_seconds_count", &labels) >= 4.0,
+        "{}",
+        m.text
+    );
+    let sum = m.value("hks_http_request_duration_seconds_sum", &labels);
+    assert!(sum > 0.0 && sum < 60.0, "{}", m.text);
+    assert!(
+        m.samples
+            .iter()
+            .any(|s| s.name == "hks_http_request_duration_seconds"
+                && s.labels.get("route").map(String::as_str) == Some(route)
+                && s.labels.get("quantile").map(String::as_str) == Some("0.99")),
+        "{}",
+        m.text
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_reconcile_failures() {
+    let app = TestApp::new().await;
+    app.project("ops-reconcile", "ops-down").await;
+    let before = app
+        .metrics()
+        .await
+        .value("hks_reconcile_failures_total", &[]);
+    app.gateway.set_unreachable(true);
+    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    assert_eq!(r.failed_projects, 1);
+    let m = app.metrics().await;
+    m.assert_type("hks_reconcile_failures_total", "counter");
+    let after = m.value("hks_reconcile_failures_total", &[]);
+    assert!(after >= before + 1.0, "{before} -> {after}\n{}", m.text);
+}
+
+/// A webhook receiver on 127.0.0.1: `/ok` answers 200, `/fail` 500.
+async fn receiver() -> String {
+    let app = Router::new()
+        .route("/ok", axum::routing::post(|| async { StatusCode::OK }))
+        .route(
+            "/fail",
+            axum::routing::post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn metrics_count_alerts_raised_and_delivery_attempts_by_outcome() {
+    let app = TestApp::new().await;
+    let base = receiver().await;
+    let token = app.project("ops-alerts", "ops-good").await;
+    let (s, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/projects",
+            Some(&token),
+            Some(json!({"name": "ops-bad"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    for (project, path) in [("ops-good", "ok"), ("ops-bad", "fail")] {
+        let (s, b) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/projects/{project}/alerts"),
+                Some(&token),
+                Some(json!({"rules": {"onFailure": true},
+                    "webhook": {"url": format!("{base}/{path}"), "secret": SECRET}})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let before = app.metrics().await;
+    let raised = |m: &Metrics| m.value("hks_alerts_raised_total", &[("kind", "failed")]);
+    let attempts = |m: &Metrics, outcome| {
+        m.value("hks_alert_delivery_attempts_total", &[("outcome", outcome)])
+    };
+
+    for project in ["ops-good", "ops-bad"] {
+        let id = app.project_id("ops-alerts", project).await;
+        let new = app
+            .state
+            .alerter()
+            .run_finished(
+                &id,
+                "nightly",
+                "nightly-1",
+                Outcome::Failed,
+                Some("BackoffLimitExceeded"),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(new.len(), 1, "{new:?}");
+    }
+    // One attempt at each due delivery: the good receiver takes it, the bad one
+    // refuses it, so it is retried later.
+    let worker =
+        hks_alerting::Worker::new(app.state.store().clone(), hks_alerting::Settings::default())
+            .unwrap();
+    assert_eq!(worker.deliver_due().await.unwrap(), 2);
+
+    let after = app.metrics().await;
+    after.assert_type("hks_alerts_raised_total", "counter");
+    after.assert_type("hks_alert_delivery_attempts_total", "counter");
+    assert!(raised(&after) >= raised(&before) + 2.0, "{}", after.text);
+    for outcome in ["delivered", "retry"] {
+        assert!(
+            attempts(&after, outcome) >= attempts(&before, outcome) + 1.0,
+            "{outcome}\n{}",
+            after.text
+        );
+    }
+}

@@ -1,0 +1,840 @@
+//! The `hks` binary as people and scripts use it: `hks schedule` exactly as
+//! the README's "Schedules from the command line" promises (no server), and
+//! `hks alerts` against a real `hks serve` this test starts on 127.0.0.1,
+//! with a webhook receiver of its own (the server needs a tenant cluster to
+//! create a project in: the development cluster).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How a run of `hks` ended.
+#[derive(Debug)]
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    #[track_caller]
+    fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "{self:#?}");
+        self
+    }
+}
+
+/// The `hks` command with none of its variables inherited from the caller.
+fn command(env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hks"));
+    for var in [
+        "HKS_TOKEN",
+        "HKS_PROJECT",
+        "HKS_SERVER",
+        "HKS_WEBHOOK_SECRET",
+        "HKS_LISTEN",
+        "HKS_DATA_DIR",
+        "HKS_ADMIN_TOKEN",
+        "HKS_ENCRYPTION_KEY",
+        "HKS_DEMO_KUBECONFIG",
+        "HKS_CONSOLE_DIR",
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd
+}
+
+fn hks_with(env: &[(&str, &str)], args: &[&str]) -> Out {
+    let out = command(env)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code().expect("hks was killed by a signal"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn hks(args: &[&str]) -> Out {
+    hks_with(&[], args)
+}
+
+// ---- hks schedule ----
+
+#[test]
+fn schedule_check_accepts_a_valid_schedule_with_status_0() {
+    let out = hks(&[
+        "schedule",
+        "check",
+        "0 9 * * MON-FRI",
+        "--tz",
+        "Europe/Berlin",
+    ]);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout,
+        "At 09:00, Monday through Friday (Europe/Berlin)\n"
+    );
+    assert_eq!(out.stderr, "");
+    // The zone defaults to UTC.
+    let out = hks(&["schedule", "describe", "@daily"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, "At 00:00 (UTC)\n");
+    // Warnings are printed, and do not fail the check.
+    let out = hks(&["schedule", "check", "*/2 * * * *"]);
+    out.assert_code(0);
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("warning: This runs as often as every 2 minutes")),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn schedule_rejects_a_bad_schedule_or_zone_with_status_1() {
+    for sub in ["check", "next", "describe"] {
+        let out = hks(&["schedule", sub, "61 * * * *"]);
+        out.assert_code(1);
+        assert_eq!(
+            out.stdout, "error: schedule: minute \"61\": 61 is outside 0-59\n",
+            "{sub}"
+        );
+        let out = hks(&["schedule", sub, "0 9 * * *", "--tz", "Mars/Olympus_Mons"]);
+        out.assert_code(1);
+        assert!(
+            out.stdout
+                .starts_with("error: time zone: unknown time zone Mars/Olympus_Mons"),
+            "{sub}: {out:#?}"
+        );
+        // A quirk Kubernetes accepts and HKS refuses is rejected too.
+        hks(&["schedule", sub, "@every 5m"]).assert_code(1);
+    }
+}
+
+#[test]
+fn schedule_next_lists_5_runs_by_default_and_at_most_100() {
+    let from = ["--from", "2025-01-01T00:00:00Z"];
+    let out = hks(&[&["schedule", "next", "@hourly"][..], &from].concat());
+    out.assert_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "2025-01-01T01:00:00Z  2025-01-01T01:00:00+00:00",
+            "2025-01-01T02:00:00Z  2025-01-01T02:00:00+00:00",
+            "2025-01-01T03:00:00Z  2025-01-01T03:00:00+00:00",
+            "2025-01-01T04:00:00Z  2025-01-01T04:00:00+00:00",
+            "2025-01-01T05:00:00Z  2025-01-01T05:00:00+00:00",
+        ]
+    );
+    // --from defaults to now: five runs in the future.
+    let out = hks(&["schedule", "next", "--json", "* * * * *"]);
+    out.assert_code(0);
+    let runs = out.json()["runs"].as_array().unwrap().clone();
+    assert_eq!(runs.len(), 5);
+    let now = jiff::Timestamp::now();
+    for r in &runs {
+        let at: jiff::Timestamp = r.as_str().unwrap().parse().unwrap();
+        assert!(
+            at > now
+                .checked_sub(jiff::SignedDuration::from_secs(60))
+                .unwrap()
+        );
+    }
+
+    let out = hks(&[
+        &["schedule", "next", "--json", "--count", "100", "@hourly"][..],
+        &from,
+    ]
+    .concat());
+    out.assert_code(0);
+    let json = out.json();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 100);
+    assert_eq!(json["nextRuns"].as_array().unwrap().len(), 100);
+    assert_eq!(json["runs"][99], "2025-01-05T04:00:00Z");
+
+    // Above the limit (or below 1) is a usage error: status 2, nothing on stdout.
+    for count in ["101", "0", "1000"] {
+        let out = hks(&["schedule", "next", "--count", count, "@hourly"]);
+        out.assert_code(2);
+        assert_eq!(out.stdout, "");
+        assert!(
+            out.stderr
+                .contains(&format!("invalid value '{count}' for '--count <COUNT>'")),
+            "{out:#?}"
+        );
+        assert!(out.stderr.contains("1..=100"), "{out:#?}");
+    }
+}
+
+/// The README's first example: the repeated hour of a fall-back day, run twice.
+#[test]
+fn schedule_next_shows_a_repeated_hour_as_the_readme_says() {
+    let out = hks(&[
+        "schedule",
+        "next",
+        "--tz",
+        "America/New_York",
+        "--from",
+        "2025-11-01T12:00:00Z",
+        "--count",
+        "2",
+        "30 1 * * *",
+    ]);
+    out.assert_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{out:#?}");
+    for (line, (utc, local, n)) in lines.iter().zip([
+        ("2025-11-02T05:30:00Z", "2025-11-02T01:30:00-04:00", 1),
+        ("2025-11-02T06:30:00Z", "2025-11-02T01:30:00-05:00", 2),
+    ]) {
+        let head = format!("{utc}  {local}  (01:30 happens twice on this day ");
+        assert!(
+            line.starts_with(&head),
+            "{line:?} does not start with {head:?}"
+        );
+        let tail = format!(": this is run {n} of 2)");
+        assert!(line.ends_with(&tail), "{line:?} does not end with {tail:?}");
+    }
+    // And the warning about it.
+    assert!(
+        lines[2].starts_with("warning: Daylight saving time in America/New_York:")
+            && lines[2]
+                .contains("runs twice at 2025-11-02 01:30 and 2026-11-01 01:30 (clocks go back)"),
+        "{out:#?}"
+    );
+    // The same with --json: the note, as the README's table says.
+    let out = hks(&[
+        "schedule",
+        "next",
+        "--json",
+        "--tz",
+        "America/New_York",
+        "--from",
+        "2025-11-01T12:00:00Z",
+        "--count",
+        "2",
+        "30 1 * * *",
+    ]);
+    out.assert_code(0);
+    let json = out.json();
+    for (i, run) in json["nextRuns"].as_array().unwrap().iter().enumerate() {
+        let note = &run["note"];
+        assert_eq!(note["kind"], "repeated", "{run}");
+        assert_eq!(note["occurrence"], i + 1, "{run}");
+        assert!(note["message"].as_str().unwrap().contains("happens twice"));
+    }
+    assert_eq!(json["warnings"][0]["code"], "dst");
+}
+
+/// The README's JSON example, and the type of every key of its table.
+#[test]
+fn schedule_json_has_the_readme_shape() {
+    let out = hks(&[
+        "schedule",
+        "next",
+        "--json",
+        "--tz",
+        "Europe/Berlin",
+        "--from",
+        "2025-01-01T00:00:00Z",
+        "--count",
+        "2",
+        "0 9 * * MON-FRI",
+    ]);
+    out.assert_code(0);
+    let json = out.json();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "valid": true, "schedule": "0 9 * * MON-FRI", "timeZone": "Europe/Berlin",
+            "description": "At 09:00, Monday through Friday (Europe/Berlin)",
+            "preset": {"kind": "weekly", "days": ["MON", "TUE", "WED", "THU", "FRI"], "hour": 9, "minute": 0},
+            "nextRuns": [
+                {"at": "2025-01-01T08:00:00Z", "local": "2025-01-01T09:00:00+01:00"},
+                {"at": "2025-01-02T08:00:00Z", "local": "2025-01-02T09:00:00+01:00"}
+            ],
+            "skipped": [], "warnings": [], "errors": [],
+            "runs": ["2025-01-01T08:00:00Z", "2025-01-02T08:00:00Z"]
+        })
+    );
+
+    // Every subcommand prints one object with the table's keys; `runs` is `next`'s only.
+    for sub in ["check", "describe", "next"] {
+        let out = hks(&[
+            "schedule",
+            sub,
+            "--json",
+            "--tz",
+            "America/New_York",
+            "--from",
+            "2025-03-07T00:00:00Z",
+            "30 2 * * *",
+        ]);
+        out.assert_code(0);
+        let j = out.json();
+        assert_eq!(j["valid"], true, "{sub}");
+        assert!(
+            j["schedule"].is_string() && j["timeZone"].is_string(),
+            "{sub}"
+        );
+        assert!(j["description"].is_string(), "{sub}");
+        assert_eq!(
+            j["preset"],
+            serde_json::json!({"kind": "daily", "hour": 2, "minute": 30})
+        );
+        for key in ["nextRuns", "skipped", "warnings", "errors"] {
+            assert!(j[key].is_array(), "{sub}: {key} in {j}");
+        }
+        let w = &j["warnings"][0];
+        assert!(w["code"] == "dst" && w["message"].is_string(), "{sub}: {j}");
+        if sub == "next" {
+            let runs = j["runs"].as_array().unwrap();
+            assert_eq!(runs.len(), 5);
+            // 7 and 8 March, then 10 March (EDT) onwards.
+            assert_eq!(runs[1], "2025-03-08T07:30:00Z");
+            assert_eq!(runs[2], "2025-03-10T06:30:00Z");
+            assert!(
+                runs.iter()
+                    .all(|r| r.as_str().is_some_and(|s| s.ends_with('Z')))
+            );
+            // 9 March 2025, 02:30 does not exist in New York: it is skipped.
+            let skipped = &j["skipped"][0];
+            assert!(
+                skipped["wallTime"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("2025-03-09"),
+                "{j}"
+            );
+            assert!(skipped["message"].is_string(), "{j}");
+            for r in j["nextRuns"].as_array().unwrap() {
+                assert!(r["at"].is_string() && r["local"].is_string(), "{r}");
+            }
+        } else {
+            assert!(j.get("runs").is_none(), "{sub}: {j}");
+            assert_eq!(j["nextRuns"], serde_json::json!([]), "{sub}");
+        }
+    }
+
+    // A rejected schedule and zone: status 1, every error with its fields.
+    let out = hks(&[
+        "schedule",
+        "check",
+        "--json",
+        "--tz",
+        "Mars/Olympus_Mons",
+        "*/90 * * * *",
+    ]);
+    out.assert_code(1);
+    let j = out.json();
+    assert_eq!(j["valid"], false);
+    assert!(
+        j.get("description").is_none() && j.get("preset").is_none(),
+        "{j}"
+    );
+    let errors = j["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{j}");
+    let (s, z) = (&errors[0], &errors[1]);
+    assert_eq!(
+        (
+            &s["input"],
+            &s["cronField"],
+            &s["code"],
+            &s["kubernetesAccepts"]
+        ),
+        (
+            &Value::from("schedule"),
+            &Value::from("minute"),
+            &Value::from("useless_step"),
+            &Value::from(true)
+        ),
+        "{s}"
+    );
+    assert!(s["message"].as_str().unwrap().contains("*/90"), "{s}");
+    assert_eq!(
+        (&z["input"], &z["code"], &z["kubernetesAccepts"]),
+        (
+            &Value::from("timeZone"),
+            &Value::from("time_zone_unknown"),
+            &Value::from(false)
+        ),
+        "{z}"
+    );
+    assert!(z.get("cronField").is_none(), "{z}");
+}
+
+// ---- hks alerts, against a real server ----
+
+/// Removes a directory when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!("hks-{what}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const ADMIN: &str = "admin-token-of-the-cli-test";
+
+/// A `hks serve` child process with its own data directory; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free now on 127.0.0.1 (another process may take it before the
+/// server binds it: [`Server::start`] then tries another).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    fn start() -> Self {
+        for _ in 0..5 {
+            let dir = TempDir::new("serve");
+            let log = dir.0.join("serve.log");
+            let port = free_port();
+            let child = command(&[("HKS_ADMIN_TOKEN", ADMIN)])
+                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                .arg("--data-dir")
+                .arg(dir.0.join("data"))
+                .arg("--console-dir")
+                .arg(dir.0.join("no-console"))
+                .args(["--log-format", "text", "--reconcile-seconds", "3600"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            let mut server = Server {
+                child,
+                base: format!("http://127.0.0.1:{port}"),
+                log,
+                _dir: dir,
+            };
+            // Ready when /readyz answers 200; a busy machine may take long to start it.
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                if let Some(status) = server.child.try_wait().unwrap() {
+                    let log = server.log_text();
+                    if log.contains("cannot listen") {
+                        break; // The port was taken meanwhile: another one.
+                    }
+                    panic!("hks serve exited with {status}:\n{log}");
+                }
+                if get(&server.base, "/readyz").is_some_and(|(s, _)| s == 200) {
+                    return server;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "hks serve is not ready after 120 s:\n{}",
+                    server.log_text()
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("no free port for hks serve after 5 tries");
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `hks` against this server, with `token` (none: no token).
+    fn hks(&self, token: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Out {
+        let mut all = vec![("HKS_SERVER", self.base.as_str())];
+        if let Some(t) = token {
+            all.push(("HKS_TOKEN", t));
+        }
+        all.extend_from_slice(env);
+        hks_with(&all, args)
+    }
+}
+
+/// A plain HTTP/1.1 GET: the status and the body, or `None` if nothing answers.
+fn get(base: &str, path: &str) -> Option<(u16, String)> {
+    let addr = base.strip_prefix("http://").unwrap();
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
+    Some((status, body))
+}
+
+/// A request the webhook receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: BTreeMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// A webhook receiver on 127.0.0.1 that answers every POST with `status`.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    status: Arc<Mutex<u16>>,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let r = Receiver {
+            url: format!("http://{}/hook", listener.local_addr().unwrap()),
+            status: Arc::new(Mutex::new(200)),
+            got: Arc::default(),
+        };
+        let me = r.clone();
+        // The thread ends with the test process.
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = me.answer(stream);
+            }
+        });
+        r
+    }
+
+    fn answer(&self, stream: TcpStream) -> std::io::Result<()> {
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let mut headers = BTreeMap::new();
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            match line.trim_end().split_once(':') {
+                Some((k, v)) => {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+                }
+                None => break,
+            }
+        }
+        let len = headers
+            .get("content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body)?;
+        self.got.lock().unwrap().push(Received { headers, body });
+        let status = *self.status.lock().unwrap();
+        let mut stream = stream;
+        write!(
+            stream,
+            "HTTP/1.1 {status} Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    }
+
+    fn set_status(&self, status: u16) {
+        *self.status.lock().unwrap() = status;
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+/// Deletes the project (its namespace on the cluster) when dropped.
+struct ProjectGuard<'a> {
+    server: &'a Server,
+    token: String,
+    name: &'static str,
+}
+
+impl Drop for ProjectGuard<'_> {
+    fn drop(&mut self) {
+        let out = self
+            .server
+            .hks(Some(&self.token), &[], &["project", "delete", self.name]);
+        if out.code != 0 {
+            eprintln!("could not delete project {}: {out:?}", self.name);
+        }
+    }
+}
+
+const SECRET: &str = "the-webhook-secret-of-the-cli-test";
+
+#[test]
+fn alerts_cli_against_a_real_server() {
+    let Some(kubeconfig) = hks_testkit::cluster_path() else {
+        return;
+    };
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let server = Server::start();
+    let receiver = Receiver::start();
+
+    // A tenant on the development cluster, its token and a project (a namespace there).
+    let admin = Some(ADMIN);
+    server
+        .hks(
+            admin,
+            &[],
+            &["admin", "create-tenant", "cli", "--kubeconfig", kubeconfig],
+        )
+        .assert_code(0);
+    let out = server.hks(admin, &[], &["admin", "create-token", "cli", "ci"]);
+    out.assert_code(0);
+    let token = out.stdout.trim().to_owned();
+    assert!(!token.is_empty());
+    let out = server.hks(Some(&token), &[], &["project", "create", "alerts"]);
+    out.assert_code(0);
+    let _project = ProjectGuard {
+        server: &server,
+        token: token.clone(),
+        name: "alerts",
+    };
+    let project = [("HKS_PROJECT", "alerts")];
+    let alerts = |env: &[(&str, &str)], args: &[&str]| {
+        let mut all = project.to_vec();
+        all.extend_from_slice(env);
+        let out = server.hks(Some(&token), &all, &[&["alerts"][..], args].concat());
+        // The secret is never printed, whatever the command.
+        assert!(
+            !out.stdout.contains(SECRET) && !out.stderr.contains(SECRET),
+            "the webhook secret was printed: {out:#?}"
+        );
+        out
+    };
+
+    // Nothing set yet.
+    let out = alerts(&[], &["get"]);
+    out.assert_code(0);
+    assert!(out.stdout.contains("Source:      none\n"), "{out:#?}");
+    assert!(
+        out.stdout
+            .contains("Webhook:     none (alerts are only recorded)\n"),
+        "{out:#?}"
+    );
+
+    // The project's default, the secret from the environment as the README shows.
+    let secret = [("HKS_WEBHOOK_SECRET", SECRET)];
+    let out = alerts(
+        &secret,
+        &[
+            "set",
+            "--on-failure",
+            "--on-recovery",
+            "--consecutive-failures",
+            "3",
+            "--webhook-url",
+            &receiver.url,
+        ],
+    );
+    out.assert_code(0);
+    let out = alerts(&[], &["get"]);
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "Source:      project\nOn failure:  true\nIn a row:    3\nOn missed:   false\n\
+             Longer than: -\nOn recovery: true\nWebhook:     {} (secret set)\n",
+            receiver.url
+        ),
+        "{out:#?}"
+    );
+    let json = alerts(&[], &["get", "--json"]);
+    json.assert_code(0);
+    let j = json.json();
+    assert_eq!(j["source"], "project");
+    assert_eq!(
+        j["webhook"],
+        serde_json::json!({"url": receiver.url, "secretSet": true})
+    );
+    assert_eq!(j["rules"]["consecutiveFailures"], 3);
+
+    // A test delivery reaches the receiver, signed with the secret.
+    let out = alerts(&[], &["test"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, "Delivered (HTTP 200).\n");
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let req = &got[0];
+    let body: Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(
+        (&body["kind"], &body["project"]),
+        (&Value::from("test"), &Value::from("alerts")),
+        "{body}"
+    );
+    assert!(
+        req.headers
+            .get("x-hks-delivery")
+            .is_some_and(|d| !d.is_empty()),
+        "{req:?}"
+    );
+    hks_history::webhook::verify(
+        SECRET.as_bytes(),
+        &req.headers["x-hks-signature"],
+        &req.body,
+        jiff::Timestamp::now(),
+        jiff::SignedDuration::from_mins(10),
+    )
+    .unwrap_or_else(|e| panic!("the signature does not verify: {e} {req:?}"));
+    assert!(!String::from_utf8_lossy(&req.body).contains(SECRET));
+
+    // A receiver that refuses: status 1, and the CLI says why.
+    receiver.set_status(500);
+    let out = alerts(&[], &["test"]);
+    out.assert_code(1);
+    assert_eq!(out.stdout, "Not delivered: the receiver answered 500\n");
+    assert!(
+        out.stderr
+            .contains("error: the test delivery did not reach the receiver"),
+        "{out:#?}"
+    );
+    assert_eq!(receiver.received().len(), 2);
+    receiver.set_status(200);
+
+    // Bad settings: status 1, every field at fault named; nothing changes.
+    let out = alerts(
+        &[("HKS_WEBHOOK_SECRET", "too-short")],
+        &[
+            "set",
+            "--consecutive-failures",
+            "1",
+            "--longer-than",
+            "5",
+            "--webhook-url",
+            "ftp://example.com/x",
+        ],
+    );
+    out.assert_code(1);
+    for field in [
+        "rules.consecutiveFailures",
+        "rules.longerThanSeconds",
+        "webhook.url",
+        "webhook.secret",
+    ] {
+        assert!(
+            out.stderr.contains(&format!("  {field}: ")),
+            "{field} is not named: {out:#?}"
+        );
+    }
+    assert!(!out.stderr.contains("too-short"), "{out:#?}");
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        alerts(&[], &["get", "--json"]).json()["rules"]["consecutiveFailures"],
+        3
+    );
+
+    // Leaving the secret out keeps it.
+    alerts(&[], &["set", "--on-missed", "--webhook-url", &receiver.url]).assert_code(0);
+    let j = alerts(&[], &["get", "--json"]).json();
+    assert_eq!(
+        (&j["rules"]["onMissed"], &j["webhook"]["secretSet"]),
+        (&Value::from(true), &Value::from(true)),
+        "{j}"
+    );
+    alerts(&[], &["test"]).assert_code(0);
+    let got = receiver.received();
+    let last = got.last().unwrap();
+    hks_history::webhook::verify(
+        SECRET.as_bytes(),
+        &last.headers["x-hks-signature"],
+        &last.body,
+        jiff::Timestamp::now(),
+        jiff::SignedDuration::from_mins(10),
+    )
+    .unwrap();
+
+    // History: none raised yet; a limit the API refuses is named.
+    let out = alerts(&[], &["history"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout.trim_end(), "RAISED  CRONJOB  ALERT  DELIVERY");
+    assert_eq!(
+        alerts(&[], &["history", "--json"]).json(),
+        serde_json::json!([])
+    );
+    let out = alerts(&[], &["history", "--limit", "500"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("limit: must be between 1 and 200"),
+        "{out:#?}"
+    );
+
+    // A CronJob that does not exist, a wrong token, no token: status 1.
+    let out = alerts(&[], &["get", "-c", "no-such-cronjob"]);
+    out.assert_code(1);
+    assert!(out.stderr.starts_with("error: "), "{out:#?}");
+    let out = server.hks(Some("not-a-token"), &project, &["alerts", "get"]);
+    out.assert_code(1);
+    let out = server.hks(None, &project, &["alerts", "get"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("no API token"), "{out:#?}");
+
+    // Delete: the project has no settings; a test has no webhook to go to.
+    let out = alerts(&[], &["delete"]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, "Removed.\n");
+    assert!(alerts(&[], &["get"]).stdout.contains("Source:      none\n"));
+    let before = receiver.received().len();
+    let out = alerts(&[], &["test"]);
+    out.assert_code(1);
+    assert_eq!(receiver.received().len(), before);
+
+    // The server's /metrics (as `hks serve` sets it up) counted these
+    // requests by route pattern.
+    let (status, metrics) = get(&server.base, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    for line in [
+        "route=\"/api/v1/projects/{project}/alerts\"",
+        "route=\"/api/v1/projects/{project}/alerts/test\"",
+        "hks_http_request_duration_seconds_count{",
+    ] {
+        assert!(metrics.contains(line), "{line} is not in\n{metrics}");
+    }
+    assert!(!metrics.contains("/projects/alerts"), "{metrics}");
+}
