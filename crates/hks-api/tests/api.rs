@@ -322,8 +322,28 @@ async fn cronjob_journey() {
         .get("/api/v1/projects/shop/cronjobs/report/runs", &token)
         .await;
     assert_eq!(runs.body[0]["name"], name.as_str());
+    assert_eq!(runs.body[0]["result"], "Pending");
+    // The cluster runs it: one attempt that fails, then one that succeeds.
+    let tenant = app.state.store().tenant_by_name("acme").await.unwrap().id;
+    let namespace = app.get("/api/v1/projects/shop", &token).await.body["namespace"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = jiff::Timestamp::now();
+    let first = app.gateway.start_attempt(&tenant, &namespace, &name, now);
+    app.gateway
+        .end_attempt(&tenant, &namespace, &first, 1, "no database yet\n", now);
+    let second = app.gateway.start_attempt(&tenant, &namespace, &name, now);
+    app.gateway
+        .end_attempt(&tenant, &namespace, &second, 0, "report: 3 rows\n", now);
+    app.gateway.end_run(&tenant, &namespace, &name, now);
     let list = app.get("/api/v1/projects/shop/cronjobs", &token).await;
-    assert_eq!(list.body[0]["lastRun"]["result"], "Succeeded");
+    let last = &list.body[0]["lastRun"];
+    assert_eq!(last["name"], name.as_str());
+    assert_eq!(last["result"], "Succeeded");
+    assert_eq!(last["exitCode"], 0);
+    assert_eq!(last["attempts"].as_array().unwrap().len(), 2);
+    assert_eq!(last["attempts"][0]["exitCode"], 1);
     let logs = app
         .get(
             &format!("/api/v1/projects/shop/cronjobs/report/runs/{name}/logs"),
@@ -331,11 +351,12 @@ async fn cronjob_journey() {
         )
         .await;
     assert_eq!(logs.status, StatusCode::OK);
-    assert!(
-        logs.body["attempts"][0]["log"]
-            .as_str()
-            .unwrap()
-            .contains("hello")
+    assert_eq!(
+        logs.body["attempts"],
+        json!([
+            {"pod": first, "log": "no database yet\n", "archived": false, "truncated": false},
+            {"pod": second, "log": "report: 3 rows\n", "archived": false, "truncated": false},
+        ])
     );
 
     // A run is only found under its own CronJob.

@@ -72,11 +72,17 @@ pub fn clip(text: &str, tail_lines: Option<usize>, limit_bytes: Option<usize>) -
     out
 }
 
+/// Room within the cap for the marker (which is about 110 bytes).
+const MARKER_ROOM: usize = 256;
+
 fn cap_log(log: &[u8], cap: usize) -> Vec<u8> {
     if log.len() <= cap {
         return log.to_vec();
     }
-    let half = cap / 2;
+    // The marker counts against the cap: a capped log read whole up to the
+    // cap (the API's default `limitBytes` is the default cap) must still
+    // end with the log's end.
+    let half = cap.saturating_sub(MARKER_ROOM) / 2;
     let head = &log[..half];
     let tail = &log[log.len() - half..];
     let marker = format!(
@@ -121,6 +127,7 @@ mod tests {
         assert!(text.starts_with("line 0\n"));
         assert!(text.ends_with("line 99999\n"));
         assert!(text.contains("bytes in between were left out"));
+        assert!(text.len() <= 64 * 1024, "{} bytes kept", text.len());
         assert!(a.gzip.len() < 64 * 1024);
     }
 }

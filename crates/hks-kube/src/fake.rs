@@ -1,26 +1,296 @@
-//! An in-memory [`Gateway`] for tests: it records applied objects, creates
-//! manual runs, and can be told to behave as an unreachable cluster.
+//! An in-memory [`Gateway`] for tests: a small model of one cluster per
+//! tenant, faithful in what HKS reads and writes, driven by the test in the
+//! place of Kubernetes' controllers.
+//!
+//! What it models:
+//! - **Applied objects** (Namespaces, Deployments, Services, CronJobs), each
+//!   with a `metadata.generation` that goes up when its content changes, by
+//!   an apply or by hand ([`FakeGateway::edit`], [`FakeGateway::remove`]).
+//! - **Runs as real `Job` and `Pod` objects.** Run now builds its Job with
+//!   [`hks_core::manifest::manual_job`] from the applied CronJob, as the live
+//!   gateway does; the test plays the CronJob controller
+//!   ([`FakeGateway::schedule_run`]: a Job named `<cronjob>-<minutes>`,
+//!   stamped with its scheduled time, from the CronJob's `jobTemplate`,
+//!   without HKS's finalizer) and the Job controller
+//!   ([`FakeGateway::start_attempt`], [`FakeGateway::end_attempt`],
+//!   [`FakeGateway::end_run`]: pods from the Job's template, so they carry the
+//!   template's finalizers, Job conditions and times as Kubernetes sets
+//!   them). Runs, `observe` and `cluster_runs` are derived from these objects
+//!   by the same functions the live gateway uses ([`hks_core::run`],
+//!   [`crate::recorded`]), so nothing about a run's result is made up here.
+//! - **Each attempt's log**: the bytes the test gives, any size, served by
+//!   `logs` (with the kubelet's `tailLines` and `limitBytes`) and
+//!   `attempt_log` while the pod exists. [`FakeGateway::set_logs_unavailable`]
+//!   makes log reads fail as when the kubelet does not answer.
+//! - **Finalizers and deletion.** `set_held` adds or removes HKS's finalizer
+//!   ([`FINALIZER_ARCHIVE`]); pods also carry the Job controller's tracking
+//!   finalizer until their attempt ends. Deleting an object that still has
+//!   finalizers only sets its `deletionTimestamp`; it goes when the last one
+//!   is removed. Deleting a Job ([`FakeGateway::delete_job`], as the CronJob
+//!   controller's history cleanup does, in the background) then deletes its
+//!   pods once the Job itself is gone: a held pod stays, with its log, until
+//!   released; an unheld one disappears at once. Deleting a CronJob deletes
+//!   the Jobs it owns; deleting a Namespace deletes everything in it.
+//! - **CronJob events** ([`FakeGateway::add_event`]), the reasons of missed runs.
+//! - **A view version**: a count of changes, bumped by every change as the
+//!   live gateway counts watch events, so the run recorder's level-triggered
+//!   pass and the list cache see each change; `None` while unreachable.
+//!
+//! [`FakeGateway::set_unreachable`] makes every call fail as if the
+//! apiserver were down.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use hks_core::run::{Run, RunResult, Trigger};
+use hks_core::manifest::{FINALIZER_ARCHIVE, LABEL_APPLICATION, LABEL_JOB_NAME, manual_job};
+use hks_core::run::{
+    ANNOTATION_SCHEDULED_TIMESTAMP, LABEL_CONTROLLER_UID, Run, RunResult, run, sort_newest_first,
+};
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::{CronJob, Job, JobCondition, JobStatus};
+use k8s_openapi::api::core::v1::{
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, Pod, PodSpec,
+    PodStatus,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 use crate::{
-    Applied, AttemptLog, Gateway, KubeError, LogOptions, Object, ObjectKey, Observed,
-    ObservedCronJob, TenantCluster,
+    Applied, AttemptLog, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, Object,
+    ObjectKey, Observed, ObservedCronJob, RunObject, TenantCluster,
 };
+
+/// The Job controller's finalizer on the pods it tracks.
+const FINALIZER_JOB_TRACKING: &str = "batch.kubernetes.io/job-tracking";
+
+/// A namespaced object of a tenant's cluster: (tenant id, namespace, name).
+type Key = (String, String, String);
+
+fn key(tenant_id: &str, namespace: &str, name: &str) -> Key {
+    (tenant_id.to_owned(), namespace.to_owned(), name.to_owned())
+}
 
 #[derive(Debug, Default)]
 pub struct FakeGateway {
     unreachable: AtomicBool,
-    /// Each object with its generation, bumped when its content changes.
-    objects: Mutex<BTreeMap<(String, ObjectKey), (Object, i64)>>,
-    applies: std::sync::atomic::AtomicUsize,
-    runs: Mutex<BTreeMap<(String, String, String), Vec<Run>>>,
+    logs_unavailable: AtomicBool,
+    applies: AtomicUsize,
+    /// Counts changes, as the live gateway counts watch events.
+    version: AtomicU64,
+    cluster: Mutex<Cluster>,
+}
+
+/// Everything the fake's clusters hold.
+#[derive(Debug, Default)]
+struct Cluster {
+    /// Each applied object with its generation, bumped when its content changes.
+    objects: BTreeMap<(String, ObjectKey), (Object, i64)>,
+    jobs: BTreeMap<Key, Job>,
+    pods: BTreeMap<Key, Pod>,
+    /// The log of each pod whose container started, by the pod's key.
+    logs: BTreeMap<Key, String>,
+    /// Events by CronJob key, oldest first.
+    events: BTreeMap<Key, Vec<CronJobEvent>>,
+    /// How often each pod's whole log was read by `attempt_log`.
+    log_reads: BTreeMap<Key, usize>,
+    /// For unique names and uids.
+    serial: u64,
+}
+
+fn held(meta: &ObjectMeta) -> bool {
+    meta.finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f == FINALIZER_ARCHIVE))
+}
+
+fn cronjob_uid(name: &str) -> String {
+    format!("uid-{name}")
+}
+
+fn time(t: Timestamp) -> Option<Time> {
+    Some(Time(t))
+}
+
+/// The kubelet's `tailLines`, then `limitBytes`.
+fn clip(log: &str, options: &LogOptions) -> String {
+    let mut out = log;
+    if let Some(n) = options.tail_lines.and_then(|n| usize::try_from(n).ok()) {
+        let body = out.strip_suffix('\n').unwrap_or(out);
+        let start = if n == 0 {
+            out.len()
+        } else {
+            body.rmatch_indices('\n')
+                .nth(n - 1)
+                .map_or(0, |(i, _)| i + 1)
+        };
+        out = &out[start..];
+    }
+    head(out, options.limit_bytes).to_owned()
+}
+
+/// At most `limit` bytes from the start (on a character boundary).
+fn head(text: &str, limit: Option<i64>) -> &str {
+    let Some(limit) = limit.and_then(|l| usize::try_from(l).ok()) else {
+        return text;
+    };
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+impl Cluster {
+    fn serial(&mut self) -> u64 {
+        self.serial += 1;
+        self.serial
+    }
+
+    fn cronjob(&self, tenant_id: &str, namespace: &str, name: &str) -> Option<CronJob> {
+        let key = ObjectKey {
+            kind: crate::Kind::CronJob,
+            namespace: Some(namespace.to_owned()),
+            name: name.to_owned(),
+        };
+        match self.objects.get(&(tenant_id.to_owned(), key)) {
+            Some((Object::CronJob(cj), _)) => {
+                let mut cj = cj.clone();
+                cj.metadata.uid = Some(cronjob_uid(name));
+                Some(cj)
+            }
+            _ => None,
+        }
+    }
+
+    /// The pods of a Job, oldest first.
+    fn pods_of(&self, k: &Key) -> Vec<(Key, &Pod)> {
+        let mut pods: Vec<(Key, &Pod)> = self
+            .pods
+            .iter()
+            .filter(|((t, ns, _), p)| {
+                *t == k.0
+                    && *ns == k.1
+                    && p.metadata
+                        .labels
+                        .as_ref()
+                        .and_then(|l| l.get(LABEL_JOB_NAME))
+                        == Some(&k.2)
+            })
+            .map(|(k, p)| (k.clone(), p))
+            .collect();
+        pods.sort_by_key(|(_, p)| {
+            (
+                p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                p.metadata.name.clone(),
+            )
+        });
+        pods
+    }
+
+    /// Deletes a pod: it goes at once unless a finalizer keeps it; a pod
+    /// still running is stopped (the kubelet's SIGTERM).
+    fn delete_pod(&mut self, k: &Key) {
+        let Some(pod) = self.pods.get_mut(k) else {
+            return;
+        };
+        if pod.metadata.finalizers.as_ref().is_none_or(Vec::is_empty) {
+            self.pods.remove(k);
+            self.logs.remove(k);
+            return;
+        }
+        if pod.metadata.deletion_timestamp.is_none() {
+            pod.metadata.deletion_timestamp = time(Timestamp::now());
+            if pod_phase(pod) == Some("Running") {
+                terminate(pod, 143, Timestamp::now());
+            }
+        }
+    }
+
+    /// Deletes a Job in the background: it goes at once unless a finalizer
+    /// keeps it; once it is gone, its pods are deleted.
+    fn delete_job(&mut self, k: &Key) {
+        let Some(job) = self.jobs.get_mut(k) else {
+            return;
+        };
+        if job.metadata.finalizers.as_ref().is_none_or(Vec::is_empty) {
+            self.jobs.remove(k);
+            let pods: Vec<Key> = self.pods_of(k).into_iter().map(|(k, _)| k).collect();
+            for p in pods {
+                self.delete_pod(&p);
+            }
+        } else if job.metadata.deletion_timestamp.is_none() {
+            job.metadata.deletion_timestamp = time(Timestamp::now());
+        }
+    }
+
+    /// Removes a finalizer; an object being deleted goes with its last one.
+    fn drop_finalizer(&mut self, kind: RunObject, k: &Key, finalizer: &str) -> bool {
+        let meta = match kind {
+            RunObject::Job => self.jobs.get_mut(k).map(|j| &mut j.metadata),
+            RunObject::Pod => self.pods.get_mut(k).map(|p| &mut p.metadata),
+        };
+        let Some(meta) = meta else { return false };
+        let Some(list) = meta.finalizers.as_mut() else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|f| f != finalizer);
+        if list.len() == before {
+            return false;
+        }
+        if list.is_empty() && meta.deletion_timestamp.is_some() {
+            match kind {
+                RunObject::Job => self.delete_job(k),
+                RunObject::Pod => self.delete_pod(k),
+            }
+        }
+        true
+    }
+
+    fn job_mut(&mut self, k: &Key) -> &mut Job {
+        self.jobs
+            .get_mut(k)
+            .unwrap_or_else(|| panic!("the fake cluster has no Job {k:?}"))
+    }
+}
+
+fn pod_phase(pod: &Pod) -> Option<&str> {
+    pod.status.as_ref()?.phase.as_deref()
+}
+
+/// The container of `pod` ends with `exit_code` at `at`.
+fn terminate(pod: &mut Pod, exit_code: i32, at: Timestamp) {
+    let status = pod.status.get_or_insert_with(PodStatus::default);
+    let started = status.start_time.clone();
+    status.phase = Some(
+        if exit_code == 0 {
+            "Succeeded"
+        } else {
+            "Failed"
+        }
+        .into(),
+    );
+    for c in status.container_statuses.iter_mut().flatten() {
+        c.ready = false;
+        c.state = Some(ContainerState {
+            terminated: Some(ContainerStateTerminated {
+                exit_code,
+                reason: Some(if exit_code == 0 { "Completed" } else { "Error" }.into()),
+                started_at: started.clone(),
+                finished_at: time(at),
+                ..ContainerStateTerminated::default()
+            }),
+            ..ContainerState::default()
+        });
+    }
+    if let Some(f) = pod.metadata.finalizers.as_mut() {
+        f.retain(|f| f != FINALIZER_JOB_TRACKING);
+    }
 }
 
 impl FakeGateway {
@@ -28,15 +298,29 @@ impl FakeGateway {
         Self::default()
     }
 
+    fn cluster(&self) -> MutexGuard<'_, Cluster> {
+        self.cluster.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// From now on every call fails as if the apiserver were down (or works again).
     pub fn set_unreachable(&self, down: bool) {
         self.unreachable.store(down, Ordering::SeqCst);
     }
 
+    /// From now on reading a log fails as when the kubelet does not answer
+    /// (or works again); everything else works.
+    pub fn set_logs_unavailable(&self, unavailable: bool) {
+        self.logs_unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
     /// The objects applied to a tenant's cluster.
     pub fn objects(&self, tenant_id: &str) -> Vec<Object> {
-        let objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
-        objects
+        self.cluster()
+            .objects
             .iter()
             .filter(|((t, _), _)| t == tenant_id)
             .map(|(_, (o, _))| o.clone())
@@ -50,19 +334,331 @@ impl FakeGateway {
 
     /// Changes an object as someone with kubectl would (its generation goes up).
     pub fn edit(&self, tenant_id: &str, key: &ObjectKey, change: impl FnOnce(&mut Object)) {
-        let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((o, generation)) = map.get_mut(&(tenant_id.to_owned(), key.clone())) {
+        let mut cluster = self.cluster();
+        if let Some((o, generation)) = cluster
+            .objects
+            .get_mut(&(tenant_id.to_owned(), key.clone()))
+        {
             change(o);
             *generation += 1;
+            self.changed();
         }
     }
 
     /// Removes an object as if someone deleted it by hand.
     pub fn remove(&self, tenant_id: &str, key: &ObjectKey) {
-        self.objects
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&(tenant_id.to_owned(), key.clone()));
+        if self
+            .cluster()
+            .objects
+            .remove(&(tenant_id.to_owned(), key.clone()))
+            .is_some()
+        {
+            self.changed();
+        }
+    }
+
+    /// The CronJob controller starts the run scheduled for `at`: a Job named
+    /// `<cronjob>-<minutes since the epoch>`, created at `at` from the
+    /// CronJob's `jobTemplate`, owned by the CronJob and stamped with the
+    /// scheduled time. Like the controller, it does not add HKS's finalizer
+    /// to the Job (the recorder does; the pod template has it). Returns the
+    /// Job's name.
+    ///
+    /// # Panics
+    /// When the CronJob was not applied.
+    pub fn schedule_run(
+        &self,
+        tenant_id: &str,
+        namespace: &str,
+        cronjob: &str,
+        at: Timestamp,
+    ) -> String {
+        let mut cluster = self.cluster();
+        let cj = cluster
+            .cronjob(tenant_id, namespace, cronjob)
+            .unwrap_or_else(|| panic!("the fake cluster has no CronJob {namespace}/{cronjob}"));
+        let name = format!("{cronjob}-{}", at.as_second().div_euclid(60));
+        let template = cj.spec.job_template;
+        let meta = template.metadata.unwrap_or_default();
+        let serial = cluster.serial();
+        let mut annotations = meta.annotations.unwrap_or_default();
+        annotations.insert(ANNOTATION_SCHEDULED_TIMESTAMP.to_owned(), at.to_string());
+        let job = Job {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(namespace.to_owned()),
+                uid: Some(format!("uid-job-{serial}")),
+                creation_timestamp: time(at),
+                labels: meta.labels,
+                annotations: Some(annotations),
+                owner_references: Some(vec![OwnerReference {
+                    api_version: "batch/v1".into(),
+                    kind: "CronJob".into(),
+                    name: cronjob.to_owned(),
+                    uid: cronjob_uid(cronjob),
+                    controller: Some(true),
+                    block_owner_deletion: Some(true),
+                }]),
+                ..ObjectMeta::default()
+            },
+            spec: template.spec,
+            status: None,
+        };
+        cluster.jobs.insert(key(tenant_id, namespace, &name), job);
+        self.changed();
+        name
+    }
+
+    /// The Job controller starts an attempt of `job` at `at`: a pod from the
+    /// Job's pod template (its labels and finalizers, HKS's among them) with
+    /// the Job controller's labels and tracking finalizer, running. Returns
+    /// the pod's name.
+    ///
+    /// # Panics
+    /// When the Job does not exist.
+    pub fn start_attempt(
+        &self,
+        tenant_id: &str,
+        namespace: &str,
+        job: &str,
+        at: Timestamp,
+    ) -> String {
+        let mut cluster = self.cluster();
+        let k = key(tenant_id, namespace, job);
+        let attempt = cluster.pods_of(&k).len() + 1;
+        let j = cluster.job_mut(&k);
+        let uid = j.metadata.uid.clone().unwrap_or_default();
+        let template = j
+            .spec
+            .as_ref()
+            .map(|s| s.template.clone())
+            .unwrap_or_default();
+        let status = j.status.get_or_insert_with(JobStatus::default);
+        status.start_time.get_or_insert(Time(at));
+        status.active = Some(1);
+        let meta = template.metadata.unwrap_or_default();
+        let mut labels = meta.labels.unwrap_or_default();
+        for (k, v) in [
+            (LABEL_JOB_NAME, job),
+            ("job-name", job),
+            (LABEL_CONTROLLER_UID, &uid),
+            ("controller-uid", &uid),
+        ] {
+            labels.insert(k.to_owned(), v.to_owned());
+        }
+        let mut finalizers = meta.finalizers.unwrap_or_default();
+        finalizers.push(FINALIZER_JOB_TRACKING.to_owned());
+        let name = format!("{job}-a{attempt}");
+        let containers = template
+            .spec
+            .unwrap_or_default()
+            .containers
+            .into_iter()
+            .map(|c| ContainerStatus {
+                name: c.name,
+                image: c.image.unwrap_or_default(),
+                ready: true,
+                state: Some(ContainerState {
+                    running: Some(ContainerStateRunning {
+                        started_at: time(at),
+                    }),
+                    ..ContainerState::default()
+                }),
+                ..ContainerStatus::default()
+            })
+            .collect();
+        let pod = Pod {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(namespace.to_owned()),
+                creation_timestamp: time(at),
+                labels: Some(labels),
+                finalizers: Some(finalizers),
+                owner_references: Some(vec![OwnerReference {
+                    api_version: "batch/v1".into(),
+                    kind: "Job".into(),
+                    name: job.to_owned(),
+                    uid,
+                    controller: Some(true),
+                    block_owner_deletion: Some(true),
+                }]),
+                ..ObjectMeta::default()
+            },
+            spec: Some(PodSpec::default()),
+            status: Some(PodStatus {
+                phase: Some("Running".into()),
+                start_time: time(at),
+                container_statuses: Some(containers),
+                ..PodStatus::default()
+            }),
+        };
+        let pk = key(tenant_id, namespace, &name);
+        cluster.pods.insert(pk.clone(), pod);
+        cluster.logs.insert(pk, String::new());
+        self.changed();
+        name
+    }
+
+    /// The attempt `pod` ends at `at` with `exit_code` (Succeeded for 0,
+    /// Failed otherwise) after logging `log`; the Job controller counts it
+    /// and drops its tracking finalizer.
+    ///
+    /// # Panics
+    /// When the pod does not exist.
+    pub fn end_attempt(
+        &self,
+        tenant_id: &str,
+        namespace: &str,
+        pod: &str,
+        exit_code: i32,
+        log: impl Into<String>,
+        at: Timestamp,
+    ) {
+        let mut cluster = self.cluster();
+        let pk = key(tenant_id, namespace, pod);
+        let p = cluster
+            .pods
+            .get_mut(&pk)
+            .unwrap_or_else(|| panic!("the fake cluster has no pod {pk:?}"));
+        terminate(p, exit_code, at);
+        let job = p
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(LABEL_JOB_NAME))
+            .cloned()
+            .unwrap_or_default();
+        cluster.logs.insert(pk, log.into());
+        if let Some(j) = cluster.jobs.get_mut(&key(tenant_id, namespace, &job)) {
+            let status = j.status.get_or_insert_with(JobStatus::default);
+            status.active = Some(0);
+            let count = if exit_code == 0 {
+                &mut status.succeeded
+            } else {
+                &mut status.failed
+            };
+            *count = Some(count.unwrap_or(0) + 1);
+        }
+        self.changed();
+    }
+
+    /// The Job controller ends the run at `at`: complete when its last
+    /// attempt succeeded, else failed (`BackoffLimitExceeded`).
+    ///
+    /// # Panics
+    /// When the Job does not exist.
+    pub fn end_run(&self, tenant_id: &str, namespace: &str, job: &str, at: Timestamp) {
+        let mut cluster = self.cluster();
+        let k = key(tenant_id, namespace, job);
+        let succeeded = cluster
+            .pods_of(&k)
+            .last()
+            .is_some_and(|(_, p)| pod_phase(p) == Some("Succeeded"));
+        let condition = |kind: &str, reason: Option<&str>, message: Option<&str>| JobCondition {
+            type_: kind.to_owned(),
+            status: "True".into(),
+            reason: reason.map(str::to_owned),
+            message: message.map(str::to_owned),
+            last_transition_time: time(at),
+            last_probe_time: time(at),
+        };
+        let status = cluster
+            .job_mut(&k)
+            .status
+            .get_or_insert_with(JobStatus::default);
+        status.active = Some(0);
+        if succeeded {
+            status.completion_time = time(at);
+            status.conditions = Some(vec![
+                condition("SuccessCriteriaMet", Some("CompletionsReached"), None),
+                condition("Complete", Some("CompletionsReached"), None),
+            ]);
+        } else {
+            let message = "Job has reached the specified backoff limit";
+            status.conditions = Some(vec![
+                condition("FailureTarget", Some("BackoffLimitExceeded"), Some(message)),
+                condition("Failed", Some("BackoffLimitExceeded"), Some(message)),
+            ]);
+        }
+        self.changed();
+    }
+
+    /// A whole run now: one attempt that logs `log` and exits with
+    /// `exit_code`, and the run's end. Returns the attempt's pod name.
+    pub fn finish_run(
+        &self,
+        tenant_id: &str,
+        namespace: &str,
+        job: &str,
+        exit_code: i32,
+        log: impl Into<String>,
+    ) -> String {
+        let now = Timestamp::now();
+        let pod = self.start_attempt(tenant_id, namespace, job, now);
+        self.end_attempt(tenant_id, namespace, &pod, exit_code, log, now);
+        self.end_run(tenant_id, namespace, job, now);
+        pod
+    }
+
+    /// Deletes a Job as the CronJob controller's history cleanup does (in the
+    /// background): a Job HKS holds stays, being deleted, until released;
+    /// once it is gone its pods are deleted, and of those a held one stays
+    /// with its log until released, an unheld one disappears.
+    pub fn delete_job(&self, tenant_id: &str, namespace: &str, job: &str) {
+        self.cluster().delete_job(&key(tenant_id, namespace, job));
+        self.changed();
+    }
+
+    /// Kubernetes records an event about a CronJob (for example
+    /// `JobAlreadyActive` when a scheduled time did not start a run).
+    pub fn add_event(&self, tenant_id: &str, namespace: &str, cronjob: &str, event: CronJobEvent) {
+        self.cluster()
+            .events
+            .entry(key(tenant_id, namespace, cronjob))
+            .or_default()
+            .push(event);
+    }
+
+    /// A Job as the cluster has it now.
+    pub fn job(&self, tenant_id: &str, namespace: &str, name: &str) -> Option<Job> {
+        self.cluster()
+            .jobs
+            .get(&key(tenant_id, namespace, name))
+            .cloned()
+    }
+
+    /// A pod as the cluster has it now.
+    pub fn pod(&self, tenant_id: &str, namespace: &str, name: &str) -> Option<Pod> {
+        self.cluster()
+            .pods
+            .get(&key(tenant_id, namespace, name))
+            .cloned()
+    }
+
+    /// Whether a Job or pod carries HKS's finalizer; `None` when it is gone.
+    pub fn held(
+        &self,
+        tenant_id: &str,
+        namespace: &str,
+        kind: RunObject,
+        name: &str,
+    ) -> Option<bool> {
+        let cluster = self.cluster();
+        let k = key(tenant_id, namespace, name);
+        match kind {
+            RunObject::Job => cluster.jobs.get(&k).map(|j| held(&j.metadata)),
+            RunObject::Pod => cluster.pods.get(&k).map(|p| held(&p.metadata)),
+        }
+    }
+
+    /// How often a pod's whole log was read for archiving (`attempt_log`),
+    /// answered or not.
+    pub fn log_reads(&self, tenant_id: &str, namespace: &str, pod: &str) -> usize {
+        self.cluster()
+            .log_reads
+            .get(&key(tenant_id, namespace, pod))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn check(&self) -> Result<(), KubeError> {
@@ -71,6 +667,51 @@ impl FakeGateway {
         } else {
             Ok(())
         }
+    }
+
+    fn check_logs(&self) -> Result<(), KubeError> {
+        self.check()?;
+        if self.logs_unavailable.load(Ordering::SeqCst) {
+            Err(KubeError::Unreachable(
+                "the kubelet does not answer (fake)".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The pods of `cronjob`'s run `run` with their logs, oldest first; a
+    /// run that is gone, or another CronJob's, is not found.
+    fn run_logs(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+    ) -> Result<Vec<(String, String)>, KubeError> {
+        let c = self.cluster();
+        let k = key(cluster.tenant_id, namespace, run);
+        let job = c.jobs.get(&k).ok_or(KubeError::NotFound)?;
+        if job
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(LABEL_APPLICATION))
+            .map(String::as_str)
+            != Some(cronjob)
+        {
+            return Err(KubeError::NotFound);
+        }
+        Ok(c.pods_of(&k)
+            .into_iter()
+            .map(|(pk, p)| {
+                (
+                    p.metadata.name.clone().unwrap_or_default(),
+                    // A container that has not started has no log yet.
+                    c.logs.get(&pk).cloned().unwrap_or_default(),
+                )
+            })
+            .collect())
     }
 }
 
@@ -82,16 +723,18 @@ impl Gateway for FakeGateway {
         objects: &[Object],
     ) -> Result<Vec<Applied>, KubeError> {
         self.check()?;
-        let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = self.cluster();
         let mut applied = vec![];
         for o in objects {
             self.applies.fetch_add(1, Ordering::SeqCst);
             let key = o.key();
-            let entry = map
+            let entry = c
+                .objects
                 .entry((cluster.tenant_id.to_owned(), key.clone()))
                 .or_insert_with(|| (o.clone(), 0));
             if entry.1 == 0 || entry.0 != *o {
                 *entry = (o.clone(), entry.1 + 1);
+                self.changed();
             }
             applied.push(Applied {
                 key,
@@ -111,13 +754,43 @@ impl Gateway for FakeGateway {
 
     async fn delete(&self, cluster: TenantCluster<'_>, key: &ObjectKey) -> Result<(), KubeError> {
         self.check()?;
-        let mut map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&(cluster.tenant_id.to_owned(), key.clone()));
-        if key.kind == crate::Kind::Namespace {
-            map.retain(|(t, k), _| {
-                !(t == cluster.tenant_id && k.namespace.as_deref() == Some(key.name.as_str()))
-            });
+        let mut c = self.cluster();
+        let tenant = cluster.tenant_id;
+        c.objects.remove(&(tenant.to_owned(), key.clone()));
+        let doomed: Vec<Key> = match (key.kind, key.namespace.as_deref()) {
+            // Garbage collection: the Jobs the CronJob owns (Run now Jobs too).
+            (crate::Kind::CronJob, Some(ns)) => c
+                .jobs
+                .iter()
+                .filter(|((t, n, _), j)| {
+                    t == tenant
+                        && n == ns
+                        && j.metadata
+                            .owner_references
+                            .iter()
+                            .flatten()
+                            .any(|o| o.kind == "CronJob" && o.uid == cronjob_uid(&key.name))
+                })
+                .map(|(k, _)| k.clone())
+                .collect(),
+            // The namespace controller: everything in it.
+            (crate::Kind::Namespace, _) => {
+                let ns = key.name.as_str();
+                c.objects
+                    .retain(|(t, k), _| !(t == tenant && k.namespace.as_deref() == Some(ns)));
+                let in_ns = |(t, n, _): &Key| t == tenant && n == ns;
+                let pods: Vec<Key> = c.pods.keys().filter(|k| in_ns(k)).cloned().collect();
+                for p in pods {
+                    c.delete_pod(&p);
+                }
+                c.jobs.keys().filter(|k| in_ns(k)).cloned().collect()
+            }
+            _ => vec![],
+        };
+        for j in doomed {
+            c.delete_job(&j);
         }
+        self.changed();
         Ok(())
     }
 
@@ -127,38 +800,74 @@ impl Gateway for FakeGateway {
         namespace: &str,
     ) -> Result<Observed, KubeError> {
         self.check()?;
-        let map = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        let c = self.cluster();
         let mut observed = Observed {
             fresh: true,
             ..Observed::default()
         };
-        for ((t, key), (o, generation)) in map.iter() {
+        let mut runs: BTreeMap<String, Vec<Run>> = BTreeMap::new();
+        // What the CronJob controller keeps in each CronJob's status, from
+        // the Jobs it created (Run now Jobs are not its own).
+        let mut status: BTreeMap<String, (usize, Option<Timestamp>, Option<Timestamp>)> =
+            BTreeMap::new();
+        for (k, job) in c
+            .jobs
+            .iter()
+            .filter(|((t, ns, _), _)| t == cluster.tenant_id && ns == namespace)
+        {
+            let Some(app) = job
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_APPLICATION))
+            else {
+                continue;
+            };
+            let pods: Vec<&Pod> = c.pods_of(k).into_iter().map(|(_, p)| p).collect();
+            let r = run(job, &pods);
+            let controlled = job
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.controller == Some(true) && o.kind == "CronJob");
+            if controlled {
+                let s = status.entry(app.clone()).or_default();
+                s.0 += usize::from(!r.result.is_final());
+                s.1 = s.1.max(r.scheduled_at);
+                if r.result == RunResult::Succeeded {
+                    s.2 = s.2.max(r.finished_at);
+                }
+            }
+            runs.entry(app.clone()).or_default().push(r);
+        }
+        for list in runs.values_mut() {
+            sort_newest_first(list);
+        }
+        for ((t, key), (o, generation)) in c.objects.iter() {
             if let (true, Some(ns), Object::CronJob(cj)) =
                 (t == cluster.tenant_id, &key.namespace, o)
                 && ns == namespace
             {
+                let (active, last_schedule_time, last_successful_time) =
+                    status.get(&key.name).copied().unwrap_or_default();
                 observed.cronjobs.insert(
                     key.name.clone(),
                     ObservedCronJob {
                         name: key.name.clone(),
-                        uid: Some(format!("uid-{}", key.name)),
+                        uid: Some(cronjob_uid(&key.name)),
                         generation: Some(*generation),
                         schedule: cj.spec.schedule.clone(),
                         time_zone: cj.spec.time_zone.clone(),
                         suspend: cj.spec.suspend.unwrap_or(false),
-                        active: 0,
-                        last_schedule_time: None,
-                        last_successful_time: None,
+                        active,
+                        last_schedule_time,
+                        last_successful_time,
                     },
                 );
             }
         }
-        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        for ((t, ns, cj), list) in runs.iter() {
-            if t == cluster.tenant_id && ns == namespace {
-                observed.runs.insert(cj.clone(), list.clone());
-            }
-        }
+        observed.runs = runs;
         Ok(observed)
     }
 
@@ -170,47 +879,25 @@ impl Gateway for FakeGateway {
         triggered_by: &str,
     ) -> Result<Run, KubeError> {
         self.check()?;
-        let key = ObjectKey {
-            kind: crate::Kind::CronJob,
-            namespace: Some(namespace.to_owned()),
-            name: cronjob.to_owned(),
-        };
-        if !self
-            .objects
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(&(cluster.tenant_id.to_owned(), key))
-        {
-            return Err(KubeError::NotFound);
-        }
-        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        let list = runs
-            .entry((
-                cluster.tenant_id.to_owned(),
-                namespace.to_owned(),
-                cronjob.to_owned(),
-            ))
-            .or_default();
-        let now = jiff::Timestamp::now();
-        let run = Run {
-            name: format!("{cronjob}-m{}", list.len() + 1),
-            uid: None,
-            trigger: Trigger::Manual,
-            triggered_by: Some(triggered_by.to_owned()),
-            scheduled_at: None,
-            created_at: Some(now),
-            started_at: Some(now),
-            finished_at: Some(now),
-            duration_seconds: Some(0),
-            result: RunResult::Succeeded,
-            reason: None,
-            message: None,
-            exit_code: Some(0),
-            attempts: vec![],
-            in_cluster: true,
-        };
-        list.insert(0, run.clone());
-        Ok(run)
+        let mut c = self.cluster();
+        let cj = c
+            .cronjob(cluster.tenant_id, namespace, cronjob)
+            .ok_or(KubeError::NotFound)?;
+        let serial = c.serial();
+        let mut job = manual_job(&cj, triggered_by, &serial.to_string()).map_err(|e| {
+            KubeError::Rejected {
+                code: 0,
+                reason: "Invalid".into(),
+                message: e.to_string(),
+            }
+        })?;
+        job.metadata.uid = Some(format!("uid-job-{serial}"));
+        job.metadata.creation_timestamp = time(Timestamp::now());
+        let name = job.metadata.name.clone().unwrap_or_default();
+        let created = run(&job, &[]);
+        c.jobs.insert(key(cluster.tenant_id, namespace, &name), job);
+        self.changed();
+        Ok(created)
     }
 
     async fn logs(
@@ -219,24 +906,23 @@ impl Gateway for FakeGateway {
         namespace: &str,
         cronjob: &str,
         run: &str,
-        _options: &LogOptions,
+        options: &LogOptions,
     ) -> Result<Vec<AttemptLog>, KubeError> {
         self.check()?;
-        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-        let found = runs.iter().any(|((t, ns, cj), list)| {
-            t == cluster.tenant_id
-                && ns == namespace
-                && cj == cronjob
-                && list.iter().any(|r| r.name == run)
-        });
-        if found {
-            Ok(vec![AttemptLog {
-                pod: format!("{run}-pod"),
-                log: "hello from the fake cluster\n".into(),
-            }])
-        } else {
-            Err(KubeError::NotFound)
+        let pods = self.run_logs(cluster, namespace, cronjob, run)?;
+        self.check_logs()?;
+        let out: Vec<AttemptLog> = pods
+            .into_iter()
+            .filter(|(pod, _)| options.attempt.as_ref().is_none_or(|a| a == pod))
+            .map(|(pod, log)| AttemptLog {
+                log: clip(&log, options),
+                pod,
+            })
+            .collect();
+        if options.attempt.is_some() && out.is_empty() {
+            return Err(KubeError::NotFound);
         }
+        Ok(out)
     }
 
     async fn follow_logs(
@@ -247,10 +933,16 @@ impl Gateway for FakeGateway {
         run: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<String, KubeError>>, KubeError> {
-        let logs = self.logs(cluster, namespace, cronjob, run, options).await?;
-        Ok(Box::pin(futures::stream::iter(
-            logs.into_iter().map(|l| Ok(l.log)),
-        )))
+        self.check()?;
+        let pods = self.run_logs(cluster, namespace, cronjob, run)?;
+        self.check_logs()?;
+        let (_, log) = match &options.attempt {
+            Some(a) => pods.into_iter().find(|(pod, _)| pod == a),
+            None => pods.into_iter().last(),
+        }
+        .ok_or(KubeError::NotFound)?;
+        let log = clip(&log, options);
+        Ok(Box::pin(futures::stream::once(async move { Ok(log) })))
     }
 
     async fn check_connection(
@@ -260,5 +952,217 @@ impl Gateway for FakeGateway {
         Ok(())
     }
 
+    fn view_version(&self, _tenant_id: &str) -> Option<u64> {
+        (!self.unreachable.load(Ordering::SeqCst)).then(|| self.version.load(Ordering::Acquire))
+    }
+
     fn forget(&self, _tenant_id: &str) {}
+
+    async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
+        self.check()?;
+        let c = self.cluster();
+        let mine = |(t, _, _): &&Key| *t == cluster.tenant_id;
+        let jobs: Vec<Arc<Job>> = c
+            .jobs
+            .iter()
+            .filter(|(k, _)| mine(k))
+            .map(|(_, j)| Arc::new(j.clone()))
+            .collect();
+        let pods: Vec<Arc<Pod>> = c
+            .pods
+            .iter()
+            .filter(|(k, _)| mine(k))
+            .map(|(_, p)| Arc::new(p.clone()))
+            .collect();
+        Ok(crate::recorded::cluster_runs(&jobs, &pods))
+    }
+
+    async fn attempt_log(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        limit_bytes: i64,
+    ) -> Result<Option<String>, KubeError> {
+        self.check()?;
+        let k = key(cluster.tenant_id, namespace, pod);
+        let mut c = self.cluster();
+        *c.log_reads.entry(k.clone()).or_default() += 1;
+        drop(c);
+        self.check_logs()?;
+        let c = self.cluster();
+        // A pod that is gone, or whose container never started, has none.
+        Ok(c.logs
+            .get(&k)
+            .map(|log| head(log, Some(limit_bytes)).to_owned()))
+    }
+
+    async fn set_held(
+        &self,
+        cluster: TenantCluster<'_>,
+        kind: RunObject,
+        namespace: &str,
+        name: &str,
+        held: bool,
+    ) -> Result<(), KubeError> {
+        self.check()?;
+        let mut c = self.cluster();
+        let k = key(cluster.tenant_id, namespace, name);
+        let changed = if held {
+            let meta = match kind {
+                RunObject::Job => c.jobs.get_mut(&k).map(|j| &mut j.metadata),
+                RunObject::Pod => c.pods.get_mut(&k).map(|p| &mut p.metadata),
+            };
+            match meta {
+                // No finalizer can be added to an object being deleted.
+                Some(meta) if meta.deletion_timestamp.is_none() && !self::held(meta) => {
+                    meta.finalizers
+                        .get_or_insert_with(Vec::new)
+                        .push(FINALIZER_ARCHIVE.to_owned());
+                    true
+                }
+                _ => false,
+            }
+        } else {
+            c.drop_finalizer(kind, &k, FINALIZER_ARCHIVE)
+        };
+        if changed {
+            self.changed();
+        }
+        Ok(())
+    }
+
+    async fn cronjob_events(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+    ) -> Result<Vec<CronJobEvent>, KubeError> {
+        self.check()?;
+        let mut events = self
+            .cluster()
+            .events
+            .get(&key(cluster.tenant_id, namespace, cronjob))
+            .cloned()
+            .unwrap_or_default();
+        events.sort_by_key(|e| e.last_seen);
+        Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hks_core::tenant::ClusterConnection;
+    use serde_json::json;
+
+    const T: &str = "t1";
+    const NS: &str = "hks-t1-shop";
+
+    fn connection() -> ClusterConnection {
+        serde_json::from_value(
+            json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"}),
+        )
+        .unwrap()
+    }
+
+    /// A fake with CronJob `report`, whose pod template carries HKS's finalizer.
+    async fn fake() -> FakeGateway {
+        let labels =
+            json!({"hks.dev/application": "report", "app.kubernetes.io/managed-by": "hks"});
+        let cj: CronJob = serde_json::from_value(json!({
+            "metadata": {"name": "report", "namespace": NS},
+            "spec": {"schedule": "0 3 * * *", "jobTemplate": {
+                "metadata": {"labels": labels},
+                "spec": {"template": {
+                    "metadata": {"labels": labels, "finalizers": [FINALIZER_ARCHIVE]},
+                    "spec": {"containers": [{"name": "report", "image": "busybox"}]}}}}}
+        }))
+        .unwrap();
+        let fake = FakeGateway::new();
+        let conn = connection();
+        let cluster = TenantCluster {
+            tenant_id: T,
+            connection: &conn,
+        };
+        fake.apply(cluster, &[Object::CronJob(cj)]).await.unwrap();
+        fake
+    }
+
+    #[tokio::test]
+    async fn history_cleanup_keeps_held_pods_with_their_logs_until_released() {
+        let fake = fake().await;
+        let conn = connection();
+        let cluster = TenantCluster {
+            tenant_id: T,
+            connection: &conn,
+        };
+        let at: Timestamp = "2025-01-01T03:00:00Z".parse().unwrap();
+        let job = fake.schedule_run(T, NS, "report", at);
+        assert_eq!(job, format!("report-{}", at.as_second() / 60));
+        assert_eq!(fake.held(T, NS, RunObject::Job, &job), Some(false));
+        let pod = fake.start_attempt(T, NS, &job, at);
+        assert_eq!(fake.held(T, NS, RunObject::Pod, &pod), Some(true));
+        fake.end_attempt(T, NS, &pod, 0, "done\n", at);
+        fake.end_run(T, NS, &job, at);
+        let runs = fake.cluster_runs(cluster).await.unwrap();
+        assert_eq!(runs[0].run.result, RunResult::Succeeded);
+        assert_eq!(runs[0].run.scheduled_at, Some(at));
+
+        // The Job is not held: it goes; its held pod stays, with its log.
+        let before = fake.view_version(T);
+        fake.delete_job(T, NS, &job);
+        assert_ne!(fake.view_version(T), before);
+        assert!(fake.job(T, NS, &job).is_none());
+        let kept = fake.pod(T, NS, &pod).expect("held pod kept");
+        assert!(kept.metadata.deletion_timestamp.is_some());
+        assert_eq!(
+            fake.attempt_log(cluster, NS, &pod, 1 << 20).await.unwrap(),
+            Some("done\n".to_owned())
+        );
+        let runs = fake.cluster_runs(cluster).await.unwrap();
+        assert!(runs[0].job.is_none() && !runs[0].run.in_cluster);
+
+        // Released, it goes with its log.
+        fake.set_held(cluster, RunObject::Pod, NS, &pod, false)
+            .await
+            .unwrap();
+        assert!(fake.pod(T, NS, &pod).is_none());
+        assert_eq!(
+            fake.attempt_log(cluster, NS, &pod, 1 << 20).await.unwrap(),
+            None
+        );
+        assert!(fake.cluster_runs(cluster).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_held_job_stays_until_released_and_unheld_pods_go_with_it() {
+        let fake = fake().await;
+        let conn = connection();
+        let cluster = TenantCluster {
+            tenant_id: T,
+            connection: &conn,
+        };
+        let run = fake.run_now(cluster, NS, "report", "ci").await.unwrap();
+        assert_eq!(run.result, RunResult::Pending);
+        assert_eq!(fake.held(T, NS, RunObject::Job, &run.name), Some(true));
+        let pod = fake.finish_run(T, NS, &run.name, 2, "boom\n");
+        fake.set_held(cluster, RunObject::Pod, NS, &pod, false)
+            .await
+            .unwrap();
+        fake.delete_job(T, NS, &run.name);
+        assert!(
+            fake.job(T, NS, &run.name)
+                .unwrap()
+                .metadata
+                .deletion_timestamp
+                .is_some()
+        );
+        assert!(fake.pod(T, NS, &pod).is_some(), "pods wait for their Job");
+        fake.set_held(cluster, RunObject::Job, NS, &run.name, false)
+            .await
+            .unwrap();
+        assert!(fake.job(T, NS, &run.name).is_none());
+        assert!(fake.pod(T, NS, &pod).is_none());
+    }
 }
