@@ -27,6 +27,8 @@ struct Seen {
     /// Every request with a valid signature: (delivery id, body).
     requests: Vec<(String, Value)>,
     bad_signatures: usize,
+    /// How long each answer takes (none unless a test sets it).
+    delay: Duration,
 }
 
 #[derive(Clone)]
@@ -60,6 +62,8 @@ impl Receiver {
 }
 
 async fn hook(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let delay = seen.lock().unwrap().delay;
+    tokio::time::sleep(delay).await;
     let mut seen = seen.lock().unwrap();
     let signature = headers
         .get(SIGNATURE_HEADER)
@@ -511,4 +515,133 @@ async fn a_test_delivery_reports_how_the_receiver_answered() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Two workers (as two HKS processes: each its own connection to the same
+/// database file) deliver the same due deliveries at the same time: each
+/// attempt goes out once, so a delivery id reaches the receiver once per
+/// attempt the store recorded (once, unless the receiver refused it), and
+/// nothing arrives again after the claims' lease.
+#[tokio::test]
+async fn two_workers_at_once_send_each_attempt_once() {
+    let dir = std::env::temp_dir().join(format!(
+        "hks-alerting-two-{}-{}",
+        std::process::id(),
+        Timestamp::now().as_nanosecond()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hks.db");
+    let key = EncryptionKey::generate().unwrap();
+    let key_text = key.to_base64();
+    let open = async || {
+        Store::open(
+            &path,
+            EncryptionKey::from_base64(key_text.expose_secret()).unwrap(),
+        )
+        .await
+        .unwrap()
+    };
+    let store = Store::open(&path, key).await.unwrap();
+    // The first 6 requests are refused (retried later, same id); each
+    // answer takes 50 ms, so both workers have requests in flight at once.
+    let receiver = Receiver::start(&[500; 6]).await;
+    receiver.seen.lock().unwrap().delay = Duration::from_millis(50);
+    let p = project(&store).await;
+    configure(&store, &p, None, &receiver.url).await;
+    let alerter = Alerter::new(store.clone());
+    const ALERTS: usize = 40;
+    for i in 0..ALERTS {
+        let raised = alerter
+            .run_finished(
+                &p,
+                "report",
+                &format!("run-{i}"),
+                Outcome::Failed,
+                None,
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(raised.len(), 1);
+    }
+
+    let settings = Settings {
+        concurrency: 4,
+        ..fast()
+    };
+    let lease = settings.timeout + settings.retry_base;
+    let workers = [
+        Worker::new(open().await, settings.clone()).unwrap(),
+        Worker::new(open().await, settings).unwrap(),
+    ];
+    // Both poll until everything is delivered, counting the attempts each made.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let run = |worker: Worker| {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut made = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                made += worker.deliver_due().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            made
+        })
+    };
+    let [one, two] = workers;
+    let (one, two) = (run(one), run(two));
+    let history = {
+        let mut history = vec![];
+        for _ in 0..6000 {
+            history = store.alert_history(&p, None, 100, 0).await.unwrap();
+            if history.len() == ALERTS && all_in(DeliveryState::Delivered)(&history) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        history
+    };
+    assert!(
+        all_in(DeliveryState::Delivered)(&history),
+        "not all delivered after 2 minutes: {history:#?}"
+    );
+    // Keep both workers polling for twice the lease: an attempt claimed
+    // twice, or re-sent when its claim ran out, would arrive now.
+    tokio::time::sleep(2 * lease).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (one, two) = (one.await.unwrap(), two.await.unwrap());
+
+    let requests = receiver.requests();
+    assert_eq!(receiver.bad_signatures(), 0);
+    let attempts: u32 = history
+        .iter()
+        .map(|r| r.delivery.as_ref().unwrap().attempts)
+        .sum();
+    assert_eq!(
+        requests.len(),
+        ALERTS + 6,
+        "every alert once, the 6 refused ones once more"
+    );
+    assert_eq!(attempts as usize, requests.len(), "{history:#?}");
+    assert_eq!(
+        one + two,
+        requests.len(),
+        "attempts made by the two workers"
+    );
+    assert!(
+        one > 0 && two > 0,
+        "both workers delivered: {one} and {two}"
+    );
+    for record in &history {
+        let d = record.delivery.as_ref().unwrap();
+        let sent = requests.iter().filter(|(id, _)| *id == d.id).count();
+        assert_eq!(sent, d.attempts as usize, "{record:?}");
+        assert!(
+            requests
+                .iter()
+                .filter(|(id, _)| *id == d.id)
+                .all(|(_, body)| body["key"] == record.alert.key.as_str()),
+            "{record:?}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }

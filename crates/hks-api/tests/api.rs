@@ -974,20 +974,16 @@ async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kub
         .delete("report", &Default::default())
         .await
         .unwrap();
-    for _ in 0..40 {
-        if cronjobs.get_opt("report").await.unwrap().is_none() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    // The watch cache may lag a moment behind the deletion: a later pass catches it.
-    for _ in 0..40 {
+    wait_until("the CronJob deleted by hand gone", 120, async || {
+        cronjobs.get_opt("report").await.unwrap().is_none()
+    })
+    .await;
+    // The watch cache may lag behind the deletion: a later pass catches it.
+    wait_until("the reconciler re-creating the CronJob", 300, async || {
         hks_api::service::reconcile(&app.state).await.unwrap();
-        if cronjobs.get_opt("report").await.unwrap().is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
+        cronjobs.get_opt("report").await.unwrap().is_some()
+    })
+    .await;
     assert_eq!(
         cronjobs.get("report").await.unwrap().spec.schedule,
         "30 6 * * *"
@@ -1377,4 +1373,231 @@ async fn bad_alert_settings_are_400_with_field_paths() {
             .body["source"],
         "none"
     );
+}
+
+/// Polls `done` every half second until it holds; fails after `seconds`.
+async fn wait_until(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {seconds} s waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// The reconciler and tenancy on the real cluster: two tenants on one
+/// physical cluster, each with a project `shop` and a CronJob `report`.
+/// A CronJob deleted by hand is re-created, one edited by hand (a new
+/// generation) is put back, an HKS-labelled CronJob the store does not know
+/// is removed; neither tenant sees the other's CronJobs or runs.
+#[tokio::test]
+async fn reconciler_and_tenants_on_the_real_cluster() {
+    let Some(kubeconfig) = hks_testkit::cluster() else {
+        return;
+    };
+    let app = TestApp::on_cluster().await;
+    let kc = kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap();
+    let client = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let mut tenants = vec![];
+    for name in ["rec-a", "rec-b"] {
+        let r = app
+            .post(
+                "/api/v1/admin/tenants",
+                ADMIN,
+                json!({"name": name, "cluster": {"kind": "kubeconfig", "kubeconfig": kubeconfig}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let token = app
+            .post(
+                &format!("/api/v1/admin/tenants/{name}/tokens"),
+                ADMIN,
+                json!({"name": "ci"}),
+            )
+            .await
+            .body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let r = app
+            .post("/api/v1/projects", &token, json!({"name": "shop"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let namespace = r.body["namespace"].as_str().unwrap().to_owned();
+        tenants.push((token, namespace));
+    }
+    let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+        reconciler_and_tenants(&app, &client, &tenants),
+    ))
+    .await;
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(client.clone());
+    for (token, namespace) in &tenants {
+        let deleted = app.delete("/api/v1/projects/shop", token).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+        wait_until("the project's namespace gone", 300, async || {
+            namespaces.get_opt(namespace).await.unwrap().is_none()
+        })
+        .await;
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn reconciler_and_tenants(
+    app: &TestApp,
+    client: &kube::Client,
+    tenants: &[(String, String)],
+) {
+    type CronJob = k8s_openapi::api::batch::v1::CronJob;
+    let [(a, ns_a), (b, ns_b)] = tenants else {
+        unreachable!()
+    };
+    assert_ne!(ns_a, ns_b, "one project name, two namespaces");
+    let cronjob = |name: &str, text: &str| {
+        json!({"name": name, "spec": {
+            "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1",
+            "command": {"argv": [format!("echo {text}")], "shell": true}, "retries": 0
+        }})
+    };
+    for (token, cronjobs) in [(a, &["report"][..]), (b, &["report", "other"][..])] {
+        for name in cronjobs {
+            let r = app
+                .post("/api/v1/projects/shop/cronjobs", token, cronjob(name, name))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        }
+    }
+    let api_a: kube::Api<CronJob> = kube::Api::namespaced(client.clone(), ns_a);
+    let api_b: kube::Api<CronJob> = kube::Api::namespaced(client.clone(), ns_b);
+
+    // Tenant A runs its CronJob; tenant B sees neither that run nor A's CronJobs.
+    let run = app
+        .post("/api/v1/projects/shop/cronjobs/report/runs", a, json!({}))
+        .await;
+    assert_eq!(run.status, StatusCode::CREATED, "{:?}", run.body);
+    let run = run.body["name"].as_str().unwrap().to_owned();
+    wait_until("tenant A's run to succeed", 300, async || {
+        let runs = app
+            .get("/api/v1/projects/shop/cronjobs/report/runs", a)
+            .await;
+        runs.body.as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["name"] == run && r["result"] == "Succeeded")
+        })
+    })
+    .await;
+    let names = |body: &Value| -> Vec<String> {
+        let mut n: Vec<String> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let list_a = app.get("/api/v1/projects/shop/cronjobs", a).await;
+    let list_b = app.get("/api/v1/projects/shop/cronjobs", b).await;
+    assert_eq!(names(&list_a.body), ["report"], "{:?}", list_a.body);
+    assert_eq!(
+        names(&list_b.body),
+        ["other", "report"],
+        "{:?}",
+        list_b.body
+    );
+    assert!(list_b.body[1]["lastRun"].is_null(), "{:?}", list_b.body);
+    let runs_b = app
+        .get("/api/v1/projects/shop/cronjobs/report/runs", b)
+        .await;
+    assert_eq!(runs_b.status, StatusCode::OK);
+    assert_eq!(runs_b.body, json!([]), "tenant B sees no run of A's");
+    let log = app
+        .get(
+            &format!("/api/v1/projects/shop/cronjobs/report/runs/{run}/logs"),
+            b,
+        )
+        .await;
+    assert_eq!(log.status, StatusCode::NOT_FOUND, "{:?}", log.body);
+    let own = app
+        .get(
+            &format!("/api/v1/projects/shop/cronjobs/report/runs/{run}/logs"),
+            a,
+        )
+        .await;
+    assert_eq!(own.body["attempts"][0]["log"], "report\n", "{:?}", own.body);
+
+    // Edited by hand: a new generation, put back by the reconciler.
+    let before = api_a.get("report").await.unwrap();
+    api_a
+        .patch(
+            "report",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"schedule": "5 5 5 5 *"}})),
+        )
+        .await
+        .unwrap();
+    let edited = api_a.get("report").await.unwrap();
+    assert_ne!(edited.metadata.generation, before.metadata.generation);
+    wait_until(
+        "the reconciler restoring the edited CronJob",
+        300,
+        async || {
+            hks_api::service::reconcile(&app.state).await.unwrap();
+            api_a.get("report").await.unwrap().spec.schedule == "0 0 1 1 *"
+        },
+    )
+    .await;
+
+    // Deleted by hand: re-created.
+    api_b.delete("other", &Default::default()).await.unwrap();
+    wait_until("the CronJob deleted by hand gone", 120, async || {
+        api_b.get_opt("other").await.unwrap().is_none()
+    })
+    .await;
+    wait_until(
+        "the reconciler re-creating the deleted CronJob",
+        300,
+        async || {
+            hks_api::service::reconcile(&app.state).await.unwrap();
+            api_b.get_opt("other").await.unwrap().is_some()
+        },
+    )
+    .await;
+
+    // An HKS-labelled CronJob that the store does not know: removed. The
+    // tenants' own CronJobs stay.
+    let mut orphan = api_a.get("report").await.unwrap();
+    orphan.metadata = kube::api::ObjectMeta {
+        name: Some("orphan".into()),
+        labels: before.metadata.labels.clone(),
+        ..Default::default()
+    };
+    orphan.status = None;
+    api_a
+        .create(&kube::api::PostParams::default(), &orphan)
+        .await
+        .unwrap();
+    wait_until("the reconciler deleting the orphan", 300, async || {
+        hks_api::service::reconcile(&app.state).await.unwrap();
+        api_a
+            .get_opt("orphan")
+            .await
+            .unwrap()
+            .is_none_or(|c| c.metadata.deletion_timestamp.is_some())
+    })
+    .await;
+    assert!(api_a.get_opt("report").await.unwrap().is_some());
+    assert!(api_b.get_opt("report").await.unwrap().is_some());
+    assert!(api_b.get_opt("other").await.unwrap().is_some());
+    let list_a = app.get("/api/v1/projects/shop/cronjobs", a).await;
+    assert_eq!(names(&list_a.body), ["report"], "{:?}", list_a.body);
 }

@@ -1,6 +1,8 @@
 //! The run history on the real cluster: runs and logs outlive Kubernetes'
-//! history limits of 0 and an HKS restart in the middle. Skipped unless
-//! `HKS_KUBECONFIG` names a cluster (as `./dev/test` does).
+//! history limits of 0 and a restart of the `hks serve` process in the
+//! middle; alerts on runs are delivered exactly once. Without
+//! `HKS_KUBECONFIG` `hks_testkit`'s guard fails these under CI and skips them
+//! visibly elsewhere.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,14 +20,24 @@ use tower::ServiceExt;
 
 const ADMIN: &str = "admin-secret-for-history-tests";
 
+/// HKS as the tests run it: in this process (its router, recorder and
+/// delivery worker as tasks), or as the `hks serve` program.
 struct Hks {
-    router: Router,
-    recorder: tokio::task::JoinHandle<()>,
-    deliveries: tokio::task::JoinHandle<()>,
+    backend: Backend,
+}
+
+enum Backend {
+    InProcess {
+        router: Router,
+        recorder: tokio::task::JoinHandle<()>,
+        deliveries: tokio::task::JoinHandle<()>,
+    },
+    Process(Server),
 }
 
 impl Hks {
-    /// HKS on the database in `dir`, with its recorder running.
+    /// HKS in this process on the database in `dir`, with its recorder and
+    /// delivery worker running.
     async fn start(dir: &std::path::Path, key: &str) -> Self {
         let store = Store::open(
             &dir.join("hks.db"),
@@ -36,15 +48,7 @@ impl Hks {
         let gateway = Arc::new(hks_kube::live::KubeGateway::new(
             hks_kube::live::Settings::default(),
         ));
-        let deliveries = hks_alerting::spawn(
-            store.clone(),
-            hks_alerting::Settings {
-                poll_interval: Duration::from_millis(200),
-                retry_base: Duration::from_millis(500),
-                ..hks_alerting::Settings::default()
-            },
-        )
-        .unwrap();
+        let deliveries = hks_alerting::spawn(store.clone(), delivery_settings()).unwrap();
         let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
         let recorder = recorder::spawn(
             state.clone(),
@@ -55,16 +59,35 @@ impl Hks {
             },
         );
         Self {
-            router: router(state),
-            recorder,
-            deliveries,
+            backend: Backend::InProcess {
+                router: router(state),
+                recorder,
+                deliveries,
+            },
         }
     }
 
-    /// Everything stops, as if the process was killed.
+    /// The `hks serve` program on the data directory `dir`.
+    async fn spawn(dir: &std::path::Path) -> Self {
+        Self {
+            backend: Backend::Process(Server::start(dir).await),
+        }
+    }
+
+    /// Everything stops at once, as when the process is killed (SIGKILL
+    /// for the program).
     fn stop(self) {
-        self.recorder.abort();
-        self.deliveries.abort();
+        match self.backend {
+            Backend::InProcess {
+                recorder,
+                deliveries,
+                ..
+            } => {
+                recorder.abort();
+                deliveries.abort();
+            }
+            Backend::Process(server) => server.kill(),
+        }
     }
 
     /// A tenant on the cluster, its token and a new project; the project's
@@ -104,6 +127,10 @@ impl Hks {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let router = match &self.backend {
+            Backend::InProcess { router, .. } => router,
+            Backend::Process(server) => return server.call(&method, path, token, body).await,
+        };
         let req = Request::builder()
             .method(method)
             .uri(path)
@@ -111,7 +138,7 @@ impl Hks {
             .header("content-type", "application/json")
             .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
             .unwrap();
-        let res = self.router.clone().oneshot(req).await.unwrap();
+        let res = router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         (
@@ -145,6 +172,172 @@ impl Hks {
         assert_eq!(status, StatusCode::OK, "{body}");
         body
     }
+}
+
+/// The `hks serve` program as a child process on a free port of 127.0.0.1,
+/// with its data (database, encryption key) in a directory. Killed with
+/// SIGKILL when dropped, if still running.
+struct Server {
+    child: std::process::Child,
+    address: std::net::SocketAddr,
+}
+
+/// The `hks` program of this workspace, built now (`cargo build -p hks`:
+/// another crate's tests have no `CARGO_BIN_EXE_hks`) next to this test
+/// binary, so it is never a stale one from an earlier build.
+fn hks_program() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // target/<profile>/deps/<this test> -> target/<profile>/hks
+            let exe = std::env::current_exe().unwrap();
+            let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_owned();
+            let target_dir = profile_dir.parent().unwrap();
+            let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let mut build = std::process::Command::new(
+                std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+            );
+            build
+                .current_dir(&workspace)
+                .args(["build", "-p", "hks", "--target-dir"])
+                .arg(target_dir);
+            if profile_dir.file_name().is_some_and(|p| p == "release") {
+                build.arg("--release");
+            }
+            let status = build
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run cargo to build hks: {e}"));
+            assert!(status.success(), "cargo build -p hks failed: {status}");
+            let program = profile_dir.join("hks");
+            assert!(
+                program.is_file(),
+                "cargo built hks, but {} is missing",
+                program.display()
+            );
+            program
+        })
+        .clone()
+}
+
+impl Server {
+    async fn start(dir: &std::path::Path) -> Self {
+        let address = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("hks.log"))
+            .unwrap();
+        let child = std::process::Command::new(hks_program())
+            .args(["serve", "--log-format", "text", "--listen"])
+            .arg(address.to_string())
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--console-dir")
+            .arg(dir.join("no-console"))
+            .env("HKS_ADMIN_TOKEN", ADMIN)
+            .env_remove("HKS_DEMO_KUBECONFIG")
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut server = Self { child, address };
+        wait("hks serve answering /healthz", 120, async || {
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!(
+                    "hks serve exited ({status}): {}",
+                    std::fs::read_to_string(dir.join("hks.log")).unwrap_or_default()
+                );
+            }
+            let (status, _) = server.call(&Method::GET, "/healthz", "", None).await;
+            (status == StatusCode::OK).then_some(())
+        })
+        .await;
+        server
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// One HTTP/1.1 request (`Connection: close`); a failed connection is
+    /// a 503 with no body.
+    async fn call(
+        &self,
+        method: &Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let Ok(mut stream) = tokio::net::TcpStream::connect(self.address).await else {
+            return (StatusCode::SERVICE_UNAVAILABLE, Value::Null);
+        };
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {token}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            self.address,
+            body.len()
+        );
+        let mut raw = Vec::new();
+        let sent = async {
+            stream.write_all(request.as_bytes()).await?;
+            stream.read_to_end(&mut raw).await
+        };
+        if sent.await.is_err() {
+            return (StatusCode::SERVICE_UNAVAILABLE, Value::Null);
+        }
+        let raw = String::from_utf8(raw).unwrap();
+        let (head, content) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or_else(|| panic!("not an HTTP response: {raw}"));
+        let chunked = head
+            .lines()
+            .any(|l| l.eq_ignore_ascii_case("transfer-encoding: chunked"));
+        let content = if chunked {
+            dechunk(content)
+        } else {
+            content.to_owned()
+        };
+        (
+            status,
+            serde_json::from_str(&content).unwrap_or(Value::Null),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A test that failed must not leave its server running.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.child.kill().ok();
+            self.child.wait().ok();
+        }
+    }
+}
+
+/// The content of a chunked HTTP/1.1 body.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+    out
 }
 
 fn done_scheduled(runs: &[Value]) -> Vec<String> {
@@ -210,14 +403,16 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     let Some(Env {
         kubeconfig,
         dir,
-        key,
+        key: _,
         client,
     }) = Env::new("history").await
     else {
         return;
     };
 
-    let hks = Hks::start(&dir, &key).await;
+    // HKS is the program itself, so that its restart is a real one: a new
+    // process on the same data directory, after the first was killed.
+    let hks = Hks::spawn(&dir).await;
     let (token, base, namespace) = hks.project("history", &kubeconfig).await;
     // Kubernetes keeps no finished Job at all.
     let (status, body) = hks
@@ -236,7 +431,7 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), &namespace);
 
     // 1. A scheduled run ends; Kubernetes deletes its Job; HKS still has it.
-    let first = wait("a first scheduled run, recorded", 150, async || {
+    let first = wait("a first scheduled run, recorded", 300, async || {
         let runs = hks.runs(&token, &base).await;
         runs.iter()
             .find(|r| {
@@ -255,12 +450,12 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
         "{log}"
     );
 
-    // 2. HKS goes away; the next run happens and Kubernetes deletes its Job
-    // while HKS is down (HKS's finalizer keeps the pod).
+    // 2. HKS is killed (SIGKILL); the next run happens and Kubernetes
+    // deletes its Job while HKS is down (HKS's finalizer keeps the pod).
     hks.stop();
     let second = wait(
         "a run whose Job Kubernetes deleted while HKS was down",
-        150,
+        300,
         async || {
             let list = pods.list(&ListParams::default()).await.ok()?;
             list.items.iter().find_map(|p| {
@@ -275,10 +470,10 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     )
     .await;
 
-    // 3. HKS is back: the run is recorded from its pod, with its log, and
-    // nothing is held any more.
-    let hks = Hks::start(&dir, &key).await;
-    wait("the run from HKS's downtime, recorded", 60, async || {
+    // 3. HKS is started again on the same data: the run is recorded from
+    // its pod, with its log, and nothing is held any more.
+    let hks = Hks::spawn(&dir).await;
+    wait("the run from HKS's downtime, recorded", 300, async || {
         let runs = hks.runs(&token, &base).await;
         done_scheduled(&runs).contains(&second).then_some(())
     })
@@ -293,7 +488,7 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
             "{run}: {log}"
         );
     }
-    wait("HKS's finalizers released", 60, async || {
+    wait("HKS's finalizers released", 300, async || {
         let list = pods.list(&ListParams::default()).await.ok()?;
         let held = list.items.iter().filter(|p| {
             p.metadata
@@ -343,11 +538,37 @@ async fn namespace_gone(client: kube::Client, namespace: &str) {
 
 const WEBHOOK_SECRET: &str = "a-webhook-secret-for-tests";
 
-/// What the test's webhook receiver got: (delivery id, alert kind, subject)
-/// per delivery whose signature checked out; bad signatures counted apart.
+/// The delivery worker's settings in these tests. A claimed attempt that
+/// never finished becomes due again after `timeout + retry_base` (the
+/// claim's lease, `hks_alerting::worker`): a duplicate would show up within
+/// that time.
+fn delivery_settings() -> hks_alerting::Settings {
+    hks_alerting::Settings {
+        poll_interval: Duration::from_millis(200),
+        retry_base: Duration::from_millis(500),
+        timeout: Duration::from_secs(5),
+        ..hks_alerting::Settings::default()
+    }
+}
+
+fn delivery_lease() -> Duration {
+    let s = delivery_settings();
+    s.timeout + s.retry_base
+}
+
+/// One delivery the test's webhook receiver got with a good signature.
+#[derive(Clone, Debug)]
+struct Delivery {
+    id: String,
+    kind: String,
+    key: String,
+    at: std::time::Instant,
+}
+
+/// What the test's webhook receiver got; bad signatures counted apart.
 #[derive(Default)]
 struct Received {
-    alerts: Vec<(String, String, String)>,
+    alerts: Vec<Delivery>,
     bad: usize,
 }
 
@@ -380,11 +601,12 @@ async fn hook(
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
     let field = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-    seen.alerts.push((
-        header(hks_history::webhook::DELIVERY_HEADER),
-        field("kind"),
-        field("subject"),
-    ));
+    seen.alerts.push(Delivery {
+        id: header(hks_history::webhook::DELIVERY_HEADER),
+        kind: field("kind"),
+        key: field("key"),
+        at: std::time::Instant::now(),
+    });
     StatusCode::NO_CONTENT
 }
 
@@ -400,8 +622,26 @@ async fn receiver() -> (String, Seen) {
     (url, seen)
 }
 
-/// A failing run gives one failure alert, a missed run one missed alert,
-/// the next success one recovery alert, each delivered exactly once.
+/// The CronJob `flaky` of the alerts test: every minute, at most one run at
+/// a time, a start at most 10 s late. `OUTCOME` (the test flips it through
+/// the API) decides: `fail` exits 3 at once; anything else succeeds after
+/// 75 s, so the next scheduled time cannot start within its deadline and is
+/// missed.
+fn flaky(outcome: &str) -> Value {
+    json!({
+        "schedule": "* * * * *", "image": "hks.local/busybox:1",
+        "command": {"argv": [
+            "echo outcome $OUTCOME; if [ \"$OUTCOME\" = fail ]; then exit 3; fi; sleep 75; echo recovered"
+        ], "shell": true},
+        "env": [{"name": "OUTCOME", "value": outcome}],
+        "retries": 0, "startingDeadlineSeconds": 10, "concurrencyPolicy": "Forbid"
+    })
+}
+
+/// Failing runs give one failure alert each, a missed run one missed alert,
+/// the first success after them one recovery alert; each alert is delivered
+/// exactly once (one request per delivery id, none again after the claim's
+/// lease), signed, and shown delivered in the history.
 #[tokio::test]
 async fn alerts_are_delivered_exactly_once() {
     let Some(Env {
@@ -429,42 +669,19 @@ async fn alerts_are_delivered_exactly_once() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    // The first scheduled run fails; the next succeeds after 75 s, so with
-    // Forbid the one after that cannot start within its 10 s deadline.
-    // Which run does what comes from the scheduled minute in the Job's name.
-    let now = jiff::Timestamp::now().as_second();
-    let first_minute = if now % 60 > 50 {
-        now / 60 + 2
-    } else {
-        now / 60 + 1
-    };
-    let script = format!(
-        "m=$(echo $HOSTNAME | cut -d- -f2); echo scheduled minute $m; \
-         if [ $m -le {first_minute} ]; then echo failing; exit 3; fi; sleep 75; echo recovered"
-    );
+    // Runs fail until the test has seen a failure alert; then they succeed
+    // slowly. What a run does depends on the CronJob's configuration when
+    // its Job was made, never on the clock.
     let (status, body) = hks
         .call(
             Method::POST,
             &format!("{base}/cronjobs"),
             &token,
-            Some(json!({"name": "flaky", "spec": {
-                "schedule": "* * * * *", "image": "hks.local/busybox:1",
-                "command": {"argv": [script], "shell": true},
-                "retries": 0, "startingDeadlineSeconds": 10, "concurrencyPolicy": "Forbid"
-            }})),
+            Some(json!({"name": "flaky", "spec": flaky("fail")})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-
-    let want = ["failed", "missed", "recovered"];
-    let got = try_wait(330, async || {
-        let r = received.lock().unwrap();
-        want.iter()
-            .all(|w| r.alerts.iter().any(|a| a.1 == *w))
-            .then(|| r.alerts.clone())
-    })
-    .await;
-    let Some(got) = got else {
+    let report = async |what: &str| -> String {
         let runs = hks
             .call(
                 Method::GET,
@@ -478,28 +695,98 @@ async fn alerts_are_delivered_exactly_once() {
             .call(Method::GET, &format!("{base}/alerts/history"), &token, None)
             .await
             .1;
-        panic!(
-            "timed out waiting for failed, missed and recovered alerts; received {:?}\nalerts: {history:#}\nruns: {runs:#}",
+        format!(
+            "timed out waiting for {what}; received {:#?}\nalerts: {history:#}\nruns: {runs:#}",
             received.lock().unwrap().alerts
-        );
+        )
     };
-    // Time for duplicates to show up, if there were any.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let has = |kind: &str| {
+        received
+            .lock()
+            .unwrap()
+            .alerts
+            .iter()
+            .any(|a| a.kind == kind)
+    };
+
+    if try_wait(300, async || has("failed").then_some(()))
+        .await
+        .is_none()
     {
+        panic!("{}", report("a failure alert").await);
+    }
+    let (status, body) = hks
+        .call(
+            Method::PUT,
+            &format!("{base}/cronjobs/flaky"),
+            &token,
+            Some(flaky("succeed")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    if try_wait(480, async || {
+        (has("recovered") && has("missed")).then_some(())
+    })
+    .await
+    .is_none()
+    {
+        panic!("{}", report("recovered and missed alerts").await);
+    }
+
+    // No more runs, so no more alerts: then every alert raised must be
+    // delivered, and nothing may arrive again for well over the claim's
+    // lease after the last request.
+    let (status, body) = hks
+        .call(
+            Method::POST,
+            &format!("{base}/cronjobs/flaky/suspend"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let quiet = 2 * delivery_lease() + Duration::from_secs(2);
+    let history = wait(
+        "every alert delivered and no request for twice the claim's lease",
+        300,
+        async || {
+            let (_, history) = hks
+                .call(Method::GET, &format!("{base}/alerts/history"), &token, None)
+                .await;
+            let all_delivered = history
+                .as_array()?
+                .iter()
+                .all(|a| a["delivery"]["state"] == "delivered");
+            let last = received.lock().unwrap().alerts.iter().map(|a| a.at).max()?;
+            (all_delivered && last.elapsed() > quiet).then_some(history)
+        },
+    )
+    .await;
+    let history = history.as_array().unwrap();
+    let got = {
         let r = received.lock().unwrap();
         assert_eq!(r.bad, 0, "every delivery is signed with the secret");
-        for kind in want {
-            let n = r.alerts.iter().filter(|a| a.1 == kind).count();
-            assert_eq!(n, 1, "exactly one {kind} alert: {:#?}", r.alerts);
-        }
-        let ids: std::collections::BTreeSet<&String> = r.alerts.iter().map(|a| &a.0).collect();
-        assert_eq!(ids.len(), r.alerts.len(), "one delivery id per alert");
-    }
-    let failed = got.iter().find(|a| a.1 == "failed").unwrap().2.clone();
-    assert_eq!(failed, format!("flaky-{first_minute}"));
+        r.alerts.clone()
+    };
 
-    // The history shows the missed run with Kubernetes' reason, and the
-    // alerts as delivered.
+    // Exactly once: each alert of the history reached the receiver in one
+    // request, with its delivery id; nothing else did.
+    assert_eq!(got.len(), history.len(), "{got:#?}\n{history:#?}");
+    for alert in history {
+        let id = alert["delivery"]["id"].as_str().unwrap();
+        let requests: Vec<&Delivery> = got.iter().filter(|d| d.id == id).collect();
+        assert_eq!(requests.len(), 1, "{alert:#}: {got:#?}");
+        assert_eq!(requests[0].key, alert["key"].as_str().unwrap(), "{alert:#}");
+        assert_eq!(
+            requests[0].kind,
+            alert["kind"].as_str().unwrap(),
+            "{alert:#}"
+        );
+    }
+
+    // And the alerts are the right ones: one failure alert per failed run,
+    // one missed alert per missed time, one recovery alert for the first
+    // success.
     let runs = hks
         .call(
             Method::GET,
@@ -509,27 +796,37 @@ async fn alerts_are_delivered_exactly_once() {
         )
         .await
         .1;
-    let missed = runs
-        .as_array()
-        .unwrap()
+    let runs = runs.as_array().unwrap();
+    let keys = |kind: &str| -> std::collections::BTreeSet<String> {
+        got.iter()
+            .filter(|d| d.kind == kind)
+            .map(|d| d.key.clone())
+            .collect()
+    };
+    let failed_runs: std::collections::BTreeSet<String> = runs
         .iter()
-        .find(|r| r["result"] == "Missed")
-        .unwrap_or_else(|| panic!("a missed run in {runs:#}"))
-        .clone();
-    assert!(missed["reason"].is_string(), "{missed}");
-    let history = hks
-        .call(Method::GET, &format!("{base}/alerts/history"), &token, None)
-        .await
-        .1;
-    let states: Vec<&Value> = history
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| &a["delivery"]["state"])
+        .filter(|r| r["result"] == "Failed")
+        .map(|r| format!("failed:{}", r["name"].as_str().unwrap()))
         .collect();
+    assert!(!failed_runs.is_empty(), "{runs:#?}");
+    assert_eq!(keys("failed"), failed_runs, "{runs:#?}");
+    let recovered = keys("recovered");
+    assert_eq!(recovered.len(), 1, "{got:#?}");
+    let missed_runs: Vec<&Value> = runs.iter().filter(|r| r["result"] == "Missed").collect();
+    assert!(!missed_runs.is_empty(), "{runs:#?}");
+    assert_eq!(
+        keys("missed").len(),
+        missed_runs.len(),
+        "{got:#?}\n{runs:#?}"
+    );
     assert!(
-        states.len() == 3 && states.iter().all(|s| *s == "delivered"),
-        "{history:#}"
+        missed_runs.iter().all(|r| r["reason"].is_string()),
+        "a missed run carries Kubernetes' reason: {missed_runs:#?}"
+    );
+    assert_eq!(
+        got.len(),
+        failed_runs.len() + 1 + missed_runs.len(),
+        "no other alert: {got:#?}"
     );
 
     let (status, _) = hks.call(Method::DELETE, &base, &token, None).await;

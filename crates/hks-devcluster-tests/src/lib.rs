@@ -126,6 +126,15 @@ pub fn busybox_pod(name: &str, script: &str) -> Result<Pod> {
     }))?)
 }
 
+/// Like [`busybox_pod`], with the capability `NET_ADMIN`: the pod may give
+/// itself addresses and routes (as software in a pod could if allowed).
+pub fn net_admin_pod(name: &str, script: &str) -> Result<Pod> {
+    let mut pod: serde_json::Value = serde_json::to_value(busybox_pod(name, script)?)?;
+    pod["spec"]["containers"][0]["securityContext"] =
+        serde_json::json!({"capabilities": {"add": ["NET_ADMIN"]}});
+    Ok(serde_json::from_value(pod)?)
+}
+
 /// Waits until the pod has finished and returns its phase, `Succeeded` or
 /// `Failed`.
 pub async fn wait_pod_finished(pods: &Api<Pod>, name: &str, limit: Duration) -> Result<String> {
@@ -158,14 +167,29 @@ pub fn host_command(program: &str, args: &[&str]) -> Result<String> {
 /// The packet count of the rule of the containment chain (mangle table,
 /// `HKS-CONTAIN`) whose comment is `comment`.
 pub fn containment_rule_packets(comment: &str) -> Result<u64> {
+    rule_packets("iptables", comment)
+}
+
+/// Like [`containment_rule_packets`], for the IPv6 chain (`ip6tables`): the
+/// sum over its rules with that comment.
+pub fn containment_rule_packets_v6(comment: &str) -> Result<u64> {
+    rule_packets("ip6tables", comment)
+}
+
+fn rule_packets(program: &str, comment: &str) -> Result<u64> {
     let listing = host_command(
-        "iptables",
+        program,
         &["-w", "-t", "mangle", "-L", "HKS-CONTAIN", "-n", "-v", "-x"],
     )?;
-    let line = listing
-        .lines()
-        .find(|l| l.contains(&format!("/* {comment} */")))
-        .with_context(|| format!("no rule {comment} in HKS-CONTAIN:\n{listing}"))?;
-    let packets = line.split_whitespace().next().context("empty rule line")?;
-    Ok(packets.parse()?)
+    let marker = format!("/* {comment} */");
+    let mut total = None;
+    for line in listing.lines().filter(|l| l.contains(&marker)) {
+        let packets: u64 = line
+            .split_whitespace()
+            .next()
+            .context("empty rule line")?
+            .parse()?;
+        total = Some(total.unwrap_or(0) + packets);
+    }
+    total.with_context(|| format!("no rule {comment} in {program}'s HKS-CONTAIN:\n{listing}"))
 }

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result, ensure};
 use hks_devcluster_tests::{
     BUSYBOX_IMAGE, DEMO_WEB_IMAGE, POD_CIDR, SERVICE_CIDR, busybox_pod, containment_rule_packets,
-    host_command, poll, wait_pod_finished, with_namespace,
+    containment_rule_packets_v6, host_command, net_admin_pod, poll, wait_pod_finished,
+    with_namespace,
 };
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, Service};
@@ -299,30 +300,101 @@ async fn no_packet_from_a_pod_leaves_the_machine() -> Result<()> {
         "pod traffic is masqueraded:\n{nat}"
     );
 
-    // Only now one packet, to the documentation address 192.0.2.1, which
-    // the host's drop rule must count.
+    // IPv6 is not routed at all by the node, and its containment chain
+    // drops whatever the bridge would forward.
+    let forward6 = host_command("ip6tables", &["-w", "-t", "mangle", "-S", "FORWARD"])?;
+    ensure!(
+        forward6.lines().nth(1) == Some("-A FORWARD -j HKS-CONTAIN"),
+        "the IPv6 containment chain is not first in mangle FORWARD:\n{forward6}"
+    );
+    let forwarding = host_command("sysctl", &["-n", "net.ipv6.conf.all.forwarding"])?;
+    ensure!(
+        forwarding.trim() == "0",
+        "the node forwards IPv6: net.ipv6.conf.all.forwarding = {forwarding}"
+    );
+
+    // Only now packets toward outside addresses (documentation ranges,
+    // which no one answers anyway), one protocol per pod: each must fail in
+    // the pod and be counted by a DROP rule of the node's containment chain.
+    let probes: [(&str, &str, &str, u64); 4] = [
+        // ICMP echo.
+        (
+            "icmp",
+            "ping -c 1 -W 2 192.0.2.1",
+            "1 packets transmitted, 0 packets received",
+            1,
+        ),
+        // A TCP connection (its SYN).
+        (
+            "tcp",
+            "timeout 20 nc -w 3 198.51.100.1 80 </dev/null",
+            "nc: timed out",
+            1,
+        ),
+        // A UDP datagram: a DNS query sent straight to an outside server.
+        (
+            "udp",
+            "nslookup -timeout=2 example.com 203.0.113.1; echo exit $?",
+            "no servers could be reached",
+            1,
+        ),
+        // IPv6: the pod has no IPv6 route, so it gives itself an address
+        // and an on-link default route (NET_ADMIN); its packets for
+        // 2001:db8::1 (neighbour solicitations first) reach the bridge.
+        (
+            "ipv6",
+            "ip -6 addr add 2001:db8:1::2/64 dev eth0 && ip -6 route add default dev eth0 \
+             && ping -6 -c 3 -W 2 2001:db8::1",
+            "3 packets transmitted, 0 packets received",
+            3,
+        ),
+    ];
     with_namespace("containment", |client, ns| async move {
         let pods: Api<Pod> = Api::namespaced(client, &ns);
-        let before = containment_rule_packets("hks-containment:pod-to-outside")?;
-        pods.create(
-            &PostParams::default(),
-            &busybox_pod("probe", "ping -c 1 -W 2 192.0.2.1")?,
-        )
-        .await?;
-        let phase = wait_pod_finished(&pods, "probe", Duration::from_secs(60)).await?;
-        let log = pods.logs("probe", &LogParams::default()).await?;
-        let after = containment_rule_packets("hks-containment:pod-to-outside")?;
-        eprintln!(
-            "containment: drop rule counted {} packet(s)",
-            after - before
-        );
+        for (name, script, failed, at_least) in probes {
+            let v6 = name == "ipv6";
+            let count = || {
+                if v6 {
+                    containment_rule_packets_v6("hks-containment:ipv6")
+                } else {
+                    containment_rule_packets("hks-containment:pod-to-outside")
+                }
+            };
+            let pod = if v6 {
+                net_admin_pod(name, script)?
+            } else {
+                busybox_pod(name, script)?
+            };
+            let before = count()?;
+            pods.create(&PostParams::default(), &pod).await?;
+            let phase = wait_pod_finished(&pods, name, Duration::from_secs(300)).await?;
+            let log = pods.logs(name, &LogParams::default()).await?;
+            let after = count()?;
+            eprintln!(
+                "containment: {name}: the drop rule counted {} packet(s)",
+                after - before
+            );
+            ensure!(
+                log.contains(failed),
+                "{name}: the probe got through ({phase}):\n{log}"
+            );
+            ensure!(
+                after >= before + at_least,
+                "{name}: the drop rule did not count the probe's packets ({before} -> {after}):\n{log}"
+            );
+        }
+
+        // The same pods still reach what is inside the cluster: the DNS
+        // Service (UDP) and the apiserver's Service (TCP).
+        let script = "nslookup kubernetes.default.svc.cluster.local && \
+                      timeout 20 nc -w 5 10.96.0.1 443 </dev/null && echo reached";
+        pods.create(&PostParams::default(), &busybox_pod("inside", script)?)
+            .await?;
+        let phase = wait_pod_finished(&pods, "inside", Duration::from_secs(300)).await?;
+        let log = pods.logs("inside", &LogParams::default()).await?;
         ensure!(
-            phase == "Failed" && log.contains("1 packets transmitted, 0 packets received"),
-            "the probe's packet was answered ({phase}):\n{log}"
-        );
-        ensure!(
-            after > before,
-            "the drop rule did not count the probe's packet ({before} -> {after})"
+            phase == "Succeeded" && log.contains("Address: 10.96.0.1") && log.contains("reached"),
+            "a pod does not reach the cluster's Services ({phase}):\n{log}"
         );
         Ok(())
     })
