@@ -10,7 +10,8 @@
 //
 // Two CronJobs are prepared through the API first, so that their minute
 // boundaries pass while the first steps run: `<name>-kept` (every minute,
-// history limits 0: Kubernetes deletes each finished Job) and `<name>-missed`
+// history limits 0: Kubernetes deletes each finished Job; with env, labels,
+// resources and history retention, which the console's edit must keep) and `<name>-missed`
 // (every minute, Forbid, a 30 s starting deadline and a run that ticks for
 // 15 minutes, so every later time is skipped with JobAlreadyActive).
 //
@@ -23,7 +24,7 @@ import { execFile } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { promisify } from 'node:util'
+import { isDeepStrictEqual, promisify } from 'node:util'
 import { chromium } from 'playwright-core'
 
 const base = process.env.HKS_URL ?? 'http://127.0.0.1:8080'
@@ -126,6 +127,13 @@ const name = `e2e-${Date.now().toString(36)}`
 const kept = `${name}-kept`
 const missed = `${name}-missed`
 const fromTemplate = { application: template, mode: 'follow' }
+/** Settings of `<name>-kept` that the console's form has no control for: its edit must keep them. */
+const keptExtras = {
+  env: [{ name: 'E2E_GREETING', value: 'hello' }],
+  labels: { 'e2e.hks.dev/journey': 'kept' },
+  resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '200m', memory: '48Mi' } },
+  historyRetention: { maxRuns: 40, maxAgeDays: 3 },
+}
 /** The row of CronJob `n` in the project's list. */
 const listRow = (n) =>
   page.getByRole('table', { name: 'CronJobs' }).getByRole('row').filter({ has: page.getByRole('link', { name: n, exact: true }) })
@@ -150,6 +158,7 @@ try {
         timeZone: 'UTC',
         template: fromTemplate,
         command: { argv: ['echo "archived line of $HOSTNAME"'], shell: true },
+        ...keptExtras,
         successfulJobsHistoryLimit: 0,
         failedJobsHistoryLimit: 0,
       },
@@ -337,9 +346,12 @@ try {
     const ns = await namespace()
     const schedule = (await kube('get', 'cronjob', '-n', ns, kept, '-o', 'jsonpath={.spec.schedule}')).trim()
     assert(schedule === '30 4 * * *', `the cluster's CronJob has schedule ${schedule}`)
-    // The edit changed the schedule only.
+    // The edit changed the schedule only: the settings the form does not show are kept.
     const spec = (await api('GET', `/projects/${project}/cronjobs/${kept}`)).spec
     assert(spec.successfulJobsHistoryLimit === 0 && spec.command?.shell === true, `the edit changed more: ${JSON.stringify(spec)}`)
+    for (const [field, want] of Object.entries(keptExtras)) {
+      assert(isDeepStrictEqual(spec[field], want), `the edit changed ${field}: ${JSON.stringify(spec[field])}, was ${JSON.stringify(want)}`)
+    }
     await page.screenshot({ path: `${shots}cronjob-edited.png`, fullPage: true })
   })
 

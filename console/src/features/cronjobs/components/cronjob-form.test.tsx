@@ -1,20 +1,59 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { render, screen, waitFor } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
+import type { CronJobView } from '../../../api/types'
 import { CronJobForm } from './cronjob-form'
 
 const greet = { name: 'greet', type: 'function', generation: 1, createdAt: '', updatedAt: '', spec: { endpoint: 'http://greeter.demo.svc:8080/', method: 'POST' } }
 
+/** A CronJob with settings the form has no control for. */
+const nightly: CronJobView = {
+  name: 'nightly',
+  generation: 3,
+  createdAt: '',
+  updatedAt: '',
+  active: 0,
+  clusterState: 'Applied',
+  nextRuns: [],
+  schedule: '0 3 * * *',
+  timeZone: 'UTC',
+  suspended: true,
+  spec: {
+    schedule: '0 3 * * *',
+    timeZone: 'UTC',
+    image: 'hks.local/busybox:1',
+    command: { argv: ['date'], shell: false },
+    env: [
+      { name: 'GREETING', value: 'hello' },
+      { name: 'TOKEN', secret: { name: 'creds', key: 'token' } },
+    ],
+    labels: { team: 'billing' },
+    resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+    historyRetention: { maxRuns: 50, maxAgeDays: 7 },
+    concurrencyPolicy: 'Replace',
+    timeoutSeconds: 600,
+    retries: 0,
+    startingDeadlineSeconds: 120,
+    successfulJobsHistoryLimit: 1,
+    failedJobsHistoryLimit: 2,
+    suspend: true,
+  },
+}
+
 function serve() {
-  const posted: { path: string; body: unknown }[] = []
+  const posted: { path: string; method: string; body: unknown }[] = []
   vi.stubGlobal(
     'fetch',
     vi.fn(async (url: string, init?: RequestInit) => {
       const path = url.replace('/api/v1', '')
       const json = (b: unknown, status = 200) => new Response(JSON.stringify(b), { status, headers: { 'Content-Type': 'application/json' } })
       if (init?.method === 'POST' && path.endsWith('/cronjobs')) {
-        posted.push({ path, body: JSON.parse(String(init.body)) })
+        posted.push({ path, method: 'POST', body: JSON.parse(String(init.body)) })
         return json({ name: 'wake' }, 201)
+      }
+      if (init?.method === 'PUT' && path.includes('/cronjobs/')) {
+        posted.push({ path, method: 'PUT', body: JSON.parse(String(init.body)) })
+        return json({ ...nightly, spec: JSON.parse(String(init.body)) })
       }
       if (path.includes('applications?type=function')) return json([greet])
       if (path.includes('applications')) return json([])
@@ -72,5 +111,27 @@ describe('New CronJob from a Function', () => {
     })
     expect(body.spec.image).toBeUndefined()
     expect(body.spec.template).toBeUndefined()
+  })
+})
+
+describe('Edit a CronJob', () => {
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('changes the schedule and keeps the settings the form does not show', async () => {
+    const sent = serve()
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <CronJobForm project="demo" existing={nightly} />
+      </QueryClientProvider>,
+    )
+    const user = userEvent.setup()
+    expect(screen.getByRole('heading', { name: 'Edit nightly' })).toBeInTheDocument()
+    const cron = screen.getByRole('textbox', { name: 'Cron expression' })
+    await user.clear(cron)
+    await user.type(cron, '30 4 * * *')
+    await user.click(screen.getByRole('button', { name: 'Save changes' }))
+    await waitFor(() => expect(sent).toHaveLength(1))
+    expect(sent[0]).toMatchObject({ method: 'PUT', path: '/projects/demo/cronjobs/nightly' })
+    expect(sent[0].body).toEqual({ ...nightly.spec, schedule: '30 4 * * *' })
   })
 })

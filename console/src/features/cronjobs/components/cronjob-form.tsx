@@ -6,6 +6,7 @@ import { navigate } from '../../../router'
 import { useApplications } from '../../projects/api/hooks'
 import { ScheduleEditor, browserTimeZone } from '../../schedule/components/schedule-editor'
 import { useManifestPreview, useSaveCronJob } from '../api/hooks'
+import { editedSpec } from '../cronjob-spec'
 import { type FunctionCallInput, fromFunctionCall, toFunctionCall, worstCaseSeconds } from '../function-call'
 import { effectiveCommand } from '../run-health'
 
@@ -42,25 +43,27 @@ export function CronJobForm({ project, existing, fromFunction }: Props) {
   const chosen = templates.data?.find((a) => a.name === template)
   const source = chosen?.spec as StatelessSpec | undefined
 
+  // An edit keeps every setting the form has no control for (env, labels,
+  // resources, history retention, suspend...): see editedSpec.
   const spec: CronJobSpec = useMemo(
-    () => ({
-      schedule,
-      timeZone,
-      ...(kind === 'function'
-        ? { function: toFunctionCall(call) }
-        : {
-            ...(template ? { template: { application: template, mode } } : { image }),
-            ...(override ? { command: { argv: argv.filter((a, i) => a !== '' || i === 0), shell } } : {}),
-          }),
-      concurrencyPolicy: concurrency,
-      timeoutSeconds: timeout,
-      retries,
-      startingDeadlineSeconds: deadline,
-      successfulJobsHistoryLimit: keepOk,
-      failedJobsHistoryLimit: keepFailed,
-      suspend: spec0?.suspend ?? false,
-    }),
-    [kind, call, schedule, timeZone, template, mode, image, override, argv, shell, concurrency, timeout, retries, deadline, keepOk, keepFailed, spec0?.suspend],
+    () =>
+      editedSpec(spec0, {
+        schedule,
+        timeZone,
+        ...(kind === 'function'
+          ? { function: toFunctionCall(call) }
+          : {
+              ...(template ? { template: { application: template, mode } } : { image }),
+              ...(override ? { command: { argv: argv.filter((a, i) => a !== '' || i === 0), shell } } : {}),
+            }),
+        concurrencyPolicy: concurrency,
+        timeoutSeconds: timeout,
+        retries,
+        startingDeadlineSeconds: deadline,
+        successfulJobsHistoryLimit: keepOk,
+        failedJobsHistoryLimit: keepFailed,
+      }),
+    [spec0, kind, call, schedule, timeZone, template, mode, image, override, argv, shell, concurrency, timeout, retries, deadline, keepOk, keepFailed],
   )
 
   const onSchedule = useCallback((s: string, z: string) => {
