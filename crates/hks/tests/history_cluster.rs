@@ -182,41 +182,11 @@ struct Server {
     address: std::net::SocketAddr,
 }
 
-/// The `hks` program of this workspace, built now (`cargo build -p hks`:
-/// another crate's tests have no `CARGO_BIN_EXE_hks`) next to this test
-/// binary, so it is never a stale one from an earlier build.
+/// The `hks` program of this workspace: cargo builds it before this test
+/// (an integration test of the crate that has the binary), so it is never
+/// a stale one from an earlier build.
 fn hks_program() -> std::path::PathBuf {
-    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            // target/<profile>/deps/<this test> -> target/<profile>/hks
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap().to_owned();
-            let target_dir = profile_dir.parent().unwrap();
-            let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-            let mut build = std::process::Command::new(
-                std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-            );
-            build
-                .current_dir(&workspace)
-                .args(["build", "-p", "hks", "--target-dir"])
-                .arg(target_dir);
-            if profile_dir.file_name().is_some_and(|p| p == "release") {
-                build.arg("--release");
-            }
-            let status = build
-                .status()
-                .unwrap_or_else(|e| panic!("cannot run cargo to build hks: {e}"));
-            assert!(status.success(), "cargo build -p hks failed: {status}");
-            let program = profile_dir.join("hks");
-            assert!(
-                program.is_file(),
-                "cargo built hks, but {} is missing",
-                program.display()
-            );
-            program
-        })
-        .clone()
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_hks"))
 }
 
 impl Server {
