@@ -62,6 +62,8 @@ pub struct Pass {
     pub released: usize,
     pub missed: usize,
     pub expired: usize,
+    /// Runs whose recording failed in this pass (a later pass retries them).
+    pub failed: usize,
 }
 
 /// What the recorder remembers between passes, to skip runs it has finished
@@ -126,7 +128,8 @@ pub async fn pass_all(
         if !unchanged {
             match pass(state, cluster, settings, memory).await {
                 Ok(p) => {
-                    if let Some(v) = view {
+                    // A run that failed is retried even if the view stays as it is.
+                    if let Some(v) = view.filter(|_| p.failed == 0) {
                         memory.views.insert(tenant.id.clone(), v);
                     }
                     add(&mut total, p);
@@ -181,6 +184,7 @@ fn add(total: &mut Pass, p: Pass) {
     total.released += p.released;
     total.missed += p.missed;
     total.expired += p.expired;
+    total.failed += p.failed;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -262,29 +266,49 @@ pub async fn pass(
         if memory.done.get(&key) == Some(&cr.run) {
             continue;
         }
-        let project = owners.project(state, &cr.namespace).await?;
-        let owned = match &project {
-            Some(p) => owners.has_cronjob(state, p, &cr.cronjob).await?,
-            None => false,
-        };
-        let done = match (project, owned) {
-            (Some(project), true) => {
-                record(state, cluster, settings, &project, &cr, &mut out).await?
+        // One run's failure (an unreadable log, a store error) must not
+        // keep the others from being recorded and released: it is logged,
+        // counted, and retried by a later pass.
+        match run_pass(state, cluster, settings, &mut owners, &cr, &mut out).await {
+            Ok(true) => {
+                memory.done.insert(key, cr.run);
             }
-            // The project or CronJob was deleted in HKS: nothing to keep, so
-            // nothing may hold the cluster's objects back.
-            _ => release_all(state, cluster, &cr, &mut out).await?,
-        };
-        if done {
-            memory.done.insert(key, cr.run);
-        } else {
-            memory.done.remove(&key);
+            Ok(false) => {
+                memory.done.remove(&key);
+            }
+            Err(error) => {
+                warn!(%error, namespace = %cr.namespace, run = %cr.run.name, "Failed to record a run.");
+                out.failed += 1;
+                memory.done.remove(&key);
+            }
         }
     }
     memory
         .done
         .retain(|k, _| k.0 != cluster.tenant_id || seen.contains(k));
     Ok(out)
+}
+
+/// Records or releases one run; says whether it is finished with.
+async fn run_pass(
+    state: &AppState,
+    cluster: TenantCluster<'_>,
+    settings: &Settings,
+    owners: &mut Owners,
+    cr: &ClusterRun,
+    out: &mut Pass,
+) -> Result<bool, PassError> {
+    let project = owners.project(state, &cr.namespace).await?;
+    let owned = match &project {
+        Some(p) => owners.has_cronjob(state, p, &cr.cronjob).await?,
+        None => false,
+    };
+    match (project, owned) {
+        (Some(project), true) => record(state, cluster, settings, &project, cr, out).await,
+        // The project or CronJob was deleted in HKS: nothing to keep, so
+        // nothing may hold the cluster's objects back.
+        _ => release_all(state, cluster, cr, out).await,
+    }
 }
 
 /// Records one run and archives its finished attempts' logs; says whether
@@ -333,7 +357,8 @@ async fn record(
             all_archived = false;
             continue;
         }
-        let text = state
+        // Bytes, archived as the container wrote them.
+        let log = state
             .gateway()
             .attempt_log(
                 cluster,
@@ -343,11 +368,11 @@ async fn record(
                 i64::try_from(settings.log_cap_bytes.saturating_mul(8)).unwrap_or(i64::MAX),
             )
             .await?;
-        let text = text.unwrap_or_else(|| {
-            "[HKS: this attempt's log was gone from the cluster before it could be archived]\n"
-                .to_owned()
+        let log = log.unwrap_or_else(|| {
+            b"[HKS: this attempt's log was gone from the cluster before it could be archived]\n"
+                .to_vec()
         });
-        let a = hks_history::archive::archive(text.as_bytes(), settings.log_cap_bytes);
+        let a = hks_history::archive::archive(&log, settings.log_cap_bytes);
         store
             .archive_log(
                 &project.id,

@@ -240,7 +240,7 @@ impl Hks {
         cronjob: &str,
         at: Timestamp,
         exit_code: i32,
-        log: &str,
+        log: impl Into<Vec<u8>>,
     ) -> (String, String) {
         let (t, ns) = (&p.tenant, &p.namespace);
         let job = self.fake.schedule_run(t, ns, cronjob, at);
@@ -390,6 +390,74 @@ async fn a_finished_run_is_recorded_once_with_its_log_archived_then_released() {
 }
 
 #[tokio::test]
+async fn a_log_that_is_not_utf8_is_archived_as_bytes_and_served_lossily() {
+    let hks = Hks::new(settings()).await;
+    let p = hks.project("acme").await;
+    hks.cronjob(&p, "report", json!({})).await;
+    let store = hks.state.store().clone();
+
+    // While HKS is down: a run that printed bytes that are not UTF-8, a run
+    // whose log cannot be read at all (its node's kubelet does not answer),
+    // and a run with a plain log.
+    let bad_log: &[u8] = b"ok\n\xff\xfe bad\n";
+    let (bad, bad_pod) = hks.run_at(&p, "report", minutes_ago(4), 1, bad_log);
+    let (stuck, stuck_pod) = hks.run_at(&p, "report", minutes_ago(3), 0, "stuck\n");
+    hks.fake
+        .set_log_unreadable(&p.tenant, &p.namespace, &stuck_pod, true);
+    let (good, good_pod) = hks.run_at(&p, "report", minutes_ago(2), 0, "fine\n");
+
+    // While the cluster has them, the logs endpoint reads them live.
+    let (status, logs) = hks.logs(&p, "report", &bad).await;
+    assert_eq!(status, StatusCode::OK, "{logs}");
+    assert_eq!(logs["attempts"][0]["log"], "ok\n\u{fffd}\u{fffd} bad\n");
+    assert_eq!(logs["attempts"][0]["archived"], false);
+
+    // One run that cannot be recorded does not keep the others from it.
+    hks.start();
+    for (job, pod) in [(&bad, &bad_pod), (&good, &good_pod)] {
+        wait("the run released", CEILING, async || {
+            (hks.held(&p, RunObject::Pod, pod) == Some(false)
+                && hks.held(&p, RunObject::Job, job) == Some(false))
+            .then_some(())
+        })
+        .await;
+    }
+    let archived = store.run_logs(&p.id, "report", &bad).await.unwrap();
+    assert_eq!(
+        hks_history::archive::restore(&archived[0].gzip).unwrap(),
+        bad_log
+    );
+    let archived = store.run_logs(&p.id, "report", &good).await.unwrap();
+    assert_eq!(restore(&archived[0]), "fine\n");
+    assert_eq!(hks.held(&p, RunObject::Pod, &stuck_pod), Some(true));
+    let runs = hks.run_names(&p, "report").await;
+    assert_eq!(runs, [good.clone(), stuck.clone(), bad.clone()]);
+
+    // Once Kubernetes deleted the run, its archived log is served the same.
+    hks.fake.delete_job(&p.tenant, &p.namespace, &bad);
+    wait("the bad run gone from the cluster", CEILING, async || {
+        hks.held(&p, RunObject::Pod, &bad_pod)
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let (status, logs) = hks.logs(&p, "report", &bad).await;
+    assert_eq!(status, StatusCode::OK, "{logs}");
+    assert_eq!(logs["attempts"][0]["log"], "ok\n\u{fffd}\u{fffd} bad\n");
+    assert_eq!(logs["attempts"][0]["archived"], true);
+
+    // The stuck run is recorded as soon as its log can be read.
+    hks.fake
+        .set_log_unreadable(&p.tenant, &p.namespace, &stuck_pod, false);
+    wait("the stuck run released", CEILING, async || {
+        (hks.held(&p, RunObject::Pod, &stuck_pod) == Some(false)).then_some(())
+    })
+    .await;
+    let archived = store.run_logs(&p.id, "report", &stuck).await.unwrap();
+    assert_eq!(restore(&archived[0]), "stuck\n");
+}
+
+#[tokio::test]
 async fn a_run_whose_job_kubernetes_deleted_is_still_listed_with_its_archived_log() {
     let hks = Hks::new(settings()).await;
     let p = hks.project("acme").await;
@@ -494,7 +562,7 @@ async fn history_retention_of_a_cronjob_or_the_installation_prunes_the_oldest_ru
         hks.cronjob(&p, name, extra).await;
         let made: Vec<(String, String)> = times
             .iter()
-            .map(|t| hks.run_at(&p, name, *t, 0, &format!("{name} at {t}\n")))
+            .map(|t| hks.run_at(&p, name, *t, 0, format!("{name} at {t}\n")))
             .collect();
         runs.push((*name, made, *keep));
     }

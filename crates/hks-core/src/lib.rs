@@ -11,6 +11,7 @@
 pub mod examples;
 pub mod formats;
 pub mod invoke;
+pub mod logtext;
 pub mod manifest;
 pub mod problem;
 pub mod run;

@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
+use hks_core::logtext::{ceil_boundary, floor_boundary};
 
 /// The default cap on the log kept per attempt.
 pub const DEFAULT_CAP_BYTES: usize = 1024 * 1024;
@@ -82,13 +83,15 @@ fn cap_log(log: &[u8], cap: usize) -> Vec<u8> {
     // The marker counts against the cap: a capped log read whole up to the
     // cap (the API's default `limitBytes` is the default cap) must still
     // end with the log's end.
+    // Both cuts land on character boundaries, so a kept multi-byte
+    // character is never split (and shown as U+FFFD) by the cap.
     let half = cap.saturating_sub(MARKER_ROOM) / 2;
-    let head = &log[..half];
-    let tail = &log[log.len() - half..];
+    let head = &log[..floor_boundary(log, half)];
+    let tail = &log[ceil_boundary(log, log.len() - half)..];
     let marker = format!(
         "\n[... HKS kept the first and last {} KiB of this log; {} bytes in between were left out ...]\n",
         half / 1024,
-        log.len() - 2 * half
+        log.len() - head.len() - tail.len()
     );
     [head, marker.as_bytes(), tail].concat()
 }
@@ -106,6 +109,26 @@ mod tests {
         assert_eq!(clip(log, None, Some(3)), "a\nb");
         assert_eq!(clip(log, Some(2), Some(2)), "b\n");
         assert_eq!(clip("é", None, Some(1)), "");
+    }
+
+    #[test]
+    fn caps_cut_on_character_boundaries_and_keep_invalid_bytes() {
+        // Multi-byte characters straddle every possible cut.
+        let mut log: Vec<u8> = "€😀é".repeat(10_000).into_bytes();
+        log.extend_from_slice(b"\xff\xfe end\n");
+        for cap in (4096..4200).step_by(1) {
+            let a = archive(&log, cap);
+            assert!(a.truncated);
+            let kept = restore(&a.gzip).unwrap();
+            assert!(kept.len() <= cap, "{} bytes kept of {cap}", kept.len());
+            let text = String::from_utf8_lossy(&kept);
+            let marker = text.find("\n[... HKS").unwrap();
+            let (head, tail) = (&text[..marker], &text[marker..]);
+            assert!(!head.contains('\u{fffd}'), "cap {cap}: head split");
+            let tail = tail.split_once("...]\n").unwrap().1;
+            assert_eq!(tail.matches('\u{fffd}').count(), 2, "cap {cap}: tail split");
+            assert!(tail.ends_with("\u{fffd}\u{fffd} end\n"));
+        }
     }
 
     #[test]

@@ -39,12 +39,13 @@
 //! [`FakeGateway::set_unreachable`] makes every call fail as if the
 //! apiserver were down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use hks_core::logtext;
 use hks_core::manifest::{FINALIZER_ARCHIVE, LABEL_APPLICATION, LABEL_JOB_NAME, manual_job};
 use hks_core::run::{
     ANNOTATION_SCHEDULED_TIMESTAMP, LABEL_CONTROLLER_UID, Run, RunResult, run, sort_newest_first,
@@ -90,11 +91,13 @@ struct Cluster {
     jobs: BTreeMap<Key, Job>,
     pods: BTreeMap<Key, Pod>,
     /// The log of each pod whose container started, by the pod's key.
-    logs: BTreeMap<Key, String>,
+    logs: BTreeMap<Key, Vec<u8>>,
     /// Events by CronJob key, oldest first.
     events: BTreeMap<Key, Vec<CronJobEvent>>,
     /// How often each pod's whole log was read by `attempt_log`.
     log_reads: BTreeMap<Key, usize>,
+    /// Pods whose log reads fail (their node's kubelet does not answer).
+    unreadable: BTreeSet<Key>,
     /// For unique names and uids.
     serial: u64,
 }
@@ -113,36 +116,37 @@ fn time(t: Timestamp) -> Option<Time> {
     Some(Time(t))
 }
 
-/// The kubelet's `tailLines`, then `limitBytes`.
-fn clip(log: &str, options: &LogOptions) -> String {
+/// The kubelet's `tailLines`, then `limitBytes`: over bytes, so a limit may
+/// split a character, as the kubelet's does.
+fn clip<'a>(log: &'a [u8], options: &LogOptions) -> &'a [u8] {
     let mut out = log;
     if let Some(n) = options.tail_lines.and_then(|n| usize::try_from(n).ok()) {
-        let body = out.strip_suffix('\n').unwrap_or(out);
+        let body = out.strip_suffix(b"\n").unwrap_or(out);
         let start = if n == 0 {
             out.len()
         } else {
-            body.rmatch_indices('\n')
+            body.iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, b)| **b == b'\n')
                 .nth(n - 1)
                 .map_or(0, |(i, _)| i + 1)
         };
         out = &out[start..];
     }
-    head(out, options.limit_bytes).to_owned()
+    head(out, options.limit_bytes)
 }
 
-/// At most `limit` bytes from the start (on a character boundary).
-fn head(text: &str, limit: Option<i64>) -> &str {
-    let Some(limit) = limit.and_then(|l| usize::try_from(l).ok()) else {
-        return text;
-    };
-    if text.len() <= limit {
-        return text;
+/// At most `limit` bytes from the start.
+fn head(log: &[u8], limit: Option<i64>) -> &[u8] {
+    match limit.and_then(|l| usize::try_from(l).ok()) {
+        Some(limit) if log.len() > limit => &log[..limit],
+        _ => log,
     }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+}
+
+fn limit(options: &LogOptions) -> Option<usize> {
+    options.limit_bytes.and_then(|l| usize::try_from(l).ok())
 }
 
 impl Cluster {
@@ -315,6 +319,24 @@ impl FakeGateway {
     /// (or works again); everything else works.
     pub fn set_logs_unavailable(&self, unavailable: bool) {
         self.logs_unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// From now on reading this one pod's log fails as when its node's
+    /// kubelet does not answer (or works again); other pods' logs work.
+    pub fn set_log_unreadable(
+        &self,
+        tenant_id: &str,
+        namespace: &str,
+        pod: &str,
+        unreadable: bool,
+    ) {
+        let k = key(tenant_id, namespace, pod);
+        let mut c = self.cluster();
+        if unreadable {
+            c.unreadable.insert(k);
+        } else {
+            c.unreadable.remove(&k);
+        }
     }
 
     /// The objects applied to a tenant's cluster.
@@ -494,7 +516,7 @@ impl FakeGateway {
         };
         let pk = key(tenant_id, namespace, &name);
         cluster.pods.insert(pk.clone(), pod);
-        cluster.logs.insert(pk, String::new());
+        cluster.logs.insert(pk, Vec::new());
         self.changed();
         name
     }
@@ -511,7 +533,7 @@ impl FakeGateway {
         namespace: &str,
         pod: &str,
         exit_code: i32,
-        log: impl Into<String>,
+        log: impl Into<Vec<u8>>,
         at: Timestamp,
     ) {
         let mut cluster = self.cluster();
@@ -591,7 +613,7 @@ impl FakeGateway {
         namespace: &str,
         job: &str,
         exit_code: i32,
-        log: impl Into<String>,
+        log: impl Into<Vec<u8>>,
     ) -> String {
         let now = Timestamp::now();
         let pod = self.start_attempt(tenant_id, namespace, job, now);
@@ -688,7 +710,7 @@ impl FakeGateway {
         namespace: &str,
         cronjob: &str,
         run: &str,
-    ) -> Result<Vec<(String, String)>, KubeError> {
+    ) -> Result<Vec<(String, Vec<u8>)>, KubeError> {
         let c = self.cluster();
         let k = key(cluster.tenant_id, namespace, run);
         let job = c.jobs.get(&k).ok_or(KubeError::NotFound)?;
@@ -915,7 +937,7 @@ impl Gateway for FakeGateway {
             .into_iter()
             .filter(|(pod, _)| options.attempt.as_ref().is_none_or(|a| a == pod))
             .map(|(pod, log)| AttemptLog {
-                log: clip(&log, options),
+                log: logtext::lossy_head(clip(&log, options), limit(options)),
                 pod,
             })
             .collect();
@@ -941,7 +963,7 @@ impl Gateway for FakeGateway {
             None => pods.into_iter().last(),
         }
         .ok_or(KubeError::NotFound)?;
-        let log = clip(&log, options);
+        let log = logtext::lossy_head(clip(&log, options), limit(options));
         Ok(Box::pin(futures::stream::once(async move { Ok(log) })))
     }
 
@@ -983,7 +1005,7 @@ impl Gateway for FakeGateway {
         namespace: &str,
         pod: &str,
         limit_bytes: i64,
-    ) -> Result<Option<String>, KubeError> {
+    ) -> Result<Option<Vec<u8>>, KubeError> {
         self.check()?;
         let k = key(cluster.tenant_id, namespace, pod);
         let mut c = self.cluster();
@@ -991,10 +1013,21 @@ impl Gateway for FakeGateway {
         drop(c);
         self.check_logs()?;
         let c = self.cluster();
+        if c.unreadable.contains(&k) {
+            return Err(KubeError::Unreachable(
+                "the pod's kubelet does not answer (fake)".into(),
+            ));
+        }
         // A pod that is gone, or whose container never started, has none.
-        Ok(c.logs
-            .get(&k)
-            .map(|log| head(log, Some(limit_bytes)).to_owned()))
+        Ok(c.logs.get(&k).map(|log| {
+            // As the live gateway: a log as long as the limit may have been cut.
+            let cut = head(log, Some(limit_bytes));
+            if usize::try_from(limit_bytes).is_ok_and(|l| cut.len() >= l) {
+                logtext::without_split_end(cut).to_vec()
+            } else {
+                cut.to_vec()
+            }
+        }))
     }
 
     async fn set_held(
@@ -1118,7 +1151,7 @@ mod tests {
         assert!(kept.metadata.deletion_timestamp.is_some());
         assert_eq!(
             fake.attempt_log(cluster, NS, &pod, 1 << 20).await.unwrap(),
-            Some("done\n".to_owned())
+            Some(b"done\n".to_vec())
         );
         let runs = fake.cluster_runs(cluster).await.unwrap();
         assert!(runs[0].job.is_none() && !runs[0].run.in_cluster);

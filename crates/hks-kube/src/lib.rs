@@ -174,7 +174,7 @@ pub struct LogOptions {
     pub timestamps: bool,
 }
 
-/// The log of one attempt.
+/// The log of one attempt, as text: bytes that are not UTF-8 come out as U+FFFD.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptLog {
     pub pod: String,
@@ -321,15 +321,16 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         Ok(vec![])
     }
 
-    /// The whole log of a finished attempt, up to `limit_bytes`; `None` when
-    /// the cluster no longer has it.
+    /// The whole log of a finished attempt as the container wrote it (bytes,
+    /// not necessarily UTF-8), up to `limit_bytes` and then without a
+    /// character the limit split; `None` when the cluster no longer has it.
     async fn attempt_log(
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
         pod: &str,
         limit_bytes: i64,
-    ) -> Result<Option<String>, KubeError> {
+    ) -> Result<Option<Vec<u8>>, KubeError> {
         let _ = (cluster, namespace, pod, limit_bytes);
         Ok(None)
     }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
+use futures::{AsyncReadExt, StreamExt, TryStreamExt};
+use hks_core::logtext::{self, LossyDecoder};
 use hks_core::manifest::{LABEL_APPLICATION, manual_job};
 use hks_core::run::{Run, run, sort_newest_first};
 use hks_core::tenant::ClusterConnection;
@@ -647,6 +648,7 @@ impl Gateway for KubeGateway {
             timestamps: options.timestamps,
             ..LogParams::default()
         };
+        let limit = options.limit_bytes.and_then(|l| usize::try_from(l).ok());
         let mut out = Vec::new();
         for pod in pods.iter().filter(|p| {
             options
@@ -655,8 +657,8 @@ impl Gateway for KubeGateway {
                 .is_none_or(|a| Some(a) == p.metadata.name.as_ref())
         }) {
             let name = pod.name_any();
-            let log = match api.logs(&name, &params).await {
-                Ok(text) => text,
+            let log = match read_log(&api, &name, &params).await {
+                Ok(bytes) => logtext::lossy_head(&bytes, limit),
                 // A container that has not started has no log yet.
                 Err(kube::Error::Api(s)) if s.code == 400 => String::new(),
                 Err(e) => return Err(e.into()),
@@ -694,13 +696,8 @@ impl Gateway for KubeGateway {
         let reader = Api::<Pod>::namespaced(c.stream_client.clone(), namespace)
             .log_stream(&pod.name_any(), &params)
             .await?;
-        let lines = reader.lines().map_ok(|mut l| {
-            l.push('\n');
-            l
-        });
-        Ok(Box::pin(
-            lines.map_err(|e| KubeError::Unreachable(Box::new(e))),
-        ))
+        let limit = options.limit_bytes.and_then(|l| usize::try_from(l).ok());
+        Ok(Box::pin(follow_text(reader, limit)))
     }
 
     async fn check_connection(&self, connection: &ClusterConnection) -> Result<(), KubeError> {
@@ -758,17 +755,20 @@ impl Gateway for KubeGateway {
         namespace: &str,
         pod: &str,
         limit_bytes: i64,
-    ) -> Result<Option<String>, KubeError> {
+    ) -> Result<Option<Vec<u8>>, KubeError> {
         let c = self.connect(cluster).await?;
         let params = LogParams {
             limit_bytes: Some(limit_bytes),
             ..LogParams::default()
         };
-        match Api::<Pod>::namespaced(c.client.clone(), namespace)
-            .logs(pod, &params)
-            .await
-        {
-            Ok(text) => Ok(Some(text)),
+        match read_log(&Api::namespaced(c.client.clone(), namespace), pod, &params).await {
+            Ok(mut bytes) => {
+                if usize::try_from(limit_bytes).is_ok_and(|l| bytes.len() >= l) {
+                    let keep = logtext::without_split_end(&bytes).len();
+                    bytes.truncate(keep);
+                }
+                Ok(Some(bytes))
+            }
             // The pod, or its container, is gone.
             Err(kube::Error::Api(s)) if s.code == 400 || s.code == 404 => Ok(None),
             Err(e) => Err(e.into()),
@@ -849,6 +849,47 @@ where
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Reads a log as the container wrote it: `Api::logs` decodes it as UTF-8
+/// and fails on the first byte that is not, which is the run's output, not
+/// an outage.
+async fn read_log(api: &Api<Pod>, pod: &str, params: &LogParams) -> Result<Vec<u8>, kube::Error> {
+    let mut reader = Box::pin(api.log_stream(pod, params).await?);
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(kube::Error::ReadEvents)?;
+    Ok(bytes)
+}
+
+/// A followed log as text, chunk by chunk as the kubelet sends it (not line
+/// by line, so a long line without a newline is not buffered); invalid bytes
+/// come out as U+FFFD and a character split between chunks is kept whole
+/// (one the kubelet's `limitBytes` cut is left out).
+fn follow_text(
+    reader: impl futures::AsyncBufRead + Send + 'static,
+    limit: Option<usize>,
+) -> impl futures::Stream<Item = Result<String, KubeError>> + Send + 'static {
+    let state = (Box::pin(reader), LossyDecoder::default(), 0_usize, false);
+    futures::stream::unfold(
+        state,
+        move |(mut reader, mut decoder, read, ended)| async move {
+            if ended {
+                return None;
+            }
+            let mut buf = vec![0; 16 * 1024];
+            let (item, read, ended) = match reader.read(&mut buf).await {
+                Ok(0) if limit.is_some_and(|l| read >= l) => (Ok(String::new()), read, true),
+                Ok(0) => (Ok(decoder.finish()), read, true),
+                Ok(n) => (Ok(decoder.push(&buf[..n])), read + n, false),
+                Err(e) => (Err(KubeError::Unreachable(Box::new(e))), read, true),
+            };
+            Some((item, (reader, decoder, read, ended)))
+        },
+    )
+    .try_filter(|text| futures::future::ready(!text.is_empty()))
 }
 
 #[cfg(test)]

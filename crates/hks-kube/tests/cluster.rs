@@ -271,6 +271,72 @@ async fn apply_run_now_runs_and_logs() {
 }
 
 #[tokio::test]
+async fn a_log_that_is_not_utf8_is_read_lossily_not_as_an_outage() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let conn = connection(&text);
+    let gw = KubeGateway::new(Settings::default());
+    with_temp_ns(&client, |ns| async move {
+        let cluster = TenantCluster {
+            tenant_id: "bytes",
+            connection: &conn,
+        };
+        let p = placement(&ns);
+        // \377 is no UTF-8; \342\202\254 is a euro sign, for cuts inside it.
+        let spec: hks_core::spec::CronJobSpec = serde_json::from_value(json!({
+            "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1",
+            "command": {"argv": ["printf 'before\\377after\\n\\342\\202\\254end\\n'"], "shell": true},
+            "timeoutSeconds": 600, "retries": 0
+        }))
+        .unwrap();
+        let cj = manifest::cronjob(&p, "bytes", &spec, &spec.resolve(None).unwrap());
+        gw.apply(cluster, &[Object::CronJob(cj)]).await.unwrap();
+        let run = gw.run_now(cluster, &ns, "bytes", "tests/ci").await.unwrap();
+        wait_runs(&gw, cluster, &ns, "bytes", 600, |runs| {
+            runs.first().is_some_and(|r| r.result == RunResult::Succeeded)
+        })
+        .await;
+
+        let logs = gw
+            .logs(cluster, &ns, "bytes", &run.name, &LogOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0].log, "before\u{fffd}after\n\u{20ac}end\n");
+        let pod = logs[0].pod.clone();
+
+        // A limit inside the euro sign cuts before it, not into U+FFFD.
+        let cut = LogOptions {
+            limit_bytes: Some(14),
+            ..LogOptions::default()
+        };
+        let logs = gw.logs(cluster, &ns, "bytes", &run.name, &cut).await.unwrap();
+        assert_eq!(logs[0].log, "before\u{fffd}after\n");
+
+        // The archive gets the bytes as they were written.
+        let whole = gw.attempt_log(cluster, &ns, &pod, 1 << 20).await.unwrap();
+        assert_eq!(
+            whole.as_deref(),
+            Some(&b"before\xffafter\n\xe2\x82\xacend\n"[..])
+        );
+        let head = gw.attempt_log(cluster, &ns, &pod, 15).await.unwrap();
+        assert_eq!(head.as_deref(), Some(&b"before\xffafter\n"[..]));
+
+        // A followed log is text as well.
+        use futures::TryStreamExt;
+        let followed: String = gw
+            .follow_logs(cluster, &ns, "bytes", &run.name, &LogOptions::default())
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(followed, "before\u{fffd}after\n\u{20ac}end\n");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn vcluster_connections_read_the_vc_secret() {
     let Some(text) = kubeconfig() else { return };
     let client = admin_client(&text).await;
