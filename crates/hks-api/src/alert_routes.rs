@@ -5,7 +5,7 @@
 //! what it is, and a PUT without a secret keeps the stored one.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use hks_core::Invalid;
 use hks_core::problem::Problems;
@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{JsonBody, Tenant};
+use crate::extract::{JsonBody, Path, Query, Tenant};
 use crate::service;
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;

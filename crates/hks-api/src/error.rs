@@ -3,7 +3,8 @@
 //! Every error body is `{"code": "...", "message": "...", "problems": [...]}`:
 //! a stable machine-readable code, a message for people, and for invalid
 //! input the problems with their field paths. Internal details are logged,
-//! never returned.
+//! never returned, and what a message repeats of the input is cut to
+//! [`MAX_ECHO_CHARS`], so a huge input never comes back whole.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,6 +17,10 @@ use utoipa::ToSchema;
 
 /// Seconds a client should wait before retrying when a tenant cluster is unreachable.
 pub const RETRY_AFTER_SECONDS: u32 = 15;
+
+/// The most characters of a message, field path or hint an error body
+/// carries; longer ones (they quote the input) are cut, marked with `…`.
+pub const MAX_ECHO_CHARS: usize = 1000;
 
 /// What the API answers when a request does not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +39,15 @@ pub enum ApiError {
     /// The tenant's cluster refused the objects HKS derived.
     #[error("the cluster refused the change: {0}")]
     ClusterRejected(String),
+    /// The body is larger than the installation allows.
+    #[error("the request body is larger than this installation accepts")]
+    PayloadTooLarge,
+    /// The request was not answered within the installation's time limit.
+    #[error("the request took too long; try again later")]
+    Timeout,
+    /// Too many requests are being handled at once.
+    #[error("the server is busy; try again later")]
+    Overloaded,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -93,6 +107,9 @@ impl IntoResponse for ApiError {
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::ClusterUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable"),
             Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "cluster_rejected"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         match &self {
@@ -105,7 +122,16 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let problems = match &self {
-            Self::Invalid(i) => i.problems.clone(),
+            Self::Invalid(i) => i
+                .problems
+                .iter()
+                .map(|p| Problem {
+                    field: cap(&p.field),
+                    code: p.code.clone(),
+                    message: cap(&p.message),
+                    hint: p.hint.as_deref().map(cap),
+                })
+                .collect(),
             _ => Vec::new(),
         };
         let message = match &self {
@@ -118,6 +144,7 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
+        let message = cap(&message);
         let mut response = (
             status,
             Json(ErrorBody {
@@ -138,5 +165,13 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+/// `text`, cut after [`MAX_ECHO_CHARS`] characters.
+fn cap(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((end, _)) => format!("{}… ({} bytes cut)", &text[..end], text.len() - end),
+        None => text.to_owned(),
     }
 }

@@ -2,9 +2,10 @@
 //! errors carry field paths.
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use hks_core::Invalid;
 use hks_store::{Principal, token_hash};
 use serde::de::DeserializeOwned;
@@ -95,9 +96,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| Invalid::one("", "unreadable_body", e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                Invalid::one("", "unreadable_body", e.body_text()).into()
+            }
+        })?;
         parse(&bytes, "").map(JsonBody)
     }
 }
@@ -118,4 +123,64 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, ApiEr
             ),
         )
     })
+}
+
+/// Query parameters. Unlike `axum::extract::Query`, a parameter that does
+/// not parse is a 400 in the JSON error shape whose problem names it
+/// (`tailLines`).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    "query".to_owned()
+                } else {
+                    path
+                };
+                Invalid::one(field, "invalid_parameter", e.inner().to_string())
+                    .with_hint(
+                        "check the parameter against the API reference at /api/v1/openapi.json",
+                    )
+                    .into()
+            })
+    }
+}
+
+/// Path parameters. Unlike `axum::extract::Path`, one that cannot be read
+/// (invalid UTF-8 after percent-decoding) is a 400 in the JSON error shape
+/// that names the parameter.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let field = match e.kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::DeserializeError { key, .. } => key.clone(),
+                    _ => "path".to_owned(),
+                };
+                if e.status().is_server_error() {
+                    return Err(ApiError::Internal(Box::new(e)));
+                }
+                Err(Invalid::one(field, "invalid_parameter", e.kind().to_string()).into())
+            }
+            Err(other) => Err(ApiError::Internal(Box::new(other))),
+        }
+    }
 }

@@ -16,12 +16,13 @@ pub mod recorder;
 pub mod routes;
 pub mod service;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -48,6 +49,32 @@ struct Inner {
     metrics: Option<PrometheusHandle>,
     invoke_image: String,
     alerter: hks_alerting::Alerter,
+    limits: HttpLimits,
+    /// One permit per request being handled, at most `limits.max_concurrent_requests`.
+    in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+/// Bounds on what one request may cost, so a flood from one client slows
+/// the others as little as possible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// The longest a request may take until its response starts (a
+    /// followed log then streams on without this limit); then 503 `timeout`.
+    pub request_timeout: Duration,
+    /// Requests handled at once; more are refused with 503 `overloaded`.
+    pub max_concurrent_requests: usize,
+    /// The largest request body; a larger one is refused with 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(60),
+            max_concurrent_requests: 1024,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
 }
 
 /// The HTTP-client image of CronJobs that call a Function, unless the
@@ -75,6 +102,10 @@ impl AppState {
                 lists: list_cache::ListCache::default(),
                 metrics,
                 invoke_image: DEFAULT_INVOKE_IMAGE.to_owned(),
+                limits: HttpLimits::default(),
+                in_flight: Arc::new(tokio::sync::Semaphore::new(
+                    HttpLimits::default().max_concurrent_requests,
+                )),
             }),
         }
     }
@@ -85,6 +116,20 @@ impl AppState {
         match Arc::get_mut(&mut self.inner) {
             Some(inner) => inner.invoke_image = image.into(),
             None => unreachable!("with_invoke_image is called before the state is shared"),
+        }
+        self
+    }
+
+    /// Other [`HttpLimits`]. Call it right after [`AppState::new`].
+    pub fn with_http_limits(mut self, limits: HttpLimits) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => {
+                inner.in_flight = Arc::new(tokio::sync::Semaphore::new(
+                    limits.max_concurrent_requests.max(1),
+                ));
+                inner.limits = limits;
+            }
+            None => unreachable!("with_http_limits is called before the state is shared"),
         }
         self
     }
@@ -206,7 +251,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/schedules/preview", post(schedule_preview))
         .route("/openapi.json", get(openapi_json))
-        .fallback(not_found);
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.inner.limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit_requests,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { "ok" }))
@@ -215,6 +265,55 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The application `hks serve` serves: [`router`] and, when `console` is a
+/// built console (it has `index.html`), the console's files at every other
+/// path (unknown ones get `index.html`: the console routes in the browser).
+/// Every response carries [`security_headers`].
+pub fn app(state: AppState, console: Option<&Path>) -> Router {
+    let mut app = router(state);
+    if let Some(dir) = console.filter(|d| d.join("index.html").is_file()) {
+        let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+        app = app.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index));
+    }
+    app.layer(middleware::map_response(security_headers))
+}
+
+/// The console's policy: its own scripts, styles and API only, never in a
+/// frame (no clickjacking), no type sniffing, no full URLs sent elsewhere.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ] {
+        h.entry(name)
+            .or_insert(axum::http::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Refuses a request when [`HttpLimits::max_concurrent_requests`] are
+/// being handled (503 `overloaded`, at once rather than queued, so a flood
+/// cannot make others wait), and answers 503 `timeout` to one not answered
+/// within [`HttpLimits::request_timeout`].
+async fn limit_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = state.inner.in_flight.clone().try_acquire_owned() else {
+        tracing::warn!("Request refused: too many requests in flight.");
+        return error::ApiError::Overloaded.into_response();
+    };
+    match tokio::time::timeout(state.inner.limits.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("Request timed out.");
+            error::ApiError::Timeout.into_response()
+        }
+    }
 }
 
 async fn not_found() -> error::ApiError {
@@ -251,20 +350,38 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 }
 
 /// Request count and latency by route (the route's pattern, never the raw
-/// path, so labels stay few).
+/// path), method (the standard ones, else `other`) and status, so a client
+/// cannot add label values: each label has a fixed, small set of values.
 async fn record_metrics(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let start = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("hks_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::counter!("hks_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!("hks_http_request_duration_seconds", "method" => method, "route" => route)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// The `method` label: one of the methods HTTP defines, or `other` for
+/// invented ones (any token is a valid method).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// Runs [`service::reconcile`] every `interval` until the task is aborted.

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Admin, AnyCaller, JsonBody, Tenant};
+use crate::extract::{Admin, AnyCaller, JsonBody, Path, Query, Tenant};
 use crate::{history, service};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;

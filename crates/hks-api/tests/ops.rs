@@ -329,6 +329,40 @@ async fn metrics_count_requests_by_route_pattern_with_latency() {
     );
 }
 
+/// Any token is a valid HTTP method: invented ones must not each add a
+/// series (a client could otherwise grow `/metrics` without bound).
+#[tokio::test]
+async fn invented_methods_add_at_most_one_label_value() {
+    let app = TestApp::new().await;
+    let methods = |m: &Metrics| -> std::collections::BTreeSet<String> {
+        m.samples
+            .iter()
+            .filter(|s| s.name == "hks_http_requests_total")
+            .filter_map(|s| s.labels.get("method").cloned())
+            .collect()
+    };
+    let before = methods(&app.metrics().await);
+    for i in 0..50 {
+        let method = Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+        let (s, _) = app.call(method, "/api/v1/projects", None, None).await;
+        assert!(s.is_client_error(), "{s}");
+    }
+    let after = methods(&app.metrics().await);
+    // Tests running in parallel may add the standard methods they use.
+    let standard = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    let added: Vec<_> = after
+        .difference(&before)
+        .filter(|m| !standard.contains(&m.as_str()))
+        .collect();
+    assert!(added.len() <= 1, "new method label values: {added:?}");
+    assert!(
+        after.iter().all(|m| !m.starts_with("INVENTED")),
+        "{after:?}"
+    );
+}
+
 #[tokio::test]
 async fn metrics_count_reconcile_failures() {
     let app = TestApp::new().await;

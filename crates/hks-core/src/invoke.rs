@@ -224,12 +224,15 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
                 None,
             );
         }
-        if h.value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+        // HTTP allows visible characters, spaces and tabs in a value; any
+        // other control character (NUL, line breaks, DEL) makes the client
+        // refuse the request at every run, or splits the header.
+        if h.value.chars().any(|c| c.is_control() && c != '\t') {
             p.push(
                 at(&item, "value"),
                 "invalid_header_value",
-                "must not contain line breaks or NUL characters",
-                None,
+                "must not contain line breaks, NUL or other control characters",
+                Some("a header value is one line of visible characters"),
             );
         }
     }
@@ -369,6 +372,29 @@ mod tests {
             "expect": ["2xx", "20x", "600", "404"]
         }));
         insta::assert_debug_snapshot!(problems(&f, 3600));
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_header_values_and_the_body() {
+        for value in [
+            "a\u{0}b",
+            "a\rb",
+            "a\nb",
+            "a\u{7f}",
+            "a\u{1b}[31m",
+            "a\u{85}",
+        ] {
+            let f = call(json!({"name": "fn", "headers": [{"name": "X-A", "value": value}]}));
+            assert_eq!(
+                problems(&f, 3600),
+                ["spec.function.headers[0].value invalid_header_value"],
+                "{value:?}"
+            );
+        }
+        let tab = call(json!({"name": "fn", "headers": [{"name": "X-A", "value": "a\tb é"}]}));
+        assert!(problems(&tab, 3600).is_empty());
+        let body = call(json!({"name": "fn", "body": "{\"a\": \"\u{0}\"}"}));
+        assert_eq!(problems(&body, 3600), ["spec.function.body invalid_body"]);
     }
 
     #[test]

@@ -627,12 +627,15 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
 
 fn validate_function(p: &mut Problems, path: &str, f: &FunctionSpec) {
     let ok = ["http://", "https://"].iter().any(|s| {
-        f.endpoint
-            .strip_prefix(s)
-            .is_some_and(|rest| !rest.is_empty() && !rest.contains(char::is_whitespace))
+        f.endpoint.strip_prefix(s).is_some_and(|rest| {
+            !rest.is_empty() && !rest.contains(|c: char| c.is_whitespace() || c.is_control())
+        })
     });
     if !ok {
-        p.push(at(path, "endpoint"), "invalid_url", "must be an http:// or https:// URL", Some("for a Function in your cluster, use its Service URL, like http://my-fn.my-namespace.svc:8080/"));
+        // The endpoint becomes an argument of the HTTP client's container
+        // and the request line, so spaces and control characters (NUL, line
+        // breaks) are refused here rather than failing every run.
+        p.push(at(path, "endpoint"), "invalid_url", "must be an http:// or https:// URL without spaces or control characters", Some("for a Function in your cluster, use its Service URL, like http://my-fn.my-namespace.svc:8080/"));
     }
     if !matches!(
         f.method.as_str(),
@@ -725,7 +728,18 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
                 None,
             ),
             (None, Some(s)) => secret_ref(p, &at(&item, "secret"), s),
-            (Some(_), None) => {}
+            (Some(value), None) => {
+                // The runtime passes the environment as C strings: a NUL
+                // would end the value, so the container cannot start.
+                if value.contains('\0') {
+                    p.push(
+                        at(&item, "value"),
+                        "invalid_env_value",
+                        "must not contain NUL characters",
+                        Some("encode binary data, for example in base64"),
+                    );
+                }
+            }
         }
     }
 }
@@ -870,6 +884,61 @@ mod tests {
         })));
         let e = validate_application("Nightly", &spec).unwrap_err();
         insta::assert_debug_snapshot!(fields(e));
+    }
+
+    /// Every string that reaches the pod spec is refused, with its field
+    /// path, when the runtime cannot take it (a NUL ends a C string).
+    #[test]
+    fn nul_characters_are_refused_where_they_reach_the_pod() {
+        let c = cron(json!({
+            "schedule": "@daily",
+            "image": "busybox:1.36\u{0}",
+            "command": {"argv": ["echo", "a\u{0}b"]},
+            "env": [{"name": "OK", "value": "1"}, {"name": "BAD", "value": "x\u{0}y"}],
+            "labels": {"team": "a\u{0}"}
+        }));
+        let e = validate_application("job", &ApplicationSpec::Cronjob(c)).unwrap_err();
+        let env = e
+            .problems
+            .iter()
+            .find(|p| p.field == "spec.env[1].value")
+            .unwrap();
+        assert_eq!(env.code, "invalid_env_value");
+        assert!(env.hint.is_some());
+        assert_eq!(
+            fields(e),
+            [
+                "spec.image invalid_image",
+                "spec.command.argv[1] invalid_argument",
+                "spec.env[1].value invalid_env_value",
+                "spec.labels[\"team\"] invalid_label_value",
+            ]
+        );
+        let s: StatelessSpec = serde_json::from_value(json!({
+            "image": "web:1",
+            "args": ["a\u{0}"],
+            "env": [{"name": "A", "value": "\u{0}"}]
+        }))
+        .unwrap();
+        assert_eq!(
+            fields(validate_application("web", &ApplicationSpec::Stateless(s)).unwrap_err()),
+            [
+                "spec.args[0] invalid_argument",
+                "spec.env[0].value invalid_env_value"
+            ]
+        );
+        for endpoint in [
+            "http://fn.ns.svc/\u{0}",
+            "http://fn.ns.svc/a\r\nX: 1",
+            "http://fn\u{7}/",
+        ] {
+            let f: FunctionSpec = serde_json::from_value(json!({"endpoint": endpoint})).unwrap();
+            assert_eq!(
+                fields(validate_application("fn", &ApplicationSpec::Function(f)).unwrap_err()),
+                ["spec.endpoint invalid_url"],
+                "{endpoint:?}"
+            );
+        }
     }
 
     #[test]

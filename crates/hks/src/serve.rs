@@ -55,6 +55,16 @@ pub struct ServeArgs {
     /// The most log kept per attempt in the run history (head and tail kept).
     #[arg(long, env = "HKS_LOG_CAP_BYTES", default_value_t = hks_history::archive::DEFAULT_CAP_BYTES)]
     pub log_cap_bytes: usize,
+    /// Seconds a request may take until its response starts (a followed
+    /// log streams on); then 503.
+    #[arg(long, env = "HKS_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub request_timeout_seconds: u64,
+    /// Requests handled at once; more are refused with 503 at once.
+    #[arg(long, env = "HKS_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    pub max_concurrent_requests: usize,
+    /// The largest request body accepted; a larger one gets 413.
+    #[arg(long, env = "HKS_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
     /// Set up a demo tenant on the cluster of this kubeconfig (once) and print its token.
     #[arg(long, env = "HKS_DEMO_KUBECONFIG")]
     pub demo_kubeconfig: Option<PathBuf>,
@@ -136,7 +146,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     hks_core::formats::image_reference(&args.invoke_image)
         .map_err(|reason| anyhow::anyhow!("--invoke-image: the image reference {reason}"))?;
     let state = AppState::new(store, gateway, Some(&admin), Some(metrics))
-        .with_invoke_image(args.invoke_image.clone());
+        .with_invoke_image(args.invoke_image.clone())
+        .with_http_limits(hks_api::HttpLimits {
+            request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
+            max_concurrent_requests: args.max_concurrent_requests.max(1),
+            max_body_bytes: args.max_body_bytes.max(4096),
+        });
 
     let demo = match &args.demo_kubeconfig {
         Some(kubeconfig) => {
@@ -170,17 +185,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     info!(address = %args.listen, "HKS is serving.");
     let store = state.store().clone();
-    let mut app = hks_api::router(state);
-    if args.console_dir.join("index.html").is_file() {
-        // Unknown paths get index.html: the console routes in the browser.
-        let index = tower_http::services::ServeFile::new(args.console_dir.join("index.html"));
-        app = app.fallback_service(
-            tower_http::services::ServeDir::new(&args.console_dir).fallback(index),
-        );
+    let console = args.console_dir.join("index.html").is_file();
+    if console {
         info!(dir = %args.console_dir.display(), "Serving the console.");
     } else {
         info!(dir = %args.console_dir.display(), "No console build found; serving the API only.");
     }
+    let app = hks_api::app(state, console.then_some(args.console_dir.as_path()));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
