@@ -306,20 +306,14 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
     /// A number that changes whenever the tenant's watch caches change, while
     /// they are connected and synced; `None` otherwise. Equal numbers mean
     /// [`Gateway::observe`] would answer the same, so its derivations can be reused.
-    fn view_version(&self, tenant_id: &str) -> Option<u64> {
-        let _ = tenant_id;
-        None
-    }
+    fn view_version(&self, tenant_id: &str) -> Option<u64>;
 
     /// Drops what is cached for a tenant (its connection changed or it was deleted).
     fn forget(&self, tenant_id: &str);
 
     /// Every HKS run in the tenant's cluster, from the watch caches (for the
-    /// run recorder). The default: none (a gateway without watches).
-    async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
-        let _ = cluster;
-        Ok(vec![])
-    }
+    /// run recorder).
+    async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError>;
 
     /// The whole log of a finished attempt as the container wrote it (bytes,
     /// not necessarily UTF-8), up to `limit_bytes` and then without a
@@ -330,10 +324,7 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         namespace: &str,
         pod: &str,
         limit_bytes: i64,
-    ) -> Result<Option<Vec<u8>>, KubeError> {
-        let _ = (cluster, namespace, pod, limit_bytes);
-        Ok(None)
-    }
+    ) -> Result<Option<Vec<u8>>, KubeError>;
 
     /// Adds (`held`) or removes HKS's finalizer on a Job or pod. Adding is
     /// a no-op when it is there or the object is being deleted (when none
@@ -345,10 +336,7 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         namespace: &str,
         name: &str,
         held: bool,
-    ) -> Result<(), KubeError> {
-        let _ = (cluster, kind, namespace, name, held);
-        Ok(())
-    }
+    ) -> Result<(), KubeError>;
 
     /// The events Kubernetes recorded about a CronJob, newest last.
     async fn cronjob_events(
@@ -356,8 +344,5 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         cluster: TenantCluster<'_>,
         namespace: &str,
         cronjob: &str,
-    ) -> Result<Vec<CronJobEvent>, KubeError> {
-        let _ = (cluster, namespace, cronjob);
-        Ok(vec![])
-    }
+    ) -> Result<Vec<CronJobEvent>, KubeError>;
 }
