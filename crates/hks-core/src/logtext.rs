@@ -16,9 +16,16 @@ pub fn lossy(bytes: &[u8]) -> String {
 /// The text of a log that was cut after `limit` bytes (when `bytes` is that
 /// long): a character the cut split is left out rather than shown as U+FFFD.
 pub fn lossy_head(bytes: &[u8], limit: Option<usize>) -> String {
+    lossy(limited(bytes, limit))
+}
+
+/// The bytes of a log read with a byte `limit` (the kubelet's `limitBytes`):
+/// when it is that long the limit may have split its last character, which
+/// is left out; invalid bytes stay for lossy decoding.
+pub fn limited(bytes: &[u8], limit: Option<usize>) -> &[u8] {
     match limit {
-        Some(limit) if bytes.len() >= limit => lossy(without_split_end(bytes)),
-        _ => lossy(bytes),
+        Some(limit) if bytes.len() >= limit => without_split_end(bytes),
+        _ => bytes,
     }
 }
 

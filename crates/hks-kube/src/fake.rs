@@ -1022,11 +1022,7 @@ impl Gateway for FakeGateway {
         Ok(c.logs.get(&k).map(|log| {
             // As the live gateway: a log as long as the limit may have been cut.
             let cut = head(log, Some(limit_bytes));
-            if usize::try_from(limit_bytes).is_ok_and(|l| cut.len() >= l) {
-                logtext::without_split_end(cut).to_vec()
-            } else {
-                cut.to_vec()
-            }
+            logtext::limited(cut, usize::try_from(limit_bytes).ok()).to_vec()
         }))
     }
 

@@ -763,10 +763,8 @@ impl Gateway for KubeGateway {
         };
         match read_log(&Api::namespaced(c.client.clone(), namespace), pod, &params).await {
             Ok(mut bytes) => {
-                if usize::try_from(limit_bytes).is_ok_and(|l| bytes.len() >= l) {
-                    let keep = logtext::without_split_end(&bytes).len();
-                    bytes.truncate(keep);
-                }
+                let keep = logtext::limited(&bytes, usize::try_from(limit_bytes).ok()).len();
+                bytes.truncate(keep);
                 Ok(Some(bytes))
             }
             // The pod, or its container, is gone.
