@@ -1,10 +1,12 @@
 //! Request and response bodies that are not domain types.
 
-use hks_core::run::Run;
-use hks_core::spec::{ApplicationType, ContainerSource, CronJobSpec, TemplateMode};
+use hks_core::spec::{ApplicationType, CronJobSpec};
 use hks_core::tenant::{ClusterConnection, ClusterSummary};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+pub use hks_app::history::AttemptLogView;
+pub use hks_app::views::{ClusterState, CronJobSummary, CronJobView};
 use utoipa::{IntoParams, ToSchema};
 
 /// The schema of an application's `spec`: one of the three spec types, as `type` says.
@@ -162,62 +164,6 @@ pub struct CreateCronJob {
     pub spec: CronJobSpec,
 }
 
-/// Whether the CronJob is in the cluster as HKS last applied it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-pub enum ClusterState {
-    /// Present in the cluster.
-    Applied,
-    /// Not in the cluster (deleted by hand?); the reconciler re-applies it.
-    Missing,
-    /// The cluster has not been reached yet.
-    Unknown,
-}
-
-/// A CronJob in a list: what a table row shows.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CronJobSummary {
-    pub name: String,
-    pub schedule: String,
-    pub time_zone: String,
-    /// The schedule in words.
-    pub description: Option<String>,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub next_run: Option<Timestamp>,
-    pub suspended: bool,
-    /// `follow` or `snapshot` when made from a template.
-    pub template_mode: Option<TemplateMode>,
-    pub template: Option<String>,
-    /// The Function it calls, for a CronJob that calls one.
-    pub function: Option<String>,
-    /// The newest run, scheduled or manual; `null` when it never ran.
-    pub last_run: Option<Run>,
-    /// Runs in progress.
-    pub active: usize,
-    pub cluster_state: ClusterState,
-}
-
-/// One CronJob with everything about it.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CronJobView {
-    #[serde(flatten)]
-    pub summary: CronJobSummary,
-    pub spec: CronJobSpec,
-    /// The container the runs use: the template's (or the image) with this
-    /// CronJob's overrides, or for a Function call the HTTP client with its
-    /// arguments. Secret values are never shown, only references.
-    pub container: Option<ContainerSource>,
-    /// The next few runs.
-    #[schema(value_type = Vec<String>)]
-    pub next_runs: Vec<Timestamp>,
-    pub generation: i64,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: Timestamp,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
@@ -234,17 +180,6 @@ pub struct LogQuery {
     /// Prefix each line with its time.
     #[serde(default)]
     pub timestamps: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AttemptLogView {
-    pub pod: String,
-    pub log: String,
-    /// Served from HKS's run history: Kubernetes no longer has this attempt.
-    pub archived: bool,
-    /// HKS kept only the head and tail of a long log (the cut is marked in the text).
-    pub truncated: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -76,6 +76,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<hks_app::AppError> for ApiError {
+    fn from(e: hks_app::AppError) -> Self {
+        use hks_app::AppError as E;
+        match e {
+            E::Invalid(i) => Self::Invalid(i),
+            E::NotFound(what) => Self::NotFound(what),
+            E::Conflict(why) => Self::Conflict(why),
+            E::Store(e) => e.into(),
+            E::Kube(e) => e.into(),
+        }
+    }
+}
+
 impl From<hks_alerting::AlertError> for ApiError {
     fn from(e: hks_alerting::AlertError) -> Self {
         match e {

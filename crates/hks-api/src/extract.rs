@@ -23,13 +23,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
 
 /// A request made with a tenant's API token.
 #[derive(Debug, Clone)]
-pub struct Tenant(pub Principal);
-
-impl Tenant {
-    /// How manual runs record who started them.
-    pub fn who(&self) -> String {
-        format!("{}/{}", self.0.tenant_name, self.0.token_name)
-    }
+pub struct Tenant {
+    /// Who asks: the tenant and the token's name.
+    pub principal: Principal,
 }
 
 impl FromRequestParts<AppState> for Tenant {
@@ -41,7 +37,7 @@ impl FromRequestParts<AppState> for Tenant {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
         match state.store().authenticate(token).await? {
-            Some(p) => Ok(Tenant(p)),
+            Some(principal) => Ok(Tenant { principal }),
             None => Err(ApiError::Unauthorized),
         }
     }

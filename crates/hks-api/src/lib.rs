@@ -1,20 +1,18 @@
-//! HKS's HTTP API: the only crate that knows HTTP and JSON.
+//! HKS's HTTP API: the only crate that knows HTTP.
 //!
-//! [`router`] builds the whole application from an [`AppState`] (the store,
-//! a [`hks_kube::Gateway`], the admin token's hash); it is also the test
-//! seam. Handlers live in [`routes`], the write rules in [`service`], and
-//! [`error`] is the one place errors become status codes and bodies.
+//! [`router`] builds the whole HTTP application from an [`AppState`] (the
+//! application service [`hks_app::App`], the admin token's hash, the HTTP
+//! limits); it is also the test seam. Handlers live in [`routes`], one
+//! module per resource, each route listed once for both the router and the
+//! OpenAPI document; what they do is [`hks_app`]'s; [`error`] is the one
+//! place errors become status codes and bodies.
 
-pub mod alert_routes;
 pub mod dto;
 pub mod error;
 pub mod extract;
-pub mod history;
 mod list_cache;
 pub mod openapi;
-pub mod recorder;
 pub mod routes;
-pub mod service;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,14 +23,16 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
+use hks_app::App;
 use hks_kube::Gateway;
 use hks_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::{ExposeSecret, SecretString};
 use tower_http::trace::TraceLayer;
 
-/// What every handler can reach.
+/// What every handler can reach: the application service (which it
+/// dereferences to) and what only HTTP needs.
 #[derive(Debug, Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
@@ -40,15 +40,10 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct Inner {
-    store: Store,
-    gateway: Arc<dyn Gateway>,
+    app: App,
     admin_token_hash: Option<String>,
-    locks: service::ProjectLocks,
-    generations: service::Generations,
     lists: list_cache::ListCache,
     metrics: Option<PrometheusHandle>,
-    invoke_image: String,
-    alerter: hks_alerting::Alerter,
     limits: HttpLimits,
     /// One permit per request being handled, at most `limits.max_concurrent_requests`.
     in_flight: Arc<tokio::sync::Semaphore>,
@@ -77,10 +72,15 @@ impl Default for HttpLimits {
     }
 }
 
-/// The HTTP-client image of CronJobs that call a Function, unless the
-/// installation names another: the development cluster's base image, which
-/// has `/bin/hks-invoke`.
-pub const DEFAULT_INVOKE_IMAGE: &str = "hks.local/busybox:1";
+pub use hks_app::DEFAULT_INVOKE_IMAGE;
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.inner.app
+    }
+}
 
 impl AppState {
     /// `admin_token`: the installation's admin token; without one, the admin
@@ -91,33 +91,28 @@ impl AppState {
         admin_token: Option<&SecretString>,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
+        Self::of(App::new(store, gateway), admin_token, metrics)
+    }
+
+    /// The HTTP state over an application service (which `hks serve` shares
+    /// with the background work).
+    pub fn of(
+        app: App,
+        admin_token: Option<&SecretString>,
+        metrics: Option<PrometheusHandle>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                alerter: hks_alerting::Alerter::new(store.clone()),
-                store,
-                gateway,
+                app,
                 admin_token_hash: admin_token.map(|t| hks_store::token_hash(t.expose_secret())),
-                locks: service::ProjectLocks::default(),
-                generations: service::Generations::default(),
                 lists: list_cache::ListCache::default(),
                 metrics,
-                invoke_image: DEFAULT_INVOKE_IMAGE.to_owned(),
                 limits: HttpLimits::default(),
                 in_flight: Arc::new(tokio::sync::Semaphore::new(
                     HttpLimits::default().max_concurrent_requests,
                 )),
             }),
         }
-    }
-
-    /// Another HTTP-client image (it must have `/bin/hks-invoke`) for
-    /// CronJobs that call a Function. Call it right after [`AppState::new`].
-    pub fn with_invoke_image(mut self, image: impl Into<String>) -> Self {
-        match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.invoke_image = image.into(),
-            None => unreachable!("with_invoke_image is called before the state is shared"),
-        }
-        self
     }
 
     /// Other [`HttpLimits`]. Call it right after [`AppState::new`].
@@ -134,21 +129,9 @@ impl AppState {
         self
     }
 
-    pub fn invoke_image(&self) -> &str {
-        &self.inner.invoke_image
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
-    /// Raises alerts on runs (for the run recorder) and sends test deliveries.
-    pub fn alerter(&self) -> &hks_alerting::Alerter {
-        &self.inner.alerter
-    }
-
-    pub fn gateway(&self) -> &dyn Gateway {
-        self.inner.gateway.as_ref()
+    /// The application service.
+    pub fn app(&self) -> &App {
+        &self.inner.app
     }
 
     pub(crate) fn lists(&self) -> &list_cache::ListCache {
@@ -158,98 +141,12 @@ impl AppState {
     pub(crate) fn admin_token_hash(&self) -> Option<&String> {
         self.inner.admin_token_hash.as_ref()
     }
-
-    pub(crate) fn locks(&self) -> &service::ProjectLocks {
-        &self.inner.locks
-    }
-
-    pub(crate) fn generations(&self) -> &service::Generations {
-        &self.inner.generations
-    }
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    use routes::*;
-    let api = Router::new()
-        .route("/admin/tenants", post(create_tenant).get(list_tenants))
-        .route(
-            "/admin/tenants/{tenant}",
-            get(get_tenant).delete(delete_tenant),
-        )
-        .route(
-            "/admin/tenants/{tenant}/cluster",
-            put(update_tenant_cluster),
-        )
-        .route(
-            "/admin/tenants/{tenant}/tokens",
-            post(create_token).get(list_tokens),
-        )
-        .route(
-            "/admin/tenants/{tenant}/tokens/{token}",
-            axum::routing::delete(delete_token),
-        )
-        .route("/projects", get(list_projects).post(create_project))
-        .route(
-            "/projects/{project}",
-            get(get_project).delete(delete_project),
-        )
-        .route(
-            "/projects/{project}/applications",
-            get(list_applications).post(create_application),
-        )
-        .route(
-            "/projects/{project}/applications/{name}",
-            get(get_application)
-                .put(update_application)
-                .delete(delete_application),
-        )
-        .route("/projects/{project}/manifests", post(preview_manifests))
-        .route(
-            "/projects/{project}/cronjobs",
-            get(list_cronjobs).post(create_cronjob),
-        )
-        .route(
-            "/projects/{project}/cronjobs/{name}",
-            get(get_cronjob).put(update_cronjob).delete(delete_cronjob),
-        )
-        .route(
-            "/projects/{project}/cronjobs/{name}/suspend",
-            post(suspend_cronjob),
-        )
-        .route(
-            "/projects/{project}/cronjobs/{name}/resume",
-            post(resume_cronjob),
-        )
-        .route(
-            "/projects/{project}/cronjobs/{name}/runs",
-            get(list_runs).post(run_now),
-        )
-        .route(
-            "/projects/{project}/cronjobs/{name}/runs/{run}/logs",
-            get(run_logs),
-        )
-        .route(
-            "/projects/{project}/alerts",
-            get(alert_routes::get_project_alerts)
-                .put(alert_routes::put_project_alerts)
-                .delete(alert_routes::delete_project_alerts),
-        )
-        .route(
-            "/projects/{project}/alerts/history",
-            get(alert_routes::alert_history),
-        )
-        .route(
-            "/projects/{project}/alerts/test",
-            post(alert_routes::test_alert),
-        )
-        .route(
-            "/projects/{project}/cronjobs/{name}/alerts",
-            get(alert_routes::get_cronjob_alerts)
-                .put(alert_routes::put_cronjob_alerts)
-                .delete(alert_routes::delete_cronjob_alerts),
-        )
-        .route("/schedules/preview", post(schedule_preview))
+    let (api, _) = routes::api().split_for_parts();
+    let api = api
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.inner.limits.max_body_bytes))
@@ -258,10 +155,10 @@ pub fn router(state: AppState) -> Router {
             limit_requests,
         ));
     Router::new()
-        .nest("/api/v1", api)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .nest("/api/v1", api)
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -382,26 +279,4 @@ fn method_label(method: &Method) -> &'static str {
         Method::TRACE => "TRACE",
         _ => "other",
     }
-}
-
-/// Runs [`service::reconcile`] every `interval` until the task is aborted.
-pub fn spawn_reconciler(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match service::reconcile(&state).await {
-                Ok(r) => tracing::debug!(
-                    projects = r.projects,
-                    failed = r.failed_projects,
-                    applied = r.applied,
-                    unchanged = r.unchanged,
-                    orphans = r.orphans_deleted,
-                    "Reconciled."
-                ),
-                Err(error) => tracing::warn!(%error, "Reconciliation pass failed."),
-            }
-        }
-    })
 }

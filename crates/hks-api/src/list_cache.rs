@@ -3,12 +3,13 @@
 //! Listing a project's CronJobs derives every summary from the store and the
 //! watch caches (descriptions, next runs, last runs), which is most of the work
 //! of the most frequent request. The result is kept per project under the
-//! numbers that say what it was derived from: the store's write count and the
-//! tenant's watch-cache version. A list whose numbers still match, and whose
-//! earliest next run has not passed, is served as it is.
+//! numbers that say what it was derived from: the application service's
+//! write count ([`hks_app::App::writes`]) and the tenant's watch-cache
+//! version. A list whose numbers still match, and whose earliest next run
+//! has not passed, is served as it is.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -21,6 +22,26 @@ pub struct Stamp {
     pub view: u64,
 }
 
+impl Stamp {
+    /// `None` when the tenant's view has no version (not connected): then
+    /// nothing is cached.
+    pub fn of(writes: u64, view: Option<u64>) -> Option<Self> {
+        Some(Self {
+            writes,
+            view: view?,
+        })
+    }
+}
+
+/// A freshly derived list.
+#[derive(Debug)]
+pub struct Derived {
+    pub body: Bytes,
+    /// Until when it may be served again (its earliest next run); `None`
+    /// when it must not be kept (derived without the cluster's state).
+    pub valid_until: Option<Timestamp>,
+}
+
 #[derive(Debug)]
 struct Entry {
     stamp: Stamp,
@@ -31,7 +52,6 @@ struct Entry {
 
 #[derive(Debug, Default)]
 pub struct ListCache {
-    writes: AtomicU64,
     lists: Mutex<HashMap<String, Entry>>,
     /// One derivation at a time per project: concurrent requests that miss
     /// wait for it instead of all deriving the same list.
@@ -39,29 +59,44 @@ pub struct ListCache {
 }
 
 impl ListCache {
-    /// Called after every change to stored applications or projects.
-    pub fn wrote(&self) {
-        self.writes.fetch_add(1, Ordering::AcqRel);
+    /// The list of `project_id` under `stamp` (read before deriving, so a
+    /// change while deriving makes the result stale): the kept one while it
+    /// is valid, else what `derive` makes, kept when it may be.
+    pub async fn get_or_derive<E, F>(
+        &self,
+        project_id: &str,
+        stamp: Option<Stamp>,
+        now: Timestamp,
+        derive: impl FnOnce() -> F,
+    ) -> Result<Bytes, E>
+    where
+        F: Future<Output = Result<Derived, E>>,
+    {
+        let Some(stamp) = stamp else {
+            return derive().await.map(|d| d.body);
+        };
+        if let Some(body) = self.get(project_id, stamp, now) {
+            return Ok(body);
+        }
+        let _deriving = self.derive_lock(project_id).await;
+        // Another request may have derived it while this one waited.
+        if let Some(body) = self.get(project_id, stamp, now) {
+            return Ok(body);
+        }
+        let derived = derive().await?;
+        if let Some(valid_until) = derived.valid_until {
+            self.put(project_id, stamp, valid_until, derived.body.clone());
+        }
+        Ok(derived.body)
     }
 
-    /// The stamp to derive a list under, read before deriving it; `None` when
-    /// the tenant's view has no version (not connected), so nothing is cached.
-    pub fn stamp(&self, view: Option<u64>) -> Option<Stamp> {
-        Some(Stamp {
-            writes: self.writes.load(Ordering::Acquire),
-            view: view?,
-        })
-    }
-
-    pub fn get(&self, project_id: &str, stamp: Stamp, now: Timestamp) -> Option<Bytes> {
+    fn get(&self, project_id: &str, stamp: Stamp, now: Timestamp) -> Option<Bytes> {
         let lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
         let entry = lists.get(project_id)?;
         (entry.stamp == stamp && now < entry.valid_until).then(|| entry.body.clone())
     }
 
-    /// Held while deriving a project's list; check [`ListCache::get`] again
-    /// once it is held.
-    pub async fn derive_lock(&self, project_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    async fn derive_lock(&self, project_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
         let lock = self
             .deriving
             .lock()
@@ -72,7 +107,7 @@ impl ListCache {
         lock.lock_owned().await
     }
 
-    pub fn put(&self, project_id: &str, stamp: Stamp, valid_until: Timestamp, body: Bytes) {
+    fn put(&self, project_id: &str, stamp: Stamp, valid_until: Timestamp, body: Bytes) {
         let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
         lists.insert(
             project_id.to_owned(),
@@ -87,30 +122,53 @@ impl ListCache {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
     use super::*;
 
-    #[test]
-    fn a_write_or_a_watch_event_or_time_invalidates() {
+    async fn list(
+        cache: &ListCache,
+        stamp: Option<Stamp>,
+        now: Timestamp,
+        text: &'static str,
+    ) -> Bytes {
+        let later: Timestamp = "2025-01-01T00:05:00Z".parse().unwrap();
+        cache
+            .get_or_derive("p", stamp, now, || async move {
+                Ok::<_, Infallible>(Derived {
+                    body: Bytes::from_static(text.as_bytes()),
+                    valid_until: Some(later),
+                })
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_or_a_watch_event_or_time_invalidates() {
         let cache = ListCache::default();
         let now: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
         let later: Timestamp = "2025-01-01T00:05:00Z".parse().unwrap();
-        assert_eq!(cache.stamp(None), None, "no view version, no caching");
-        let stamp = cache.stamp(Some(7)).unwrap();
-        cache.put("p", stamp, later, Bytes::from_static(b"[]"));
-        assert_eq!(cache.get("p", stamp, now).as_deref(), Some(&b"[]"[..]));
-        assert!(
-            cache.get("p", stamp, later).is_none(),
+        assert_eq!(Stamp::of(0, None), None, "no view version, no caching");
+        let stamp = Stamp::of(0, Some(7));
+        assert_eq!(list(&cache, stamp, now, "a").await, "a");
+        assert_eq!(list(&cache, stamp, now, "b").await, "a", "kept");
+        assert_eq!(
+            list(&cache, stamp, later, "c").await,
+            "c",
             "the earliest next run has passed"
         );
-        assert!(
-            cache.get("p", cache.stamp(Some(8)).unwrap(), now).is_none(),
+        assert_eq!(
+            list(&cache, Stamp::of(0, Some(8)), now, "d").await,
+            "d",
             "watch event"
         );
-        cache.wrote();
-        assert!(
-            cache.get("p", cache.stamp(Some(7)).unwrap(), now).is_none(),
+        assert_eq!(
+            list(&cache, Stamp::of(1, Some(8)), now, "e").await,
+            "e",
             "store write"
         );
-        assert!(cache.get("q", stamp, now).is_none());
+        assert_eq!(list(&cache, None, now, "f").await, "f", "not connected");
+        assert_eq!(list(&cache, Stamp::of(1, Some(8)), now, "g").await, "e");
     }
 }

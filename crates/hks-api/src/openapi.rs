@@ -1,27 +1,16 @@
 //! The OpenAPI document, served at `/api/v1/openapi.json` and committed as
 //! `crates/hks-api/openapi.json` (a test fails when that file is stale).
+//! Its operations come from the routes themselves ([`routes::api`]), so a
+//! route cannot be served without being documented.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{alert_routes, routes};
+use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "HKS API", description = "Projects, applications and CronJobs on the tenant's Kubernetes cluster."),
-    paths(
-        routes::create_tenant, routes::list_tenants, routes::get_tenant, routes::update_tenant_cluster, routes::delete_tenant,
-        routes::create_token, routes::list_tokens, routes::delete_token,
-        routes::list_projects, routes::create_project, routes::get_project, routes::delete_project,
-        routes::list_applications, routes::create_application, routes::get_application, routes::update_application, routes::delete_application,
-        routes::preview_manifests,
-        routes::list_cronjobs, routes::create_cronjob, routes::get_cronjob, routes::update_cronjob, routes::delete_cronjob,
-        routes::suspend_cronjob, routes::resume_cronjob, routes::list_runs, routes::run_now, routes::run_logs,
-        routes::schedule_preview,
-        alert_routes::get_project_alerts, alert_routes::put_project_alerts, alert_routes::delete_project_alerts,
-        alert_routes::get_cronjob_alerts, alert_routes::put_cronjob_alerts, alert_routes::delete_cronjob_alerts,
-        alert_routes::alert_history, alert_routes::test_alert,
-    ),
     components(schemas(
         hks_core::spec::StatelessSpec, hks_core::spec::CronJobSpec, hks_core::spec::FunctionSpec,
         hks_core::Problem,
@@ -50,7 +39,11 @@ impl Modify for Security {
 
 /// The document as committed: pretty JSON with a final newline.
 pub fn document() -> String {
-    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    let doc =
+        utoipa_axum::router::OpenApiRouter::<crate::AppState>::with_openapi(ApiDoc::openapi())
+            .nest("/api/v1", routes::api())
+            .into_openapi();
+    let mut s = doc.to_pretty_json().unwrap_or_default();
     s.push('\n');
     s
 }

@@ -49,11 +49,11 @@ impl TestApp {
         let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
         // The recorder releases HKS's finalizers; without it nothing a run
         // leaves could be deleted. It ends with the test's runtime.
-        hks_api::recorder::spawn(
-            state.clone(),
-            hks_api::recorder::Settings {
+        hks_controller::recorder::spawn(
+            state.app().clone(),
+            hks_controller::recorder::Settings {
                 interval: std::time::Duration::from_millis(300),
-                ..hks_api::recorder::Settings::default()
+                ..hks_controller::recorder::Settings::default()
             },
         );
         Self {
@@ -742,14 +742,14 @@ async fn reconciler_corrects_drift_and_removes_orphans() {
         .await
         .unwrap();
 
-    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!(r.orphans_deleted, 1);
     assert_eq!(app.cronjob("report").await.unwrap(), cj);
     assert!(app.cronjob("orphan").await.is_none());
 
     // An unreachable cluster is reported, not fatal.
     app.gateway.set_unreachable(true);
-    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!(r.failed_projects, 1);
 }
 
@@ -980,7 +980,7 @@ async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kub
     .await;
     // The watch cache may lag behind the deletion: a later pass catches it.
     wait_until("the reconciler re-creating the CronJob", 300, async || {
-        hks_api::service::reconcile(&app.state).await.unwrap();
+        hks_controller::reconcile(app.state.app()).await.unwrap();
         cronjobs.get_opt("report").await.unwrap().is_some()
     })
     .await;
@@ -1018,7 +1018,7 @@ async fn reconciler_reapplies_only_cronjobs_that_changed() {
     };
 
     // As HKS applied it: left alone (the namespace, Deployment and Service are re-applied).
-    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!((r.unchanged, r.applied), (1, 3));
 
     // Edited by hand: its generation moved on, so it is applied again and restored.
@@ -1027,10 +1027,10 @@ async fn reconciler_reapplies_only_cronjobs_that_changed() {
             c.spec.schedule = "* * * * *".into();
         }
     });
-    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!((r.unchanged, r.applied), (0, 4));
     assert_eq!(app.cronjob("report").await.unwrap(), cj);
-    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!(r.unchanged, 1);
 }
 
@@ -1551,7 +1551,7 @@ async fn reconciler_and_tenants(
         "the reconciler restoring the edited CronJob",
         300,
         async || {
-            hks_api::service::reconcile(&app.state).await.unwrap();
+            hks_controller::reconcile(app.state.app()).await.unwrap();
             api_a.get("report").await.unwrap().spec.schedule == "0 0 1 1 *"
         },
     )
@@ -1567,7 +1567,7 @@ async fn reconciler_and_tenants(
         "the reconciler re-creating the deleted CronJob",
         300,
         async || {
-            hks_api::service::reconcile(&app.state).await.unwrap();
+            hks_controller::reconcile(app.state.app()).await.unwrap();
             api_b.get_opt("other").await.unwrap().is_some()
         },
     )
@@ -1587,7 +1587,7 @@ async fn reconciler_and_tenants(
         .await
         .unwrap();
     wait_until("the reconciler deleting the orphan", 300, async || {
-        hks_api::service::reconcile(&app.state).await.unwrap();
+        hks_controller::reconcile(app.state.app()).await.unwrap();
         api_a
             .get_opt("orphan")
             .await

@@ -372,7 +372,7 @@ async fn metrics_count_reconcile_failures() {
         .await
         .value("hks_reconcile_failures_total", &[]);
     app.gateway.set_unreachable(true);
-    let r = hks_api::service::reconcile(&app.state).await.unwrap();
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!(r.failed_projects, 1);
     let m = app.metrics().await;
     m.assert_type("hks_reconcile_failures_total", "counter");

@@ -626,16 +626,16 @@ impl Store {
         rows.iter().map(Self::application_row).collect()
     }
 
-    /// CronJobs made from `template` (a Stateless application, in either
-    /// mode) or calling it (a Function).
-    pub async fn cronjobs_using_template(
+    /// CronJobs that refer to the application `name`: made from it (a
+    /// Stateless template, in either mode) or calling it (a Function).
+    pub async fn cronjobs_referring_to(
         &self,
         project_id: &str,
-        template: &str,
+        name: &str,
     ) -> Result<Vec<Application>> {
         let rows = sqlx::query("SELECT * FROM applications WHERE project_id = ? AND type = 'cronjob' AND template = ? ORDER BY name")
             .bind(project_id)
-            .bind(template)
+            .bind(name)
             .fetch_all(&self.pool)
             .await
             .map_err(q)?;
@@ -704,7 +704,7 @@ mod tests {
             Err(StoreError::Conflict { .. })
         ));
         assert_eq!(
-            s.cronjobs_using_template(&p.id, "web").await.unwrap().len(),
+            s.cronjobs_referring_to(&p.id, "web").await.unwrap().len(),
             1
         );
         assert_eq!(

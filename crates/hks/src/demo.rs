@@ -12,54 +12,48 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use hks_api::AppState;
-use hks_api::extract::Tenant;
-use hks_api::service;
+use hks_app::{App, Principal, commands};
 use hks_core::spec::ApplicationSpec;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 /// The tenant and its token; needs no cluster.
-pub async fn tenant(
-    state: &AppState,
-    kubeconfig: &Path,
-    data_dir: &Path,
-) -> anyhow::Result<Tenant> {
+pub async fn tenant(app: &App, kubeconfig: &Path, data_dir: &Path) -> anyhow::Result<Principal> {
     let token_file = data_dir.join("demo.token");
-    let tenant = match state.store().tenant_by_name("demo").await {
+    let tenant = match app.store().tenant_by_name("demo").await {
         Ok(t) => t,
         Err(hks_store::StoreError::NotFound) => {
             let text = std::fs::read_to_string(kubeconfig)
                 .with_context(|| format!("cannot read {}", kubeconfig.display()))?;
             let cluster =
                 serde_json::from_value(json!({"kind": "kubeconfig", "kubeconfig": text}))?;
-            state.store().create_tenant("demo", &cluster).await?
+            app.store().create_tenant("demo", &cluster).await?
         }
         Err(e) => return Err(e.into()),
     };
     let token = match std::fs::read_to_string(&token_file) {
-        Ok(t) if state.store().authenticate(t.trim()).await?.is_some() => t.trim().to_owned(),
+        Ok(t) if app.store().authenticate(t.trim()).await?.is_some() => t.trim().to_owned(),
         _ => {
             // A token of an earlier, unfinished setup cannot be recovered (only its hash is kept).
-            state.store().delete_token(&tenant.id, "demo").await.ok();
-            let (_, token) = state.store().create_token(&tenant.id, "demo").await?;
+            app.store().delete_token(&tenant.id, "demo").await.ok();
+            let (_, token) = app.store().create_token(&tenant.id, "demo").await?;
             write_private(&token_file, token.expose_secret())?;
             token.expose_secret().to_owned()
         }
     };
     println!("Demo tenant token: {token}");
-    Ok(Tenant(hks_store::Principal {
+    Ok(Principal {
         tenant_id: tenant.id,
         tenant_name: "demo".into(),
         token_name: "demo".into(),
-    }))
+    })
 }
 
 /// The project and its applications; needs the cluster.
-pub async fn content(state: &AppState, who: &Tenant) -> anyhow::Result<()> {
-    let project = match state.store().project(&who.0.tenant_id, "demo").await {
+pub async fn content(app: &App, who: &Principal) -> anyhow::Result<()> {
+    let project = match app.store().project(&who.tenant_id, "demo").await {
         Ok(p) => p,
-        Err(_) => service::create_project(state, who, "demo")
+        Err(_) => commands::create_project(app, who, "demo")
             .await
             .map_err(|e| anyhow::anyhow!("project: {e}"))?,
     };
@@ -102,11 +96,11 @@ pub async fn content(state: &AppState, who: &Tenant) -> anyhow::Result<()> {
         ),
     ];
     for (name, spec) in apps {
-        if state.store().application(&project.id, name).await.is_ok() {
+        if app.store().application(&project.id, name).await.is_ok() {
             continue;
         }
         let spec: ApplicationSpec = serde_json::from_value(spec)?;
-        service::create_application(state, who, &project, name, spec)
+        commands::create_application(app, who, &project, name, spec)
             .await
             .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     }
@@ -114,10 +108,10 @@ pub async fn content(state: &AppState, who: &Tenant) -> anyhow::Result<()> {
 }
 
 /// Sets up the demo content, retrying while the cluster is unreachable.
-pub fn spawn_content(state: AppState, who: Tenant) -> tokio::task::JoinHandle<()> {
+pub fn spawn_content(app: App, who: Principal) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match content(&state, &who).await {
+            match content(&app, &who).await {
                 Ok(()) => {
                     tracing::info!("The demo project is ready.");
                     return;

@@ -44,7 +44,7 @@ pub struct ServeArgs {
     pub console_dir: PathBuf,
     /// The HTTP-client image of CronJobs that call a Function; it must have
     /// `/bin/hks-invoke` (tools/hks-invoke, a static binary).
-    #[arg(long, env = "HKS_INVOKE_IMAGE", default_value = hks_api::DEFAULT_INVOKE_IMAGE)]
+    #[arg(long, env = "HKS_INVOKE_IMAGE", default_value = hks_app::DEFAULT_INVOKE_IMAGE)]
     pub invoke_image: String,
     /// Runs of a CronJob kept in the run history, unless the CronJob sets its own.
     #[arg(long, env = "HKS_HISTORY_MAX_RUNS", default_value_t = 100)]
@@ -145,36 +145,37 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }));
     hks_core::formats::image_reference(&args.invoke_image)
         .map_err(|reason| anyhow::anyhow!("--invoke-image: the image reference {reason}"))?;
-    let state = AppState::new(store, gateway, Some(&admin), Some(metrics))
-        .with_invoke_image(args.invoke_image.clone())
-        .with_http_limits(hks_api::HttpLimits {
+    let service = hks_app::App::with_invoke_image(store, gateway, args.invoke_image.clone());
+    let state = AppState::of(service.clone(), Some(&admin), Some(metrics)).with_http_limits(
+        hks_api::HttpLimits {
             request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
             max_concurrent_requests: args.max_concurrent_requests.max(1),
             max_body_bytes: args.max_body_bytes.max(4096),
-        });
+        },
+    );
 
     let demo = match &args.demo_kubeconfig {
         Some(kubeconfig) => {
-            let who = crate::demo::tenant(&state, kubeconfig, &args.data_dir)
+            let who = crate::demo::tenant(&service, kubeconfig, &args.data_dir)
                 .await
                 .context("cannot set up the demo tenant")?;
-            Some(crate::demo::spawn_content(state.clone(), who))
+            Some(crate::demo::spawn_content(service.clone(), who))
         }
         None => None,
     };
-    let reconciler = hks_api::spawn_reconciler(
-        state.clone(),
+    let reconciler = hks_controller::reconciler::spawn(
+        service.clone(),
         Duration::from_secs(args.reconcile_seconds.max(5)),
     );
-    let recorder = hks_api::recorder::spawn(
-        state.clone(),
-        hks_api::recorder::Settings {
+    let recorder = hks_controller::recorder::spawn(
+        service.clone(),
+        hks_controller::Settings {
             log_cap_bytes: args.log_cap_bytes.max(4096),
             retention: hks_history::retention::Retention {
                 max_runs: Some(args.history_max_runs.max(1)),
                 max_age_days: Some(args.history_max_age_days.max(1)),
             },
-            ..hks_api::recorder::Settings::default()
+            ..hks_controller::Settings::default()
         },
     );
     // Alert deliveries wait in the store, so those pending at a restart go out now.

@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use hks_api::{AppState, recorder, router};
+use hks_api::{AppState, router};
+use hks_controller::recorder;
 use hks_store::{EncryptionKey, Store};
 use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
@@ -51,7 +52,7 @@ impl Hks {
         let deliveries = hks_alerting::spawn(store.clone(), delivery_settings()).unwrap();
         let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
         let recorder = recorder::spawn(
-            state.clone(),
+            state.app().clone(),
             recorder::Settings {
                 interval: Duration::from_millis(300),
                 housekeeping: Duration::from_secs(2),

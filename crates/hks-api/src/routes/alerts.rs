@@ -20,9 +20,28 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, Path, Query, Tenant};
-use crate::service;
+use hks_app::tenancy;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// This resource's routes, each listed once: the router and the OpenAPI document both come from them.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            get_project_alerts,
+            put_project_alerts,
+            delete_project_alerts
+        ))
+        .routes(routes!(alert_history))
+        .routes(routes!(test_alert))
+        .routes(routes!(
+            get_cronjob_alerts,
+            put_cronjob_alerts,
+            delete_cronjob_alerts
+        ))
+}
 
 /// Smallest and largest `consecutiveFailures`.
 const STREAK: std::ops::RangeInclusive<u32> = 2..=100;
@@ -307,9 +326,8 @@ fn validate(body: &PutAlertSettings) -> Result<(), Invalid> {
 
 /// The CronJob, checked to exist in the project.
 async fn cronjob(state: &AppState, p: &Project, name: &str) -> Result<()> {
-    service::application(state, p, name, Some(ApplicationType::Cronjob))
-        .await
-        .map(drop)
+    tenancy::application(state, p, name, Some(ApplicationType::Cronjob)).await?;
+    Ok(())
 }
 
 async fn put_settings(
@@ -345,21 +363,21 @@ async fn put_settings(
 }
 
 /// The project's default alert settings, which every CronJob without its own uses.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)),
+#[utoipa::path(get, path = "/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)),
     responses((status = 200, body = AlertSettingsView), (status = 404, body = ErrorBody)), security(("token" = [])))]
 pub async fn get_project_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
     Path(project): Path<String>,
 ) -> Result<Json<AlertSettingsView>> {
-    let p = service::project(&state, &tenant, &project).await?;
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
     Ok(Json(settings_view(
         state.store().alert_settings(&p.id, None).await?,
     )))
 }
 
 /// Set the project's default alert settings.
-#[utoipa::path(put, path = "/api/v1/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)), request_body = PutAlertSettings,
+#[utoipa::path(put, path = "/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)), request_body = PutAlertSettings,
     responses((status = 200, body = AlertSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
 pub async fn put_project_alerts(
     tenant: Tenant,
@@ -367,32 +385,32 @@ pub async fn put_project_alerts(
     Path(project): Path<String>,
     JsonBody(body): JsonBody<PutAlertSettings>,
 ) -> Result<Json<AlertSettingsView>> {
-    let p = service::project(&state, &tenant, &project).await?;
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
     put_settings(&state, &p, None, body).await
 }
 
 /// Remove the project's default alert settings.
-#[utoipa::path(delete, path = "/api/v1/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)),
+#[utoipa::path(delete, path = "/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("token" = [])))]
 pub async fn delete_project_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
     Path(project): Path<String>,
 ) -> Result<StatusCode> {
-    let p = service::project(&state, &tenant, &project).await?;
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
     state.store().delete_alert_settings(&p.id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The alert settings a CronJob uses: its own, else the project's default.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
+#[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
     responses((status = 200, body = AlertSettingsView), (status = 404, body = ErrorBody)), security(("token" = [])))]
 pub async fn get_cronjob_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
     Path((project, name)): Path<(String, String)>,
 ) -> Result<Json<AlertSettingsView>> {
-    let p = service::project(&state, &tenant, &project).await?;
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
     cronjob(&state, &p, &name).await?;
     Ok(Json(settings_view(
         state.store().effective_alert_settings(&p.id, &name).await?,
@@ -400,7 +418,7 @@ pub async fn get_cronjob_alerts(
 }
 
 /// Give a CronJob its own alert settings (instead of the project's default).
-#[utoipa::path(put, path = "/api/v1/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
+#[utoipa::path(put, path = "/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
     request_body = PutAlertSettings,
     responses((status = 200, body = AlertSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
 pub async fn put_cronjob_alerts(
@@ -409,19 +427,19 @@ pub async fn put_cronjob_alerts(
     Path((project, name)): Path<(String, String)>,
     JsonBody(body): JsonBody<PutAlertSettings>,
 ) -> Result<Json<AlertSettingsView>> {
-    let p = service::project(&state, &tenant, &project).await?;
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
     put_settings(&state, &p, Some(&name), body).await
 }
 
 /// Remove a CronJob's own alert settings: it uses the project's default again.
-#[utoipa::path(delete, path = "/api/v1/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
+#[utoipa::path(delete, path = "/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)), security(("token" = [])))]
 pub async fn delete_cronjob_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
     Path((project, name)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    let p = service::project(&state, &tenant, &project).await?;
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
     cronjob(&state, &p, &name).await?;
     state
         .store()
@@ -432,7 +450,7 @@ pub async fn delete_cronjob_alerts(
 
 /// The alerts raised in a project (or for one CronJob), newest first, with
 /// their deliveries.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/alerts/history", tag = "alerts", params(("project" = String, Path), HistoryQuery),
+#[utoipa::path(get, path = "/projects/{project}/alerts/history", tag = "alerts", params(("project" = String, Path), HistoryQuery),
     responses((status = 200, body = Vec<AlertView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
 pub async fn alert_history(
     tenant: Tenant,
@@ -440,7 +458,7 @@ pub async fn alert_history(
     Path(project): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<AlertView>>> {
-    let p = service::project(&state, &tenant, &project).await?;
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
     let limit = q.limit.unwrap_or(DEFAULT_HISTORY);
     if !(1..=MAX_HISTORY).contains(&limit) {
         return Err(Invalid::one(
@@ -459,7 +477,7 @@ pub async fn alert_history(
 
 /// Send a test delivery now, once, to the project's webhook (or the one a
 /// CronJob uses), and say how the receiver answered. Nothing is stored.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/alerts/test", tag = "alerts", params(("project" = String, Path), TestQuery),
+#[utoipa::path(post, path = "/projects/{project}/alerts/test", tag = "alerts", params(("project" = String, Path), TestQuery),
     responses((status = 200, body = TestDeliveryView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "no webhook is configured")),
     security(("token" = [])))]
 pub async fn test_alert(
@@ -468,7 +486,7 @@ pub async fn test_alert(
     Path(project): Path<String>,
     Query(q): Query<TestQuery>,
 ) -> Result<Json<TestDeliveryView>> {
-    let p = service::project(&state, &tenant, &project).await?;
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
     if let Some(name) = &q.cronjob {
         cronjob(&state, &p, name).await?;
     }

@@ -15,16 +15,16 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use hks_core::run::{Run, RunResult, missed_run};
-use hks_core::spec::{ApplicationSpec, CronJobSpec};
+use hks_core::run::{Run, RunResult};
+use hks_core::spec::ApplicationSpec;
 use hks_history::alerts::Outcome;
 use hks_history::retention::Retention;
 use hks_kube::{ClusterRun, RunObject, TenantCluster};
-use hks_store::{Application, Project, StoredLog};
-use jiff::{SignedDuration, Timestamp};
+use hks_store::{Project, StoredLog};
+use jiff::Timestamp;
 use tracing::{debug, info, warn};
 
-use crate::AppState;
+use hks_app::App;
 
 /// How the recorder works.
 #[derive(Debug, Clone)]
@@ -83,14 +83,14 @@ pub struct Memory {
 }
 
 /// Runs the recorder until the task is aborted.
-pub fn spawn(state: AppState, settings: Settings) -> tokio::task::JoinHandle<()> {
+pub fn spawn(app: App, settings: Settings) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut memory = Memory::default();
         let mut tick = tokio::time::interval(settings.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match pass_all(&state, &settings, &mut memory).await {
+            match pass_all(&app, &settings, &mut memory).await {
                 Ok(p) if p != Pass::default() => debug!(?p, "Recorded runs."),
                 Ok(_) => {}
                 Err(error) => warn!(%error, "Recorder pass failed."),
@@ -101,7 +101,7 @@ pub fn spawn(state: AppState, settings: Settings) -> tokio::task::JoinHandle<()>
 
 /// One pass over every tenant.
 pub async fn pass_all(
-    state: &AppState,
+    app: &App,
     settings: &Settings,
     memory: &mut Memory,
 ) -> Result<Pass, PassError> {
@@ -109,33 +109,31 @@ pub async fn pass_all(
     if !memory.swept {
         // Runs that ended while a crash came between recording them and
         // raising their alerts (their Jobs may be gone by now).
-        for (project_id, cronjob, run) in state.store().runs_needing_alerts().await? {
-            alerts_for(state, &project_id, &cronjob, &run).await?;
+        for (project_id, cronjob, run) in app.store().runs_needing_alerts().await? {
+            alerts_for(app, &project_id, &cronjob, &run).await?;
         }
         memory.swept = true;
     }
-    for (tenant, conn) in crate::service::tenants_with_clusters(state).await? {
-        let cluster = TenantCluster {
-            tenant_id: &tenant.id,
-            connection: &conn,
-        };
+    for scope in hks_app::tenancy::tenants_with_clusters(app).await? {
+        let cluster = scope.cluster();
+        let tenant = &scope;
         let housekeeping_due = memory
             .housekeeping
-            .get(&tenant.id)
+            .get(&tenant.tenant_id)
             .is_none_or(|at| at.elapsed() >= settings.housekeeping);
-        let view = state.gateway().view_version(&tenant.id);
-        let unchanged = view.is_some() && memory.views.get(&tenant.id) == view.as_ref();
+        let view = app.gateway().view_version(&tenant.tenant_id);
+        let unchanged = view.is_some() && memory.views.get(&tenant.tenant_id) == view.as_ref();
         if !unchanged {
-            match pass(state, cluster, settings, memory).await {
+            match pass(app, cluster, settings, memory).await {
                 Ok(p) => {
                     // A run that failed is retried even if the view stays as it is.
                     if let Some(v) = view.filter(|_| p.failed == 0) {
-                        memory.views.insert(tenant.id.clone(), v);
+                        memory.views.insert(tenant.tenant_id.clone(), v);
                     }
                     add(&mut total, p);
                 }
                 Err(PassError::Kube(error)) => {
-                    debug!(%error, tenant = %tenant.name, "Cannot record the tenant's runs now.");
+                    debug!(%error, tenant = %tenant.tenant_name, "Cannot record the tenant's runs now.");
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -143,19 +141,21 @@ pub async fn pass_all(
         }
         // Only while the watches are connected: a run the recorder could not
         // see is not a missed run.
-        if housekeeping_due && state.gateway().view_version(&tenant.id).is_some() {
+        if housekeeping_due && app.gateway().view_version(&tenant.tenant_id).is_some() {
             memory
                 .housekeeping
-                .insert(tenant.id.clone(), Instant::now());
+                .insert(tenant.tenant_id.clone(), Instant::now());
             let retention_due = memory
                 .retention
-                .get(&tenant.id)
+                .get(&tenant.tenant_id)
                 .is_none_or(|at| at.elapsed() >= settings.retention_interval);
             if retention_due {
-                memory.retention.insert(tenant.id.clone(), Instant::now());
+                memory
+                    .retention
+                    .insert(tenant.tenant_id.clone(), Instant::now());
             }
-            match housekeeping(
-                state,
+            match crate::housekeeping::housekeeping(
+                app,
                 cluster,
                 settings,
                 retention_due,
@@ -165,14 +165,14 @@ pub async fn pass_all(
             {
                 Ok(p) => add(&mut total, p),
                 Err(PassError::Kube(error)) => {
-                    debug!(%error, tenant = %tenant.name, "Cannot check for missed runs now.");
+                    debug!(%error, tenant = %tenant.tenant_name, "Cannot check for missed runs now.");
                 }
                 Err(e) => return Err(e),
             }
         }
     }
     if total.runs_written + total.missed + total.expired > 0 {
-        state.lists().wrote();
+        app.wrote();
     }
     Ok(total)
 }
@@ -207,20 +207,20 @@ struct Owners {
 impl Owners {
     async fn project(
         &mut self,
-        state: &AppState,
+        app: &App,
         namespace: &str,
     ) -> Result<Option<Project>, hks_store::StoreError> {
         if let Some(p) = self.projects.get(namespace) {
             return Ok(p.clone());
         }
-        let p = state.store().project_by_namespace(namespace).await?;
+        let p = app.store().project_by_namespace(namespace).await?;
         self.projects.insert(namespace.to_owned(), p.clone());
         Ok(p)
     }
 
     async fn has_cronjob(
         &mut self,
-        state: &AppState,
+        app: &App,
         project: &Project,
         name: &str,
     ) -> Result<bool, hks_store::StoreError> {
@@ -228,7 +228,7 @@ impl Owners {
         if let Some(b) = self.cronjobs.get(&key) {
             return Ok(*b);
         }
-        let b = match state.store().application(&project.id, name).await {
+        let b = match app.store().application(&project.id, name).await {
             Ok(a) => matches!(a.spec, ApplicationSpec::Cronjob(_)),
             Err(hks_store::StoreError::NotFound) => false,
             Err(e) => return Err(e),
@@ -240,12 +240,12 @@ impl Owners {
 
 /// Makes the store agree with one tenant cluster's runs.
 pub async fn pass(
-    state: &AppState,
+    app: &App,
     cluster: TenantCluster<'_>,
     settings: &Settings,
     memory: &mut Memory,
 ) -> Result<Pass, PassError> {
-    let runs = state.gateway().cluster_runs(cluster).await?;
+    let runs = app.gateway().cluster_runs(cluster).await?;
     let mut out = Pass::default();
     let mut owners = Owners::default();
     let mut seen = HashSet::new();
@@ -269,7 +269,7 @@ pub async fn pass(
         // One run's failure (an unreadable log, a store error) must not
         // keep the others from being recorded and released: it is logged,
         // counted, and retried by a later pass.
-        match run_pass(state, cluster, settings, &mut owners, &cr, &mut out).await {
+        match run_pass(app, cluster, settings, &mut owners, &cr, &mut out).await {
             Ok(true) => {
                 memory.done.insert(key, cr.run);
             }
@@ -291,37 +291,37 @@ pub async fn pass(
 
 /// Records or releases one run; says whether it is finished with.
 async fn run_pass(
-    state: &AppState,
+    app: &App,
     cluster: TenantCluster<'_>,
     settings: &Settings,
     owners: &mut Owners,
     cr: &ClusterRun,
     out: &mut Pass,
 ) -> Result<bool, PassError> {
-    let project = owners.project(state, &cr.namespace).await?;
+    let project = owners.project(app, &cr.namespace).await?;
     let owned = match &project {
-        Some(p) => owners.has_cronjob(state, p, &cr.cronjob).await?,
+        Some(p) => owners.has_cronjob(app, p, &cr.cronjob).await?,
         None => false,
     };
     match (project, owned) {
-        (Some(project), true) => record(state, cluster, settings, &project, cr, out).await,
+        (Some(project), true) => record(app, cluster, settings, &project, cr, out).await,
         // The project or CronJob was deleted in HKS: nothing to keep, so
         // nothing may hold the cluster's objects back.
-        _ => release_all(state, cluster, cr, out).await,
+        _ => release_all(app, cluster, cr, out).await,
     }
 }
 
 /// Records one run and archives its finished attempts' logs; says whether
 /// the run is finished with (recorded final, archived, released).
 async fn record(
-    state: &AppState,
+    app: &App,
     cluster: TenantCluster<'_>,
     settings: &Settings,
     project: &Project,
     cr: &ClusterRun,
     out: &mut Pass,
 ) -> Result<bool, PassError> {
-    let store = state.store();
+    let store = app.store();
     let mut run = cr.run.clone();
     if run.scheduled_at.is_none() && cr.job.is_none() {
         run.scheduled_at =
@@ -334,8 +334,7 @@ async fn record(
         && !job.deleting
         && !run.result.is_final()
     {
-        state
-            .gateway()
+        app.gateway()
             .set_held(cluster, RunObject::Job, &cr.namespace, &job.name, true)
             .await?;
     }
@@ -358,7 +357,7 @@ async fn record(
             continue;
         }
         // Bytes, archived as the container wrote them.
-        let log = state
+        let log = app
             .gateway()
             .attempt_log(
                 cluster,
@@ -389,14 +388,14 @@ async fn record(
         out.logs_archived += 1;
     }
     if recorded.needs_alerts {
-        alerts_for(state, &project.id, &cr.cronjob, &run).await?;
+        alerts_for(app, &project.id, &cr.cronjob, &run).await?;
     }
     // Ended: every attempt's log is in the store, so Kubernetes may go on.
     let ended = run.result.is_final() || (cr.job.is_none() && cr.pods.iter().all(|p| p.finished));
     if !(ended && all_archived) {
         return Ok(false);
     }
-    release_all(state, cluster, cr, out).await
+    release_all(app, cluster, cr, out).await
 }
 
 /// Removes HKS's finalizer from a run's pods, then from its Job. Says
@@ -404,15 +403,14 @@ async fn record(
 /// to have happened when a later pass sees it (a conflicting update leaves
 /// the finalizer for that pass to remove).
 async fn release_all(
-    state: &AppState,
+    app: &App,
     cluster: TenantCluster<'_>,
     cr: &ClusterRun,
     out: &mut Pass,
 ) -> Result<bool, PassError> {
     let held = cr.pods.iter().any(|p| p.object.held) || cr.job.as_ref().is_some_and(|j| j.held);
     for pod in cr.pods.iter().filter(|p| p.object.held) {
-        state
-            .gateway()
+        app.gateway()
             .set_held(
                 cluster,
                 RunObject::Pod,
@@ -424,8 +422,7 @@ async fn release_all(
         out.released += 1;
     }
     if let Some(job) = cr.job.as_ref().filter(|j| j.held) {
-        state
-            .gateway()
+        app.gateway()
             .set_held(cluster, RunObject::Job, &cr.namespace, &job.name, false)
             .await?;
         out.released += 1;
@@ -435,8 +432,8 @@ async fn release_all(
 
 /// Raises the finished-run alerts of a final run, once: the alerts' keys
 /// make raising idempotent, and the run is marked only after they are raised.
-async fn alerts_for(
-    state: &AppState,
+pub(crate) async fn alerts_for(
+    app: &App,
     project_id: &str,
     cronjob: &str,
     run: &Run,
@@ -449,8 +446,7 @@ async fn alerts_for(
     if run.result == RunResult::Missed
         && let Some(scheduled) = run.scheduled_at
     {
-        state
-            .alerter()
+        app.alerter()
             .missed(
                 project_id,
                 cronjob,
@@ -464,7 +460,7 @@ async fn alerts_for(
             .created_at
             .or(run.scheduled_at)
             .unwrap_or_else(Timestamp::now);
-        let earlier: Vec<Outcome> = state
+        let earlier: Vec<Outcome> = app
             .store()
             .earlier_results(project_id, cronjob, before, 100)
             .await?
@@ -477,8 +473,7 @@ async fn alerts_for(
         if outcome == Outcome::Failed {
             info!(project = %project_id, %cronjob, run = %run.name, reason = ?run.reason, "A run failed.");
         }
-        state
-            .alerter()
+        app.alerter()
             .run_finished(
                 project_id,
                 cronjob,
@@ -489,192 +484,8 @@ async fn alerts_for(
             )
             .await?;
     }
-    state
-        .store()
+    app.store()
         .mark_alerted(project_id, cronjob, &run.name)
         .await?;
     Ok(())
-}
-
-/// Missed runs, long runs and (when due) retention for one tenant's CronJobs.
-async fn housekeeping(
-    state: &AppState,
-    cluster: TenantCluster<'_>,
-    settings: &Settings,
-    retention_due: bool,
-    missed_due: &mut HashMap<(String, String), (Timestamp, Timestamp)>,
-) -> Result<Pass, PassError> {
-    let mut out = Pass::default();
-    let now = Timestamp::now();
-    for project in state.store().list_projects(cluster.tenant_id).await? {
-        // Which CronJobs have something due, from their names and versions
-        // alone: most have nothing due, and their specs are not read.
-        let versions = state.store().cronjob_versions(&project.id).await?;
-        let due: Vec<&(String, Timestamp)> = versions
-            .iter()
-            .filter(|(name, version)| {
-                missed_due
-                    .get(&(project.id.clone(), name.clone()))
-                    .is_none_or(|(v, due)| v != version || *due <= now)
-            })
-            .collect();
-        let names: HashSet<&str> = versions.iter().map(|(n, _)| n.as_str()).collect();
-        missed_due.retain(|(p, name), _| *p != project.id || names.contains(name.as_str()));
-        let apps = if retention_due || due.len() > 32 {
-            state
-                .store()
-                .list_applications(&project.id, Some(hks_core::spec::ApplicationType::Cronjob))
-                .await?
-        } else {
-            let mut apps = Vec::with_capacity(due.len());
-            for (name, _) in &due {
-                match state.store().application(&project.id, name).await {
-                    Ok(a) => apps.push(a),
-                    Err(hks_store::StoreError::NotFound) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            apps
-        };
-        for app in &apps {
-            let ApplicationSpec::Cronjob(spec) = &app.spec else {
-                continue;
-            };
-            let key = (project.id.clone(), app.name.clone());
-            let is_due = missed_due
-                .get(&key)
-                .is_none_or(|(version, due)| *version != app.updated_at || *due <= now);
-            if is_due {
-                let (n, next) = missed(state, cluster, &project, app, spec, now).await?;
-                out.missed += n;
-                missed_due.insert(key, (app.updated_at, next));
-            }
-            if retention_due {
-                out.expired += retain(state, settings, &project, &app.name, spec, now).await?;
-            }
-        }
-        long_runs(state, &project, now).await?;
-    }
-    Ok(out)
-}
-
-/// Raises the alerts of runs going on for longer than their CronJob allows
-/// (once per run: the alert's key says which run).
-async fn long_runs(state: &AppState, project: &Project, now: Timestamp) -> Result<(), PassError> {
-    for (cronjob, run) in state.store().unfinished_runs(&project.id).await? {
-        if let Some(started) = run.started_at {
-            state
-                .alerter()
-                .run_running(&project.id, &cronjob, &run.name, started, now)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-/// Records the scheduled times since the last check that started no run
-/// before their starting deadline passed.
-async fn missed(
-    state: &AppState,
-    cluster: TenantCluster<'_>,
-    project: &Project,
-    app: &Application,
-    spec: &CronJobSpec,
-    now: Timestamp,
-) -> Result<(usize, Timestamp), PassError> {
-    let store = state.store();
-    let deadline = SignedDuration::from_secs(i64::from(spec.starting_deadline_seconds));
-    // Times before the last change (creation, edit, resume) are not owed.
-    let since = store
-        .missed_checked_until(&project.id, &app.name)
-        .await?
-        .map_or(app.updated_at, |t| t.max(app.updated_at));
-    // Everything up to here is decided: later times may still start.
-    let decided = now.checked_sub(deadline).unwrap_or(now).max(since);
-    // Nothing can be missed before the next change of the configuration.
-    let never = Timestamp::MAX;
-    if spec.suspend {
-        store
-            .set_missed_checked_until(&project.id, &app.name, now)
-            .await?;
-        return Ok((0, never));
-    }
-    let Ok(schedule) = hks_schedule::check(&spec.schedule, &spec.time_zone) else {
-        return Ok((0, never));
-    };
-    let ran: Vec<Timestamp> = store
-        .runs(&project.id, &app.name, 500)
-        .await?
-        .iter()
-        .filter_map(|r| r.scheduled_at)
-        .collect();
-    let times = hks_history::missed::missed_times(&schedule, since, now, Some(deadline), &ran);
-    let mut recorded = 0;
-    if !times.is_empty() {
-        let events = state
-            .gateway()
-            .cronjob_events(cluster, &project.namespace, &app.name)
-            .await
-            .unwrap_or_default();
-        for t in times.into_iter().filter(|t| *t <= decided) {
-            let why = events.iter().rev().find(|e| {
-                matches!(
-                    e.reason.as_str(),
-                    "JobAlreadyActive" | "MissSchedule" | "TooManyMissedTimes"
-                ) && e.last_seen.is_none_or(|seen| seen >= t)
-            });
-            let message = match why {
-                Some(e) => e.message.clone(),
-                None => format!(
-                    "No run started within the starting deadline ({} s); the CronJob controller or the cluster may have been down.",
-                    spec.starting_deadline_seconds
-                ),
-            };
-            let run = missed_run(t, why.map(|e| e.reason.clone()), message);
-            let r = store.record_run(&project.id, &app.name, &run).await?;
-            if r.changed {
-                recorded += 1;
-                info!(project = %project.name, cronjob = %app.name, scheduled = %t, "A scheduled run was missed.");
-            }
-            if r.needs_alerts {
-                alerts_for(state, &project.id, &app.name, &run).await?;
-            }
-        }
-    }
-    store
-        .set_missed_checked_until(&project.id, &app.name, decided)
-        .await?;
-    // The next time after `decided` can be missed once its deadline passed.
-    let next = schedule
-        .next_after(decided)
-        .and_then(|t| t.checked_add(deadline).ok())
-        .unwrap_or(never);
-    Ok((recorded, next))
-}
-
-/// Forgets the runs the CronJob's retention (or the installation's) no
-/// longer keeps.
-async fn retain(
-    state: &AppState,
-    settings: &Settings,
-    project: &Project,
-    cronjob: &str,
-    spec: &CronJobSpec,
-    now: Timestamp,
-) -> Result<usize, PassError> {
-    let policy = spec
-        .history_retention
-        .map_or(settings.retention, |r| Retention {
-            max_runs: r.max_runs.or(settings.retention.max_runs),
-            max_age_days: r.max_age_days.or(settings.retention.max_age_days),
-        });
-    let ages = state.store().run_ages(&project.id, cronjob).await?;
-    let expired = hks_history::retention::expired(policy, &ages, now);
-    if !expired.is_empty() {
-        state
-            .store()
-            .delete_runs(&project.id, cronjob, &expired)
-            .await?;
-    }
-    Ok(expired.len())
 }

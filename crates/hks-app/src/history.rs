@@ -9,11 +9,22 @@ use hks_core::run::{Run, sort_newest_first};
 use hks_kube::{KubeError, LogOptions, Observed, TenantCluster};
 use hks_store::{Project, StoredLog};
 
-use crate::AppState;
-use crate::dto::AttemptLogView;
-use crate::error::ApiError;
-use crate::extract::Tenant;
-use crate::service;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::tenancy::Scope;
+use crate::{App, AppError};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptLogView {
+    pub pod: String,
+    pub log: String,
+    /// Served from HKS's run history: Kubernetes no longer has this attempt.
+    pub archived: bool,
+    /// HKS kept only the head and tail of a long log (the cut is marked in the text).
+    pub truncated: bool,
+}
 
 /// The most runs a runs list shows.
 pub const MAX_RUNS: u32 = 500;
@@ -63,13 +74,13 @@ pub fn last_runs(
 
 /// A CronJob's runs, newest first.
 pub async fn runs(
-    state: &AppState,
-    tenant: &Tenant,
+    app: &App,
+    scope: &Scope,
     project: &Project,
     cronjob: &str,
-) -> Result<Vec<Run>, ApiError> {
-    let observed = service::observe(state, tenant, project).await?;
-    let recorded = state.store().runs(&project.id, cronjob, MAX_RUNS).await?;
+) -> Result<Vec<Run>, AppError> {
+    let observed = crate::views::observe(app, scope, project, None).await?;
+    let recorded = app.store().runs(&project.id, cronjob, MAX_RUNS).await?;
     let live = observed
         .as_ref()
         .map(|o| o.runs.get(cronjob).map(Vec::as_slice).unwrap_or_default());
@@ -96,21 +107,21 @@ fn restore(log: &StoredLog, options: &LogOptions) -> AttemptLogView {
 /// The logs of a run's attempts: from the cluster while it has them, from
 /// the history otherwise (and for attempts the cluster no longer has).
 pub async fn logs(
-    state: &AppState,
+    app: &App,
     cluster: TenantCluster<'_>,
     project: &Project,
     cronjob: &str,
     run: &str,
     options: &LogOptions,
-) -> Result<Vec<AttemptLogView>, ApiError> {
-    let archived: Vec<StoredLog> = state
+) -> Result<Vec<AttemptLogView>, AppError> {
+    let archived: Vec<StoredLog> = app
         .store()
         .run_logs(&project.id, cronjob, run)
         .await?
         .into_iter()
         .filter(|l| options.attempt.as_ref().is_none_or(|a| *a == l.pod))
         .collect();
-    let live = state
+    let live = app
         .gateway()
         .logs(cluster, &project.namespace, cronjob, run, options)
         .await;
@@ -137,9 +148,9 @@ pub async fn logs(
         }
         Err(KubeError::NotFound) => {
             // A recorded run without archived logs (missed, or never started).
-            match state.store().run(&project.id, cronjob, run).await? {
+            match app.store().run(&project.id, cronjob, run).await? {
                 Some(_) if options.attempt.is_none() => Ok(vec![]),
-                _ => Err(ApiError::NotFound("run")),
+                _ => Err(AppError::NotFound("run")),
             }
         }
         Err(e) => Err(e.into()),
@@ -149,26 +160,26 @@ pub async fn logs(
 /// Follows a run's log; a run whose attempts are archived and gone from the
 /// cluster gives its archived log at once.
 pub async fn follow(
-    state: &AppState,
+    app: &App,
     cluster: TenantCluster<'_>,
     project: &Project,
     cronjob: &str,
     run: &str,
     options: &LogOptions,
-) -> Result<BoxStream<'static, Result<String, KubeError>>, ApiError> {
-    match state
+) -> Result<BoxStream<'static, Result<String, KubeError>>, AppError> {
+    match app
         .gateway()
         .follow_logs(cluster, &project.namespace, cronjob, run, options)
         .await
     {
         Ok(s) => Ok(s),
         Err(KubeError::NotFound) => {
-            let archived = state.store().run_logs(&project.id, cronjob, run).await?;
+            let archived = app.store().run_logs(&project.id, cronjob, run).await?;
             let chosen = match &options.attempt {
                 Some(a) => archived.iter().find(|l| l.pod == *a),
                 None => archived.last(),
             }
-            .ok_or(ApiError::NotFound("run"))?;
+            .ok_or(AppError::NotFound("run"))?;
             let text = restore(chosen, options).log;
             Ok(Box::pin(futures::stream::once(async move { Ok(text) })))
         }

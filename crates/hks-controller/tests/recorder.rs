@@ -1,4 +1,4 @@
-//! The run recorder off the cluster: the real recorder (`hks_api::recorder`,
+//! The run recorder off the cluster: the real recorder (`hks_controller::recorder`,
 //! with short timers) over an in-memory store and the fake gateway, whose
 //! Jobs, pods, logs, finalizers and events the tests drive in the place of
 //! Kubernetes' controllers. Claims about what users see are read through the
@@ -10,7 +10,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use hks_api::{AppState, recorder, router};
+use hks_api::{AppState, router};
+use hks_controller::recorder;
 use hks_kube::fake::FakeGateway;
 use hks_kube::{CronJobEvent, RunObject};
 use hks_store::Store;
@@ -77,7 +78,10 @@ impl Hks {
         if let Some(old) = slot.take() {
             old.abort();
         }
-        *slot = Some(recorder::spawn(self.state.clone(), self.settings.clone()));
+        *slot = Some(recorder::spawn(
+            self.state.app().clone(),
+            self.settings.clone(),
+        ));
     }
 
     async fn call(

@@ -1,0 +1,204 @@
+//! CronJobs: the list with next and last runs, one CronJob with everything about it, edits, suspend and resume.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hks_app::commands::{self, Written};
+use hks_app::tenancy::{self, Scope};
+use hks_app::views;
+use hks_core::spec::{ApplicationSpec, ApplicationType, CronJobSpec};
+use hks_store::Project;
+use jiff::Timestamp;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::dto::*;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{JsonBody, Path, Tenant};
+use crate::list_cache::{Derived, Stamp};
+
+type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// This resource's routes, each listed once: the router and the OpenAPI document both come from them.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_cronjobs, create_cronjob))
+        .routes(routes!(get_cronjob, update_cronjob, delete_cronjob))
+        .routes(routes!(suspend_cronjob))
+        .routes(routes!(resume_cronjob))
+}
+
+/// A response whose body is JSON already serialised.
+fn json_bytes(body: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The CronJobs of a project with their next and last runs.
+#[utoipa::path(get, path = "/projects/{project}/cronjobs", tag = "cronjobs", params(("project" = String, Path)),
+    responses((status = 200, body = Vec<CronJobSummary>), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn list_cronjobs(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+) -> Result<Response> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    let now = Timestamp::now();
+    // Read before deriving, so a change while deriving makes the result stale.
+    let stamp = Stamp::of(
+        state.writes(),
+        state.gateway().view_version(&tenant.principal.tenant_id),
+    );
+    let body = state
+        .lists()
+        .get_or_derive(&p.id, stamp, now, || async {
+            let scope = Scope::of(&state, &tenant.principal).await?;
+            let (summaries, seen) = views::cronjob_list(&state, &scope, &p, now).await?;
+            let body =
+                serde_json::to_vec(&summaries).map_err(|e| ApiError::Internal(Box::new(e)))?;
+            // Valid until the earliest next run, and a minute at most.
+            let cap = now
+                .checked_add(jiff::SignedDuration::from_secs(60))
+                .unwrap_or(now);
+            let valid_until = summaries
+                .iter()
+                .filter_map(|s| s.next_run)
+                .fold(cap, Timestamp::min);
+            Ok::<_, ApiError>(Derived {
+                body: body.into(),
+                valid_until: seen.then_some(valid_until),
+            })
+        })
+        .await?;
+    Ok(json_bytes(body))
+}
+
+#[utoipa::path(post, path = "/projects/{project}/cronjobs", tag = "cronjobs", params(("project" = String, Path)), request_body = CreateCronJob,
+    responses((status = 201, body = CronJobView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn create_cronjob(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    JsonBody(body): JsonBody<CreateCronJob>,
+) -> Result<(StatusCode, Json<CronJobView>)> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    let written = commands::create_application(
+        &state,
+        &tenant.principal,
+        &p,
+        &body.name,
+        ApplicationSpec::Cronjob(body.spec),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(view_of(&state, &p, written).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = CronJobView), (status = 404, body = ErrorBody)), security(("token" = [])))]
+pub async fn get_cronjob(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> Result<Json<CronJobView>> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    let app = tenancy::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
+    let scope = Scope::of(&state, &tenant.principal).await?;
+    Ok(Json(
+        views::cronjob_view(&state, &scope, &p, app, None).await?,
+    ))
+}
+
+/// Replace a CronJob's spec (edit).
+#[utoipa::path(put, path = "/projects/{project}/cronjobs/{name}", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
+    request_body = CronJobSpec,
+    responses((status = 200, body = CronJobView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn update_cronjob(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(spec): JsonBody<CronJobSpec>,
+) -> Result<Json<CronJobView>> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    let written = commands::update_application(
+        &state,
+        &tenant.principal,
+        &p,
+        &name,
+        Some(ApplicationType::Cronjob),
+        ApplicationSpec::Cronjob(spec),
+    )
+    .await?;
+    Ok(Json(view_of(&state, &p, written).await?))
+}
+
+async fn set_suspend(
+    state: &AppState,
+    tenant: &Tenant,
+    project: &str,
+    name: &str,
+    suspend: bool,
+) -> Result<Json<CronJobView>> {
+    let p = tenancy::project(state, &tenant.principal, project).await?;
+    let written = commands::set_suspend(state, &tenant.principal, &p, name, suspend).await?;
+    Ok(Json(view_of(state, &p, written).await?))
+}
+
+/// The view of a CronJob just written, from its plan.
+async fn view_of(state: &AppState, p: &Project, written: Written) -> Result<CronJobView> {
+    Ok(views::cronjob_view(
+        state,
+        &written.scope,
+        p,
+        written.application,
+        Some(&written.plan),
+    )
+    .await?)
+}
+
+/// Stop scheduling runs (a running run goes on).
+#[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/suspend", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = CronJobView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+pub async fn suspend_cronjob(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> Result<Json<CronJobView>> {
+    set_suspend(&state, &tenant, &project, &name, true).await
+}
+
+#[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/resume", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = CronJobView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+pub async fn resume_cronjob(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> Result<Json<CronJobView>> {
+    set_suspend(&state, &tenant, &project, &name, false).await
+}
+
+/// Delete a CronJob; its Jobs and pods go with it.
+#[utoipa::path(delete, path = "/projects/{project}/cronjobs/{name}", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+pub async fn delete_cronjob(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    commands::delete_application(
+        &state,
+        &tenant.principal,
+        &p,
+        &name,
+        Some(ApplicationType::Cronjob),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

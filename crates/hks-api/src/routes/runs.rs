@@ -1,0 +1,96 @@
+//! A CronJob's runs (the history merged with what the cluster has), Run now, and the logs of a run.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use hks_app::tenancy::{self, Scope};
+use hks_app::{commands, history};
+use hks_core::Invalid;
+use hks_core::run::Run;
+use hks_core::spec::ApplicationType;
+use hks_kube::LogOptions;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::dto::*;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query, Tenant};
+
+type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// This resource's routes, each listed once: the router and the OpenAPI document both come from them.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_runs, run_now))
+        .routes(routes!(run_logs))
+}
+
+/// The runs of a CronJob, scheduled and manual, newest first.
+#[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}/runs", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 200, body = Vec<Run>), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+pub async fn list_runs(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> Result<Json<Vec<Run>>> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    tenancy::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
+    let scope = Scope::of(&state, &tenant.principal).await?;
+    Ok(Json(history::runs(&state, &scope, &p, &name).await?))
+}
+
+/// Run now: a Job from the CronJob's full jobTemplate, marked manual with who started it.
+#[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/runs", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
+    responses((status = 201, body = Run), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+pub async fn run_now(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Run>)> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    let run = commands::run_now(&state, &tenant.principal, &p, &name).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Default cap on the bytes of log returned per attempt.
+const DEFAULT_LOG_LIMIT_BYTES: i64 = 1024 * 1024;
+
+/// The logs of a run: every attempt as JSON, or with `follow=true` one
+/// attempt streamed as text while it runs.
+#[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}/runs/{run}/logs", tag = "cronjobs",
+    params(("project" = String, Path), ("name" = String, Path), ("run" = String, Path), LogQuery),
+    responses((status = 200, body = RunLogs, description = "JSON; with follow=true, text/plain streamed"), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn run_logs(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name, run)): Path<(String, String, String)>,
+    Query(q): Query<LogQuery>,
+) -> Result<Response> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    tenancy::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
+    for (field, v) in [("tailLines", q.tail_lines), ("limitBytes", q.limit_bytes)] {
+        if v.is_some_and(|v| v <= 0) {
+            return Err(Invalid::one(field, "out_of_range", "must be a positive number").into());
+        }
+    }
+    let options = LogOptions {
+        attempt: q.attempt,
+        tail_lines: q.tail_lines,
+        limit_bytes: Some(q.limit_bytes.unwrap_or(DEFAULT_LOG_LIMIT_BYTES)),
+        timestamps: q.timestamps,
+    };
+    let scope = Scope::of(&state, &tenant.principal).await?;
+    let cluster = scope.cluster();
+    if q.follow {
+        let stream = history::follow(&state, cluster, &p, &name, &run, &options).await?;
+        let body = Body::from_stream(stream.map(|r| r.map_err(std::io::Error::other)));
+        return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response());
+    }
+    let attempts = history::logs(&state, cluster, &p, &name, &run, &options).await?;
+    Ok(Json(RunLogs { run, attempts }).into_response())
+}

@@ -1,0 +1,33 @@
+//! What the application service's operations fail with.
+
+use hks_core::Invalid;
+use hks_kube::KubeError;
+use hks_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input breaks a rule; each problem names its field.
+    #[error("the request is invalid")]
+    Invalid(#[from] Invalid),
+    /// What the principal asked for does not exist, or is another tenant's.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request clashes with the current state (a duplicate name, a
+    /// template still followed).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Kube(#[from] KubeError),
+}
+
+impl AppError {
+    /// A store error, with its "not found" named for people.
+    pub(crate) fn store(what: &'static str) -> impl FnOnce(StoreError) -> Self {
+        move |e| match e {
+            StoreError::NotFound => Self::NotFound(what),
+            other => Self::Store(other),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! HKS's application service: what the API and the background work do,
+//! apart from HTTP.
+//!
+//! Everything here takes a [`Principal`] (who asks) or works for the
+//! installation, and returns domain values; nothing knows HTTP. The HTTP
+//! crate maps [`AppError`] to responses in its one place; the controller
+//! crate runs the background loops over the same [`App`].
+//!
+//! - [`tenancy`]: whose projects and applications a principal may reach, and
+//!   the per-project write lock.
+//! - [`plan`]: one write prepared once: the validated spec, the parsed
+//!   schedule, the resolved container or Function call, the rendered objects.
+//! - [`commands`]: writes, under the rule **apply first, store second**.
+//! - [`views`]: CronJob summaries and details from the store and the watch caches.
+//! - [`history`]: the run history merged with the runs the cluster still has.
+//! - [`generations`]: what HKS last applied, to tell hand edits apart.
+
+pub mod commands;
+pub mod error;
+pub mod generations;
+pub mod history;
+pub mod plan;
+pub mod tenancy;
+pub mod views;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use error::AppError;
+use hks_kube::Gateway;
+pub use hks_store::Principal;
+use hks_store::Store;
+
+/// The HTTP-client image of CronJobs that call a Function, unless the
+/// installation names another: the development cluster's base image, which
+/// has `/bin/hks-invoke`.
+pub const DEFAULT_INVOKE_IMAGE: &str = "hks.local/busybox:1";
+
+/// What the application service works with: the store, the gateway to the
+/// tenants' clusters, and the state the writers and the reconciler share.
+#[derive(Debug, Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    gateway: Arc<dyn Gateway>,
+    locks: tenancy::ProjectLocks,
+    generations: generations::Generations,
+    invoke_image: String,
+    alerter: hks_alerting::Alerter,
+    /// Counts writes to stored projects and applications, so a cached read
+    /// can tell it is stale.
+    writes: AtomicU64,
+}
+
+impl App {
+    pub fn new(store: Store, gateway: Arc<dyn Gateway>) -> Self {
+        Self::with_invoke_image(store, gateway, DEFAULT_INVOKE_IMAGE)
+    }
+
+    /// `invoke_image`: the HTTP-client image (it must have `/bin/hks-invoke`)
+    /// of CronJobs that call a Function.
+    pub fn with_invoke_image(
+        store: Store,
+        gateway: Arc<dyn Gateway>,
+        invoke_image: impl Into<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                alerter: hks_alerting::Alerter::new(store.clone()),
+                store,
+                gateway,
+                locks: tenancy::ProjectLocks::default(),
+                generations: generations::Generations::default(),
+                invoke_image: invoke_image.into(),
+                writes: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn gateway(&self) -> &dyn Gateway {
+        self.inner.gateway.as_ref()
+    }
+
+    /// Raises alerts on runs (for the run recorder) and sends test deliveries.
+    pub fn alerter(&self) -> &hks_alerting::Alerter {
+        &self.inner.alerter
+    }
+
+    pub fn invoke_image(&self) -> &str {
+        &self.inner.invoke_image
+    }
+
+    pub fn locks(&self) -> &tenancy::ProjectLocks {
+        &self.inner.locks
+    }
+
+    pub fn generations(&self) -> &generations::Generations {
+        &self.inner.generations
+    }
+
+    /// How many writes to projects and applications this process made.
+    pub fn writes(&self) -> u64 {
+        self.inner.writes.load(Ordering::Acquire)
+    }
+
+    /// Notes a change to what reads show (stored applications, projects,
+    /// runs), so cached reads derived before it are stale.
+    pub fn wrote(&self) {
+        self.inner.writes.fetch_add(1, Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,232 @@
+//! What a principal reads about CronJobs: the stored configuration with
+//! what the tenant's watch caches show (never a request to the cluster per
+//! read), the schedule in words and its next runs.
+
+use std::collections::HashMap;
+
+use hks_core::run::Run;
+use hks_core::spec::{ApplicationSpec, ContainerSource, CronJobSpec, TemplateMode};
+use hks_kube::Observed;
+use hks_store::{Application, Project};
+use jiff::Timestamp;
+use serde::Serialize;
+use tracing::warn;
+use utoipa::ToSchema;
+
+use crate::plan::{self, Plan, Sources};
+use crate::tenancy::Scope;
+use crate::{App, AppError};
+
+/// Whether the CronJob is in the cluster as HKS last applied it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub enum ClusterState {
+    /// Present in the cluster.
+    Applied,
+    /// Not in the cluster (deleted by hand?); the reconciler re-applies it.
+    Missing,
+    /// The cluster has not been reached yet.
+    Unknown,
+}
+
+/// A CronJob in a list: what a table row shows.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CronJobSummary {
+    pub name: String,
+    pub schedule: String,
+    pub time_zone: String,
+    /// The schedule in words.
+    pub description: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_run: Option<Timestamp>,
+    pub suspended: bool,
+    /// `follow` or `snapshot` when made from a template.
+    pub template_mode: Option<TemplateMode>,
+    pub template: Option<String>,
+    /// The Function it calls, for a CronJob that calls one.
+    pub function: Option<String>,
+    /// The newest run, scheduled or manual; `null` when it never ran.
+    pub last_run: Option<Run>,
+    /// Runs in progress.
+    pub active: usize,
+    pub cluster_state: ClusterState,
+}
+
+/// One CronJob with everything about it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CronJobView {
+    #[serde(flatten)]
+    pub summary: CronJobSummary,
+    pub spec: CronJobSpec,
+    /// The container the runs use: the template's (or the image) with this
+    /// CronJob's overrides, or for a Function call the HTTP client with its
+    /// arguments. Secret values are never shown, only references.
+    pub container: Option<ContainerSource>,
+    /// The next few runs.
+    #[schema(value_type = Vec<String>)]
+    pub next_runs: Vec<Timestamp>,
+    pub generation: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+/// What the cluster shows of a project (of one CronJob when `only` names
+/// it), or `None` when it cannot be reached: reads then show the stored
+/// configuration with an unknown state.
+pub async fn observe(
+    app: &App,
+    scope: &Scope,
+    project: &Project,
+    only: Option<&str>,
+) -> Result<Option<Observed>, AppError> {
+    let observed = match only {
+        Some(name) => {
+            app.gateway()
+                .observe_cronjob(scope.cluster(), &project.namespace, name)
+                .await
+        }
+        None => {
+            app.gateway()
+                .observe(scope.cluster(), &project.namespace)
+                .await
+        }
+    };
+    match observed {
+        Ok(o) => Ok(Some(o)),
+        Err(e @ (hks_kube::KubeError::Unreachable(_) | hks_kube::KubeError::Misconfigured(_))) => {
+            warn!(error = %e, tenant = %scope.tenant_name, "Showing CronJobs without cluster state.");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A CronJob's summary; `last_runs` from [`crate::history::last_runs`];
+/// `schedule`: its schedule parsed, when the caller has it already.
+pub fn summarize(
+    app: &Application,
+    observed: Option<&Observed>,
+    last_runs: &HashMap<String, Run>,
+    now: Timestamp,
+    schedule: Option<&hks_schedule::Schedule>,
+) -> Option<CronJobSummary> {
+    let ApplicationSpec::Cronjob(c) = &app.spec else {
+        return None;
+    };
+    let parsed;
+    let schedule = match schedule {
+        Some(s) => Some(s),
+        None => {
+            parsed = hks_schedule::check(&c.schedule, &c.time_zone).ok();
+            parsed.as_ref()
+        }
+    };
+    let cluster = observed.and_then(|o| o.cronjobs.get(&app.name));
+    Some(CronJobSummary {
+        name: app.name.clone(),
+        schedule: c.schedule.clone(),
+        time_zone: c.time_zone.clone(),
+        description: schedule.map(|s| s.describe()),
+        next_run: if c.suspend {
+            None
+        } else {
+            schedule.and_then(|s| s.next_after(now))
+        },
+        suspended: c.suspend,
+        template_mode: c.template.as_ref().map(|t| t.mode),
+        template: c.template.as_ref().map(|t| t.application.clone()),
+        function: c.function.as_ref().map(|f| f.name.clone()),
+        last_run: last_runs.get(&app.name).cloned(),
+        active: cluster.map_or(0, |c| c.active),
+        cluster_state: match (observed, cluster) {
+            (None, _) => ClusterState::Unknown,
+            (Some(_), Some(_)) => ClusterState::Applied,
+            (Some(_), None) => ClusterState::Missing,
+        },
+    })
+}
+
+/// The summaries of a project's CronJobs, from one read of the store's
+/// CronJobs and last runs and one look at the watch cache.
+pub async fn cronjob_list(
+    app: &App,
+    scope: &Scope,
+    project: &Project,
+    now: Timestamp,
+) -> Result<(Vec<CronJobSummary>, bool), AppError> {
+    let apps = app
+        .store()
+        .list_applications(&project.id, Some(hks_core::spec::ApplicationType::Cronjob))
+        .await?;
+    let observed = observe(app, scope, project, None).await?;
+    let last_runs = crate::history::last_runs(
+        observed.as_ref(),
+        app.store().latest_runs(&project.id).await?,
+    );
+    let summaries = apps
+        .iter()
+        .filter_map(|a| summarize(a, observed.as_ref(), &last_runs, now, None))
+        .collect();
+    Ok((summaries, observed.is_some()))
+}
+
+/// One CronJob with everything about it. `plan`: the write that just
+/// stored it, whose resolved container and parsed schedule are used
+/// instead of being derived again.
+pub async fn cronjob_view(
+    app: &App,
+    scope: &Scope,
+    project: &Project,
+    application: Application,
+    plan: Option<&Plan>,
+) -> Result<CronJobView, AppError> {
+    let observed = observe(app, scope, project, Some(&application.name)).await?;
+    let now = Timestamp::now();
+    let recorded = app
+        .store()
+        .latest_run(&project.id, &application.name)
+        .await?;
+    let last_runs = crate::history::last_runs(
+        observed.as_ref(),
+        recorded
+            .map(|r| (application.name.clone(), r))
+            .into_iter()
+            .collect(),
+    );
+    let parsed;
+    let schedule = match plan.and_then(|p| p.schedule.as_ref()) {
+        Some(s) => Some(s),
+        None => {
+            parsed = match &application.spec {
+                ApplicationSpec::Cronjob(c) => hks_schedule::check(&c.schedule, &c.time_zone).ok(),
+                _ => None,
+            };
+            parsed.as_ref()
+        }
+    };
+    let summary = summarize(&application, observed.as_ref(), &last_runs, now, schedule)
+        .ok_or(AppError::NotFound("CronJob"))?;
+    let next_runs = match schedule {
+        Some(s) if !summary.suspended => s.fire_times(now).take(5).collect(),
+        _ => vec![],
+    };
+    let ApplicationSpec::Cronjob(spec) = application.spec else {
+        return Err(AppError::NotFound("CronJob"));
+    };
+    let container = match plan {
+        Some(p) => p.container.clone(),
+        None => plan::container(app, &Sources::store(app, &project.id), &spec).await,
+    };
+    Ok(CronJobView {
+        summary,
+        container,
+        spec,
+        next_runs,
+        generation: application.generation,
+        created_at: application.created_at,
+        updated_at: application.updated_at,
+    })
+}

@@ -1,0 +1,196 @@
+//! Housekeeping over the run history, every few recorder passes: scheduled
+//! times that passed without a run are recorded as missed, long runs raise
+//! alerts, and (less often) the retention policy deletes old runs.
+
+use std::collections::{HashMap, HashSet};
+
+use hks_app::App;
+use hks_core::run::missed_run;
+use hks_core::spec::{ApplicationSpec, CronJobSpec};
+use hks_history::retention::Retention;
+use hks_kube::TenantCluster;
+use hks_store::{Application, Project};
+use jiff::{SignedDuration, Timestamp};
+use tracing::info;
+
+use crate::recorder::{Pass, PassError, Settings, alerts_for};
+
+/// Missed runs, long runs and (when due) retention for one tenant's CronJobs.
+pub(crate) async fn housekeeping(
+    app: &App,
+    cluster: TenantCluster<'_>,
+    settings: &Settings,
+    retention_due: bool,
+    missed_due: &mut HashMap<(String, String), (Timestamp, Timestamp)>,
+) -> Result<Pass, PassError> {
+    let mut out = Pass::default();
+    let now = Timestamp::now();
+    for project in app.store().list_projects(cluster.tenant_id).await? {
+        // Which CronJobs have something due, from their names and versions
+        // alone: most have nothing due, and their specs are not read.
+        let versions = app.store().cronjob_versions(&project.id).await?;
+        let due: Vec<&(String, Timestamp)> = versions
+            .iter()
+            .filter(|(name, version)| {
+                missed_due
+                    .get(&(project.id.clone(), name.clone()))
+                    .is_none_or(|(v, due)| v != version || *due <= now)
+            })
+            .collect();
+        let names: HashSet<&str> = versions.iter().map(|(n, _)| n.as_str()).collect();
+        missed_due.retain(|(p, name), _| *p != project.id || names.contains(name.as_str()));
+        let apps = if retention_due || due.len() > 32 {
+            app.store()
+                .list_applications(&project.id, Some(hks_core::spec::ApplicationType::Cronjob))
+                .await?
+        } else {
+            let mut apps = Vec::with_capacity(due.len());
+            for (name, _) in &due {
+                match app.store().application(&project.id, name).await {
+                    Ok(a) => apps.push(a),
+                    Err(hks_store::StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            apps
+        };
+        for cronjob in &apps {
+            let ApplicationSpec::Cronjob(spec) = &cronjob.spec else {
+                continue;
+            };
+            let key = (project.id.clone(), cronjob.name.clone());
+            let is_due = missed_due
+                .get(&key)
+                .is_none_or(|(version, due)| *version != cronjob.updated_at || *due <= now);
+            if is_due {
+                let (n, next) = missed(app, cluster, &project, cronjob, spec, now).await?;
+                out.missed += n;
+                missed_due.insert(key, (cronjob.updated_at, next));
+            }
+            if retention_due {
+                out.expired += retain(app, settings, &project, &cronjob.name, spec, now).await?;
+            }
+        }
+        long_runs(app, &project, now).await?;
+    }
+    Ok(out)
+}
+
+/// Raises the alerts of runs going on for longer than their CronJob allows
+/// (once per run: the alert's key says which run).
+async fn long_runs(app: &App, project: &Project, now: Timestamp) -> Result<(), PassError> {
+    for (cronjob, run) in app.store().unfinished_runs(&project.id).await? {
+        if let Some(started) = run.started_at {
+            app.alerter()
+                .run_running(&project.id, &cronjob, &run.name, started, now)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records the scheduled times since the last check that started no run
+/// before their starting deadline passed.
+async fn missed(
+    app: &App,
+    cluster: TenantCluster<'_>,
+    project: &Project,
+    cronjob: &Application,
+    spec: &CronJobSpec,
+    now: Timestamp,
+) -> Result<(usize, Timestamp), PassError> {
+    let store = app.store();
+    let deadline = SignedDuration::from_secs(i64::from(spec.starting_deadline_seconds));
+    // Times before the last change (creation, edit, resume) are not owed.
+    let since = store
+        .missed_checked_until(&project.id, &cronjob.name)
+        .await?
+        .map_or(cronjob.updated_at, |t| t.max(cronjob.updated_at));
+    // Everything up to here is decided: later times may still start.
+    let decided = now.checked_sub(deadline).unwrap_or(now).max(since);
+    // Nothing can be missed before the next change of the configuration.
+    let never = Timestamp::MAX;
+    if spec.suspend {
+        store
+            .set_missed_checked_until(&project.id, &cronjob.name, now)
+            .await?;
+        return Ok((0, never));
+    }
+    let Ok(schedule) = hks_schedule::check(&spec.schedule, &spec.time_zone) else {
+        return Ok((0, never));
+    };
+    let ran: Vec<Timestamp> = store
+        .runs(&project.id, &cronjob.name, 500)
+        .await?
+        .iter()
+        .filter_map(|r| r.scheduled_at)
+        .collect();
+    let times = hks_history::missed::missed_times(&schedule, since, now, Some(deadline), &ran);
+    let mut recorded = 0;
+    if !times.is_empty() {
+        let events = app
+            .gateway()
+            .cronjob_events(cluster, &project.namespace, &cronjob.name)
+            .await
+            .unwrap_or_default();
+        for t in times.into_iter().filter(|t| *t <= decided) {
+            let why = events.iter().rev().find(|e| {
+                matches!(
+                    e.reason.as_str(),
+                    "JobAlreadyActive" | "MissSchedule" | "TooManyMissedTimes"
+                ) && e.last_seen.is_none_or(|seen| seen >= t)
+            });
+            let message = match why {
+                Some(e) => e.message.clone(),
+                None => format!(
+                    "No run started within the starting deadline ({} s); the CronJob controller or the cluster may have been down.",
+                    spec.starting_deadline_seconds
+                ),
+            };
+            let run = missed_run(t, why.map(|e| e.reason.clone()), message);
+            let r = store.record_run(&project.id, &cronjob.name, &run).await?;
+            if r.changed {
+                recorded += 1;
+                info!(project = %project.name, cronjob = %cronjob.name, scheduled = %t, "A scheduled run was missed.");
+            }
+            if r.needs_alerts {
+                alerts_for(app, &project.id, &cronjob.name, &run).await?;
+            }
+        }
+    }
+    store
+        .set_missed_checked_until(&project.id, &cronjob.name, decided)
+        .await?;
+    // The next time after `decided` can be missed once its deadline passed.
+    let next = schedule
+        .next_after(decided)
+        .and_then(|t| t.checked_add(deadline).ok())
+        .unwrap_or(never);
+    Ok((recorded, next))
+}
+
+/// Forgets the runs the CronJob's retention (or the installation's) no
+/// longer keeps.
+async fn retain(
+    app: &App,
+    settings: &Settings,
+    project: &Project,
+    cronjob: &str,
+    spec: &CronJobSpec,
+    now: Timestamp,
+) -> Result<usize, PassError> {
+    let policy = spec
+        .history_retention
+        .map_or(settings.retention, |r| Retention {
+            max_runs: r.max_runs.or(settings.retention.max_runs),
+            max_age_days: r.max_age_days.or(settings.retention.max_age_days),
+        });
+    let ages = app.store().run_ages(&project.id, cronjob).await?;
+    let expired = hks_history::retention::expired(policy, &ages, now);
+    if !expired.is_empty() {
+        app.store()
+            .delete_runs(&project.id, cronjob, &expired)
+            .await?;
+    }
+    Ok(expired.len())
+}

@@ -1,0 +1,24 @@
+//! HKS's background work over the tenants' clusters, for the installation
+//! (not for a principal): the [`reconciler`] keeps every cluster matching
+//! the store, the [`recorder`] keeps every run and its logs in the store,
+//! and [`housekeeping`] records missed runs, raises long-run alerts and
+//! applies retention. `hks serve` runs them next to the HTTP API; the API
+//! crate does not depend on this one.
+//!
+//! Each loop works tenant by tenant: a tenant whose cluster does not answer
+//! is skipped for that pass, and the others go on.
+
+pub mod housekeeping;
+pub mod reconciler;
+pub mod recorder;
+
+pub use reconciler::{Reconciled, reconcile};
+pub use recorder::{Pass, PassError, Settings};
+
+/// What a background pass fails with (a tenant's unreachable cluster is not
+/// one: that tenant is skipped).
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error(transparent)]
+    Store(#[from] hks_store::StoreError),
+}

@@ -1,0 +1,136 @@
+//! Makes every tenant cluster match the store.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use hks_app::App;
+use hks_app::plan::{self, Sources};
+use hks_core::manifest;
+use hks_core::spec::ApplicationType;
+use hks_kube::{Kind, Object, ObjectKey};
+use tracing::{info, warn};
+
+use crate::ControllerError;
+
+/// Outcome of one reconciliation pass.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciled {
+    pub projects: usize,
+    pub failed_projects: usize,
+    /// Objects applied (missing, edited by hand, or not known to be current).
+    pub applied: usize,
+    /// CronJobs left alone because the cluster shows them as HKS applied them.
+    pub unchanged: usize,
+    pub orphans_deleted: usize,
+}
+
+/// One pass. CronJobs are compared with the watch cache: one that is
+/// missing, or whose generation is not the one HKS's last apply returned
+/// (edited by hand), is applied again, and server-side apply takes the
+/// fields back. Namespaces, Deployments and Services are re-applied every
+/// pass. HKS CronJobs the store does not know are deleted. A tenant whose
+/// cluster does not answer is skipped for this pass; the others go on.
+pub async fn reconcile(app: &App) -> Result<Reconciled, ControllerError> {
+    let mut out = Reconciled::default();
+    for scope in hks_app::tenancy::tenants_with_clusters(app).await? {
+        let cluster = scope.cluster();
+        for project in app.store().list_projects(&scope.tenant_id).await? {
+            out.projects += 1;
+            let _guard = app.locks().lock(&project.id).await;
+            let p = scope.placement(&project);
+            let apps = app.store().list_applications(&project.id, None).await?;
+            let sources = Sources::loaded(app, &project.id, &apps);
+            let observed = match app.gateway().observe(cluster, &project.namespace).await {
+                Ok(o) if o.fresh => Some(o),
+                _ => None,
+            };
+            let mut objects = vec![Object::Namespace(manifest::namespace(&p))];
+            for a in &apps {
+                match plan::resolve(app, &sources, &p, &a.name, &a.spec).await {
+                    Ok(rendered) => {
+                        for o in rendered {
+                            let current = match (&o, &observed) {
+                                (Object::CronJob(_), Some(seen)) => {
+                                    let key = o.key();
+                                    let seen =
+                                        seen.cronjobs.get(&key.name).and_then(|c| c.generation);
+                                    seen.is_some()
+                                        && seen == app.generations().get(&scope.tenant_id, &key)
+                                }
+                                _ => false,
+                            };
+                            if current {
+                                out.unchanged += 1;
+                            } else {
+                                objects.push(o);
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        warn!(%error, tenant = %scope.tenant_name, project = %project.name, application = %a.name, "Cannot render application.")
+                    }
+                }
+            }
+            match app.gateway().apply(cluster, &objects).await {
+                Ok(applied) => {
+                    out.applied += applied.len();
+                    app.generations().remember(&scope.tenant_id, &applied);
+                }
+                Err(error) => {
+                    out.failed_projects += 1;
+                    metrics::counter!("hks_reconcile_failures_total").increment(1);
+                    warn!(%error, tenant = %scope.tenant_name, project = %project.name, "Reconciliation failed.");
+                    if error.is_unreachable() {
+                        // The rest of this tenant's projects would fail the same way.
+                        break;
+                    }
+                    continue;
+                }
+            }
+            let known: BTreeSet<&str> = apps
+                .iter()
+                .filter(|a| a.spec.kind() == ApplicationType::Cronjob)
+                .map(|a| a.name.as_str())
+                .collect();
+            for orphan in observed
+                .iter()
+                .flat_map(|o| o.cronjobs.keys())
+                .filter(|n| !known.contains(n.as_str()))
+            {
+                let key = ObjectKey {
+                    kind: Kind::CronJob,
+                    namespace: Some(project.namespace.clone()),
+                    name: orphan.clone(),
+                };
+                if app.gateway().delete(cluster, &key).await.is_ok() {
+                    out.orphans_deleted += 1;
+                    app.generations().forget(&scope.tenant_id, &key);
+                    info!(tenant = %scope.tenant_name, project = %project.name, cronjob = %orphan, "Deleted a CronJob HKS does not know.");
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs [`reconcile`] every `interval` until the task is aborted.
+pub fn spawn(app: App, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match reconcile(&app).await {
+                Ok(r) => tracing::debug!(
+                    projects = r.projects,
+                    failed = r.failed_projects,
+                    applied = r.applied,
+                    unchanged = r.unchanged,
+                    orphans = r.orphans_deleted,
+                    "Reconciled."
+                ),
+                Err(error) => tracing::warn!(%error, "Reconciliation pass failed."),
+            }
+        }
+    })
+}
