@@ -330,12 +330,12 @@ async fn record(
     // Held from its first sight, so Kubernetes cannot delete the run before
     // it is recorded; Run now Jobs are created with the finalizer.
     if let Some(job) = &cr.job
-        && !job.held
+        && !job.has_finalizer
         && !job.deleting
         && !run.result.is_final()
     {
         app.gateway()
-            .set_held(cluster, RunObject::Job, &cr.namespace, &job.name, true)
+            .set_finalizer(cluster, RunObject::Job, &cr.namespace, &job.name, true)
             .await?;
     }
     let recorded = store.record_run(&project.id, &cr.cronjob, &run).await?;
@@ -408,10 +408,11 @@ async fn release_all(
     cr: &ClusterRun,
     out: &mut Pass,
 ) -> Result<bool, PassError> {
-    let held = cr.pods.iter().any(|p| p.object.held) || cr.job.as_ref().is_some_and(|j| j.held);
-    for pod in cr.pods.iter().filter(|p| p.object.held) {
+    let held = cr.pods.iter().any(|p| p.object.has_finalizer)
+        || cr.job.as_ref().is_some_and(|j| j.has_finalizer);
+    for pod in cr.pods.iter().filter(|p| p.object.has_finalizer) {
         app.gateway()
-            .set_held(
+            .set_finalizer(
                 cluster,
                 RunObject::Pod,
                 &cr.namespace,
@@ -421,9 +422,9 @@ async fn release_all(
             .await?;
         out.released += 1;
     }
-    if let Some(job) = cr.job.as_ref().filter(|j| j.held) {
+    if let Some(job) = cr.job.as_ref().filter(|j| j.has_finalizer) {
         app.gateway()
-            .set_held(cluster, RunObject::Job, &cr.namespace, &job.name, false)
+            .set_finalizer(cluster, RunObject::Job, &cr.namespace, &job.name, false)
             .await?;
         out.released += 1;
     }

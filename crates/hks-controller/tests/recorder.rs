@@ -231,8 +231,8 @@ impl Hks {
         body.as_array().unwrap().clone()
     }
 
-    fn held(&self, p: &Project, kind: RunObject, name: &str) -> Option<bool> {
-        self.fake.held(&p.tenant, &p.namespace, kind, name)
+    fn has_finalizer(&self, p: &Project, kind: RunObject, name: &str) -> Option<bool> {
+        self.fake.has_finalizer(&p.tenant, &p.namespace, kind, name)
     }
 
     /// A scheduled run of `cronjob` at `at` with one attempt that ran ten
@@ -304,7 +304,7 @@ async fn a_finished_run_is_recorded_once_with_its_log_archived_then_released() {
     let at = minutes_ago(2);
     let job = hks.fake.schedule_run(&p.tenant, &p.namespace, "report", at);
     wait("the recorder to hold the Job", CEILING, async || {
-        (hks.held(&p, RunObject::Job, &job) == Some(true)).then_some(())
+        (hks.has_finalizer(&p, RunObject::Job, &job) == Some(true)).then_some(())
     })
     .await;
 
@@ -333,14 +333,14 @@ async fn a_finished_run_is_recorded_once_with_its_log_archived_then_released() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(hks.held(&p, RunObject::Pod, &pod), Some(true));
-    assert_eq!(hks.held(&p, RunObject::Job, &job), Some(true));
+    assert_eq!(hks.has_finalizer(&p, RunObject::Pod, &pod), Some(true));
+    assert_eq!(hks.has_finalizer(&p, RunObject::Job, &job), Some(true));
 
     // The log can be read again: archived, then pod and Job released.
     hks.fake.set_logs_unavailable(false);
     wait("the pod and the Job released", CEILING, async || {
-        (hks.held(&p, RunObject::Pod, &pod) == Some(false)
-            && hks.held(&p, RunObject::Job, &job) == Some(false))
+        (hks.has_finalizer(&p, RunObject::Pod, &pod) == Some(false)
+            && hks.has_finalizer(&p, RunObject::Job, &job) == Some(false))
         .then_some(())
     })
     .await;
@@ -366,8 +366,8 @@ async fn a_finished_run_is_recorded_once_with_its_log_archived_then_released() {
         "the second run released by the new recorder",
         CEILING,
         async || {
-            (hks.held(&p, RunObject::Pod, &second_pod) == Some(false)
-                && hks.held(&p, RunObject::Job, &second) == Some(false))
+            (hks.has_finalizer(&p, RunObject::Pod, &second_pod) == Some(false)
+                && hks.has_finalizer(&p, RunObject::Job, &second) == Some(false))
             .then_some(())
         },
     )
@@ -420,8 +420,8 @@ async fn a_log_that_is_not_utf8_is_archived_as_bytes_and_served_lossily() {
     hks.start();
     for (job, pod) in [(&bad, &bad_pod), (&good, &good_pod)] {
         wait("the run released", CEILING, async || {
-            (hks.held(&p, RunObject::Pod, pod) == Some(false)
-                && hks.held(&p, RunObject::Job, job) == Some(false))
+            (hks.has_finalizer(&p, RunObject::Pod, pod) == Some(false)
+                && hks.has_finalizer(&p, RunObject::Job, job) == Some(false))
             .then_some(())
         })
         .await;
@@ -433,14 +433,17 @@ async fn a_log_that_is_not_utf8_is_archived_as_bytes_and_served_lossily() {
     );
     let archived = store.run_logs(&p.id, "report", &good).await.unwrap();
     assert_eq!(restore(&archived[0]), "fine\n");
-    assert_eq!(hks.held(&p, RunObject::Pod, &stuck_pod), Some(true));
+    assert_eq!(
+        hks.has_finalizer(&p, RunObject::Pod, &stuck_pod),
+        Some(true)
+    );
     let runs = hks.run_names(&p, "report").await;
     assert_eq!(runs, [good.clone(), stuck.clone(), bad.clone()]);
 
     // Once Kubernetes deleted the run, its archived log is served the same.
     hks.fake.delete_job(&p.tenant, &p.namespace, &bad);
     wait("the bad run gone from the cluster", CEILING, async || {
-        hks.held(&p, RunObject::Pod, &bad_pod)
+        hks.has_finalizer(&p, RunObject::Pod, &bad_pod)
             .is_none()
             .then_some(())
     })
@@ -454,7 +457,7 @@ async fn a_log_that_is_not_utf8_is_archived_as_bytes_and_served_lossily() {
     hks.fake
         .set_log_unreadable(&p.tenant, &p.namespace, &stuck_pod, false);
     wait("the stuck run released", CEILING, async || {
-        (hks.held(&p, RunObject::Pod, &stuck_pod) == Some(false)).then_some(())
+        (hks.has_finalizer(&p, RunObject::Pod, &stuck_pod) == Some(false)).then_some(())
     })
     .await;
     let archived = store.run_logs(&p.id, "report", &stuck).await.unwrap();
@@ -475,11 +478,13 @@ async fn a_run_whose_job_kubernetes_deleted_is_still_listed_with_its_archived_lo
     let (job, pod) = hks.run_at(&p, "report", at, 0, "report done\n");
     hks.fake.delete_job(&p.tenant, &p.namespace, &job);
     assert!(hks.fake.job(&p.tenant, &p.namespace, &job).is_none());
-    assert_eq!(hks.held(&p, RunObject::Pod, &pod), Some(true));
+    assert_eq!(hks.has_finalizer(&p, RunObject::Pod, &pod), Some(true));
 
     hks.start();
     wait("the pod released and gone", CEILING, async || {
-        hks.held(&p, RunObject::Pod, &pod).is_none().then_some(())
+        hks.has_finalizer(&p, RunObject::Pod, &pod)
+            .is_none()
+            .then_some(())
     })
     .await;
     let runs = hks.runs(&p, "report").await;
@@ -500,14 +505,14 @@ async fn a_run_whose_job_kubernetes_deleted_is_still_listed_with_its_archived_lo
     // the Job showed it.
     let (failed, failed_pod) = hks.run_at(&p, "report", minutes_ago(2), 1, "oops\n");
     wait("the failed run released", CEILING, async || {
-        (hks.held(&p, RunObject::Pod, &failed_pod) == Some(false)
-            && hks.held(&p, RunObject::Job, &failed) == Some(false))
+        (hks.has_finalizer(&p, RunObject::Pod, &failed_pod) == Some(false)
+            && hks.has_finalizer(&p, RunObject::Job, &failed) == Some(false))
         .then_some(())
     })
     .await;
     hks.fake.delete_job(&p.tenant, &p.namespace, &failed);
     assert!(hks.fake.job(&p.tenant, &p.namespace, &failed).is_none());
-    assert!(hks.held(&p, RunObject::Pod, &failed_pod).is_none());
+    assert!(hks.has_finalizer(&p, RunObject::Pod, &failed_pod).is_none());
     let runs = hks.runs(&p, "report").await;
     assert_eq!(runs[0]["name"], failed.as_str());
     assert_eq!(runs[0]["inCluster"], false);
@@ -576,8 +581,8 @@ async fn history_retention_of_a_cronjob_or_the_installation_prunes_the_oldest_ru
     for (_, made, _) in &runs {
         for (job, pod) in made {
             wait("the run released", CEILING, async || {
-                (hks.held(&p, RunObject::Pod, pod) == Some(false)
-                    && hks.held(&p, RunObject::Job, job) == Some(false))
+                (hks.has_finalizer(&p, RunObject::Pod, pod) == Some(false)
+                    && hks.has_finalizer(&p, RunObject::Job, job) == Some(false))
                 .then_some(())
             })
             .await;
@@ -643,13 +648,13 @@ async fn a_log_over_the_cap_keeps_its_head_and_tail_and_marks_the_cut() {
     hks.fake.end_attempt(t, ns, &second, 0, "ok\n", at);
     hks.fake.end_run(t, ns, &job, at);
     wait("the run released", CEILING, async || {
-        (hks.held(&p, RunObject::Pod, &first) == Some(false)
-            && hks.held(&p, RunObject::Pod, &second) == Some(false))
+        (hks.has_finalizer(&p, RunObject::Pod, &first) == Some(false)
+            && hks.has_finalizer(&p, RunObject::Pod, &second) == Some(false))
         .then_some(())
     })
     .await;
     hks.fake.delete_job(t, ns, &job);
-    assert!(hks.held(&p, RunObject::Pod, &first).is_none());
+    assert!(hks.has_finalizer(&p, RunObject::Pod, &first).is_none());
 
     let (status, body) = hks.logs(&p, "report", &job).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -22,7 +22,7 @@
 //!   `logs` (with the kubelet's `tailLines` and `limitBytes`) and
 //!   `attempt_log` while the pod exists. [`FakeGateway::set_logs_unavailable`]
 //!   makes log reads fail as when the kubelet does not answer.
-//! - **Finalizers and deletion.** `set_held` adds or removes HKS's finalizer
+//! - **Finalizers and deletion.** `set_finalizer` adds or removes HKS's finalizer
 //!   ([`FINALIZER_ARCHIVE`]); pods also carry the Job controller's tracking
 //!   finalizer until their attempt ends. Deleting an object that still has
 //!   finalizers only sets its `deletionTimestamp`; it goes when the last one
@@ -102,7 +102,7 @@ struct Cluster {
     serial: u64,
 }
 
-fn held(meta: &ObjectMeta) -> bool {
+fn has_finalizer(meta: &ObjectMeta) -> bool {
     meta.finalizers
         .as_ref()
         .is_some_and(|f| f.iter().any(|f| f == FINALIZER_ARCHIVE))
@@ -658,7 +658,7 @@ impl FakeGateway {
     }
 
     /// Whether a Job or pod carries HKS's finalizer; `None` when it is gone.
-    pub fn held(
+    pub fn has_finalizer(
         &self,
         tenant_id: &str,
         namespace: &str,
@@ -668,8 +668,8 @@ impl FakeGateway {
         let cluster = self.cluster();
         let k = key(tenant_id, namespace, name);
         match kind {
-            RunObject::Job => cluster.jobs.get(&k).map(|j| held(&j.metadata)),
-            RunObject::Pod => cluster.pods.get(&k).map(|p| held(&p.metadata)),
+            RunObject::Job => cluster.jobs.get(&k).map(|j| has_finalizer(&j.metadata)),
+            RunObject::Pod => cluster.pods.get(&k).map(|p| has_finalizer(&p.metadata)),
         }
     }
 
@@ -996,7 +996,7 @@ impl Gateway for FakeGateway {
             .filter(|(k, _)| mine(k))
             .map(|(_, p)| Arc::new(p.clone()))
             .collect();
-        Ok(crate::recorded::cluster_runs(&jobs, &pods))
+        Ok(crate::history::cluster_runs(&jobs, &pods))
     }
 
     async fn attempt_log(
@@ -1026,25 +1026,25 @@ impl Gateway for FakeGateway {
         }))
     }
 
-    async fn set_held(
+    async fn set_finalizer(
         &self,
         cluster: TenantCluster<'_>,
         kind: RunObject,
         namespace: &str,
         name: &str,
-        held: bool,
+        has_finalizer: bool,
     ) -> Result<(), KubeError> {
         self.check()?;
         let mut c = self.cluster();
         let k = key(cluster.tenant_id, namespace, name);
-        let changed = if held {
+        let changed = if has_finalizer {
             let meta = match kind {
                 RunObject::Job => c.jobs.get_mut(&k).map(|j| &mut j.metadata),
                 RunObject::Pod => c.pods.get_mut(&k).map(|p| &mut p.metadata),
             };
             match meta {
                 // No finalizer can be added to an object being deleted.
-                Some(meta) if meta.deletion_timestamp.is_none() && !self::held(meta) => {
+                Some(meta) if meta.deletion_timestamp.is_none() && !self::has_finalizer(meta) => {
                     meta.finalizers
                         .get_or_insert_with(Vec::new)
                         .push(FINALIZER_ARCHIVE.to_owned());
@@ -1129,9 +1129,9 @@ mod tests {
         let at: Timestamp = "2025-01-01T03:00:00Z".parse().unwrap();
         let job = fake.schedule_run(T, NS, "report", at);
         assert_eq!(job, format!("report-{}", at.as_second() / 60));
-        assert_eq!(fake.held(T, NS, RunObject::Job, &job), Some(false));
+        assert_eq!(fake.has_finalizer(T, NS, RunObject::Job, &job), Some(false));
         let pod = fake.start_attempt(T, NS, &job, at);
-        assert_eq!(fake.held(T, NS, RunObject::Pod, &pod), Some(true));
+        assert_eq!(fake.has_finalizer(T, NS, RunObject::Pod, &pod), Some(true));
         fake.end_attempt(T, NS, &pod, 0, "done\n", at);
         fake.end_run(T, NS, &job, at);
         let runs = fake.cluster_runs(cluster).await.unwrap();
@@ -1153,7 +1153,7 @@ mod tests {
         assert!(runs[0].job.is_none() && !runs[0].run.in_cluster);
 
         // Released, it goes with its log.
-        fake.set_held(cluster, RunObject::Pod, NS, &pod, false)
+        fake.set_finalizer(cluster, RunObject::Pod, NS, &pod, false)
             .await
             .unwrap();
         assert!(fake.pod(T, NS, &pod).is_none());
@@ -1174,9 +1174,12 @@ mod tests {
         };
         let run = fake.run_now(cluster, NS, "report", "ci").await.unwrap();
         assert_eq!(run.result, RunResult::Pending);
-        assert_eq!(fake.held(T, NS, RunObject::Job, &run.name), Some(true));
+        assert_eq!(
+            fake.has_finalizer(T, NS, RunObject::Job, &run.name),
+            Some(true)
+        );
         let pod = fake.finish_run(T, NS, &run.name, 2, "boom\n");
-        fake.set_held(cluster, RunObject::Pod, NS, &pod, false)
+        fake.set_finalizer(cluster, RunObject::Pod, NS, &pod, false)
             .await
             .unwrap();
         fake.delete_job(T, NS, &run.name);
@@ -1188,7 +1191,7 @@ mod tests {
                 .is_some()
         );
         assert!(fake.pod(T, NS, &pod).is_some(), "pods wait for their Job");
-        fake.set_held(cluster, RunObject::Job, NS, &run.name, false)
+        fake.set_finalizer(cluster, RunObject::Job, NS, &run.name, false)
             .await
             .unwrap();
         assert!(fake.job(T, NS, &run.name).is_none());

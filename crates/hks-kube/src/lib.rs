@@ -16,8 +16,8 @@
 mod trim;
 
 pub mod fake;
+pub mod history;
 pub mod live;
-pub mod recorded;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -181,12 +181,13 @@ pub struct AttemptLog {
     pub log: String,
 }
 
-/// A Job or pod of a run, as the recorder sees it.
+/// A Job or pod of a run, as the run history sees it: whether it carries
+/// HKS's finalizer, and whether Kubernetes wants it gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holdable {
+pub struct RunObjectState {
     pub name: String,
     /// Carries HKS's finalizer ([`hks_core::manifest::FINALIZER_ARCHIVE`]).
-    pub held: bool,
+    pub has_finalizer: bool,
     /// Kubernetes wants it gone (`deletionTimestamp` is set).
     pub deleting: bool,
 }
@@ -194,7 +195,7 @@ pub struct Holdable {
 /// One pod of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunPod {
-    pub object: Holdable,
+    pub object: RunObjectState,
     /// Its container has ended (or, being deleted, never started): its log is complete.
     pub finished: bool,
 }
@@ -208,7 +209,7 @@ pub struct ClusterRun {
     pub cronjob: String,
     /// Derived from the Job and pods, or from the pods alone.
     pub run: Run,
-    pub job: Option<Holdable>,
+    pub job: Option<RunObjectState>,
     pub pods: Vec<RunPod>,
 }
 
@@ -220,7 +221,7 @@ pub struct CronJobEvent {
     pub last_seen: Option<jiff::Timestamp>,
 }
 
-/// Which kind of object [`Gateway::set_held`] acts on.
+/// Which kind of object [`Gateway::set_finalizer`] acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunObject {
     Job,
@@ -326,16 +327,17 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         limit_bytes: i64,
     ) -> Result<Option<Vec<u8>>, KubeError>;
 
-    /// Adds (`held`) or removes HKS's finalizer on a Job or pod. Adding is
+    /// Adds (`has_finalizer`) or removes HKS's finalizer
+    /// ([`hks_core::manifest::FINALIZER_ARCHIVE`]) on a Job or pod. Adding is
     /// a no-op when it is there or the object is being deleted (when none
     /// can be added); removing lets Kubernetes delete the object.
-    async fn set_held(
+    async fn set_finalizer(
         &self,
         cluster: TenantCluster<'_>,
         kind: RunObject,
         namespace: &str,
         name: &str,
-        held: bool,
+        has_finalizer: bool,
     ) -> Result<(), KubeError>;
 
     /// The events Kubernetes recorded about a CronJob, newest last.

@@ -30,7 +30,7 @@ use tracing::{debug, warn};
 use crate::{
     Applied, AttemptLog, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind, KubeError,
     LogOptions, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
-    TenantCluster, recorded,
+    TenantCluster, history,
 };
 
 /// Timeouts for talking to tenant clusters.
@@ -746,7 +746,7 @@ impl Gateway for KubeGateway {
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
         let c = self.connect(cluster).await?;
         self.synced(&c).await?;
-        Ok(recorded::cluster_runs(&c.jobs.state(), &c.pods.state()))
+        Ok(history::cluster_runs(&c.jobs.state(), &c.pods.state()))
     }
 
     async fn attempt_log(
@@ -773,18 +773,22 @@ impl Gateway for KubeGateway {
         }
     }
 
-    async fn set_held(
+    async fn set_finalizer(
         &self,
         cluster: TenantCluster<'_>,
         kind: RunObject,
         namespace: &str,
         name: &str,
-        held: bool,
+        has_finalizer: bool,
     ) -> Result<(), KubeError> {
         let c = self.connect(cluster).await?;
         match kind {
-            RunObject::Job => set_finalizer(&c.jobs, &c.client, namespace, name, held).await,
-            RunObject::Pod => set_finalizer(&c.pods, &c.client, namespace, name, held).await,
+            RunObject::Job => {
+                set_finalizer(&c.jobs, &c.client, namespace, name, has_finalizer).await
+            }
+            RunObject::Pod => {
+                set_finalizer(&c.pods, &c.client, namespace, name, has_finalizer).await
+            }
         }
     }
 
@@ -833,7 +837,7 @@ where
     let Some(object) = cache.get(&ObjectRef::new(name).within(namespace)) else {
         return Ok(());
     };
-    let Some(patch) = recorded::finalizer_patch(object.meta(), present) else {
+    let Some(patch) = history::finalizer_patch(object.meta(), present) else {
         return Ok(());
     };
     match Api::<K>::namespaced(client.clone(), namespace)

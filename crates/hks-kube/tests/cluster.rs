@@ -84,7 +84,7 @@ async fn release_finalizers(client: &Client, ns: &str) {
         .map(|l| l.items)
         .unwrap_or_default()
     {
-        if let Some(p) = hks_kube::recorded::finalizer_patch(&j.metadata, false) {
+        if let Some(p) = hks_kube::history::finalizer_patch(&j.metadata, false) {
             let name = j.metadata.name.unwrap_or_default();
             jobs.patch(&name, &PatchParams::default(), &Patch::Merge(&p))
                 .await
@@ -97,7 +97,7 @@ async fn release_finalizers(client: &Client, ns: &str) {
         .map(|l| l.items)
         .unwrap_or_default()
     {
-        if let Some(p) = hks_kube::recorded::finalizer_patch(&o.metadata, false) {
+        if let Some(p) = hks_kube::history::finalizer_patch(&o.metadata, false) {
             let name = o.metadata.name.unwrap_or_default();
             pods.patch(&name, &PatchParams::default(), &Patch::Merge(&p))
                 .await

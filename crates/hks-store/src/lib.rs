@@ -21,7 +21,7 @@
 
 mod alerts;
 mod crypto;
-mod ledger;
+mod history;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -43,7 +43,7 @@ pub use alerts::{
     StoredAlert, Webhook, WebhookUpdate,
 };
 pub use crypto::{EncryptionKey, TOKEN_PREFIX, new_token, token_hash};
-pub use ledger::{Recorded, StoredLog};
+pub use history::{Recorded, StoredLog};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -12,12 +12,12 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
-use crate::{ClusterRun, Holdable, RunPod};
+use crate::{ClusterRun, RunObjectState, RunPod};
 
-fn holdable(meta: &ObjectMeta) -> Holdable {
-    Holdable {
+fn object_state(meta: &ObjectMeta) -> RunObjectState {
+    RunObjectState {
         name: meta.name.clone().unwrap_or_default(),
-        held: meta
+        has_finalizer: meta
             .finalizers
             .as_ref()
             .is_some_and(|f| f.iter().any(|f| f == FINALIZER_ARCHIVE)),
@@ -26,7 +26,7 @@ fn holdable(meta: &ObjectMeta) -> Holdable {
 }
 
 fn run_pod(pod: &Pod) -> RunPod {
-    let object = holdable(&pod.metadata);
+    let object = object_state(&pod.metadata);
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     RunPod {
         finished: matches!(phase, Some("Succeeded" | "Failed"))
@@ -66,7 +66,7 @@ pub fn cluster_runs(jobs: &[Arc<Job>], pods: &[Arc<Pod>]) -> Vec<ClusterRun> {
             namespace: ns.to_owned(),
             cronjob: app.clone(),
             run: run(job, &job_pods),
-            job: Some(holdable(meta)),
+            job: Some(object_state(meta)),
             pods: job_pods.iter().map(|p| run_pod(p)).collect(),
         });
     }
@@ -136,7 +136,7 @@ mod tests {
         assert!(r.job.is_none());
         assert_eq!(r.run.result, hks_core::run::RunResult::Succeeded);
         assert!(!r.run.in_cluster);
-        assert!(r.pods[0].finished && r.pods[0].object.held && r.pods[0].object.deleting);
+        assert!(r.pods[0].finished && r.pods[0].object.has_finalizer && r.pods[0].object.deleting);
     }
 
     #[test]

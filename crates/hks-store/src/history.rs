@@ -1,4 +1,4 @@
-//! The run history ("ledger"): runs as the recorder saw them and the logs of
+//! The run history: runs as the recorder saw them and the logs of
 //! their finished attempts, kept after Kubernetes deleted the Jobs.
 //!
 //! Recording is idempotent: a run is written only when what is known of it
