@@ -30,6 +30,8 @@ use crate::{App, AppError};
 pub struct Written {
     pub application: Application,
     pub plan: Plan,
+    /// What the cluster answered to the apply.
+    pub applied: Vec<hks_kube::Applied>,
     /// The tenant's scope the write used, for the response's reads.
     pub scope: Scope,
 }
@@ -156,6 +158,7 @@ pub async fn create_application(
     Ok(Written {
         application,
         plan,
+        applied,
         scope,
     })
 }
@@ -250,6 +253,7 @@ async fn write_existing(
     Ok(Written {
         application,
         plan,
+        applied,
         scope,
     })
 }

@@ -79,7 +79,7 @@ pub async fn runs(
     project: &Project,
     cronjob: &str,
 ) -> Result<Vec<Run>, AppError> {
-    let observed = crate::views::observe(app, scope, project, None).await?;
+    let observed = crate::observe::project(app, scope, project, None).await?;
     let recorded = app.store().runs(&project.id, cronjob, MAX_RUNS).await?;
     let live = observed
         .as_ref()

@@ -10,9 +10,10 @@ use hks_kube::Observed;
 use hks_store::{Application, Project};
 use jiff::Timestamp;
 use serde::Serialize;
-use tracing::warn;
 use utoipa::ToSchema;
 
+use crate::commands::Written;
+use crate::observe;
 use crate::plan::{self, Plan, Sources};
 use crate::tenancy::Scope;
 use crate::{App, AppError};
@@ -73,37 +74,6 @@ pub struct CronJobView {
     pub updated_at: Timestamp,
 }
 
-/// What the cluster shows of a project (of one CronJob when `only` names
-/// it), or `None` when it cannot be reached: reads then show the stored
-/// configuration with an unknown state.
-pub async fn observe(
-    app: &App,
-    scope: &Scope,
-    project: &Project,
-    only: Option<&str>,
-) -> Result<Option<Observed>, AppError> {
-    let observed = match only {
-        Some(name) => {
-            app.gateway()
-                .observe_cronjob(scope.cluster(), &project.namespace, name)
-                .await
-        }
-        None => {
-            app.gateway()
-                .observe(scope.cluster(), &project.namespace)
-                .await
-        }
-    };
-    match observed {
-        Ok(o) => Ok(Some(o)),
-        Err(e @ (hks_kube::KubeError::Unreachable(_) | hks_kube::KubeError::Misconfigured(_))) => {
-            warn!(error = %e, tenant = %scope.tenant_name, "Showing CronJobs without cluster state.");
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// A CronJob's summary; `last_runs` from [`crate::history::last_runs`];
 /// `schedule`: its schedule parsed, when the caller has it already.
 pub fn summarize(
@@ -161,7 +131,7 @@ pub async fn cronjob_list(
         .store()
         .list_applications(&project.id, Some(hks_core::spec::ApplicationType::Cronjob))
         .await?;
-    let observed = observe(app, scope, project, None).await?;
+    let observed = observe::project(app, scope, project, None).await?;
     let last_runs = crate::history::last_runs(
         observed.as_ref(),
         app.store().latest_runs(&project.id).await?,
@@ -173,17 +143,50 @@ pub async fn cronjob_list(
     Ok((summaries, observed.is_some()))
 }
 
-/// One CronJob with everything about it. `plan`: the write that just
-/// stored it, whose resolved container and parsed schedule are used
-/// instead of being derived again.
+/// One CronJob with everything about it.
 pub async fn cronjob_view(
+    app: &App,
+    scope: &Scope,
+    project: &Project,
+    application: Application,
+) -> Result<CronJobView, AppError> {
+    view(app, scope, project, application, None).await
+}
+
+/// The CronJob a write just stored, from the write's plan (its resolved
+/// container and parsed schedule are not derived again) and what the apply
+/// returned (the CronJob is in the cluster even if the watch cache has not
+/// seen it yet).
+pub async fn written_view(
+    app: &App,
+    project: &Project,
+    written: Written,
+) -> Result<CronJobView, AppError> {
+    let Written {
+        application,
+        plan,
+        applied,
+        scope,
+    } = written;
+    let name = application.name.clone();
+    let mut view = view(app, &scope, project, application, Some(&plan)).await?;
+    let in_cluster = applied
+        .iter()
+        .any(|a| a.key.kind == hks_kube::Kind::CronJob && a.key.name == name);
+    if in_cluster && view.summary.cluster_state == ClusterState::Missing {
+        view.summary.cluster_state = ClusterState::Applied;
+    }
+    Ok(view)
+}
+
+async fn view(
     app: &App,
     scope: &Scope,
     project: &Project,
     application: Application,
     plan: Option<&Plan>,
 ) -> Result<CronJobView, AppError> {
-    let observed = observe(app, scope, project, Some(&application.name)).await?;
+    let observed = observe::project(app, scope, project, Some(&application.name)).await?;
     let now = Timestamp::now();
     let recorded = app
         .store()

@@ -13,7 +13,7 @@ use hks_store::{Application, Project};
 use jiff::{SignedDuration, Timestamp};
 use tracing::info;
 
-use crate::recorder::{Pass, PassError, Settings, alerts_for};
+use crate::pass::{Pass, PassError, Settings};
 
 /// Missed runs, long runs and (when due) retention for one tenant's CronJobs.
 pub(crate) async fn housekeeping(
@@ -154,7 +154,7 @@ async fn missed(
                 info!(project = %project.name, cronjob = %cronjob.name, scheduled = %t, "A scheduled run was missed.");
             }
             if r.needs_alerts {
-                alerts_for(app, &project.id, &cronjob.name, &run).await?;
+                crate::alerts::raise(app, &project.id, &cronjob.name, &run).await?;
             }
         }
     }

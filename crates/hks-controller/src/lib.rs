@@ -8,12 +8,14 @@
 //! Each loop works tenant by tenant: a tenant whose cluster does not answer
 //! is skipped for that pass, and the others go on.
 
+mod alerts;
 pub mod housekeeping;
+mod pass;
 pub mod reconciler;
 pub mod recorder;
 
+pub use pass::{Pass, PassError, Settings};
 pub use reconciler::{Reconciled, reconcile};
-pub use recorder::{Pass, PassError, Settings};
 
 /// What a background pass fails with (a tenant's unreachable cluster is not
 /// one: that tenant is skipped).

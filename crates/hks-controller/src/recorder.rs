@@ -13,58 +13,18 @@
 //! that happened and records missed times, and applies the retention policy.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use hks_core::run::{Run, RunResult};
+use hks_core::run::Run;
 use hks_core::spec::ApplicationSpec;
-use hks_history::alerts::Outcome;
-use hks_history::retention::Retention;
 use hks_kube::{ClusterRun, RunObject, TenantCluster};
 use hks_store::{Project, StoredLog};
 use jiff::Timestamp;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use hks_app::App;
 
-/// How the recorder works.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Time between passes over each tenant's watch caches.
-    pub interval: Duration,
-    /// Time between checks for missed runs and long runs.
-    pub housekeeping: Duration,
-    /// Time between applications of the retention policy.
-    pub retention_interval: Duration,
-    /// The most log kept per attempt.
-    pub log_cap_bytes: usize,
-    /// Retention for CronJobs that set none.
-    pub retention: Retention,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            interval: Duration::from_secs(1),
-            housekeeping: Duration::from_secs(30),
-            retention_interval: Duration::from_secs(600),
-            log_cap_bytes: hks_history::archive::DEFAULT_CAP_BYTES,
-            retention: Retention::default(),
-        }
-    }
-}
-
-/// What one pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Pass {
-    pub runs_seen: usize,
-    pub runs_written: usize,
-    pub logs_archived: usize,
-    pub released: usize,
-    pub missed: usize,
-    pub expired: usize,
-    /// Runs whose recording failed in this pass (a later pass retries them).
-    pub failed: usize,
-}
+pub use crate::pass::{Pass, PassError, Settings};
 
 /// What the recorder remembers between passes, to skip runs it has finished
 /// with: a run whose view is unchanged and that is recorded, archived and
@@ -110,7 +70,7 @@ pub async fn pass_all(
         // Runs that ended while a crash came between recording them and
         // raising their alerts (their Jobs may be gone by now).
         for (project_id, cronjob, run) in app.store().runs_needing_alerts().await? {
-            alerts_for(app, &project_id, &cronjob, &run).await?;
+            crate::alerts::raise(app, &project_id, &cronjob, &run).await?;
         }
         memory.swept = true;
     }
@@ -130,7 +90,7 @@ pub async fn pass_all(
                     if let Some(v) = view.filter(|_| p.failed == 0) {
                         memory.views.insert(tenant.tenant_id.clone(), v);
                     }
-                    add(&mut total, p);
+                    total.add(p);
                 }
                 Err(PassError::Kube(error)) => {
                     debug!(%error, tenant = %tenant.tenant_name, "Cannot record the tenant's runs now.");
@@ -163,7 +123,7 @@ pub async fn pass_all(
             )
             .await
             {
-                Ok(p) => add(&mut total, p),
+                Ok(p) => total.add(p),
                 Err(PassError::Kube(error)) => {
                     debug!(%error, tenant = %tenant.tenant_name, "Cannot check for missed runs now.");
                 }
@@ -175,26 +135,6 @@ pub async fn pass_all(
         app.wrote();
     }
     Ok(total)
-}
-
-fn add(total: &mut Pass, p: Pass) {
-    total.runs_seen += p.runs_seen;
-    total.runs_written += p.runs_written;
-    total.logs_archived += p.logs_archived;
-    total.released += p.released;
-    total.missed += p.missed;
-    total.expired += p.expired;
-    total.failed += p.failed;
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PassError {
-    #[error(transparent)]
-    Kube(#[from] hks_kube::KubeError),
-    #[error(transparent)]
-    Store(#[from] hks_store::StoreError),
-    #[error(transparent)]
-    Alert(#[from] hks_alerting::AlertError),
 }
 
 /// Projects and CronJobs by namespace, looked up once per pass.
@@ -388,7 +328,7 @@ async fn record(
         out.logs_archived += 1;
     }
     if recorded.needs_alerts {
-        alerts_for(app, &project.id, &cr.cronjob, &run).await?;
+        crate::alerts::raise(app, &project.id, &cr.cronjob, &run).await?;
     }
     // Ended: every attempt's log is in the store, so Kubernetes may go on.
     let ended = run.result.is_final() || (cr.job.is_none() && cr.pods.iter().all(|p| p.finished));
@@ -429,64 +369,4 @@ async fn release_all(
         out.released += 1;
     }
     Ok(!held)
-}
-
-/// Raises the finished-run alerts of a final run, once: the alerts' keys
-/// make raising idempotent, and the run is marked only after they are raised.
-pub(crate) async fn alerts_for(
-    app: &App,
-    project_id: &str,
-    cronjob: &str,
-    run: &Run,
-) -> Result<(), PassError> {
-    let outcome = match run.result {
-        RunResult::Succeeded => Some(Outcome::Succeeded),
-        RunResult::Failed => Some(Outcome::Failed),
-        _ => None,
-    };
-    if run.result == RunResult::Missed
-        && let Some(scheduled) = run.scheduled_at
-    {
-        app.alerter()
-            .missed(
-                project_id,
-                cronjob,
-                scheduled,
-                run.message.as_deref().unwrap_or_default(),
-            )
-            .await?;
-    }
-    if let Some(outcome) = outcome {
-        let before = run
-            .created_at
-            .or(run.scheduled_at)
-            .unwrap_or_else(Timestamp::now);
-        let earlier: Vec<Outcome> = app
-            .store()
-            .earlier_results(project_id, cronjob, before, 100)
-            .await?
-            .into_iter()
-            .map(|r| match r {
-                RunResult::Succeeded => Outcome::Succeeded,
-                _ => Outcome::Failed,
-            })
-            .collect();
-        if outcome == Outcome::Failed {
-            info!(project = %project_id, %cronjob, run = %run.name, reason = ?run.reason, "A run failed.");
-        }
-        app.alerter()
-            .run_finished(
-                project_id,
-                cronjob,
-                &run.name,
-                outcome,
-                run.reason.as_deref(),
-                &earlier,
-            )
-            .await?;
-    }
-    app.store()
-        .mark_alerted(project_id, cronjob, &run.name)
-        .await?;
-    Ok(())
 }

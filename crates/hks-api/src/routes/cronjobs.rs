@@ -109,9 +109,7 @@ pub async fn get_cronjob(
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
     let app = tenancy::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
     let scope = Scope::of(&state, &tenant.principal).await?;
-    Ok(Json(
-        views::cronjob_view(&state, &scope, &p, app, None).await?,
-    ))
+    Ok(Json(views::cronjob_view(&state, &scope, &p, app).await?))
 }
 
 /// Replace a CronJob's spec (edit).
@@ -152,14 +150,7 @@ async fn set_suspend(
 
 /// The view of a CronJob just written, from its plan.
 async fn view_of(state: &AppState, p: &Project, written: Written) -> Result<CronJobView> {
-    Ok(views::cronjob_view(
-        state,
-        &written.scope,
-        p,
-        written.application,
-        Some(&written.plan),
-    )
-    .await?)
+    Ok(views::written_view(state, p, written).await?)
 }
 
 /// Stop scheduling runs (a running run goes on).
