@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -93,7 +94,10 @@ func run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	client := &http.Client{Timeout: cfg.Timeout}
+	if u, err := url.Parse(cfg.URL); err != nil || u.User != nil {
+		return errors.New("--url: the URL must not carry credentials (user:password@); use the token file")
+	}
+	client := &http.Client{Timeout: cfg.Timeout, CheckRedirect: redirectPolicy(cfg, out)}
 	attempts := cfg.Retries + 1
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
@@ -123,6 +127,30 @@ func run(ctx context.Context, cfg Config, out io.Writer) error {
 		}
 	}
 	return last
+}
+
+// maxRedirects is how many redirects one attempt follows.
+const maxRedirects = 5
+
+// redirectPolicy follows redirects, but the credentials stay with the URL
+// the user named: the token and the user's own headers (which may be
+// credentials too, X-Api-Key say) are dropped on any redirect, to the same
+// host or another, so a Function cannot send them elsewhere or downgrade
+// them to plain http. Go itself drops Authorization only across hosts.
+func redirectPolicy(cfg Config, out io.Writer) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		req.Header.Del("Authorization")
+		for _, h := range cfg.Headers {
+			if name, _, ok := strings.Cut(h, ":"); ok {
+				req.Header.Del(strings.TrimSpace(name))
+			}
+		}
+		fmt.Fprintf(out, "hks-invoke: following a redirect to %s://%s%s without the token or headers\n", req.URL.Scheme, req.URL.Host, req.URL.Path)
+		return nil
+	}
 }
 
 // once sends one request and logs its status and latency; status is 0 when no

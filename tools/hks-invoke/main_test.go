@@ -110,3 +110,67 @@ func TestTimeout(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A redirect, to another host or the same one, never carries the token or
+// the user's headers: a Function cannot forward them elsewhere.
+func TestRedirectsDropTheTokenAndHeaders(t *testing.T) {
+	other, _, seenOther := server(t, 200)
+	var hops atomic.Int32
+	seenFirst := make(chan *http.Request, 10)
+	var first *httptest.Server
+	first = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seenFirst <- r.Clone(context.Background())
+		switch hops.Add(1) {
+		case 1: // the same host
+			http.Redirect(w, r, first.URL+"/again", http.StatusFound)
+		default: // another host (port)
+			http.Redirect(w, r, other.URL+"/elsewhere", http.StatusTemporaryRedirect)
+		}
+	}))
+	t.Cleanup(first.Close)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte("s3cret"), 0o600)
+	c := cfg(first.URL)
+	c.TokenFile = tokenFile
+	c.Headers = []string{"X-Api-Key: k3y"}
+	var out bytes.Buffer
+	if err := run(context.Background(), c, &out); err != nil {
+		t.Fatal(err, out.String())
+	}
+	if r := <-seenFirst; r.Header.Get("Authorization") != "Bearer s3cret" || r.Header.Get("X-Api-Key") != "k3y" {
+		t.Fatalf("the first request carries the credentials: %v", r.Header)
+	}
+	if r := <-seenFirst; r.Header.Get("Authorization") != "" || r.Header.Get("X-Api-Key") != "" {
+		t.Fatalf("a same-host redirect carried credentials: %v", r.Header)
+	}
+	if r := <-seenOther; r.Header.Get("Authorization") != "" || r.Header.Get("X-Api-Key") != "" {
+		t.Fatalf("a cross-host redirect carried credentials: %v", r.Header)
+	}
+	if !strings.Contains(out.String(), "following a redirect") || strings.Contains(out.String(), "s3cret") {
+		t.Fatal(out.String())
+	}
+}
+
+func TestCredentialsInTheURLAreRefused(t *testing.T) {
+	s, n, _ := server(t, 200)
+	c := cfg(strings.Replace(s.URL, "http://", "http://user:pw@", 1))
+	var out bytes.Buffer
+	if err := run(context.Background(), c, &out); err == nil || !strings.Contains(err.Error(), "credentials") {
+		t.Fatalf("want a refusal, got %v", err)
+	}
+	if n.Load() != 0 {
+		t.Fatal("nothing may be sent")
+	}
+}
+
+func TestRedirectLoopsStop(t *testing.T) {
+	var loop *httptest.Server
+	loop = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, loop.URL, http.StatusFound)
+	}))
+	t.Cleanup(loop.Close)
+	var out bytes.Buffer
+	if err := run(context.Background(), cfg(loop.URL), &out); err == nil || !strings.Contains(err.Error(), "redirects") {
+		t.Fatalf("want a stop, got %v", err)
+	}
+}
