@@ -119,13 +119,16 @@ async fn missed(
     let Ok(schedule) = hks_schedule::check(&spec.schedule, &spec.time_zone) else {
         return Ok((0, never));
     };
-    let ran: Vec<Timestamp> = store
-        .runs(&project.id, &cronjob.name, 500)
-        .await?
-        .iter()
-        .filter_map(|r| r.scheduled_at)
-        .collect();
-    let times = hks_history::missed::missed_times(&schedule, since, now, Some(deadline), &ran);
+    // Every run since the last check, however many: runs left out would
+    // look missed.
+    let ran = store
+        .scheduled_times_since(&project.id, &cronjob.name, since)
+        .await?;
+    let found = hks_history::missed::missed_times(&schedule, since, now, Some(deadline), &ran);
+    // After a long outage a check examines a bounded number of times and
+    // the next one goes on from there: none is dropped.
+    let decided = found.examined_until.map_or(decided, |u| u.min(decided));
+    let times = found.times;
     let mut recorded = 0;
     if !times.is_empty() {
         let events = app
@@ -161,11 +164,15 @@ async fn missed(
     store
         .set_missed_checked_until(&project.id, &cronjob.name, decided)
         .await?;
-    // The next time after `decided` can be missed once its deadline passed.
-    let next = schedule
-        .next_after(decided)
-        .and_then(|t| t.checked_add(deadline).ok())
-        .unwrap_or(never);
+    // The next time after `decided` can be missed once its deadline passed
+    // (at once when this check stopped short).
+    let next = match found.examined_until {
+        Some(_) => now,
+        None => schedule
+            .next_after(decided)
+            .and_then(|t| t.checked_add(deadline).ok())
+            .unwrap_or(never),
+    };
     Ok((recorded, next))
 }
 
@@ -193,4 +200,128 @@ async fn retain(
             .await?;
     }
     Ok(expired.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use hks_core::run::{Run, RunResult, Trigger};
+    use hks_core::spec::ApplicationSpec;
+    use hks_kube::fake::FakeGateway;
+    use hks_store::Store;
+
+    use super::*;
+
+    fn every_minute() -> CronJobSpec {
+        serde_json::from_value(serde_json::json!({
+            "schedule": "* * * * *", "image": "busybox:1", "startingDeadlineSeconds": 10
+        }))
+        .unwrap()
+    }
+
+    /// After a long outage a CronJob can have run far more often than the
+    /// newest few hundred runs say: every run since the last check counts,
+    /// so none of them is taken for missed.
+    #[tokio::test]
+    async fn more_runs_since_the_last_check_than_a_page_are_not_missed() {
+        let store = Store::in_memory().await.unwrap();
+        let fake = Arc::new(FakeGateway::new());
+        let app = App::new(store.clone(), fake);
+        let conn = serde_json::from_value(serde_json::json!({
+            "kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"
+        }))
+        .unwrap();
+        let tenant = store.create_tenant("acme", &conn).await.unwrap();
+        let project = store.create_project(&tenant.id, "shop").await.unwrap();
+        let spec = every_minute();
+        let mut cronjob = store
+            .create_application(
+                &project.id,
+                "every",
+                &ApplicationSpec::Cronjob(spec.clone()),
+            )
+            .await
+            .unwrap();
+        // Edited 700 minutes ago, and ran every minute since.
+        let start: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
+        cronjob.updated_at = start;
+        let schedule = hks_schedule::check("* * * * *", "UTC").unwrap();
+        let times: Vec<Timestamp> = schedule.fire_times(start).take(700).collect();
+        for t in &times {
+            let run = Run {
+                name: format!("every-{}", t.as_second() / 60),
+                uid: None,
+                trigger: Trigger::Scheduled,
+                triggered_by: None,
+                scheduled_at: Some(*t),
+                created_at: Some(*t + SignedDuration::from_secs(1)),
+                started_at: None,
+                finished_at: None,
+                duration_seconds: None,
+                result: RunResult::Succeeded,
+                reason: None,
+                message: None,
+                exit_code: None,
+                attempts: vec![],
+                in_cluster: false,
+            };
+            store.record_run(&project.id, "every", &run).await.unwrap();
+        }
+        let now = times[699] + SignedDuration::from_mins(1);
+        let cluster = hks_kube::TenantCluster {
+            tenant_id: &tenant.id,
+            connection: &conn,
+        };
+        let (recorded, _) = missed(&app, cluster, &project, &cronjob, &spec, now)
+            .await
+            .unwrap();
+        assert_eq!(recorded, 0, "every scheduled time ran");
+        let runs = store.runs(&project.id, "every", 1000).await.unwrap();
+        assert!(runs.iter().all(|r| r.result != RunResult::Missed));
+    }
+
+    /// Fire times beyond what one check examines are checked by the next,
+    /// none dropped.
+    #[tokio::test]
+    async fn a_long_outage_is_checked_in_steps() {
+        let store = Store::in_memory().await.unwrap();
+        let app = App::new(store.clone(), Arc::new(FakeGateway::new()));
+        let conn = serde_json::from_value(serde_json::json!({
+            "kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"
+        }))
+        .unwrap();
+        let tenant = store.create_tenant("acme", &conn).await.unwrap();
+        let project = store.create_project(&tenant.id, "shop").await.unwrap();
+        let spec = every_minute();
+        let mut cronjob = store
+            .create_application(
+                &project.id,
+                "every",
+                &ApplicationSpec::Cronjob(spec.clone()),
+            )
+            .await
+            .unwrap();
+        let start: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
+        cronjob.updated_at = start;
+        // 1,500 minutes without a run.
+        let now = start + SignedDuration::from_mins(1500) + SignedDuration::from_secs(30);
+        let cluster = hks_kube::TenantCluster {
+            tenant_id: &tenant.id,
+            connection: &conn,
+        };
+        let (first, next) = missed(&app, cluster, &project, &cronjob, &spec, now)
+            .await
+            .unwrap();
+        assert_eq!(first, hks_history::missed::LIMIT);
+        assert_eq!(next, now, "the rest is due at once");
+        let (second, _) = missed(&app, cluster, &project, &cronjob, &spec, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            first + second,
+            1500,
+            "every minute, none twice, none dropped"
+        );
+    }
 }

@@ -190,6 +190,34 @@ impl Store {
         rows.iter().map(decode).collect()
     }
 
+    /// The scheduled times of a CronJob's runs created at or after `since`,
+    /// every one of them (missed runs included): what the missed-run check
+    /// compares the schedule with. A run scheduled after `since` was created
+    /// after it too.
+    pub async fn scheduled_times_since(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>> {
+        let rows = sqlx::query(
+            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND created_at >= ?",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(secs(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        Ok(rows
+            .iter()
+            .map(decode)
+            .collect::<Result<Vec<Run>>>()?
+            .into_iter()
+            .filter_map(|r| r.scheduled_at)
+            .collect())
+    }
+
     /// The runs of a project not known to have ended, as (CronJob, run).
     pub async fn unfinished_runs(&self, project_id: &str) -> Result<Vec<(String, Run)>> {
         let rows = sqlx::query("SELECT cronjob, run FROM runs WHERE project_id = ? AND final = 0")
