@@ -141,11 +141,11 @@ fn corrupt(what: &str) -> StoreError {
     })
 }
 
-fn settings_context(project_id: &str, cronjob: &str) -> String {
+pub(crate) fn settings_context(project_id: &str, cronjob: &str) -> String {
     format!("alert-settings:{project_id}/{cronjob}")
 }
 
-fn delivery_context(id: &str) -> String {
+pub(crate) fn delivery_context(id: &str) -> String {
     format!("delivery:{id}")
 }
 

@@ -83,6 +83,49 @@ impl EncryptionKey {
     }
 }
 
+/// The installation's keys: the current one seals, and opens first; the
+/// previous ones (during a rotation) only open.
+#[derive(Debug)]
+pub struct KeyRing {
+    current: EncryptionKey,
+    previous: Vec<EncryptionKey>,
+}
+
+impl KeyRing {
+    pub fn new(current: EncryptionKey, previous: Vec<EncryptionKey>) -> Self {
+        Self { current, previous }
+    }
+
+    pub(crate) fn has_previous(&self) -> bool {
+        !self.previous.is_empty()
+    }
+
+    pub(crate) fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.current.seal(context, plain)
+    }
+
+    /// Opens with the current key, else with a previous one.
+    pub(crate) fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.open_which(context, sealed).map(|(plain, _)| plain)
+    }
+
+    /// [`KeyRing::open`], saying whether the current key opened it.
+    pub(crate) fn open_which(
+        &self,
+        context: &str,
+        sealed: &[u8],
+    ) -> Result<(Vec<u8>, bool), StoreError> {
+        if let Ok(plain) = self.current.open(context, sealed) {
+            return Ok((plain, true));
+        }
+        self.previous
+            .iter()
+            .find_map(|k| k.open(context, sealed).ok())
+            .map(|plain| (plain, false))
+            .ok_or(StoreError::Crypto)
+    }
+}
+
 /// A new API token: `hks_` and 32 random bytes in base64url.
 pub fn new_token() -> Result<SecretString, StoreError> {
     let mut bytes = [0u8; 32];

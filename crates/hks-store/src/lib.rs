@@ -22,6 +22,7 @@
 mod alerts;
 mod crypto;
 mod history;
+mod keys;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -42,7 +43,7 @@ pub use alerts::{
     AlertRecord, AlertSettings, AttemptResult, DeliveryJob, DeliveryState, DeliveryStatus,
     StoredAlert, Webhook, WebhookUpdate,
 };
-pub use crypto::{EncryptionKey, TOKEN_PREFIX, new_token, token_hash};
+pub use crypto::{EncryptionKey, KeyRing, TOKEN_PREFIX, new_token, token_hash};
 pub use history::{Recorded, StoredLog};
 
 /// What can go wrong in the store.
@@ -66,6 +67,12 @@ pub enum StoreError {
     BadKey,
     #[error("stored credentials could not be decrypted (wrong encryption key?)")]
     Crypto,
+    /// The database was written under another key: starting would make
+    /// every stored credential unreadable.
+    #[error(
+        "the encryption key is not the one this database was written with; give its key (and, to rotate, the new key with the old one as previous)"
+    )]
+    WrongKey,
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -118,7 +125,7 @@ pub struct Application {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
-    key: std::sync::Arc<EncryptionKey>,
+    key: std::sync::Arc<KeyRing>,
 }
 
 fn migrator() -> Migrator {
@@ -135,6 +142,11 @@ fn migrator() -> Migrator {
         migration(1, "initial", include_str!("../migrations/0001_initial.sql")),
         migration(2, "runs", include_str!("../migrations/0002_runs.sql")),
         migration(3, "alerts", include_str!("../migrations/0003_alerts.sql")),
+        migration(
+            4,
+            "key_check",
+            include_str!("../migrations/0004_key_check.sql"),
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),
@@ -177,6 +189,14 @@ fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
 impl Store {
     /// Opens (creating if needed) the database file at `path` and migrates it.
     pub async fn open(path: &Path, key: EncryptionKey) -> Result<Self> {
+        Self::open_with_keys(path, KeyRing::new(key, vec![])).await
+    }
+
+    /// [`Store::open`] with the installation's keys. The database must have
+    /// been written with one of them ([`StoreError::WrongKey`] otherwise);
+    /// when previous keys are given, everything sealed is re-sealed with the
+    /// current one (a key rotation), so they are no longer needed after.
+    pub async fn open_with_keys(path: &Path, keys: KeyRing) -> Result<Self> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -192,7 +212,9 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Open)?;
-        Self::migrate(pool, key).await
+        let store = Self::migrate(pool, keys).await?;
+        store.check_key().await?;
+        Ok(store)
     }
 
     /// A private in-memory database, for tests.
@@ -209,14 +231,16 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Open)?;
-        Self::migrate(pool, EncryptionKey::generate()?).await
+        let store = Self::migrate(pool, KeyRing::new(EncryptionKey::generate()?, vec![])).await?;
+        store.check_key().await?;
+        Ok(store)
     }
 
-    async fn migrate(pool: SqlitePool, key: EncryptionKey) -> Result<Self> {
+    async fn migrate(pool: SqlitePool, keys: KeyRing) -> Result<Self> {
         migrator().run(&pool).await.map_err(StoreError::Migrate)?;
         Ok(Self {
             pool,
-            key: std::sync::Arc::new(key),
+            key: std::sync::Arc::new(keys),
         })
     }
 
@@ -757,13 +781,63 @@ mod tests {
         let t = s.tenant_by_name("acme").await.unwrap();
         assert_eq!(s.list_projects(&t.id).await.unwrap().len(), 1);
         s.tenant_with_cluster(&t.id).await.unwrap();
-        // The wrong key cannot read the credentials.
-        let wrong = Store::open(&path, EncryptionKey::generate().unwrap())
+        // Another key cannot open the database at all: starting with it
+        // would leave every stored credential unreadable.
+        assert!(matches!(
+            Store::open(&path, EncryptionKey::generate().unwrap()).await,
+            Err(StoreError::WrongKey)
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_rotation_reseals_everything_with_the_new_key() {
+        let dir =
+            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hks.db");
+        let old = EncryptionKey::generate().unwrap().to_base64();
+        let new = EncryptionKey::generate().unwrap().to_base64();
+        let key = |k: &SecretString| EncryptionKey::from_base64(k.expose_secret()).unwrap();
+        let tenant = {
+            let s = Store::open(&path, key(&old)).await.unwrap();
+            let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
+            let p = s.create_project(&t.id, "shop").await.unwrap();
+            s.put_alert_settings(
+                &p.id,
+                None,
+                &Default::default(),
+                Some(&WebhookUpdate {
+                    url: "https://hooks.example/x".into(),
+                    secret: Some("whsec".to_owned().into()),
+                }),
+            )
             .await
             .unwrap();
+            t
+        };
+        // The new key alone is refused: it is not the database's.
         assert!(matches!(
-            wrong.tenant_with_cluster(&t.id).await,
-            Err(StoreError::Crypto)
+            Store::open(&path, key(&new)).await,
+            Err(StoreError::WrongKey)
+        ));
+        // The new key with the old one as previous: everything is re-sealed.
+        {
+            let keys = KeyRing::new(key(&new), vec![key(&old)]);
+            let s = Store::open_with_keys(&path, keys).await.unwrap();
+            s.tenant_with_cluster(&tenant.id).await.unwrap();
+        }
+        // From then on the new key alone opens it, and reads every secret;
+        // the old one no longer does.
+        let s = Store::open(&path, key(&new)).await.unwrap();
+        s.tenant_with_cluster(&tenant.id).await.unwrap();
+        let p = s.project(&tenant.id, "shop").await.unwrap();
+        let settings = s.alert_settings(&p.id, None).await.unwrap().unwrap();
+        assert_eq!(settings.webhook.unwrap().secret.expose_secret(), "whsec");
+        drop(s);
+        assert!(matches!(
+            Store::open(&path, key(&old)).await,
+            Err(StoreError::WrongKey)
         ));
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use hks_api::AppState;
 use hks_kube::live::{KubeGateway, Settings};
-use hks_store::{EncryptionKey, Store};
+use hks_store::{EncryptionKey, KeyRing, Store};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::info;
 
@@ -26,10 +26,29 @@ pub struct ServeArgs {
     /// generated into, `<data-dir>/admin.token`.
     #[arg(long, env = "HKS_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<SecretString>,
-    /// Base64 key (32 bytes) that encrypts cluster credentials. Default:
-    /// read from, or generated into, `<data-dir>/encryption.key`.
+    /// Base64 key (32 bytes) that encrypts cluster credentials and webhook
+    /// secrets. Default: `--encryption-key-file`, else read from, or (for a
+    /// new database only) generated into, `<data-dir>/encryption.key`.
     #[arg(long, env = "HKS_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<SecretString>,
+    /// A file holding the encryption key, kept outside the data directory
+    /// (a mounted Secret, say).
+    #[arg(
+        long,
+        env = "HKS_ENCRYPTION_KEY_FILE",
+        conflicts_with = "encryption_key"
+    )]
+    pub encryption_key_file: Option<PathBuf>,
+    /// To rotate the key: the key the database was written with, next to
+    /// the new one as the key. Every stored secret is re-sealed with the new
+    /// key at start; after that this is no longer needed. Comma-separated.
+    #[arg(
+        long,
+        env = "HKS_PREVIOUS_ENCRYPTION_KEYS",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub previous_encryption_keys: Vec<SecretString>,
     /// Seconds between reconciliations (re-applying everything, removing orphans).
     #[arg(long, env = "HKS_RECONCILE_SECONDS", default_value_t = 60)]
     pub reconcile_seconds: u64,
@@ -97,6 +116,46 @@ fn secret_file(
     Ok(value.into())
 }
 
+/// The installation's keys. A key is never generated for a database that
+/// exists: a new key could not read what the old one sealed, so a missing
+/// key file stops the start instead.
+fn encryption_keys(args: &ServeArgs) -> anyhow::Result<KeyRing> {
+    let default_file = args.data_dir.join("encryption.key");
+    let text = match (&args.encryption_key, &args.encryption_key_file) {
+        (Some(k), _) => k.clone(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the encryption key file {}", file.display()))?
+            .trim()
+            .to_owned()
+            .into(),
+        (None, None) => {
+            let database = args.data_dir.join("hks.db");
+            if database.exists() && !default_file.exists() {
+                anyhow::bail!(
+                    "{} exists but its encryption key {} does not: restore the key file, or give the key with --encryption-key-file or HKS_ENCRYPTION_KEY (a new key could not read the stored credentials)",
+                    database.display(),
+                    default_file.display()
+                );
+            }
+            secret_file(&default_file, || {
+                Ok(EncryptionKey::generate()?
+                    .to_base64()
+                    .expose_secret()
+                    .to_owned())
+            })?
+        }
+    };
+    let current = EncryptionKey::from_base64(text.expose_secret())
+        .context("the encryption key must be 32 bytes in base64")?;
+    let previous = args
+        .previous_encryption_keys
+        .iter()
+        .map(|k| EncryptionKey::from_base64(k.expose_secret()))
+        .collect::<Result<Vec<_>, _>>()
+        .context("--previous-encryption-keys: each must be 32 bytes in base64")?;
+    Ok(KeyRing::new(current, previous))
+}
+
 pub fn init_logging(format: LogFormat) {
     // kube-client logs every failed connection attempt of a watch at ERROR;
     // the gateway logs the loss of a tenant's watch once instead.
@@ -114,16 +173,7 @@ pub fn init_logging(format: LogFormat) {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
-    let key = match &args.encryption_key {
-        Some(k) => k.clone(),
-        None => secret_file(&args.data_dir.join("encryption.key"), || {
-            Ok(EncryptionKey::generate()?
-                .to_base64()
-                .expose_secret()
-                .to_owned())
-        })?,
-    };
-    let key = EncryptionKey::from_base64(key.expose_secret())?;
+    let keys = encryption_keys(&args)?;
     let admin = match &args.admin_token {
         Some(t) => t.clone(),
         None => {
@@ -135,7 +185,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             t
         }
     };
-    let store = Store::open(&args.data_dir.join("hks.db"), key).await?;
+    let store = Store::open_with_keys(&args.data_dir.join("hks.db"), keys)
+        .await
+        .context("cannot open the database")?;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("cannot install the metrics recorder")?;

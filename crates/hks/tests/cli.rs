@@ -47,6 +47,8 @@ fn command(env: &[(&str, &str)]) -> Command {
         "HKS_DATA_DIR",
         "HKS_ADMIN_TOKEN",
         "HKS_ENCRYPTION_KEY",
+        "HKS_ENCRYPTION_KEY_FILE",
+        "HKS_PREVIOUS_ENCRYPTION_KEYS",
         "HKS_DEMO_KUBECONFIG",
         "HKS_CONSOLE_DIR",
         "http_proxy",
@@ -837,4 +839,98 @@ fn alerts_cli_against_a_real_server() {
         assert!(metrics.contains(line), "{line} is not in\n{metrics}");
     }
     assert!(!metrics.contains("/projects/alerts"), "{metrics}");
+}
+
+/// A database without its encryption key is never given a new key (which
+/// could not read the stored credentials): the start is refused, and the
+/// key can come from a file outside the data directory.
+#[test]
+fn serve_refuses_a_database_without_its_key_and_reads_a_key_file() {
+    let mut server = Server::start();
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    let data = server._dir.0.join("data");
+    let key = data.join("encryption.key");
+    let elsewhere = server._dir.0.join("secrets-key");
+    std::fs::rename(&key, &elsewhere).unwrap();
+
+    let out = command(&[("HKS_ADMIN_TOKEN", ADMIN)])
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "text"])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it started: {stderr}");
+    assert!(
+        stderr.contains("exists but its encryption key")
+            && stderr.contains("--encryption-key-file"),
+        "{stderr}"
+    );
+    assert!(!key.exists(), "no new key may be written");
+
+    // Another key is refused too: the database says which key it needs.
+    let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let out = command(&[("HKS_ADMIN_TOKEN", ADMIN), ("HKS_ENCRYPTION_KEY", other)])
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "text"])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "it started with another key: {stderr}"
+    );
+    assert!(
+        stderr.contains("not the one this database was written with"),
+        "{stderr}"
+    );
+
+    // With its key from the file elsewhere, it starts.
+    let port = free_port();
+    let log = server._dir.0.join("restart.log");
+    let mut child = command(&[("HKS_ADMIN_TOKEN", ADMIN)])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-format",
+            "text",
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--encryption-key-file")
+        .arg(&elsewhere)
+        .arg("--console-dir")
+        .arg(server._dir.0.join("no-console"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let ready = loop {
+        if child.try_wait().unwrap().is_some() {
+            break false;
+        }
+        if get(&base, "/readyz").is_some_and(|(s, _)| s == 200) {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        ready,
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(!key.exists(), "the key stays where it was given");
 }
