@@ -18,6 +18,7 @@ mod expr;
 mod next;
 mod preset;
 mod runs;
+mod schedule;
 mod warnings;
 mod words;
 mod zone;
@@ -25,6 +26,7 @@ mod zone;
 pub use expr::{CronField, ParseError, Quirk, Spec, SyntaxError};
 pub use preset::{Preset, PresetError, Weekday};
 pub use runs::{Run, RunNote, Skipped};
+pub use schedule::Schedule;
 pub use warnings::Warning;
 pub use zone::{Zone, ZoneError};
 
@@ -33,14 +35,6 @@ use serde::Serialize;
 
 /// The most runs a preview lists.
 pub const MAX_PREVIEW_RUNS: usize = 100;
-
-/// A validated schedule in a time zone.
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    expr: String,
-    spec: Spec,
-    zone: Zone,
-}
 
 /// Which input a [`Problem`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -144,49 +138,18 @@ pub fn check(expr: &str, time_zone: &str) -> Result<Schedule, Vec<Problem>> {
         }
     };
     match (spec, zone) {
-        (Some(spec), Some(zone)) if problems.is_empty() => Ok(Schedule {
-            expr: expr.to_owned(),
-            spec,
-            zone,
-        }),
+        (Some(spec), Some(zone)) if problems.is_empty() => {
+            Ok(Schedule::new(expr.to_owned(), spec, zone))
+        }
         _ => Err(problems),
     }
 }
 
+// What a schedule means to a person. These methods are here rather than in
+// `schedule` because they call the modules that take a `Schedule` (`runs`,
+// `warnings`): there, those modules would import `schedule` and be imported
+// back.
 impl Schedule {
-    /// The expression as given.
-    pub fn expr(&self) -> &str {
-        &self.expr
-    }
-
-    /// The parsed fields.
-    pub fn spec(&self) -> &Spec {
-        &self.spec
-    }
-
-    /// The time zone the schedule is read in.
-    pub fn zone(&self) -> &Zone {
-        &self.zone
-    }
-
-    /// The first fire time strictly after `after`, as the CronJob controller
-    /// computes it, or `None` if it does not fire within five years.
-    pub fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
-        let cursor = self.zone.cursor();
-        next::next(&self.spec, &cursor, after.as_second())
-            .and_then(|s| Timestamp::from_second(s).ok())
-    }
-
-    /// The fire times strictly after `after`, in order.
-    pub fn fire_times(&self, after: Timestamp) -> impl Iterator<Item = Timestamp> + '_ {
-        let cursor = self.zone.cursor();
-        let mut at = after.as_second();
-        std::iter::from_fn(move || {
-            at = next::next(&self.spec, &cursor, at)?;
-            Timestamp::from_second(at).ok()
-        })
-    }
-
     /// The next `count` runs after `after`, each with its local time and any
     /// daylight-saving note, and the scheduled wall times skipped on the way.
     pub fn upcoming(&self, after: Timestamp, count: usize) -> (Vec<Run>, Vec<Skipped>) {
@@ -195,12 +158,16 @@ impl Schedule {
 
     /// An English description, e.g. "At 09:00, Monday through Friday (Europe/Berlin)".
     pub fn describe(&self) -> String {
-        format!("{} ({})", describe::describe(&self.spec), self.zone.name())
+        format!(
+            "{} ({})",
+            describe::describe(self.spec()),
+            self.zone().name()
+        )
     }
 
     /// The preset this schedule is, if a preset can express it.
     pub fn preset(&self) -> Option<Preset> {
-        Preset::recognise(&self.spec)
+        Preset::recognise(self.spec())
     }
 
     /// Things worth knowing that are not errors.
