@@ -3,6 +3,9 @@
 //! non-zero unless the response meets a stated criterion, so a Function
 //! answering 500 makes the run Failed (curl without `--fail` would not).
 //!
+//! [`FunctionSpec`] is a Function application (re-exported by
+//! [`crate::spec`] with the other applications' types; it lives here so that
+//! calling a Function does not depend on the specs that contain a call).
 //! [`FunctionCall`] is what the user configures (in `CronJobSpec.function`);
 //! [`Invocation`] is that call resolved against the Function's current spec
 //! and the installation's HTTP-client image, and [`Invocation::args`] is the
@@ -12,8 +15,27 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::container::{Resources, SecretKeyRef};
+use crate::formats;
 use crate::problem::{Problems, at, index};
-use crate::spec::{FunctionSpec, Resources, SecretKeyRef};
+use crate::values::validate_name;
+
+/// A serverless Function: an HTTP endpoint that scheduled invocations call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// `http://` or `https://` URL, typically the in-cluster Service URL.
+    pub endpoint: String,
+    #[serde(default = "post")]
+    pub method: String,
+    /// Bearer token for the Function, held in a Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<SecretKeyRef>,
+}
+
+fn post() -> String {
+    "POST".into()
+}
 
 /// Calls a Function of the same project on the CronJob's schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -177,11 +199,7 @@ pub const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 /// Validates a call on its own; that the Function exists is checked where
 /// the project's applications are known.
 pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeout: u32) {
-    if let Err(e) = crate::spec::validate_name(
-        &at(path, "name"),
-        &f.name,
-        crate::formats::MAX_APPLICATION_NAME,
-    ) {
+    if let Err(e) = validate_name(&at(path, "name"), &f.name, formats::MAX_APPLICATION_NAME) {
         p.extend(e);
     }
     if let Some(m) = &f.method

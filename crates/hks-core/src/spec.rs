@@ -7,9 +7,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::container::{EnvVar, ResourceList, Resources, SecretKeyRef};
 use crate::formats;
 use crate::invoke::FunctionCall;
+pub use crate::invoke::FunctionSpec;
+use crate::labels::LABEL_PREFIX;
 use crate::problem::{Invalid, Problems, at, index};
+pub use crate::values::validate_name;
 
 /// The type of an application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -88,57 +92,6 @@ pub struct StatelessSpec {
 
 fn one() -> u32 {
     1
-}
-
-/// An environment variable: a plain value, or a reference to a key of a
-/// Secret in the project's namespace. Secret values never pass through HKS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EnvVar {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<SecretKeyRef>,
-}
-
-/// A key of a Kubernetes Secret in the project's namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SecretKeyRef {
-    pub name: String,
-    pub key: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Resources {
-    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
-    pub requests: ResourceList,
-    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
-    pub limits: ResourceList,
-}
-
-impl Resources {
-    pub fn is_empty(&self) -> bool {
-        self.requests.is_empty() && self.limits.is_empty()
-    }
-}
-
-/// Kubernetes quantities, for example `cpu: 250m`, `memory: 128Mi`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ResourceList {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<String>,
-}
-
-impl ResourceList {
-    pub fn is_empty(&self) -> bool {
-        self.cpu.is_none() && self.memory.is_none()
-    }
 }
 
 /// A scheduled job, applied as a `batch/v1` CronJob.
@@ -308,23 +261,6 @@ impl CommandOverride {
     }
 }
 
-/// A serverless Function: an HTTP endpoint that scheduled invocations call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FunctionSpec {
-    /// `http://` or `https://` URL, typically the in-cluster Service URL.
-    pub endpoint: String,
-    #[serde(default = "post")]
-    pub method: String,
-    /// Bearer token for the Function, held in a Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_secret: Option<SecretKeyRef>,
-}
-
-fn post() -> String {
-    "POST".into()
-}
-
 /// The container a CronJob runs: the template's (or the explicit image) with
 /// the CronJob's overrides applied. Also what a snapshot keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -402,20 +338,6 @@ impl CronJobSpec {
         }
         Ok(base)
     }
-}
-
-/// Checks the name of an application.
-pub fn validate_name(field: &str, name: &str, max: usize) -> Result<(), Invalid> {
-    formats::dns_label(name, max).map_err(|reason| {
-        Invalid::one(
-            field,
-            "invalid_name",
-            format!("'{name}' is not a valid name: it {reason}"),
-        )
-        .with_hint(
-            "use lowercase letters, digits and '-', starting with a letter, like `nightly-report`",
-        )
-    })
 }
 
 /// Checks everything about an application that needs nothing but the input:
@@ -550,7 +472,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
                 format!("the key {reason}"),
                 None,
             );
-        } else if k.starts_with(crate::manifest::LABEL_PREFIX)
+        } else if k.starts_with(LABEL_PREFIX)
             || k.starts_with("app.kubernetes.io/")
             || k.starts_with("batch.kubernetes.io/")
         {

@@ -114,7 +114,7 @@ impl ClusterConnection {
     }
 
     /// Structural checks; whether the cluster answers is the adapter's business.
-    pub fn validate(&self) -> Result<(), crate::Invalid> {
+    pub fn validate(&self) -> Result<(), crate::problem::Invalid> {
         let mut p = crate::problem::Problems::new();
         match self {
             Self::Kubeconfig { kubeconfig, .. } => {
