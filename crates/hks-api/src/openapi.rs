@@ -24,7 +24,7 @@ use crate::{alert_routes, routes};
     ),
     components(schemas(
         hks_core::spec::StatelessSpec, hks_core::spec::CronJobSpec, hks_core::spec::FunctionSpec,
-        hks_core::Problem,
+        hks_core::Problem, hks_core::Code,
     )),
     modifiers(&Security),
     tags(

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use hks_core::run::Run;
 use hks_core::spec::{ApplicationSpec, ApplicationType, CronJobSpec, validate_name};
-use hks_core::{Invalid, formats};
+use hks_core::{Code, Invalid, formats};
 use hks_kube::{LogOptions, TenantCluster};
 use hks_store::Application;
 use jiff::Timestamp;
@@ -95,7 +95,7 @@ async fn check_connection(
                 hks_core::tenant::ClusterConnection::Kubeconfig { .. } => "cluster.kubeconfig",
                 hks_core::tenant::ClusterConnection::Vcluster { .. } => "cluster.hostKubeconfig",
             };
-            Err(Invalid::one(field, "unusable_kubeconfig", why).into())
+            Err(Invalid::one(field, Code::UnusableKubeconfig, why).into())
         }
         Err(other) => Err(other.into()),
     }
@@ -615,7 +615,7 @@ pub async fn run_logs(
     service::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
     for (field, v) in [("tailLines", q.tail_lines), ("limitBytes", q.limit_bytes)] {
         if v.is_some_and(|v| v <= 0) {
-            return Err(Invalid::one(field, "out_of_range", "must be a positive number").into());
+            return Err(Invalid::one(field, Code::OutOfRange, "must be a positive number").into());
         }
     }
     let options = LogOptions {
@@ -652,7 +652,7 @@ pub async fn schedule_preview(
     if count == 0 || count > hks_schedule::MAX_PREVIEW_RUNS {
         return Err(Invalid::one(
             "count",
-            "out_of_range",
+            Code::OutOfRange,
             format!("must be between 1 and {}", hks_schedule::MAX_PREVIEW_RUNS),
         )
         .into());

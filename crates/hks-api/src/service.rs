@@ -18,7 +18,7 @@ use hks_core::spec::{
     validate_application, validate_name,
 };
 use hks_core::tenant::ClusterConnection;
-use hks_core::{Invalid, formats};
+use hks_core::{Code, Invalid, formats};
 use hks_kube::{Kind, Object, ObjectKey, Observed, TenantCluster};
 use hks_store::{Application, Project};
 use jiff::Timestamp;
@@ -180,7 +180,7 @@ async fn template_of(
         }) => Ok(Some(s)),
         Ok(_) => Err(Invalid::one(
             "spec.template.application",
-            "template_not_stateless",
+            Code::TemplateNotStateless,
             format!(
                 "'{}' is not a Stateless application; only Stateless applications can be templates",
                 t.application
@@ -194,7 +194,7 @@ async fn template_of(
         }
         Err(hks_store::StoreError::NotFound) => Err(Invalid::one(
             "spec.template.application",
-            "template_not_found",
+            Code::TemplateNotFound,
             format!(
                 "there is no Stateless application named '{}' in this project",
                 t.application
@@ -222,13 +222,13 @@ async fn function_of(
         }) => Ok(Some(f)),
         Ok(_) => Err(Invalid::one(
             "spec.function.name",
-            "not_a_function",
+            Code::NotAFunction,
             format!("'{}' is not a Function", call.name),
         )
         .into()),
         Err(hks_store::StoreError::NotFound) => Err(Invalid::one(
             "spec.function.name",
-            "function_not_found",
+            Code::FunctionNotFound,
             format!("there is no Function named '{}' in this project", call.name),
         )
         .with_hint("create the Function first")
@@ -467,7 +467,7 @@ pub async fn update_application(
     if existing.spec.kind() != spec.kind() {
         return Err(Invalid::one(
             "type",
-            "type_change",
+            Code::TypeChange,
             format!(
                 "'{name}' is a {} application; its type cannot change",
                 existing.spec.kind().as_str()

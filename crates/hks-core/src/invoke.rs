@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::container::{Resources, SecretKeyRef};
 use crate::formats;
-use crate::problem::{Problems, at, index};
+use crate::problem::{Code, Problems, at, index};
 use crate::values::validate_name;
 
 /// A serverless Function: an HTTP endpoint that scheduled invocations call.
@@ -207,7 +207,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     {
         p.push(
             at(path, "method"),
-            "invalid_method",
+            Code::InvalidMethod,
             "must be one of GET, POST, PUT, PATCH, DELETE, HEAD",
             Some("leave it out to use the Function's method"),
         );
@@ -219,14 +219,14 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         if h.name.is_empty() || !h.name.bytes().all(is_token_char) {
             p.push(
                 at(&item, "name"),
-                "invalid_header_name",
+                Code::InvalidHeaderName,
                 format!("'{}' is not a valid header name", h.name),
                 Some("use letters, digits and '-', like X-Request-Source"),
             );
         } else if RESERVED_HEADERS.contains(&lower.as_str()) {
             p.push(
                 at(&item, "name"),
-                "reserved_header",
+                Code::ReservedHeader,
                 format!("HKS does not send '{}' from the CronJob", h.name),
                 Some(if lower == "x-hks-execution-id" {
                     "HKS sets X-HKS-Execution-Id to the run's name"
@@ -237,7 +237,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         } else if !seen.insert(lower) {
             p.push(
                 at(&item, "name"),
-                "duplicate_header",
+                Code::DuplicateHeader,
                 format!("'{}' is set more than once", h.name),
                 None,
             );
@@ -248,7 +248,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         if h.value.chars().any(|c| c.is_control() && c != '\t') {
             p.push(
                 at(&item, "value"),
-                "invalid_header_value",
+                Code::InvalidHeaderValue,
                 "must not contain line breaks, NUL or other control characters",
                 Some("a header value is one line of visible characters"),
             );
@@ -258,14 +258,14 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         if body.contains('\0') {
             p.push(
                 at(path, "body"),
-                "invalid_body",
+                Code::InvalidBody,
                 "must not contain NUL characters",
                 None,
             );
         } else if body.len() > MAX_BODY_BYTES {
             p.push(
                 at(path, "body"),
-                "too_long",
+                Code::TooLong,
                 format!("must be at most {MAX_BODY_BYTES} bytes"),
                 None,
             );
@@ -274,7 +274,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.request_timeout_seconds == 0 || f.request_timeout_seconds > 3600 {
         p.push(
             at(path, "requestTimeoutSeconds"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be between 1 second and 1 hour (3600)",
             None,
         );
@@ -282,7 +282,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.retries > 10 {
         p.push(
             at(path, "retries"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 10",
             None,
         );
@@ -290,7 +290,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.backoff_seconds > 600 {
         p.push(
             at(path, "backoffSeconds"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 600 (10 minutes)",
             None,
         );
@@ -298,7 +298,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.expect.is_empty() {
         p.push(
             at(path, "expect"),
-            "empty_criterion",
+            Code::EmptyCriterion,
             "give at least one status code or class",
             Some("leave it out for any 2xx"),
         );
@@ -307,7 +307,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         if !is_status_or_class(e) {
             p.push(
                 index(&at(path, "expect"), i),
-                "invalid_status",
+                Code::InvalidStatus,
                 format!("'{e}' is neither a status code (100 to 599) nor a class (1xx to 5xx)"),
                 None,
             );
@@ -317,7 +317,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.request_timeout_seconds > 0 && worst > u64::from(run_timeout) {
         p.push(
             at(path, "requestTimeoutSeconds"),
-            "exceeds_run_timeout",
+            Code::ExceedsRunTimeout,
             format!("the requests and waits between them can take {worst} s, longer than the run's timeout ({run_timeout} s)"),
             Some("lower the request timeout or retries, or raise timeoutSeconds"),
         );

@@ -22,4 +22,4 @@ pub mod spec;
 pub mod tenant;
 pub mod values;
 
-pub use problem::{Invalid, Problem};
+pub use problem::{Code, Invalid, Problem};

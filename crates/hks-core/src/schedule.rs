@@ -5,9 +5,9 @@
 //! date that never comes) are refused here too: they never do what the user
 //! meant.
 
-use hks_schedule::Input;
+use hks_schedule::{Input, ProblemCode};
 
-use crate::problem::{Invalid, Problem};
+use crate::problem::{Code, Invalid, Problem};
 
 /// Checks a schedule and its time zone; `Ok` carries the parsed schedule.
 pub fn check(schedule: &str, time_zone: &str) -> Result<hks_schedule::Schedule, Invalid> {
@@ -19,7 +19,7 @@ pub fn check(schedule: &str, time_zone: &str) -> Result<hks_schedule::Schedule, 
                     Input::Schedule => "schedule".into(),
                     Input::TimeZone => "timeZone".into(),
                 },
-                code: p.code.into(),
+                code: code(p.code),
                 message: p.message,
                 hint: Some(match (p.input, p.cron_field) {
                     (Input::Schedule, Some(field)) => format!("look at the {field} field (the fields are minute hour day-of-month month day-of-week)"),
@@ -29,4 +29,41 @@ pub fn check(schedule: &str, time_zone: &str) -> Result<hks_schedule::Schedule, 
             })
             .collect(),
     })
+}
+
+/// The API's code for a problem of the schedule engine's. A match, not a
+/// lookup by name, so that a code the engine adds cannot pass unnoticed.
+fn code(c: ProblemCode) -> Code {
+    match c {
+        ProblemCode::Empty => Code::Empty,
+        ProblemCode::SecondsField => Code::SecondsField,
+        ProblemCode::FieldCount => Code::FieldCount,
+        ProblemCode::UnknownDescriptor => Code::UnknownDescriptor,
+        ProblemCode::InvalidField => Code::InvalidField,
+        ProblemCode::EveryDescriptor => Code::EveryDescriptor,
+        ProblemCode::StarRange => Code::StarRange,
+        ProblemCode::SignedNumber => Code::SignedNumber,
+        ProblemCode::EmptyListElement => Code::EmptyListElement,
+        ProblemCode::UselessStep => Code::UselessStep,
+        ProblemCode::NeverRuns => Code::NeverRuns,
+        ProblemCode::TimeZoneInSchedule => Code::TimeZoneInSchedule,
+        ProblemCode::TimeZoneEmpty => Code::TimeZoneEmpty,
+        ProblemCode::TimeZoneSyntax => Code::TimeZoneSyntax,
+        ProblemCode::TimeZoneLocal => Code::TimeZoneLocal,
+        ProblemCode::TimeZoneUnknown => Code::TimeZoneUnknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The API says what the engine says: every code of the engine's keeps
+    /// its wire string.
+    #[test]
+    fn engine_codes_keep_their_strings() {
+        for c in ProblemCode::ALL {
+            assert_eq!(code(c).as_str(), c.as_str());
+        }
+    }
 }

@@ -12,7 +12,7 @@ use crate::formats;
 use crate::invoke::FunctionCall;
 pub use crate::invoke::FunctionSpec;
 use crate::labels::LABEL_PREFIX;
-use crate::problem::{Invalid, Problems, at, index};
+use crate::problem::{Code, Invalid, Problems, at, index};
 pub use crate::values::validate_name;
 
 /// The type of an application.
@@ -302,7 +302,7 @@ impl CronJobSpec {
                 (_, _, None) => {
                     return Err(Invalid::one(
                         "spec.template.application",
-                        "template_not_found",
+                        Code::TemplateNotFound,
                         format!("there is no Stateless application named '{}' in this project", t.application),
                     )
                     .with_hint("create the Stateless application first, or give an explicit `image` instead of `template`"));
@@ -318,7 +318,7 @@ impl CronJobSpec {
             (None, None) => {
                 return Err(Invalid::one(
                     "spec.template",
-                    "container_missing",
+                    Code::ContainerMissing,
                     "a CronJob needs a `template` or an `image`",
                 ));
             }
@@ -363,7 +363,7 @@ fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
         if a.contains('\0') {
             p.push(
                 index(&at(path, "args"), i),
-                "invalid_argument",
+                Code::InvalidArgument,
                 "must not contain NUL characters",
                 None,
             );
@@ -374,7 +374,7 @@ fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
     if s.port == Some(0) {
         p.push(
             at(path, "port"),
-            "invalid_port",
+            Code::InvalidPort,
             "must be between 1 and 65535",
             None,
         );
@@ -382,7 +382,7 @@ fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
     if s.replicas > 100 {
         p.push(
             at(path, "replicas"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 100",
             None,
         );
@@ -395,7 +395,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
             problem.field = at(path, &problem.field);
             p.push(
                 problem.field,
-                &problem.code,
+                problem.code,
                 problem.message,
                 problem.hint.as_deref(),
             );
@@ -412,7 +412,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
                 if set {
                     p.push(
                         at(path, field),
-                        "conflicting_fields",
+                        Code::ConflictingFields,
                         format!("a CronJob that calls a Function has no `{field}`: HKS runs its HTTP client"),
                         Some("to run a container of your own, leave `function` out"),
                     );
@@ -422,13 +422,13 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         }
         (Some(_), Some(_), None) => p.push(
             at(path, "image"),
-            "conflicting_fields",
+            Code::ConflictingFields,
             "give either `template` or `image`, not both",
             Some("to use another image with a template's settings, create a Stateless application for it"),
         ),
         (None, None, None) => p.push(
             at(path, "template"),
-            "container_missing",
+            Code::ContainerMissing,
             "a CronJob needs a `template` (a Stateless application of this project), an `image`, or a `function` to call",
             None,
         ),
@@ -444,14 +444,14 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         if cmd.argv.is_empty() {
             p.push(
                 &field,
-                "empty_command",
+                Code::EmptyCommand,
                 "must have at least one element",
                 Some("to keep the template's command, leave `command` out"),
             );
         } else if cmd.shell && cmd.argv.len() != 1 {
             p.push(
                 &field,
-                "shell_script_split",
+                Code::ShellScriptSplit,
                 "in shell mode, `argv` holds exactly one string: the script run by `sh -c`",
                 Some("join the command line into one string, for example [\"echo start && ./run.sh\"]"),
             );
@@ -468,7 +468,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         if let Err(reason) = formats::label_key(k) {
             p.push(
                 &field,
-                "invalid_label_key",
+                Code::InvalidLabelKey,
                 format!("the key {reason}"),
                 None,
             );
@@ -476,12 +476,12 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
             || k.starts_with("app.kubernetes.io/")
             || k.starts_with("batch.kubernetes.io/")
         {
-            p.push(&field, "reserved_label", "this label is set by HKS or Kubernetes", Some("choose a key without the hks.dev/, app.kubernetes.io/ or batch.kubernetes.io/ prefix"));
+            p.push(&field, Code::ReservedLabel, "this label is set by HKS or Kubernetes", Some("choose a key without the hks.dev/, app.kubernetes.io/ or batch.kubernetes.io/ prefix"));
         }
         if let Err(reason) = formats::label_value(v) {
             p.push(
                 &field,
-                "invalid_label_value",
+                Code::InvalidLabelValue,
                 format!("the value {reason}"),
                 None,
             );
@@ -490,7 +490,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.timeout_seconds == 0 || c.timeout_seconds > 7 * 24 * 3600 {
         p.push(
             at(path, "timeoutSeconds"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be between 1 second and 7 days (604800)",
             None,
         );
@@ -498,7 +498,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.retries > 20 {
         p.push(
             at(path, "retries"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 20",
             None,
         );
@@ -506,7 +506,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.starting_deadline_seconds < 10 {
         p.push(
             at(path, "startingDeadlineSeconds"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at least 10 seconds",
             Some("the CronJob controller checks schedules every 10 seconds; a shorter deadline can skip runs"),
         );
@@ -514,7 +514,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.successful_jobs_history_limit > 100 {
         p.push(
             at(path, "successfulJobsHistoryLimit"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 100",
             None,
         );
@@ -522,7 +522,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.failed_jobs_history_limit > 100 {
         p.push(
             at(path, "failedJobsHistoryLimit"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 100",
             None,
         );
@@ -531,7 +531,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         if r.max_runs.is_some_and(|n| !(1..=10_000).contains(&n)) {
             p.push(
                 at(path, "historyRetention.maxRuns"),
-                "out_of_range",
+                Code::OutOfRange,
                 "must be between 1 and 10000",
                 Some("leave it out to use the installation's default"),
             );
@@ -539,7 +539,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         if r.max_age_days.is_some_and(|n| !(1..=3650).contains(&n)) {
             p.push(
                 at(path, "historyRetention.maxAgeDays"),
-                "out_of_range",
+                Code::OutOfRange,
                 "must be between 1 and 3650",
                 Some("leave it out to use the installation's default"),
             );
@@ -557,7 +557,7 @@ fn validate_function(p: &mut Problems, path: &str, f: &FunctionSpec) {
         // The endpoint becomes an argument of the HTTP client's container
         // and the request line, so spaces and control characters (NUL, line
         // breaks) are refused here rather than failing every run.
-        p.push(at(path, "endpoint"), "invalid_url", "must be an http:// or https:// URL without spaces or control characters", Some("for a Function in your cluster, use its Service URL, like http://my-fn.my-namespace.svc:8080/"));
+        p.push(at(path, "endpoint"), Code::InvalidUrl, "must be an http:// or https:// URL without spaces or control characters", Some("for a Function in your cluster, use its Service URL, like http://my-fn.my-namespace.svc:8080/"));
     }
     if !matches!(
         f.method.as_str(),
@@ -565,7 +565,7 @@ fn validate_function(p: &mut Problems, path: &str, f: &FunctionSpec) {
     ) {
         p.push(
             at(path, "method"),
-            "invalid_method",
+            Code::InvalidMethod,
             "must be one of GET, POST, PUT, PATCH, DELETE, HEAD",
             None,
         );
@@ -579,7 +579,7 @@ fn image(p: &mut Problems, field: &str, value: &str) {
     if let Err(reason) = formats::image_reference(value) {
         p.push(
             field,
-            "invalid_image",
+            Code::InvalidImage,
             format!("'{value}' is not a valid image reference: it {reason}"),
             None,
         );
@@ -597,7 +597,7 @@ fn argv(p: &mut Problems, field: &str, argv: &[String], shell: bool) {
         };
         p.push(
             index(field, 0),
-            "empty_command",
+            Code::EmptyCommand,
             format!("{what} must not be empty"),
             None,
         );
@@ -606,7 +606,7 @@ fn argv(p: &mut Problems, field: &str, argv: &[String], shell: bool) {
         if a.contains('\0') {
             p.push(
                 index(field, i),
-                "invalid_argument",
+                Code::InvalidArgument,
                 "must not contain NUL characters",
                 None,
             );
@@ -621,7 +621,7 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
         if let Err(reason) = formats::env_name(&v.name) {
             p.push(
                 at(&item, "name"),
-                "invalid_env_name",
+                Code::InvalidEnvName,
                 format!(
                     "'{}' is not a valid environment variable name: it {reason}",
                     v.name
@@ -631,7 +631,7 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
         } else if !seen.insert(v.name.as_str()) {
             p.push(
                 at(&item, "name"),
-                "duplicate_env_name",
+                Code::DuplicateEnvName,
                 format!("'{}' is set more than once", v.name),
                 None,
             );
@@ -639,13 +639,13 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
         match (&v.value, &v.secret) {
             (Some(_), Some(_)) => p.push(
                 &item,
-                "conflicting_fields",
+                Code::ConflictingFields,
                 "give either `value` or `secret`, not both",
                 None,
             ),
             (None, None) => p.push(
                 &item,
-                "env_value_missing",
+                Code::EnvValueMissing,
                 "give a `value` or a `secret` reference",
                 None,
             ),
@@ -656,7 +656,7 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
                 if value.contains('\0') {
                     p.push(
                         at(&item, "value"),
-                        "invalid_env_value",
+                        Code::InvalidEnvValue,
                         "must not contain NUL characters",
                         Some("encode binary data, for example in base64"),
                     );
@@ -670,7 +670,7 @@ fn secret_ref(p: &mut Problems, field: &str, s: &SecretKeyRef) {
     if let Err(reason) = formats::dns_subdomain(&s.name) {
         p.push(
             at(field, "name"),
-            "invalid_secret_name",
+            Code::InvalidSecretName,
             format!("the Secret name {reason}"),
             None,
         );
@@ -678,7 +678,7 @@ fn secret_ref(p: &mut Problems, field: &str, s: &SecretKeyRef) {
     if let Err(reason) = formats::secret_key(&s.key) {
         p.push(
             at(field, "key"),
-            "invalid_secret_key",
+            Code::InvalidSecretKey,
             format!("the Secret key {reason}"),
             None,
         );
@@ -696,7 +696,7 @@ fn resources(p: &mut Problems, field: &str, r: &Resources) {
                     }
                     Err(reason) => p.push(
                         at(&at(field, list_name), res),
-                        "invalid_quantity",
+                        Code::InvalidQuantity,
                         format!("'{v}' is not a valid quantity: it {reason}"),
                         Some(if res == "cpu" {
                             "CPU is in cores or millicores, like 0.5 or 500m"
@@ -715,7 +715,7 @@ fn resources(p: &mut Problems, field: &str, r: &Resources) {
         {
             p.push(
                 at(&at(field, "requests"), res),
-                "request_above_limit",
+                Code::RequestAboveLimit,
                 format!("the {res} request must not be greater than the {res} limit"),
                 None,
             );
@@ -825,7 +825,7 @@ mod tests {
             .iter()
             .find(|p| p.field == "spec.env[1].value")
             .unwrap();
-        assert_eq!(env.code, "invalid_env_value");
+        assert_eq!(env.code, Code::InvalidEnvValue);
         assert!(env.hint.is_some());
         assert_eq!(
             fields(e),

@@ -2,14 +2,14 @@
 //! of projects and tenants, which follow the same rule with other lengths).
 
 use crate::formats;
-use crate::problem::Invalid;
+use crate::problem::{Code, Invalid};
 
 /// Checks the name of an application.
 pub fn validate_name(field: &str, name: &str, max: usize) -> Result<(), Invalid> {
     formats::dns_label(name, max).map_err(|reason| {
         Invalid::one(
             field,
-            "invalid_name",
+            Code::InvalidName,
             format!("'{name}' is not a valid name: it {reason}"),
         )
         .with_hint(
