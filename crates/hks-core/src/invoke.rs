@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::container::{Resources, SecretKeyRef};
 use crate::formats;
 use crate::problem::{Code, Problems, at, index};
-use crate::values::validate_name;
+use crate::values::{ApplicationName, validate_name};
 
 /// A serverless Function: an HTTP endpoint that scheduled invocations call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -43,7 +43,7 @@ fn post() -> String {
 pub struct FunctionCall {
     /// Name of a Function application of the same project. Its endpoint and
     /// token Secret are read at every apply, so later changes reach this CronJob.
-    pub name: String,
+    pub name: ApplicationName,
     /// Overrides the Function's default method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,

@@ -232,7 +232,7 @@ fn cronjob_with(p: &Placement, name: &str, spec: &CronJobSpec, pod: PodSpec) -> 
         metadata: p.meta(name, labels),
         spec: KubeCronJobSpec {
             schedule: spec.schedule.trim().to_owned(),
-            time_zone: Some(spec.time_zone.clone()),
+            time_zone: Some(spec.time_zone.to_string()),
             concurrency_policy: Some(spec.concurrency_policy.as_str().to_owned()),
             starting_deadline_seconds: Some(i64::from(spec.starting_deadline_seconds)),
             successful_jobs_history_limit: Some(clamp(spec.successful_jobs_history_limit)),

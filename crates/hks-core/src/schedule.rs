@@ -12,23 +12,42 @@ use crate::problem::{Code, Invalid, Problem};
 /// Checks a schedule and its time zone; `Ok` carries the parsed schedule.
 pub fn check(schedule: &str, time_zone: &str) -> Result<hks_schedule::Schedule, Invalid> {
     hks_schedule::check(schedule, time_zone).map_err(|problems| Invalid {
-        problems: problems
-            .into_iter()
-            .map(|p| Problem {
-                field: match p.input {
-                    Input::Schedule => "schedule".into(),
-                    Input::TimeZone => "timeZone".into(),
-                },
-                code: code(p.code),
-                message: p.message,
-                hint: Some(match (p.input, p.cron_field) {
-                    (Input::Schedule, Some(field)) => format!("look at the {field} field (the fields are minute hour day-of-month month day-of-week)"),
-                    (Input::Schedule, None) => "use five fields (minute hour day-of-month month day-of-week), like `0 3 * * *`, or @hourly, @daily, @weekly, @monthly".into(),
-                    (Input::TimeZone, _) => "use an IANA zone name like Europe/Berlin, America/New_York or UTC".into(),
-                }),
-            })
-            .collect(),
+        problems: problems.into_iter().map(problem).collect(),
     })
+}
+
+/// Checks a schedule on its own, with the same problem [`check`] reports.
+pub fn check_schedule(schedule: &str) -> Result<(), Invalid> {
+    hks_schedule::check_schedule(schedule)
+        .map(drop)
+        .map_err(|p| Invalid {
+            problems: vec![problem(p)],
+        })
+}
+
+/// Checks a time zone on its own, with the same problem [`check`] reports.
+pub fn check_time_zone(time_zone: &str) -> Result<(), Invalid> {
+    hks_schedule::check_time_zone(time_zone)
+        .map(drop)
+        .map_err(|p| Invalid {
+            problems: vec![problem(p)],
+        })
+}
+
+fn problem(p: hks_schedule::Problem) -> Problem {
+    Problem {
+        field: match p.input {
+            Input::Schedule => "schedule".into(),
+            Input::TimeZone => "timeZone".into(),
+        },
+        code: code(p.code),
+        message: p.message,
+        hint: Some(match (p.input, p.cron_field) {
+            (Input::Schedule, Some(field)) => format!("look at the {field} field (the fields are minute hour day-of-month month day-of-week)"),
+            (Input::Schedule, None) => "use five fields (minute hour day-of-month month day-of-week), like `0 3 * * *`, or @hourly, @daily, @weekly, @monthly".into(),
+            (Input::TimeZone, _) => "use an IANA zone name like Europe/Berlin, America/New_York or UTC".into(),
+        }),
+    }
 }
 
 /// The API's code for a problem of the schedule engine's. A match, not a

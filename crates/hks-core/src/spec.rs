@@ -14,6 +14,7 @@ pub use crate::invoke::FunctionSpec;
 use crate::labels::LABEL_PREFIX;
 use crate::problem::{Code, Invalid, Problems, at, index};
 pub use crate::values::validate_name;
+use crate::values::{ApplicationName, Image, Schedule, TimeZone, validate_image};
 
 /// The type of an application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -72,7 +73,7 @@ impl ApplicationSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatelessSpec {
     /// Container image, for example `ghcr.io/acme/web:1.4`.
-    pub image: String,
+    pub image: Image,
     /// Overrides the image's entrypoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
@@ -99,17 +100,17 @@ fn one() -> u32 {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CronJobSpec {
     /// Five-field cron expression or descriptor (`@daily`), as Kubernetes reads it.
-    pub schedule: String,
+    pub schedule: Schedule,
     /// IANA time zone the schedule is read in; always set on the CronJob.
-    #[serde(default = "utc")]
-    pub time_zone: String,
+    #[serde(default = "TimeZone::utc")]
+    pub time_zone: TimeZone,
     /// Where the container comes from: a Stateless application of the same
     /// project. Exactly one of `template` and `image` is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<TemplateRef>,
     /// An explicit image, when there is no template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+    pub image: Option<Image>,
     /// Instead of a container of the user's: call a Function of the same
     /// project over HTTP (the installation's HTTP client runs it). Excludes
     /// `template`, `image`, `command` and `env`.
@@ -163,9 +164,6 @@ pub struct HistoryRetention {
     pub max_age_days: Option<u32>,
 }
 
-fn utc() -> String {
-    "UTC".into()
-}
 /// One hour.
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 3600;
 pub const DEFAULT_RETRIES: u32 = 2;
@@ -215,7 +213,7 @@ impl ConcurrencyPolicy {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateRef {
     /// Name of a Stateless application of the same project.
-    pub application: String,
+    pub application: ApplicationName,
     /// Whether later changes of the template reach this CronJob.
     pub mode: TemplateMode,
     /// With `snapshot`, the template's container as it was when this CronJob
@@ -281,7 +279,7 @@ impl ContainerSource {
     /// The container of a Stateless application.
     pub fn of_stateless(s: &StatelessSpec) -> Self {
         Self {
-            image: s.image.clone(),
+            image: s.image.to_string(),
             command: s.command.clone(),
             args: s.args.clone(),
             env: s.env.clone(),
@@ -309,7 +307,7 @@ impl CronJobSpec {
                 }
             },
             (None, Some(image)) => ContainerSource {
-                image: image.clone(),
+                image: image.to_string(),
                 command: vec![],
                 args: vec![],
                 env: vec![],
@@ -576,13 +574,8 @@ fn validate_function(p: &mut Problems, path: &str, f: &FunctionSpec) {
 }
 
 fn image(p: &mut Problems, field: &str, value: &str) {
-    if let Err(reason) = formats::image_reference(value) {
-        p.push(
-            field,
-            Code::InvalidImage,
-            format!("'{value}' is not a valid image reference: it {reason}"),
-            None,
-        );
+    if let Err(e) = validate_image(field, value) {
+        p.extend(e);
     }
 }
 
