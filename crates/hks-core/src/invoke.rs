@@ -159,13 +159,22 @@ impl FunctionCall {
     /// attempt's timeout plus the doubling waits between them.
     pub fn worst_case_seconds(&self) -> u64 {
         let attempts = u64::from(self.retries) + 1;
-        let waits = (0..self.retries).fold(0u64, |sum, i| {
-            sum.saturating_add(u64::from(self.backoff_seconds).saturating_mul(1u64 << i.min(32)))
-        });
+        let waits = u64::try_from(u128::from(self.backoff_seconds) * doubling_sum(self.retries))
+            .unwrap_or(u64::MAX);
         attempts
             .saturating_mul(u64::from(self.request_timeout_seconds))
             .saturating_add(waits)
     }
+}
+
+/// The factors of the backoff over `n` waits, `2^0 + 2^1 + ...` with each
+/// capped at `2^32`, in closed form: validation computes it for any
+/// `retries` a request holds (up to `u32::MAX`, over which a loop would take
+/// seconds).
+fn doubling_sum(n: u32) -> u128 {
+    let doubling = (1u128 << n.min(32)) - 1;
+    let capped = u128::from(n.saturating_sub(32)) << 32;
+    doubling + capped
 }
 
 impl Invocation {
@@ -413,6 +422,33 @@ mod tests {
         assert!(problems(&tab, 3600).is_empty());
         let body = call(json!({"name": "fn", "body": "{\"a\": \"\u{0}\"}"}));
         assert_eq!(problems(&body, 3600), ["spec.function.body invalid_body"]);
+    }
+
+    #[test]
+    fn the_worst_case_is_the_sum_of_the_attempts_and_waits() {
+        // The waits one by one, as the client makes them.
+        let stepwise = |retries: u32, backoff: u32| -> u64 {
+            (0..retries).fold(0u64, |sum, i| {
+                sum.saturating_add(u64::from(backoff).saturating_mul(1u64 << i.min(32)))
+            })
+        };
+        for retries in [0, 1, 2, 10, 31, 32, 33, 40, 1000] {
+            for backoff in [0, 1, 2, 600, u32::MAX] {
+                let f = call(
+                    json!({"name": "f", "retries": retries, "backoffSeconds": backoff,
+                    "requestTimeoutSeconds": 7}),
+                );
+                let attempts = u64::from(retries) + 1;
+                assert_eq!(
+                    f.worst_case_seconds(),
+                    (attempts * 7).saturating_add(stepwise(retries, backoff)),
+                    "{retries} {backoff}"
+                );
+            }
+        }
+        // Any number a request may hold is answered at once.
+        let f = call(json!({"name": "f", "retries": u32::MAX, "backoffSeconds": u32::MAX}));
+        assert_eq!(f.worst_case_seconds(), u64::MAX);
     }
 
     #[test]
