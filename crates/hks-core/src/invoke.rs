@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 use crate::container::{Resources, SecretKeyRef};
 use crate::formats;
@@ -25,8 +26,13 @@ use crate::values::{ApplicationName, validate_name};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FunctionSpec {
     /// `http://` or `https://` URL, typically the in-cluster Service URL.
+    // No whitespace (Rust's `char::is_whitespace`) and no control characters.
+    #[schema(
+        pattern = r"^https?://[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$"
+    )]
     pub endpoint: String,
     #[serde(default = "post")]
+    #[schema(schema_with = function_method_schema)]
     pub method: String,
     /// Bearer token for the Function, held in a Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +41,30 @@ pub struct FunctionSpec {
 
 fn post() -> String {
     "POST".into()
+}
+
+/// The schema of `FunctionSpec.method`: one of [`METHODS`], by default `POST`.
+fn function_method_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(METHODS))
+        .default(Some(post().into()))
+        .build()
+}
+
+/// The schema of `FunctionCall.method`: one of [`METHODS`], or none. It
+/// replaces the whole property, so the field's description is repeated here.
+fn call_method_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some("Overrides the Function's default method."))
+        .enum_values(Some(
+            METHODS
+                .iter()
+                .map(|m| serde_json::Value::from(*m))
+                .chain([serde_json::Value::Null]),
+        ))
+        .build()
 }
 
 /// Calls a Function of the same project on the CronJob's schedule.
@@ -46,26 +76,34 @@ pub struct FunctionCall {
     pub name: ApplicationName,
     /// Overrides the Function's default method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = call_method_schema)]
     pub method: Option<String>,
     /// Extra request headers. They are visible in the CronJob: never put a
     /// secret here (the Function's `tokenSecret` is the way to authenticate).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<HttpHeader>,
     /// The request body, sent as is.
+    // At most MAX_BODY_BYTES bytes: a longer text in characters is longer in
+    // bytes, so the schema's maxLength never refuses what the server takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 65536, pattern = r"^[^\u0000]*$")]
     pub body: Option<String>,
     /// Time allowed for each request (each attempt), in seconds.
     #[serde(default = "default_request_timeout")]
+    #[schema(minimum = 1, maximum = 3600, default = default_request_timeout)]
     pub request_timeout_seconds: u32,
     /// Requests repeated after a network error, 408, 429 or 5xx, inside the
     /// same run (the CronJob's `retries` then retries the whole run).
     #[serde(default = "default_request_retries")]
+    #[schema(maximum = 10, default = default_request_retries)]
     pub retries: u32,
     /// Wait before the first repeated request, in seconds; doubles each time.
     #[serde(default = "default_backoff")]
+    #[schema(maximum = 600, default = default_backoff)]
     pub backoff_seconds: u32,
     /// Status codes (`200`) or classes (`2xx`) that mean success.
     #[serde(default = "default_expect")]
+    #[schema(min_items = 1, pattern = r"^[1-5](?:xx|[0-9]{2})$", default = default_expect)]
     pub expect: Vec<String>,
 }
 
@@ -73,7 +111,14 @@ pub struct FunctionCall {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpHeader {
+    /// An HTTP token. Not `Authorization`, `Proxy-Authorization`, `Cookie`
+    /// (the CronJob would show the secret; give the Function a
+    /// `tokenSecret`) or `X-HKS-Execution-Id` (HKS sets it); unique in the
+    /// list, ignoring case.
+    #[schema(pattern = r"^[0-9A-Za-z!#$%&'*+.^_`|~-]+$")]
     pub name: String,
+    /// One line: no control characters but tabs.
+    #[schema(pattern = r"^[^\u0000-\u0008\u000A-\u001F\u007F-\u009F]*$")]
     pub value: String,
 }
 

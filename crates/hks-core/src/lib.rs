@@ -18,6 +18,8 @@ pub mod manifest;
 pub mod problem;
 pub mod run;
 pub mod schedule;
+#[cfg(test)]
+mod schema_tests;
 pub mod spec;
 pub mod tenant;
 pub mod values;

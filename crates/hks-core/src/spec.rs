@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 pub use crate::container::{EnvVar, ResourceList, Resources, SecretKeyRef};
 use crate::formats;
@@ -76,9 +77,11 @@ pub struct StatelessSpec {
     pub image: Image,
     /// Overrides the image's entrypoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub command: Vec<String>,
     /// Arguments to the entrypoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub args: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
@@ -86,8 +89,10 @@ pub struct StatelessSpec {
     pub resources: Resources,
     /// The port the container listens on; a Service exposes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: Option<u16>,
     #[serde(default = "one")]
+    #[schema(maximum = 100, default = one)]
     pub replicas: u32,
 }
 
@@ -103,6 +108,7 @@ pub struct CronJobSpec {
     pub schedule: Schedule,
     /// IANA time zone the schedule is read in; always set on the CronJob.
     #[serde(default = "TimeZone::utc")]
+    #[schema(default = TimeZone::utc)]
     pub time_zone: TimeZone,
     /// Where the container comes from: a Stateless application of the same
     /// project. Exactly one of `template` and `image` is given.
@@ -128,24 +134,32 @@ pub struct CronJobSpec {
     pub resources: Option<Resources>,
     /// Extra labels on every Job and pod of this CronJob.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(schema_with = labels_schema)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
+    #[schema(default = ConcurrencyPolicy::default)]
     pub concurrency_policy: ConcurrencyPolicy,
     /// A run is stopped after this many seconds (`activeDeadlineSeconds`).
     #[serde(default = "default_timeout")]
+    #[schema(minimum = 1, maximum = 604800, default = default_timeout)]
     pub timeout_seconds: u32,
     /// Failed pods retried before the run fails (`backoffLimit`).
     #[serde(default = "default_retries")]
+    #[schema(maximum = 20, default = default_retries)]
     pub retries: u32,
     /// A run that could not start within this many seconds of its scheduled
     /// time is skipped rather than started late.
     #[serde(default = "default_starting_deadline")]
+    #[schema(minimum = 10, default = default_starting_deadline)]
     pub starting_deadline_seconds: u32,
     #[serde(default = "default_successful_history")]
+    #[schema(maximum = 100, default = default_successful_history)]
     pub successful_jobs_history_limit: u32,
     #[serde(default = "default_failed_history")]
+    #[schema(maximum = 100, default = default_failed_history)]
     pub failed_jobs_history_limit: u32,
     #[serde(default)]
+    #[schema(default = bool::default)]
     pub suspend: bool,
     /// How long HKS keeps this CronJob's run history and logs (after
     /// Kubernetes deleted the Jobs); the installation default when absent.
@@ -159,8 +173,10 @@ pub struct CronJobSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HistoryRetention {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_runs: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub max_age_days: Option<u32>,
 }
 
@@ -184,6 +200,36 @@ fn default_successful_history() -> u32 {
 }
 fn default_failed_history() -> u32 {
     3
+}
+
+/// The schema of `CronJobSpec.labels`: the keys and values
+/// [`formats::label_key`] and [`formats::label_value`] accept. It replaces
+/// the whole property, so the field's description is repeated here.
+fn labels_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("Extra labels on every Job and pod of this CronJob."))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(63))
+                .pattern(Some(
+                    r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",
+                )),
+        ))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "A label key: an optional DNS-subdomain prefix and `/`, then a name of at \
+                     most 63 letters, digits, `-`, `_` and `.`. Not with the prefix `hks.dev/`, \
+                     `app.kubernetes.io/` or `batch.kubernetes.io/`: HKS and Kubernetes set those.",
+                ))
+                .pattern(Some(
+                    r"^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+                )),
+        ))
+        .build()
 }
 
 /// What to do when a run is due while the previous one is still running.
@@ -241,8 +287,10 @@ pub enum TemplateMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommandOverride {
+    #[schema(min_items = 1, pattern = r"^[^\u0000]*$")]
     pub argv: Vec<String>,
     #[serde(default)]
+    #[schema(default = bool::default)]
     pub shell: bool,
 }
 

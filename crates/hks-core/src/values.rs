@@ -315,13 +315,13 @@ impl utoipa::PartialSchema for Image {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use regex::Regex;
 
     use super::*;
 
     /// Every string over `alphabet` of at most `max_len` characters.
-    fn strings(alphabet: &[char], max_len: usize) -> Vec<String> {
+    pub(crate) fn strings(alphabet: &[char], max_len: usize) -> Vec<String> {
         let mut all = vec![String::new()];
         let mut last = vec![String::new()];
         for _ in 0..max_len {
