@@ -15,6 +15,7 @@ pub mod invoke;
 pub mod labels;
 pub mod logtext;
 pub mod manifest;
+pub mod placement;
 pub mod problem;
 pub mod run;
 pub mod schedule;

@@ -27,7 +27,7 @@ use crate::container::{EnvVar, ResourceList, Resources};
 use crate::invoke::{self, Invocation};
 use crate::labels::{
     ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION, LABEL_JOB_NAME,
-    LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TENANT, LABEL_TRIGGER, LABEL_TYPE, MANAGED_BY,
+    LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TENANT, LABEL_TRIGGER, MANAGED_BY,
 };
 use crate::spec::{ContainerSource, CronJobSpec, StatelessSpec};
 
@@ -35,36 +35,8 @@ use crate::spec::{ContainerSource, CronJobSpec, StatelessSpec};
 /// part of what a manifest is.
 pub use crate::labels::FINALIZER_ARCHIVE;
 
-/// Where a project's objects live, and whose they are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placement {
-    pub tenant: String,
-    pub project: String,
-    /// The project's namespace in the tenant's cluster.
-    pub namespace: String,
-}
-
-impl Placement {
-    /// The labels every object of `application` carries.
-    pub fn labels(&self, application: &str, kind: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
-            (LABEL_TENANT.to_owned(), self.tenant.clone()),
-            (LABEL_PROJECT.to_owned(), self.project.clone()),
-            (LABEL_APPLICATION.to_owned(), application.to_owned()),
-            (LABEL_TYPE.to_owned(), kind.to_owned()),
-        ])
-    }
-
-    fn meta(&self, name: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
-        ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: Some(self.namespace.clone()),
-            labels: Some(labels),
-            ..ObjectMeta::default()
-        }
-    }
-}
+/// Re-exported: every manifest function takes one.
+pub use crate::placement::Placement;
 
 /// The namespace of a project.
 pub fn namespace(p: &Placement) -> Namespace {
