@@ -1,7 +1,7 @@
 //! The pieces of a container that several kinds of configuration share: an
 //! application's environment and resources, a Function's token Secret, a
 //! called Function's resources. Plain types with no dependencies on the
-//! modules that use them ([`crate::spec`], [`crate::invoke`]).
+//! modules that use them (`spec`, `invoke`).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

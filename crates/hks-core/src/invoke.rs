@@ -3,9 +3,9 @@
 //! non-zero unless the response meets a stated criterion, so a Function
 //! answering 500 makes the run Failed (curl without `--fail` would not).
 //!
-//! [`FunctionSpec`] is a Function application (re-exported by
-//! [`crate::spec`] with the other applications' types; it lives here so that
-//! calling a Function does not depend on the specs that contain a call).
+//! [`FunctionSpec`] is a Function application (re-exported by `spec` with
+//! the other applications' types; it lives here so that calling a Function
+//! does not depend on the specs that contain a call).
 //! [`FunctionCall`] is what the user configures (in `CronJobSpec.function`);
 //! [`Invocation`] is that call resolved against the Function's current spec
 //! and the installation's HTTP-client image, and [`Invocation::args`] is the

@@ -1,9 +1,8 @@
 //! The names of the labels, annotations and finalizer that HKS puts on
 //! Kubernetes objects, and of the ones Kubernetes puts there that HKS reads.
 //! Plain constants with no dependencies, so that every module that writes
-//! objects ([`crate::manifest`]), reads them ([`crate::run`]) or checks user
-//! input against them ([`crate::spec`]) can name them without depending on
-//! the others.
+//! objects (`manifest`), reads them (`run`) or checks user input against
+//! them (`spec`) can name them without depending on the others.
 
 /// Prefix of HKS's own labels and annotations.
 pub const LABEL_PREFIX: &str = "hks.dev/";

@@ -1,6 +1,6 @@
 //! Where a project's objects live (its namespace in the tenant's cluster)
 //! and whose they are (the HKS labels). A leaf of its own so that the
-//! examples of the manifest tests need nothing of [`crate::manifest`].
+//! examples of the manifest tests need nothing of `manifest`.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! What a user configures: applications of three types. These types are the
 //! API's request and response bodies and what the store keeps (as JSON);
-//! Kubernetes objects are derived from them by [`crate::manifest`].
+//! Kubernetes objects are derived from them by `manifest`.
 
 use std::collections::BTreeMap;
 

@@ -9,8 +9,8 @@
 //! can say it.
 //!
 //! **Deserialising does not check.** A value read with serde holds the text
-//! as given, valid or not; [`crate::spec::validate_application`] then reports
-//! it together with every other problem of the request, each with its field
+//! as given, valid or not; `spec::validate_application` then reports it
+//! together with every other problem of the request, each with its field
 //! path and a hint. Checking in `Deserialize` would stop at the first bad
 //! value and turn it into serde's one-line message (the API's
 //! `invalid_json`), so a form could no longer mark every field at once and
