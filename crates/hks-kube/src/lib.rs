@@ -185,7 +185,7 @@ pub struct AttemptLog {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holdable {
     pub name: String,
-    /// Carries HKS's finalizer ([`hks_core::labels::FINALIZER_ARCHIVE`]).
+    /// Carries HKS's finalizer ([`hks_core::manifest::FINALIZER_ARCHIVE`]).
     pub held: bool,
     /// Kubernetes wants it gone (`deletionTimestamp` is set).
     pub deleting: bool,
