@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hks_core::{Invalid, Problem};
+use hks_core::{Code, Invalid, Problem};
 use hks_kube::KubeError;
 use hks_store::StoreError;
 use serde::Serialize;
@@ -57,7 +57,7 @@ pub enum ApiError {
 pub struct ErrorBody {
     /// Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
     /// `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`.
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     /// For `invalid`: every problem, with its field path.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -114,16 +114,18 @@ impl From<KubeError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = match &self {
-            Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Self::ClusterUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable"),
-            Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "cluster_rejected"),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Invalid(_) => (StatusCode::BAD_REQUEST, Code::Invalid),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, Code::Unauthorized),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, Code::NotFound),
+            Self::Conflict(_) => (StatusCode::CONFLICT, Code::Conflict),
+            Self::ClusterUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, Code::ClusterUnavailable)
+            }
+            Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, Code::ClusterRejected),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, Code::Timeout),
+            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, Code::Overloaded),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal),
         };
         match &self {
             Self::Internal(error) => {
@@ -140,7 +142,7 @@ impl IntoResponse for ApiError {
                 .iter()
                 .map(|p| Problem {
                     field: cap(&p.field),
-                    code: p.code.clone(),
+                    code: p.code,
                     message: cap(&p.message),
                     hint: p.hint.as_deref().map(cap),
                 })

@@ -6,7 +6,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use hks_core::Invalid;
+use hks_core::{Code, Invalid};
 use hks_store::{Principal, token_hash};
 use serde::de::DeserializeOwned;
 
@@ -96,7 +96,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
-                Invalid::one("", "unreadable_body", e.body_text()).into()
+                Invalid::one("", Code::UnreadableBody, e.body_text()).into()
             }
         })?;
         parse(&bytes, "").map(JsonBody)
@@ -114,7 +114,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, ApiEr
             (pre, p) => format!("{pre}.{p}"),
         };
         ApiError::Invalid(
-            Invalid::one(field, "invalid_json", e.inner().to_string()).with_hint(
+            Invalid::one(field, Code::InvalidJson, e.inner().to_string()).with_hint(
                 "check the field's name and type against the API reference at /api/v1/openapi.json",
             ),
         )
@@ -142,7 +142,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
                 } else {
                     path
                 };
-                Invalid::one(field, "invalid_parameter", e.inner().to_string())
+                Invalid::one(field, Code::InvalidParameter, e.inner().to_string())
                     .with_hint(
                         "check the parameter against the API reference at /api/v1/openapi.json",
                     )
@@ -174,7 +174,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
                 if e.status().is_server_error() {
                     return Err(ApiError::Internal(Box::new(e)));
                 }
-                Err(Invalid::one(field, "invalid_parameter", e.kind().to_string()).into())
+                Err(Invalid::one(field, Code::InvalidParameter, e.kind().to_string()).into())
             }
             Err(other) => Err(ApiError::Internal(Box::new(other))),
         }

@@ -13,7 +13,7 @@ use crate::routes;
     info(title = "HKS API", description = "Projects, applications and CronJobs on the tenant's Kubernetes cluster."),
     components(schemas(
         hks_core::spec::StatelessSpec, hks_core::spec::CronJobSpec, hks_core::spec::FunctionSpec,
-        hks_core::Problem,
+        hks_core::Problem, hks_core::Code,
     )),
     modifiers(&Security),
     tags(

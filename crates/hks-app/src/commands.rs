@@ -12,11 +12,11 @@
 //! whether the name is free, and only then reads what the spec refers to:
 //! see [`crate::plan`].
 
-use hks_core::Invalid;
 use hks_core::formats;
 use hks_core::manifest;
 use hks_core::run::Run;
 use hks_core::spec::{ApplicationSpec, ApplicationType, TemplateMode, validate_name};
+use hks_core::{Code, Invalid};
 use hks_kube::{Kind, Object, ObjectKey};
 use hks_store::{Application, Principal, Project};
 use tracing::info;
@@ -214,7 +214,7 @@ async fn write_existing(
     if existing.spec.kind() != spec.kind() {
         return Err(Invalid::one(
             "type",
-            "type_change",
+            Code::TypeChange,
             format!(
                 "'{name}' is a {} application; its type cannot change",
                 existing.spec.kind().as_str()

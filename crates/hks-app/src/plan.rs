@@ -11,13 +11,13 @@
 //! objects a stored application is re-applied as are the ones its write
 //! applied.
 
-use hks_core::Invalid;
 use hks_core::invoke::INVOKE_PROGRAM;
 use hks_core::manifest::{self, Placement};
 use hks_core::spec::{
     ApplicationSpec, ApplicationType, ContainerSource, CronJobSpec, FunctionSpec, StatelessSpec,
     TemplateMode, validate_application,
 };
+use hks_core::{Code, Invalid};
 use hks_kube::{Kind, Object, ObjectKey};
 use hks_store::Application;
 
@@ -167,7 +167,7 @@ async fn template(
         Some(ApplicationSpec::Stateless(s)) => Ok(Some(s)),
         Some(_) => Err(Invalid::one(
             "spec.template.application",
-            "template_not_stateless",
+            Code::TemplateNotStateless,
             format!(
                 "'{}' is not a Stateless application; only Stateless applications can be templates",
                 t.application
@@ -177,7 +177,7 @@ async fn template(
         None if t.mode == TemplateMode::Snapshot && t.snapshot.is_some() => Ok(None),
         None => Err(Invalid::one(
             "spec.template.application",
-            "template_not_found",
+            Code::TemplateNotFound,
             format!(
                 "there is no Stateless application named '{}' in this project",
                 t.application
@@ -194,13 +194,13 @@ async fn function(sources: &Sources<'_>, name: &str) -> Result<FunctionSpec, App
         Some(ApplicationSpec::Function(f)) => Ok(f),
         Some(_) => Err(Invalid::one(
             "spec.function.name",
-            "not_a_function",
+            Code::NotAFunction,
             format!("'{name}' is not a Function"),
         )
         .into()),
         None => Err(Invalid::one(
             "spec.function.name",
-            "function_not_found",
+            Code::FunctionNotFound,
             format!("there is no Function named '{name}' in this project"),
         )
         .with_hint("create the Function first")
@@ -355,8 +355,10 @@ pub async fn prepare(
             ApplicationSpec::Stateless(_) => c
                 .template
                 .as_ref()
-                .is_some_and(|t| t.application == name && t.mode == TemplateMode::Follow),
-            ApplicationSpec::Function(_) => c.function.as_ref().is_some_and(|f| f.name == name),
+                .is_some_and(|t| t.application.as_str() == name && t.mode == TemplateMode::Follow),
+            ApplicationSpec::Function(_) => {
+                c.function.as_ref().is_some_and(|f| f.name.as_str() == name)
+            }
             ApplicationSpec::Cronjob(_) => false,
         };
         if affected {

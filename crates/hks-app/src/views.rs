@@ -97,8 +97,8 @@ pub fn summarize(
     let cluster = observed.and_then(|o| o.cronjobs.get(&app.name));
     Some(CronJobSummary {
         name: app.name.clone(),
-        schedule: c.schedule.clone(),
-        time_zone: c.time_zone.clone(),
+        schedule: c.schedule.to_string(),
+        time_zone: c.time_zone.to_string(),
         description: schedule.map(|s| s.describe()),
         next_run: if c.suspend {
             None
@@ -107,8 +107,8 @@ pub fn summarize(
         },
         suspended: c.suspend,
         template_mode: c.template.as_ref().map(|t| t.mode),
-        template: c.template.as_ref().map(|t| t.application.clone()),
-        function: c.function.as_ref().map(|f| f.name.clone()),
+        template: c.template.as_ref().map(|t| t.application.to_string()),
+        function: c.function.as_ref().map(|f| f.name.to_string()),
         last_run: last_runs.get(&app.name).cloned(),
         active: cluster.map_or(0, |c| c.active),
         cluster_state: match (observed, cluster) {

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::manifest::Placement;
+use crate::placement::Placement;
 use crate::spec::{CronJobSpec, FunctionSpec, StatelessSpec};
 
 pub fn placement() -> Placement {

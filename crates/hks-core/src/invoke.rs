@@ -3,6 +3,9 @@
 //! non-zero unless the response meets a stated criterion, so a Function
 //! answering 500 makes the run Failed (curl without `--fail` would not).
 //!
+//! [`FunctionSpec`] is a Function application (re-exported by `spec` with
+//! the other applications' types; it lives here so that calling a Function
+//! does not depend on the specs that contain a call).
 //! [`FunctionCall`] is what the user configures (in `CronJobSpec.function`);
 //! [`Invocation`] is that call resolved against the Function's current spec
 //! and the installation's HTTP-client image, and [`Invocation::args`] is the
@@ -11,9 +14,58 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
-use crate::problem::{Problems, at, index};
-use crate::spec::{FunctionSpec, Resources, SecretKeyRef};
+use crate::container::{Resources, SecretKeyRef};
+use crate::formats;
+use crate::problem::{Code, Problems, at, index};
+use crate::values::{ApplicationName, validate_name};
+
+/// A serverless Function: an HTTP endpoint that scheduled invocations call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// `http://` or `https://` URL, typically the in-cluster Service URL.
+    // No whitespace (Rust's `char::is_whitespace`) and no control characters.
+    #[schema(
+        pattern = r"^https?://[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+$"
+    )]
+    pub endpoint: String,
+    #[serde(default = "post")]
+    #[schema(schema_with = function_method_schema)]
+    pub method: String,
+    /// Bearer token for the Function, held in a Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<SecretKeyRef>,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+/// The schema of `FunctionSpec.method`: one of [`METHODS`], by default `POST`.
+fn function_method_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(METHODS))
+        .default(Some(post().into()))
+        .build()
+}
+
+/// The schema of `FunctionCall.method`: one of [`METHODS`], or none. It
+/// replaces the whole property, so the field's description is repeated here.
+fn call_method_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .description(Some("Overrides the Function's default method."))
+        .enum_values(Some(
+            METHODS
+                .iter()
+                .map(|m| serde_json::Value::from(*m))
+                .chain([serde_json::Value::Null]),
+        ))
+        .build()
+}
 
 /// Calls a Function of the same project on the CronJob's schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -21,29 +73,37 @@ use crate::spec::{FunctionSpec, Resources, SecretKeyRef};
 pub struct FunctionCall {
     /// Name of a Function application of the same project. Its endpoint and
     /// token Secret are read at every apply, so later changes reach this CronJob.
-    pub name: String,
+    pub name: ApplicationName,
     /// Overrides the Function's default method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = call_method_schema)]
     pub method: Option<String>,
     /// Extra request headers. They are visible in the CronJob: never put a
     /// secret here (the Function's `tokenSecret` is the way to authenticate).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<HttpHeader>,
     /// The request body, sent as is.
+    // At most MAX_BODY_BYTES bytes: a longer text in characters is longer in
+    // bytes, so the schema's maxLength never refuses what the server takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 65536, pattern = r"^[^\u0000]*$")]
     pub body: Option<String>,
     /// Time allowed for each request (each attempt), in seconds.
     #[serde(default = "default_request_timeout")]
+    #[schema(minimum = 1, maximum = 3600, default = default_request_timeout)]
     pub request_timeout_seconds: u32,
     /// Requests repeated after a network error, 408, 429 or 5xx, inside the
     /// same run (the CronJob's `retries` then retries the whole run).
     #[serde(default = "default_request_retries")]
+    #[schema(maximum = 10, default = default_request_retries)]
     pub retries: u32,
     /// Wait before the first repeated request, in seconds; doubles each time.
     #[serde(default = "default_backoff")]
+    #[schema(maximum = 600, default = default_backoff)]
     pub backoff_seconds: u32,
     /// Status codes (`200`) or classes (`2xx`) that mean success.
     #[serde(default = "default_expect")]
+    #[schema(min_items = 1, pattern = r"^[1-5](?:xx|[0-9]{2})$", default = default_expect)]
     pub expect: Vec<String>,
 }
 
@@ -51,7 +111,14 @@ pub struct FunctionCall {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HttpHeader {
+    /// An HTTP token. Not `Authorization`, `Proxy-Authorization`, `Cookie`
+    /// (the CronJob would show the secret; give the Function a
+    /// `tokenSecret`) or `X-HKS-Execution-Id` (HKS sets it); unique in the
+    /// list, ignoring case.
+    #[schema(pattern = r"^[0-9A-Za-z!#$%&'*+.^_`|~-]+$")]
     pub name: String,
+    /// One line: no control characters but tabs.
+    #[schema(pattern = r"^[^\u0000-\u0008\u000A-\u001F\u007F-\u009F]*$")]
     pub value: String,
 }
 
@@ -137,13 +204,22 @@ impl FunctionCall {
     /// attempt's timeout plus the doubling waits between them.
     pub fn worst_case_seconds(&self) -> u64 {
         let attempts = u64::from(self.retries) + 1;
-        let waits = (0..self.retries).fold(0u64, |sum, i| {
-            sum.saturating_add(u64::from(self.backoff_seconds).saturating_mul(1u64 << i.min(32)))
-        });
+        let waits = u64::try_from(u128::from(self.backoff_seconds) * doubling_sum(self.retries))
+            .unwrap_or(u64::MAX);
         attempts
             .saturating_mul(u64::from(self.request_timeout_seconds))
             .saturating_add(waits)
     }
+}
+
+/// The factors of the backoff over `n` waits, `2^0 + 2^1 + ...` with each
+/// capped at `2^32`, in closed form: validation computes it for any
+/// `retries` a request holds (up to `u32::MAX`, over which a loop would take
+/// seconds).
+fn doubling_sum(n: u32) -> u128 {
+    let doubling = (1u128 << n.min(32)) - 1;
+    let capped = u128::from(n.saturating_sub(32)) << 32;
+    doubling + capped
 }
 
 impl Invocation {
@@ -177,11 +253,7 @@ pub const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 /// Validates a call on its own; that the Function exists is checked where
 /// the project's applications are known.
 pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeout: u32) {
-    if let Err(e) = crate::spec::validate_name(
-        &at(path, "name"),
-        &f.name,
-        crate::formats::MAX_APPLICATION_NAME,
-    ) {
+    if let Err(e) = validate_name(&at(path, "name"), &f.name, formats::MAX_APPLICATION_NAME) {
         p.extend(e);
     }
     if let Some(m) = &f.method
@@ -189,7 +261,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     {
         p.push(
             at(path, "method"),
-            "invalid_method",
+            Code::InvalidMethod,
             "must be one of GET, POST, PUT, PATCH, DELETE, HEAD",
             Some("leave it out to use the Function's method"),
         );
@@ -201,14 +273,14 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         if h.name.is_empty() || !h.name.bytes().all(is_token_char) {
             p.push(
                 at(&item, "name"),
-                "invalid_header_name",
+                Code::InvalidHeaderName,
                 format!("'{}' is not a valid header name", h.name),
                 Some("use letters, digits and '-', like X-Request-Source"),
             );
         } else if RESERVED_HEADERS.contains(&lower.as_str()) {
             p.push(
                 at(&item, "name"),
-                "reserved_header",
+                Code::ReservedHeader,
                 format!("HKS does not send '{}' from the CronJob", h.name),
                 Some(if lower == "x-hks-execution-id" {
                     "HKS sets X-HKS-Execution-Id to the run's name"
@@ -219,7 +291,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         } else if !seen.insert(lower) {
             p.push(
                 at(&item, "name"),
-                "duplicate_header",
+                Code::DuplicateHeader,
                 format!("'{}' is set more than once", h.name),
                 None,
             );
@@ -230,7 +302,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         if h.value.chars().any(|c| c.is_control() && c != '\t') {
             p.push(
                 at(&item, "value"),
-                "invalid_header_value",
+                Code::InvalidHeaderValue,
                 "must not contain line breaks, NUL or other control characters",
                 Some("a header value is one line of visible characters"),
             );
@@ -240,14 +312,14 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         if body.contains('\0') {
             p.push(
                 at(path, "body"),
-                "invalid_body",
+                Code::InvalidBody,
                 "must not contain NUL characters",
                 None,
             );
         } else if body.len() > MAX_BODY_BYTES {
             p.push(
                 at(path, "body"),
-                "too_long",
+                Code::TooLong,
                 format!("must be at most {MAX_BODY_BYTES} bytes"),
                 None,
             );
@@ -256,7 +328,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.request_timeout_seconds == 0 || f.request_timeout_seconds > 3600 {
         p.push(
             at(path, "requestTimeoutSeconds"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be between 1 second and 1 hour (3600)",
             None,
         );
@@ -264,7 +336,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.retries > 10 {
         p.push(
             at(path, "retries"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 10",
             None,
         );
@@ -272,7 +344,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.backoff_seconds > 600 {
         p.push(
             at(path, "backoffSeconds"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 600 (10 minutes)",
             None,
         );
@@ -280,7 +352,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.expect.is_empty() {
         p.push(
             at(path, "expect"),
-            "empty_criterion",
+            Code::EmptyCriterion,
             "give at least one status code or class",
             Some("leave it out for any 2xx"),
         );
@@ -289,7 +361,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
         if !is_status_or_class(e) {
             p.push(
                 index(&at(path, "expect"), i),
-                "invalid_status",
+                Code::InvalidStatus,
                 format!("'{e}' is neither a status code (100 to 599) nor a class (1xx to 5xx)"),
                 None,
             );
@@ -299,7 +371,7 @@ pub(crate) fn validate(p: &mut Problems, path: &str, f: &FunctionCall, run_timeo
     if f.request_timeout_seconds > 0 && worst > u64::from(run_timeout) {
         p.push(
             at(path, "requestTimeoutSeconds"),
-            "exceeds_run_timeout",
+            Code::ExceedsRunTimeout,
             format!("the requests and waits between them can take {worst} s, longer than the run's timeout ({run_timeout} s)"),
             Some("lower the request timeout or retries, or raise timeoutSeconds"),
         );
@@ -395,6 +467,33 @@ mod tests {
         assert!(problems(&tab, 3600).is_empty());
         let body = call(json!({"name": "fn", "body": "{\"a\": \"\u{0}\"}"}));
         assert_eq!(problems(&body, 3600), ["spec.function.body invalid_body"]);
+    }
+
+    #[test]
+    fn the_worst_case_is_the_sum_of_the_attempts_and_waits() {
+        // The waits one by one, as the client makes them.
+        let stepwise = |retries: u32, backoff: u32| -> u64 {
+            (0..retries).fold(0u64, |sum, i| {
+                sum.saturating_add(u64::from(backoff).saturating_mul(1u64 << i.min(32)))
+            })
+        };
+        for retries in [0, 1, 2, 10, 31, 32, 33, 40, 1000] {
+            for backoff in [0, 1, 2, 600, u32::MAX] {
+                let f = call(
+                    json!({"name": "f", "retries": retries, "backoffSeconds": backoff,
+                    "requestTimeoutSeconds": 7}),
+                );
+                let attempts = u64::from(retries) + 1;
+                assert_eq!(
+                    f.worst_case_seconds(),
+                    (attempts * 7).saturating_add(stepwise(retries, backoff)),
+                    "{retries} {backoff}"
+                );
+            }
+        }
+        // Any number a request may hold is answered at once.
+        let f = call(json!({"name": "f", "retries": u32::MAX, "backoffSeconds": u32::MAX}));
+        assert_eq!(f.worst_case_seconds(), u64::MAX);
     }
 
     #[test]

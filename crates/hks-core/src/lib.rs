@@ -8,15 +8,21 @@
 //! problem with a field path (`spec.env[2].name`) so the API can point at the
 //! field, and it runs before anything is stored or applied.
 
+pub mod container;
 pub mod examples;
 pub mod formats;
 pub mod invoke;
+pub mod labels;
 pub mod logtext;
 pub mod manifest;
+pub mod placement;
 pub mod problem;
 pub mod run;
 pub mod schedule;
+#[cfg(test)]
+mod schema_tests;
 pub mod spec;
 pub mod tenant;
+pub mod values;
 
-pub use problem::{Invalid, Problem};
+pub use problem::{Code, Invalid, Problem};

@@ -23,59 +23,20 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::container::{EnvVar, ResourceList, Resources};
 use crate::invoke::{self, Invocation};
-use crate::spec::{ContainerSource, CronJobSpec, EnvVar, ResourceList, Resources, StatelessSpec};
+use crate::labels::{
+    ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION, LABEL_JOB_NAME,
+    LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TENANT, LABEL_TRIGGER, MANAGED_BY,
+};
+use crate::spec::{ContainerSource, CronJobSpec, StatelessSpec};
 
-/// Prefix of HKS's own labels and annotations.
-pub const LABEL_PREFIX: &str = "hks.dev/";
-pub const LABEL_TENANT: &str = "hks.dev/tenant";
-pub const LABEL_PROJECT: &str = "hks.dev/project";
-pub const LABEL_APPLICATION: &str = "hks.dev/application";
-pub const LABEL_TYPE: &str = "hks.dev/type";
-/// `manual` on Jobs (and their pods) started by Run now; absent on scheduled runs.
-pub const LABEL_TRIGGER: &str = "hks.dev/trigger";
-/// Who started a manual run.
-pub const ANNOTATION_TRIGGERED_BY: &str = "hks.dev/triggered-by";
-pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const MANAGED_BY: &str = "hks";
-/// The annotation `kubectl create job --from=cronjob/...` sets.
-pub const ANNOTATION_INSTANTIATE: &str = "cronjob.kubernetes.io/instantiate";
-/// HKS's finalizer on the pods (from the pod template) and Jobs of a
-/// CronJob: Kubernetes cannot remove a finished run, and its logs with it,
-/// before HKS's run recorder has archived them, even with history limits of
-/// 0 or while HKS is down. The recorder removes it once the run is recorded.
-pub const FINALIZER_ARCHIVE: &str = "hks.dev/archive-logs";
+/// Re-exported because callers outside this crate know the finalizer as
+/// part of what a manifest is.
+pub use crate::labels::FINALIZER_ARCHIVE;
 
-/// Where a project's objects live, and whose they are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placement {
-    pub tenant: String,
-    pub project: String,
-    /// The project's namespace in the tenant's cluster.
-    pub namespace: String,
-}
-
-impl Placement {
-    /// The labels every object of `application` carries.
-    pub fn labels(&self, application: &str, kind: &str) -> BTreeMap<String, String> {
-        BTreeMap::from([
-            (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
-            (LABEL_TENANT.to_owned(), self.tenant.clone()),
-            (LABEL_PROJECT.to_owned(), self.project.clone()),
-            (LABEL_APPLICATION.to_owned(), application.to_owned()),
-            (LABEL_TYPE.to_owned(), kind.to_owned()),
-        ])
-    }
-
-    fn meta(&self, name: &str, labels: BTreeMap<String, String>) -> ObjectMeta {
-        ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: Some(self.namespace.clone()),
-            labels: Some(labels),
-            ..ObjectMeta::default()
-        }
-    }
-}
+/// Re-exported: every manifest function takes one.
+pub use crate::placement::Placement;
 
 /// The namespace of a project.
 pub fn namespace(p: &Placement) -> Namespace {
@@ -228,8 +189,6 @@ pub fn function_cronjob(
     )
 }
 
-/// The label the Job controller puts on a Job's pods, holding the Job's name.
-pub const LABEL_JOB_NAME: &str = "batch.kubernetes.io/job-name";
 const TOKEN_VOLUME: &str = "function-token";
 
 fn cronjob_with(p: &Placement, name: &str, spec: &CronJobSpec, pod: PodSpec) -> CronJob {
@@ -245,7 +204,7 @@ fn cronjob_with(p: &Placement, name: &str, spec: &CronJobSpec, pod: PodSpec) -> 
         metadata: p.meta(name, labels),
         spec: KubeCronJobSpec {
             schedule: spec.schedule.trim().to_owned(),
-            time_zone: Some(spec.time_zone.clone()),
+            time_zone: Some(spec.time_zone.to_string()),
             concurrency_policy: Some(spec.concurrency_policy.as_str().to_owned()),
             starting_deadline_seconds: Some(i64::from(spec.starting_deadline_seconds)),
             successful_jobs_history_limit: Some(clamp(spec.successful_jobs_history_limit)),

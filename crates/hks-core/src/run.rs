@@ -8,13 +8,10 @@ use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::manifest::{ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_TRIGGER};
-
-/// The label the Job controller puts on a Job's pods, holding the Job's uid.
-pub const LABEL_CONTROLLER_UID: &str = "batch.kubernetes.io/controller-uid";
-
-/// The annotation the CronJob controller puts on the Jobs it creates.
-pub const ANNOTATION_SCHEDULED_TIMESTAMP: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
+use crate::labels::{
+    ANNOTATION_INSTANTIATE, ANNOTATION_SCHEDULED_TIMESTAMP, ANNOTATION_TRIGGERED_BY,
+    LABEL_CONTROLLER_UID, LABEL_TRIGGER,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]

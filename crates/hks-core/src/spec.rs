@@ -1,15 +1,21 @@
 //! What a user configures: applications of three types. These types are the
 //! API's request and response bodies and what the store keeps (as JSON);
-//! Kubernetes objects are derived from them by [`crate::manifest`].
+//! Kubernetes objects are derived from them by `manifest`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
+pub use crate::container::{EnvVar, ResourceList, Resources, SecretKeyRef};
 use crate::formats;
 use crate::invoke::FunctionCall;
-use crate::problem::{Invalid, Problems, at, index};
+pub use crate::invoke::FunctionSpec;
+use crate::labels::LABEL_PREFIX;
+use crate::problem::{Code, Invalid, Problems, at, index};
+pub use crate::values::validate_name;
+use crate::values::{ApplicationName, Image, Schedule, TimeZone, validate_image};
 
 /// The type of an application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -68,12 +74,14 @@ impl ApplicationSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatelessSpec {
     /// Container image, for example `ghcr.io/acme/web:1.4`.
-    pub image: String,
+    pub image: Image,
     /// Overrides the image's entrypoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub command: Vec<String>,
     /// Arguments to the entrypoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(pattern = r"^[^\u0000]*$")]
     pub args: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<EnvVar>,
@@ -81,8 +89,10 @@ pub struct StatelessSpec {
     pub resources: Resources,
     /// The port the container listens on; a Service exposes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: Option<u16>,
     #[serde(default = "one")]
+    #[schema(maximum = 100, default = one)]
     pub replicas: u32,
 }
 
@@ -90,73 +100,23 @@ fn one() -> u32 {
     1
 }
 
-/// An environment variable: a plain value, or a reference to a key of a
-/// Secret in the project's namespace. Secret values never pass through HKS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EnvVar {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<SecretKeyRef>,
-}
-
-/// A key of a Kubernetes Secret in the project's namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SecretKeyRef {
-    pub name: String,
-    pub key: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Resources {
-    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
-    pub requests: ResourceList,
-    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
-    pub limits: ResourceList,
-}
-
-impl Resources {
-    pub fn is_empty(&self) -> bool {
-        self.requests.is_empty() && self.limits.is_empty()
-    }
-}
-
-/// Kubernetes quantities, for example `cpu: 250m`, `memory: 128Mi`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ResourceList {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory: Option<String>,
-}
-
-impl ResourceList {
-    pub fn is_empty(&self) -> bool {
-        self.cpu.is_none() && self.memory.is_none()
-    }
-}
-
 /// A scheduled job, applied as a `batch/v1` CronJob.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CronJobSpec {
     /// Five-field cron expression or descriptor (`@daily`), as Kubernetes reads it.
-    pub schedule: String,
+    pub schedule: Schedule,
     /// IANA time zone the schedule is read in; always set on the CronJob.
-    #[serde(default = "utc")]
-    pub time_zone: String,
+    #[serde(default = "TimeZone::utc")]
+    #[schema(default = TimeZone::utc)]
+    pub time_zone: TimeZone,
     /// Where the container comes from: a Stateless application of the same
     /// project. Exactly one of `template` and `image` is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<TemplateRef>,
     /// An explicit image, when there is no template.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+    pub image: Option<Image>,
     /// Instead of a container of the user's: call a Function of the same
     /// project over HTTP (the installation's HTTP client runs it). Excludes
     /// `template`, `image`, `command` and `env`.
@@ -174,24 +134,32 @@ pub struct CronJobSpec {
     pub resources: Option<Resources>,
     /// Extra labels on every Job and pod of this CronJob.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(schema_with = labels_schema)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
+    #[schema(default = ConcurrencyPolicy::default)]
     pub concurrency_policy: ConcurrencyPolicy,
     /// A run is stopped after this many seconds (`activeDeadlineSeconds`).
     #[serde(default = "default_timeout")]
+    #[schema(minimum = 1, maximum = 604800, default = default_timeout)]
     pub timeout_seconds: u32,
     /// Failed pods retried before the run fails (`backoffLimit`).
     #[serde(default = "default_retries")]
+    #[schema(maximum = 20, default = default_retries)]
     pub retries: u32,
     /// A run that could not start within this many seconds of its scheduled
     /// time is skipped rather than started late.
     #[serde(default = "default_starting_deadline")]
+    #[schema(minimum = 10, default = default_starting_deadline)]
     pub starting_deadline_seconds: u32,
     #[serde(default = "default_successful_history")]
+    #[schema(maximum = 100, default = default_successful_history)]
     pub successful_jobs_history_limit: u32,
     #[serde(default = "default_failed_history")]
+    #[schema(maximum = 100, default = default_failed_history)]
     pub failed_jobs_history_limit: u32,
     #[serde(default)]
+    #[schema(default = bool::default)]
     pub suspend: bool,
     /// How long HKS keeps this CronJob's run history and logs (after
     /// Kubernetes deleted the Jobs); the installation default when absent.
@@ -205,14 +173,13 @@ pub struct CronJobSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HistoryRetention {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 10000)]
     pub max_runs: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub max_age_days: Option<u32>,
 }
 
-fn utc() -> String {
-    "UTC".into()
-}
 /// One hour.
 pub const DEFAULT_TIMEOUT_SECONDS: u32 = 3600;
 pub const DEFAULT_RETRIES: u32 = 2;
@@ -233,6 +200,36 @@ fn default_successful_history() -> u32 {
 }
 fn default_failed_history() -> u32 {
     3
+}
+
+/// The schema of `CronJobSpec.labels`: the keys and values
+/// [`formats::label_key`] and [`formats::label_value`] accept. It replaces
+/// the whole property, so the field's description is repeated here.
+fn labels_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("Extra labels on every Job and pod of this CronJob."))
+        .additional_properties(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(63))
+                .pattern(Some(
+                    r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$",
+                )),
+        ))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(
+                    "A label key: an optional DNS-subdomain prefix and `/`, then a name of at \
+                     most 63 letters, digits, `-`, `_` and `.`. Not with the prefix `hks.dev/`, \
+                     `app.kubernetes.io/` or `batch.kubernetes.io/`: HKS and Kubernetes set those.",
+                ))
+                .pattern(Some(
+                    r"^(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+                )),
+        ))
+        .build()
 }
 
 /// What to do when a run is due while the previous one is still running.
@@ -262,7 +259,7 @@ impl ConcurrencyPolicy {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateRef {
     /// Name of a Stateless application of the same project.
-    pub application: String,
+    pub application: ApplicationName,
     /// Whether later changes of the template reach this CronJob.
     pub mode: TemplateMode,
     /// With `snapshot`, the template's container as it was when this CronJob
@@ -290,8 +287,10 @@ pub enum TemplateMode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommandOverride {
+    #[schema(min_items = 1, pattern = r"^[^\u0000]*$")]
     pub argv: Vec<String>,
     #[serde(default)]
+    #[schema(default = bool::default)]
     pub shell: bool,
 }
 
@@ -306,23 +305,6 @@ impl CommandOverride {
             self.argv.clone()
         }
     }
-}
-
-/// A serverless Function: an HTTP endpoint that scheduled invocations call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FunctionSpec {
-    /// `http://` or `https://` URL, typically the in-cluster Service URL.
-    pub endpoint: String,
-    #[serde(default = "post")]
-    pub method: String,
-    /// Bearer token for the Function, held in a Secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_secret: Option<SecretKeyRef>,
-}
-
-fn post() -> String {
-    "POST".into()
 }
 
 /// The container a CronJob runs: the template's (or the explicit image) with
@@ -345,7 +327,7 @@ impl ContainerSource {
     /// The container of a Stateless application.
     pub fn of_stateless(s: &StatelessSpec) -> Self {
         Self {
-            image: s.image.clone(),
+            image: s.image.to_string(),
             command: s.command.clone(),
             args: s.args.clone(),
             env: s.env.clone(),
@@ -366,14 +348,14 @@ impl CronJobSpec {
                 (_, _, None) => {
                     return Err(Invalid::one(
                         "spec.template.application",
-                        "template_not_found",
+                        Code::TemplateNotFound,
                         format!("there is no Stateless application named '{}' in this project", t.application),
                     )
                     .with_hint("create the Stateless application first, or give an explicit `image` instead of `template`"));
                 }
             },
             (None, Some(image)) => ContainerSource {
-                image: image.clone(),
+                image: image.to_string(),
                 command: vec![],
                 args: vec![],
                 env: vec![],
@@ -382,7 +364,7 @@ impl CronJobSpec {
             (None, None) => {
                 return Err(Invalid::one(
                     "spec.template",
-                    "container_missing",
+                    Code::ContainerMissing,
                     "a CronJob needs a `template` or an `image`",
                 ));
             }
@@ -402,20 +384,6 @@ impl CronJobSpec {
         }
         Ok(base)
     }
-}
-
-/// Checks the name of an application.
-pub fn validate_name(field: &str, name: &str, max: usize) -> Result<(), Invalid> {
-    formats::dns_label(name, max).map_err(|reason| {
-        Invalid::one(
-            field,
-            "invalid_name",
-            format!("'{name}' is not a valid name: it {reason}"),
-        )
-        .with_hint(
-            "use lowercase letters, digits and '-', starting with a letter, like `nightly-report`",
-        )
-    })
 }
 
 /// Checks everything about an application that needs nothing but the input:
@@ -441,7 +409,7 @@ fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
         if a.contains('\0') {
             p.push(
                 index(&at(path, "args"), i),
-                "invalid_argument",
+                Code::InvalidArgument,
                 "must not contain NUL characters",
                 None,
             );
@@ -452,7 +420,7 @@ fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
     if s.port == Some(0) {
         p.push(
             at(path, "port"),
-            "invalid_port",
+            Code::InvalidPort,
             "must be between 1 and 65535",
             None,
         );
@@ -460,7 +428,7 @@ fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
     if s.replicas > 100 {
         p.push(
             at(path, "replicas"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 100",
             None,
         );
@@ -473,7 +441,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
             problem.field = at(path, &problem.field);
             p.push(
                 problem.field,
-                &problem.code,
+                problem.code,
                 problem.message,
                 problem.hint.as_deref(),
             );
@@ -490,7 +458,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
                 if set {
                     p.push(
                         at(path, field),
-                        "conflicting_fields",
+                        Code::ConflictingFields,
                         format!("a CronJob that calls a Function has no `{field}`: HKS runs its HTTP client"),
                         Some("to run a container of your own, leave `function` out"),
                     );
@@ -500,13 +468,13 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         }
         (Some(_), Some(_), None) => p.push(
             at(path, "image"),
-            "conflicting_fields",
+            Code::ConflictingFields,
             "give either `template` or `image`, not both",
             Some("to use another image with a template's settings, create a Stateless application for it"),
         ),
         (None, None, None) => p.push(
             at(path, "template"),
-            "container_missing",
+            Code::ContainerMissing,
             "a CronJob needs a `template` (a Stateless application of this project), an `image`, or a `function` to call",
             None,
         ),
@@ -522,14 +490,14 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         if cmd.argv.is_empty() {
             p.push(
                 &field,
-                "empty_command",
+                Code::EmptyCommand,
                 "must have at least one element",
                 Some("to keep the template's command, leave `command` out"),
             );
         } else if cmd.shell && cmd.argv.len() != 1 {
             p.push(
                 &field,
-                "shell_script_split",
+                Code::ShellScriptSplit,
                 "in shell mode, `argv` holds exactly one string: the script run by `sh -c`",
                 Some("join the command line into one string, for example [\"echo start && ./run.sh\"]"),
             );
@@ -546,20 +514,20 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         if let Err(reason) = formats::label_key(k) {
             p.push(
                 &field,
-                "invalid_label_key",
+                Code::InvalidLabelKey,
                 format!("the key {reason}"),
                 None,
             );
-        } else if k.starts_with(crate::manifest::LABEL_PREFIX)
+        } else if k.starts_with(LABEL_PREFIX)
             || k.starts_with("app.kubernetes.io/")
             || k.starts_with("batch.kubernetes.io/")
         {
-            p.push(&field, "reserved_label", "this label is set by HKS or Kubernetes", Some("choose a key without the hks.dev/, app.kubernetes.io/ or batch.kubernetes.io/ prefix"));
+            p.push(&field, Code::ReservedLabel, "this label is set by HKS or Kubernetes", Some("choose a key without the hks.dev/, app.kubernetes.io/ or batch.kubernetes.io/ prefix"));
         }
         if let Err(reason) = formats::label_value(v) {
             p.push(
                 &field,
-                "invalid_label_value",
+                Code::InvalidLabelValue,
                 format!("the value {reason}"),
                 None,
             );
@@ -568,7 +536,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.timeout_seconds == 0 || c.timeout_seconds > 7 * 24 * 3600 {
         p.push(
             at(path, "timeoutSeconds"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be between 1 second and 7 days (604800)",
             None,
         );
@@ -576,7 +544,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.retries > 20 {
         p.push(
             at(path, "retries"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 20",
             None,
         );
@@ -584,7 +552,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.starting_deadline_seconds < 10 {
         p.push(
             at(path, "startingDeadlineSeconds"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at least 10 seconds",
             Some("the CronJob controller checks schedules every 10 seconds; a shorter deadline can skip runs"),
         );
@@ -592,7 +560,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.successful_jobs_history_limit > 100 {
         p.push(
             at(path, "successfulJobsHistoryLimit"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 100",
             None,
         );
@@ -600,7 +568,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     if c.failed_jobs_history_limit > 100 {
         p.push(
             at(path, "failedJobsHistoryLimit"),
-            "out_of_range",
+            Code::OutOfRange,
             "must be at most 100",
             None,
         );
@@ -609,7 +577,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         if r.max_runs.is_some_and(|n| !(1..=10_000).contains(&n)) {
             p.push(
                 at(path, "historyRetention.maxRuns"),
-                "out_of_range",
+                Code::OutOfRange,
                 "must be between 1 and 10000",
                 Some("leave it out to use the installation's default"),
             );
@@ -617,7 +585,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         if r.max_age_days.is_some_and(|n| !(1..=3650).contains(&n)) {
             p.push(
                 at(path, "historyRetention.maxAgeDays"),
-                "out_of_range",
+                Code::OutOfRange,
                 "must be between 1 and 3650",
                 Some("leave it out to use the installation's default"),
             );
@@ -635,7 +603,7 @@ fn validate_function(p: &mut Problems, path: &str, f: &FunctionSpec) {
         // The endpoint becomes an argument of the HTTP client's container
         // and the request line, so spaces and control characters (NUL, line
         // breaks) are refused here rather than failing every run.
-        p.push(at(path, "endpoint"), "invalid_url", "must be an http:// or https:// URL without spaces or control characters", Some("for a Function in your cluster, use its Service URL, like http://my-fn.my-namespace.svc:8080/"));
+        p.push(at(path, "endpoint"), Code::InvalidUrl, "must be an http:// or https:// URL without spaces or control characters", Some("for a Function in your cluster, use its Service URL, like http://my-fn.my-namespace.svc:8080/"));
     }
     if !matches!(
         f.method.as_str(),
@@ -643,7 +611,7 @@ fn validate_function(p: &mut Problems, path: &str, f: &FunctionSpec) {
     ) {
         p.push(
             at(path, "method"),
-            "invalid_method",
+            Code::InvalidMethod,
             "must be one of GET, POST, PUT, PATCH, DELETE, HEAD",
             None,
         );
@@ -654,13 +622,8 @@ fn validate_function(p: &mut Problems, path: &str, f: &FunctionSpec) {
 }
 
 fn image(p: &mut Problems, field: &str, value: &str) {
-    if let Err(reason) = formats::image_reference(value) {
-        p.push(
-            field,
-            "invalid_image",
-            format!("'{value}' is not a valid image reference: it {reason}"),
-            None,
-        );
+    if let Err(e) = validate_image(field, value) {
+        p.extend(e);
     }
 }
 
@@ -675,7 +638,7 @@ fn argv(p: &mut Problems, field: &str, argv: &[String], shell: bool) {
         };
         p.push(
             index(field, 0),
-            "empty_command",
+            Code::EmptyCommand,
             format!("{what} must not be empty"),
             None,
         );
@@ -684,7 +647,7 @@ fn argv(p: &mut Problems, field: &str, argv: &[String], shell: bool) {
         if a.contains('\0') {
             p.push(
                 index(field, i),
-                "invalid_argument",
+                Code::InvalidArgument,
                 "must not contain NUL characters",
                 None,
             );
@@ -699,7 +662,7 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
         if let Err(reason) = formats::env_name(&v.name) {
             p.push(
                 at(&item, "name"),
-                "invalid_env_name",
+                Code::InvalidEnvName,
                 format!(
                     "'{}' is not a valid environment variable name: it {reason}",
                     v.name
@@ -709,7 +672,7 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
         } else if !seen.insert(v.name.as_str()) {
             p.push(
                 at(&item, "name"),
-                "duplicate_env_name",
+                Code::DuplicateEnvName,
                 format!("'{}' is set more than once", v.name),
                 None,
             );
@@ -717,13 +680,13 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
         match (&v.value, &v.secret) {
             (Some(_), Some(_)) => p.push(
                 &item,
-                "conflicting_fields",
+                Code::ConflictingFields,
                 "give either `value` or `secret`, not both",
                 None,
             ),
             (None, None) => p.push(
                 &item,
-                "env_value_missing",
+                Code::EnvValueMissing,
                 "give a `value` or a `secret` reference",
                 None,
             ),
@@ -734,7 +697,7 @@ fn env(p: &mut Problems, field: &str, vars: &[EnvVar]) {
                 if value.contains('\0') {
                     p.push(
                         at(&item, "value"),
-                        "invalid_env_value",
+                        Code::InvalidEnvValue,
                         "must not contain NUL characters",
                         Some("encode binary data, for example in base64"),
                     );
@@ -748,7 +711,7 @@ fn secret_ref(p: &mut Problems, field: &str, s: &SecretKeyRef) {
     if let Err(reason) = formats::dns_subdomain(&s.name) {
         p.push(
             at(field, "name"),
-            "invalid_secret_name",
+            Code::InvalidSecretName,
             format!("the Secret name {reason}"),
             None,
         );
@@ -756,7 +719,7 @@ fn secret_ref(p: &mut Problems, field: &str, s: &SecretKeyRef) {
     if let Err(reason) = formats::secret_key(&s.key) {
         p.push(
             at(field, "key"),
-            "invalid_secret_key",
+            Code::InvalidSecretKey,
             format!("the Secret key {reason}"),
             None,
         );
@@ -774,7 +737,7 @@ fn resources(p: &mut Problems, field: &str, r: &Resources) {
                     }
                     Err(reason) => p.push(
                         at(&at(field, list_name), res),
-                        "invalid_quantity",
+                        Code::InvalidQuantity,
                         format!("'{v}' is not a valid quantity: it {reason}"),
                         Some(if res == "cpu" {
                             "CPU is in cores or millicores, like 0.5 or 500m"
@@ -793,7 +756,7 @@ fn resources(p: &mut Problems, field: &str, r: &Resources) {
         {
             p.push(
                 at(&at(field, "requests"), res),
-                "request_above_limit",
+                Code::RequestAboveLimit,
                 format!("the {res} request must not be greater than the {res} limit"),
                 None,
             );
@@ -903,7 +866,7 @@ mod tests {
             .iter()
             .find(|p| p.field == "spec.env[1].value")
             .unwrap();
-        assert_eq!(env.code, "invalid_env_value");
+        assert_eq!(env.code, Code::InvalidEnvValue);
         assert!(env.hint.is_some());
         assert_eq!(
             fields(e),

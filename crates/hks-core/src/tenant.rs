@@ -4,6 +4,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::problem::Code;
+
 /// How HKS connects to a tenant's cluster. Credentials are secret: this type
 /// has no `Serialize` and a redacting `Debug`; the store encrypts
 /// [`ClusterConnection::to_stored`] and only the summary is ever shown.
@@ -114,14 +116,14 @@ impl ClusterConnection {
     }
 
     /// Structural checks; whether the cluster answers is the adapter's business.
-    pub fn validate(&self) -> Result<(), crate::Invalid> {
+    pub fn validate(&self) -> Result<(), crate::problem::Invalid> {
         let mut p = crate::problem::Problems::new();
         match self {
             Self::Kubeconfig { kubeconfig, .. } => {
                 if kubeconfig.expose_secret().trim().is_empty() {
                     p.push(
                         "cluster.kubeconfig",
-                        "empty_kubeconfig",
+                        Code::EmptyKubeconfig,
                         "the kubeconfig must not be empty",
                         None,
                     );
@@ -137,7 +139,7 @@ impl ClusterConnection {
                 if host_kubeconfig.expose_secret().trim().is_empty() {
                     p.push(
                         "cluster.hostKubeconfig",
-                        "empty_kubeconfig",
+                        Code::EmptyKubeconfig,
                         "the host kubeconfig must not be empty",
                         None,
                     );
@@ -145,7 +147,7 @@ impl ClusterConnection {
                 if let Err(r) = crate::formats::dns_label(namespace, 63) {
                     p.push(
                         "cluster.namespace",
-                        "invalid_name",
+                        Code::InvalidName,
                         format!("the namespace {r}"),
                         None,
                     );
@@ -153,7 +155,7 @@ impl ClusterConnection {
                 if let Err(r) = crate::formats::dns_label(name, 52) {
                     p.push(
                         "cluster.name",
-                        "invalid_name",
+                        Code::InvalidName,
                         format!("the vCluster name {r}"),
                         None,
                     );
@@ -163,7 +165,7 @@ impl ClusterConnection {
                 {
                     p.push(
                         "cluster.server",
-                        "invalid_url",
+                        Code::InvalidUrl,
                         "must be an https:// URL",
                         None,
                     );

@@ -45,11 +45,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use hks_core::logtext;
-use hks_core::manifest::{FINALIZER_ARCHIVE, LABEL_APPLICATION, LABEL_JOB_NAME, manual_job};
-use hks_core::run::{
-    ANNOTATION_SCHEDULED_TIMESTAMP, LABEL_CONTROLLER_UID, Run, RunResult, run, sort_newest_first,
+use hks_core::labels::{
+    ANNOTATION_SCHEDULED_TIMESTAMP, FINALIZER_ARCHIVE, LABEL_APPLICATION, LABEL_CONTROLLER_UID,
+    LABEL_JOB_NAME,
 };
+use hks_core::logtext;
+use hks_core::manifest::manual_job;
+use hks_core::run::{Run, RunResult, run, sort_newest_first};
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobCondition, JobStatus};
 use k8s_openapi::api::core::v1::{

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hks_core::manifest::{FINALIZER_ARCHIVE, LABEL_APPLICATION, LABEL_JOB_NAME};
+use hks_core::labels::{FINALIZER_ARCHIVE, LABEL_APPLICATION, LABEL_JOB_NAME};
 use hks_core::run::{run, run_from_pods};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;

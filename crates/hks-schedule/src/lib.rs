@@ -18,6 +18,7 @@ mod expr;
 mod next;
 mod preset;
 mod runs;
+mod schedule;
 mod warnings;
 mod words;
 mod zone;
@@ -25,6 +26,7 @@ mod zone;
 pub use expr::{CronField, ParseError, Quirk, Spec, SyntaxError};
 pub use preset::{Preset, PresetError, Weekday};
 pub use runs::{Run, RunNote, Skipped};
+pub use schedule::Schedule;
 pub use warnings::Warning;
 pub use zone::{Zone, ZoneError};
 
@@ -33,14 +35,6 @@ use serde::Serialize;
 
 /// The most runs a preview lists.
 pub const MAX_PREVIEW_RUNS: usize = 100;
-
-/// A validated schedule in a time zone.
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    expr: String,
-    spec: Spec,
-    zone: Zone,
-}
 
 /// Which input a [`Problem`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,10 +53,99 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cron_field: Option<CronField>,
     /// Stable machine-readable code.
-    pub code: &'static str,
+    pub code: ProblemCode,
     pub message: String,
     /// True when kube-apiserver would accept it and HKS refuses it on purpose.
     pub kubernetes_accepts: bool,
+}
+
+/// The stable machine-readable code of a [`Problem`]; on the wire, the
+/// snake_case name (`field_count`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    /// The schedule is empty.
+    Empty,
+    /// Six fields: Kubernetes schedules have no seconds field.
+    SecondsField,
+    /// Not five fields.
+    FieldCount,
+    /// An `@` descriptor other than the known ones.
+    UnknownDescriptor,
+    /// A field that does not parse.
+    InvalidField,
+    /// `@every`, which Kubernetes accepts and HKS refuses.
+    EveryDescriptor,
+    /// `*-5`-style ranges.
+    StarRange,
+    /// `+1` or `-1` numbers.
+    SignedNumber,
+    /// An empty element in a list (`1,,2`).
+    EmptyListElement,
+    /// A step that selects one value only.
+    UselessStep,
+    /// A date that never comes (30 February).
+    NeverRuns,
+    /// A `TZ=` or `CRON_TZ=` prefix.
+    TimeZoneInSchedule,
+    /// The time zone is empty.
+    TimeZoneEmpty,
+    /// The time zone is not a zone name.
+    TimeZoneSyntax,
+    /// `Local`, which depends on the controller's machine.
+    TimeZoneLocal,
+    /// No such zone in the time zone database.
+    TimeZoneUnknown,
+}
+
+impl ProblemCode {
+    /// Every code.
+    pub const ALL: [ProblemCode; 16] = [
+        Self::Empty,
+        Self::SecondsField,
+        Self::FieldCount,
+        Self::UnknownDescriptor,
+        Self::InvalidField,
+        Self::EveryDescriptor,
+        Self::StarRange,
+        Self::SignedNumber,
+        Self::EmptyListElement,
+        Self::UselessStep,
+        Self::NeverRuns,
+        Self::TimeZoneInSchedule,
+        Self::TimeZoneEmpty,
+        Self::TimeZoneSyntax,
+        Self::TimeZoneLocal,
+        Self::TimeZoneUnknown,
+    ];
+
+    /// The code as it is written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::SecondsField => "seconds_field",
+            Self::FieldCount => "field_count",
+            Self::UnknownDescriptor => "unknown_descriptor",
+            Self::InvalidField => "invalid_field",
+            Self::EveryDescriptor => "every_descriptor",
+            Self::StarRange => "star_range",
+            Self::SignedNumber => "signed_number",
+            Self::EmptyListElement => "empty_list_element",
+            Self::UselessStep => "useless_step",
+            Self::NeverRuns => "never_runs",
+            Self::TimeZoneInSchedule => "time_zone_in_schedule",
+            Self::TimeZoneEmpty => "time_zone_empty",
+            Self::TimeZoneSyntax => "time_zone_syntax",
+            Self::TimeZoneLocal => "time_zone_local",
+            Self::TimeZoneUnknown => "time_zone_unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ProblemCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Problem {
@@ -70,22 +153,22 @@ impl Problem {
         let (code, cron_field, kubernetes_accepts) = match e {
             ParseError::Syntax(s) => {
                 let code = match s {
-                    SyntaxError::Empty => "empty",
-                    SyntaxError::Seconds => "seconds_field",
-                    SyntaxError::FieldCount { .. } => "field_count",
-                    SyntaxError::UnknownDescriptor { .. } => "unknown_descriptor",
-                    SyntaxError::Field { .. } => "invalid_field",
+                    SyntaxError::Empty => ProblemCode::Empty,
+                    SyntaxError::Seconds => ProblemCode::SecondsField,
+                    SyntaxError::FieldCount { .. } => ProblemCode::FieldCount,
+                    SyntaxError::UnknownDescriptor { .. } => ProblemCode::UnknownDescriptor,
+                    SyntaxError::Field { .. } => ProblemCode::InvalidField,
                 };
                 (code, s.field(), false)
             }
             ParseError::Refused(q) => {
                 let code = match q {
-                    Quirk::Every => "every_descriptor",
-                    Quirk::StarRange { .. } => "star_range",
-                    Quirk::Sign { .. } => "signed_number",
-                    Quirk::EmptyListElement { .. } => "empty_list_element",
-                    Quirk::UselessStep { .. } => "useless_step",
-                    Quirk::NeverRuns { .. } => "never_runs",
+                    Quirk::Every => ProblemCode::EveryDescriptor,
+                    Quirk::StarRange { .. } => ProblemCode::StarRange,
+                    Quirk::Sign { .. } => ProblemCode::SignedNumber,
+                    Quirk::EmptyListElement { .. } => ProblemCode::EmptyListElement,
+                    Quirk::UselessStep { .. } => ProblemCode::UselessStep,
+                    Quirk::NeverRuns { .. } => ProblemCode::NeverRuns,
                 };
                 (code, q.field(), true)
             }
@@ -103,90 +186,51 @@ impl Problem {
 /// Validates a schedule and a time zone as kube-apiserver does (and refuses the
 /// quirks listed in [`Quirk`]). Every problem found is returned, not just the first.
 pub fn check(expr: &str, time_zone: &str) -> Result<Schedule, Vec<Problem>> {
-    let mut problems = Vec::new();
+    match (check_schedule(expr), check_time_zone(time_zone)) {
+        (Ok(spec), Ok(zone)) => Ok(Schedule::new(expr.to_owned(), spec, zone)),
+        (spec, zone) => Err(spec.err().into_iter().chain(zone.err()).collect()),
+    }
+}
+
+/// Validates a schedule on its own (the part of [`check`] that is about the
+/// expression): at most one problem, since the first one makes the rest of
+/// the expression unreadable.
+pub fn check_schedule(expr: &str) -> Result<Spec, Problem> {
     if expr.contains("TZ") {
-        problems.push(Problem {
+        return Err(Problem {
             input: Input::Schedule,
             cron_field: None,
-            code: "time_zone_in_schedule",
+            code: ProblemCode::TimeZoneInSchedule,
             message: "TZ= and CRON_TZ= are not allowed in Kubernetes schedules: remove the prefix \
                       and use the time zone setting instead"
                 .into(),
             kubernetes_accepts: false,
         });
     }
-    let spec = match expr::parse(expr) {
-        Ok(spec) => Some(spec),
-        Err(e) => {
-            // A TZ prefix makes the rest unparseable; one message says it all.
-            if problems.is_empty() {
-                problems.push(Problem::from_parse(&e));
-            }
-            None
-        }
-    };
-    let zone = match Zone::load(time_zone) {
-        Ok(zone) => Some(zone),
-        Err(e) => {
-            problems.push(Problem {
-                input: Input::TimeZone,
-                cron_field: None,
-                code: match e {
-                    ZoneError::Empty => "time_zone_empty",
-                    ZoneError::Syntax { .. } => "time_zone_syntax",
-                    ZoneError::Local => "time_zone_local",
-                    ZoneError::WrongCase { .. } | ZoneError::Unknown { .. } => "time_zone_unknown",
-                },
-                message: e.to_string(),
-                kubernetes_accepts: false,
-            });
-            None
-        }
-    };
-    match (spec, zone) {
-        (Some(spec), Some(zone)) if problems.is_empty() => Ok(Schedule {
-            expr: expr.to_owned(),
-            spec,
-            zone,
-        }),
-        _ => Err(problems),
-    }
+    expr::parse(expr).map_err(|e| Problem::from_parse(&e))
 }
 
+/// Validates a time zone on its own (the part of [`check`] that is about the zone).
+pub fn check_time_zone(name: &str) -> Result<Zone, Problem> {
+    Zone::load(name).map_err(|e| Problem {
+        input: Input::TimeZone,
+        cron_field: None,
+        code: match e {
+            ZoneError::Empty => ProblemCode::TimeZoneEmpty,
+            ZoneError::Syntax { .. } => ProblemCode::TimeZoneSyntax,
+            ZoneError::Local => ProblemCode::TimeZoneLocal,
+            ZoneError::WrongCase { .. } | ZoneError::Unknown { .. } => ProblemCode::TimeZoneUnknown,
+        },
+        message: e.to_string(),
+        kubernetes_accepts: false,
+    })
+}
+
+// What a schedule means to a person. These methods are here rather than in
+// `schedule` because they call the modules that take a `Schedule` (`runs`,
+// `warnings`): there, those modules would import `schedule` and be imported
+// back.
 impl Schedule {
-    /// The expression as given.
-    pub fn expr(&self) -> &str {
-        &self.expr
-    }
-
-    /// The parsed fields.
-    pub fn spec(&self) -> &Spec {
-        &self.spec
-    }
-
-    /// The time zone the schedule is read in.
-    pub fn zone(&self) -> &Zone {
-        &self.zone
-    }
-
-    /// The first fire time strictly after `after`, as the CronJob controller
-    /// computes it, or `None` if it does not fire within five years.
-    pub fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
-        let cursor = self.zone.cursor();
-        next::next(&self.spec, &cursor, after.as_second())
-            .and_then(|s| Timestamp::from_second(s).ok())
-    }
-
-    /// The fire times strictly after `after`, in order.
-    pub fn fire_times(&self, after: Timestamp) -> impl Iterator<Item = Timestamp> + '_ {
-        let cursor = self.zone.cursor();
-        let mut at = after.as_second();
-        std::iter::from_fn(move || {
-            at = next::next(&self.spec, &cursor, at)?;
-            Timestamp::from_second(at).ok()
-        })
-    }
-
     /// The next `count` runs after `after`, each with its local time and any
     /// daylight-saving note, and the scheduled wall times skipped on the way.
     pub fn upcoming(&self, after: Timestamp, count: usize) -> (Vec<Run>, Vec<Skipped>) {
@@ -195,12 +239,16 @@ impl Schedule {
 
     /// An English description, e.g. "At 09:00, Monday through Friday (Europe/Berlin)".
     pub fn describe(&self) -> String {
-        format!("{} ({})", describe::describe(&self.spec), self.zone.name())
+        format!(
+            "{} ({})",
+            describe::describe(self.spec()),
+            self.zone().name()
+        )
     }
 
     /// The preset this schedule is, if a preset can express it.
     pub fn preset(&self) -> Option<Preset> {
-        Preset::recognise(&self.spec)
+        Preset::recognise(self.spec())
     }
 
     /// Things worth knowing that are not errors.
@@ -253,4 +301,22 @@ pub fn preview(expr: &str, time_zone: &str, after: Timestamp, count: usize) -> P
         Err(errors) => preview.errors = errors,
     }
     preview
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each code is written on the wire as `as_str` says, and no two share a string.
+    #[test]
+    fn problem_codes_are_written_as_declared() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ProblemCode::ALL {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::from(code.as_str())
+            );
+            assert!(seen.insert(code.as_str()), "{code:?}");
+        }
+    }
 }

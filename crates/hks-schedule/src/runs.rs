@@ -11,9 +11,9 @@ use jiff::civil::DateTime;
 use jiff::tz::{AmbiguousOffset, Offset};
 use serde::Serialize;
 
-use crate::Schedule;
 use crate::expr::Spec;
 use crate::next::day_matches;
+use crate::schedule::Schedule;
 use crate::zone::fields_of_local;
 
 /// One upcoming run.

@@ -3,8 +3,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::Schedule;
 use crate::expr::{CronField, STAR, values};
+use crate::schedule::Schedule;
 use crate::words::{join_and, month_name};
 use crate::zone::days_in_month;
 

@@ -400,7 +400,7 @@ fn agrees_with_robfig_on_generated_cases() {
                     disagreements.push(format!("{label}: HKS calls it a quirk Kubernetes accepts, but it rejects it ({:?})", answer.error));
                 }
                 refused
-                    .entry(problems[0].code)
+                    .entry(problems[0].code.as_str())
                     .or_default()
                     .push(case.schedule.clone());
             }

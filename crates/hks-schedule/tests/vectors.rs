@@ -139,7 +139,7 @@ fn public_errors() {
         assert!(!problems[0].kubernetes_accepts, "{expr}");
     }
     let problems = check("CRON_TZ=UTC 0 0 * * *", "UTC").unwrap_err();
-    assert_eq!(problems[0].code, "time_zone_in_schedule");
+    assert_eq!(problems[0].code.as_str(), "time_zone_in_schedule");
     let problems = check("0 0 * * 7", "Mars/Base").unwrap_err();
     assert_eq!(problems.len(), 2, "both inputs are reported: {problems:?}");
 }

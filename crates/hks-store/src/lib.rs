@@ -550,8 +550,8 @@ impl Store {
                 // the Function it calls (names are unique in a project).
                 c.template
                     .as_ref()
-                    .map(|t| t.application.clone())
-                    .or_else(|| c.function.as_ref().map(|f| f.name.clone())),
+                    .map(|t| t.application.to_string())
+                    .or_else(|| c.function.as_ref().map(|f| f.name.to_string())),
             ),
             ApplicationSpec::Function(f) => (serde_json::to_string(f), None),
         };

@@ -12,7 +12,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Admin, JsonBody, Path};
 use hks_app::tenancy::tenant_named;
 use hks_core::spec::validate_name;
-use hks_core::{Invalid, formats};
+use hks_core::{Code, Invalid, formats};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -81,7 +81,7 @@ async fn check_connection(
                 hks_core::tenant::ClusterConnection::Kubeconfig { .. } => "cluster.kubeconfig",
                 hks_core::tenant::ClusterConnection::Vcluster { .. } => "cluster.hostKubeconfig",
             };
-            Err(Invalid::one(field, "unusable_kubeconfig", why).into())
+            Err(Invalid::one(field, Code::UnusableKubeconfig, why).into())
         }
         Err(other) => Err(other.into()),
     }

@@ -7,9 +7,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use hks_core::Invalid;
 use hks_core::problem::Problems;
 use hks_core::spec::ApplicationType;
+use hks_core::{Code, Invalid};
 use hks_history::alerts::AlertRules;
 use hks_store::{AlertRecord, AlertSettings, Project, WebhookUpdate};
 use jiff::Timestamp;
@@ -284,7 +284,7 @@ fn validate(body: &PutAlertSettings) -> Result<(), Invalid> {
     {
         p.push(
             "rules.consecutiveFailures",
-            "out_of_range",
+            Code::OutOfRange,
             format!("must be between {} and {}", STREAK.start(), STREAK.end()),
             Some("for an alert on every failure, use onFailure"),
         );
@@ -294,21 +294,21 @@ fn validate(body: &PutAlertSettings) -> Result<(), Invalid> {
     {
         p.push(
             "rules.longerThanSeconds",
-            "out_of_range",
+            Code::OutOfRange,
             format!("must be at least {MIN_LONGER_THAN}"),
             None,
         );
     }
     if let Some(w) = &body.webhook {
         if let Err(why) = hks_alerting::check_webhook_url(&w.url) {
-            p.push("webhook.url", "invalid_url", why, None);
+            p.push("webhook.url", Code::InvalidUrl, why, None);
         }
         if let Some(secret) = &w.secret {
             let len = secret.expose_secret().chars().count();
             if !(hks_alerting::MIN_SECRET_LEN..=hks_alerting::MAX_SECRET_LEN).contains(&len) {
                 p.push(
                     "webhook.secret",
-                    "invalid_length",
+                    Code::InvalidLength,
                     format!(
                         "must be {} to {} characters",
                         hks_alerting::MIN_SECRET_LEN,
@@ -350,9 +350,12 @@ async fn put_settings(
     if let Some(WebhookUpdate { secret: None, .. }) = &webhook {
         let stored = state.store().alert_settings(&p.id, cronjob_name).await?;
         if stored.and_then(|s| s.webhook).is_none() {
-            return Err(
-                Invalid::one("webhook.secret", "required", "a new webhook needs a secret").into(),
-            );
+            return Err(Invalid::one(
+                "webhook.secret",
+                Code::Required,
+                "a new webhook needs a secret",
+            )
+            .into());
         }
     }
     let saved = state
@@ -463,7 +466,7 @@ pub async fn alert_history(
     if !(1..=MAX_HISTORY).contains(&limit) {
         return Err(Invalid::one(
             "limit",
-            "out_of_range",
+            Code::OutOfRange,
             format!("must be between 1 and {MAX_HISTORY}"),
         )
         .into());

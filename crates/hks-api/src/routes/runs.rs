@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use hks_app::tenancy::{self, Scope};
 use hks_app::{commands, history};
-use hks_core::Invalid;
 use hks_core::run::Run;
 use hks_core::spec::ApplicationType;
+use hks_core::{Code, Invalid};
 use hks_kube::LogOptions;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -75,7 +75,7 @@ pub async fn run_logs(
     tenancy::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
     for (field, v) in [("tailLines", q.tail_lines), ("limitBytes", q.limit_bytes)] {
         if v.is_some_and(|v| v <= 0) {
-            return Err(Invalid::one(field, "out_of_range", "must be a positive number").into());
+            return Err(Invalid::one(field, Code::OutOfRange, "must be a positive number").into());
         }
     }
     let options = LogOptions {

@@ -9,7 +9,7 @@ use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{AnyCaller, JsonBody};
 use axum::response::{IntoResponse, Response};
-use hks_core::Invalid;
+use hks_core::{Code, Invalid};
 use jiff::Timestamp;
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -31,7 +31,7 @@ pub async fn schedule_preview(
     if count == 0 || count > hks_schedule::MAX_PREVIEW_RUNS {
         return Err(Invalid::one(
             "count",
-            "out_of_range",
+            Code::OutOfRange,
             format!("must be between 1 and {}", hks_schedule::MAX_PREVIEW_RUNS),
         )
         .into());
