@@ -542,25 +542,94 @@ export interface components {
         /**
          * @description An application to create. `spec` is a StatelessSpec, CronJobSpec or
          *     FunctionSpec according to `type`.
+         * @example {
+         *       "name": "api",
+         *       "spec": {
+         *         "command": [
+         *           "/app/api"
+         *         ],
+         *         "image": "ghcr.io/acme/api:2.0",
+         *         "port": 8080
+         *       },
+         *       "type": "stateless"
+         *     }
          */
         CreateApplication: {
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 52 characters.
+             */
             name: string;
             /** @description StatelessSpec, CronJobSpec or FunctionSpec, according to `type` */
             spec: components["schemas"]["StatelessSpec"] | components["schemas"]["CronJobSpec"] | components["schemas"]["FunctionSpec"];
             type: components["schemas"]["ApplicationType"];
-        };
+        } & ({
+            spec?: components["schemas"]["StatelessSpec"];
+            /** @enum {unknown} */
+            type?: "stateless";
+        } | {
+            spec?: components["schemas"]["CronJobSpec"];
+            /** @enum {unknown} */
+            type?: "cronjob";
+        } | {
+            spec?: components["schemas"]["FunctionSpec"];
+            /** @enum {unknown} */
+            type?: "function";
+        });
+        /**
+         * @description A CronJob to create.
+         * @example {
+         *       "name": "nightly-report",
+         *       "spec": {
+         *         "command": {
+         *           "argv": [
+         *             "/app/report",
+         *             "--since",
+         *             "24h"
+         *           ]
+         *         },
+         *         "schedule": "0 3 * * *",
+         *         "template": {
+         *           "application": "web",
+         *           "mode": "follow"
+         *         },
+         *         "timeZone": "Europe/Berlin"
+         *       }
+         *     }
+         */
         CreateCronJob: {
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 52 characters (the CronJob controller adds
+             *     a suffix to its Jobs' names).
+             */
             name: string;
             spec: components["schemas"]["CronJobSpec"];
         };
         CreateProject: {
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 40 characters. It becomes part of the
+             *     project's namespace.
+             * @example billing
+             */
             name: string;
         };
         CreateTenant: {
             cluster: components["schemas"]["ClusterConnection"];
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 40 characters.
+             * @example acme
+             */
             name: string;
         };
         CreateToken: {
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 63 characters.
+             * @example ci
+             */
             name: string;
         };
         /** @description A new token. `token` is shown this once; HKS keeps only its hash. */
@@ -684,9 +753,11 @@ export interface components {
         ErrorBody: {
             /**
              * @description Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
-             *     `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`.
+             *     `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
+             *     `payload_too_large`, `timeout` or `overloaded`.
+             * @enum {string}
              */
-            code: string;
+            code: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "internal";
             message: string;
             /** @description For `invalid`: every problem, with its field path. */
             problems?: components["schemas"]["Problem"][];
@@ -761,7 +832,17 @@ export interface components {
             after?: string | null;
             /** @description How many next runs (default 5, at most 100). */
             count?: number | null;
+            /**
+             * @description A cron expression (five fields, or a macro such as `@daily`); an
+             *     invalid one is described in the preview's `errors`.
+             * @example 0 3 * * *
+             */
             schedule: string;
+            /**
+             * @description An IANA time zone (default `UTC`); an unknown one is described in
+             *     the preview's `errors`.
+             * @example Europe/Berlin
+             */
             timeZone?: string;
         };
         /** @description One thing wrong with the input, tied to the field that holds it. */
@@ -917,12 +998,36 @@ export interface components {
         };
         /** @enum {string} */
         Trigger: "scheduled" | "manual";
-        /** @description A new spec for an application; its type cannot change. */
+        /**
+         * @description A new spec for an application; its type cannot change.
+         * @example {
+         *       "spec": {
+         *         "command": [
+         *           "/app/web"
+         *         ],
+         *         "image": "ghcr.io/acme/web:1.5",
+         *         "port": 8080
+         *       },
+         *       "type": "stateless"
+         *     }
+         */
         UpdateApplication: {
             /** @description StatelessSpec, CronJobSpec or FunctionSpec, according to `type` */
             spec: components["schemas"]["StatelessSpec"] | components["schemas"]["CronJobSpec"] | components["schemas"]["FunctionSpec"];
             type: components["schemas"]["ApplicationType"];
-        };
+        } & ({
+            spec?: components["schemas"]["StatelessSpec"];
+            /** @enum {unknown} */
+            type?: "stateless";
+        } | {
+            spec?: components["schemas"]["CronJobSpec"];
+            /** @enum {unknown} */
+            type?: "cronjob";
+        } | {
+            spec?: components["schemas"]["FunctionSpec"];
+            /** @enum {unknown} */
+            type?: "function";
+        });
         UpdateCluster: {
             cluster: components["schemas"]["ClusterConnection"];
         };
@@ -933,7 +1038,11 @@ export interface components {
              *     256 characters. Write-only; leave it out to keep the current one.
              */
             secret?: string | null;
-            /** @description An http or https URL, without a user name or password. */
+            /**
+             * Format: uri
+             * @description An http or https URL, without a user name or password.
+             * @example https://hooks.example.com/hks
+             */
             url: string;
         };
         WebhookView: {
@@ -942,7 +1051,48 @@ export interface components {
             url: string;
         };
     };
-    responses: never;
+    responses: {
+        /** @description The input is invalid (`invalid`): a parameter, or the body, breaks a rule; `problems` names each field. */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The body is larger than this installation accepts (`payload_too_large`). */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The bearer token is missing, unknown or of the wrong kind (`unauthorized`). */
+        Unauthorized: {
+            headers: {
+                /** @description `Bearer`: the scheme the API expects. */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Try again later: the server is busy (`overloaded`) or did not answer in time (`timeout`). */
+        Unavailable: {
+            headers: {
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -959,6 +1109,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Every tenant. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -967,6 +1118,8 @@ export interface operations {
                     "application/json": components["schemas"]["TenantView"][];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_tenant: {
@@ -982,6 +1135,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The tenant; its connection is shown without credentials. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -990,6 +1144,7 @@ export interface operations {
                     "application/json": components["schemas"]["TenantView"];
                 };
             };
+            /** @description The name or the connection is invalid, or its kubeconfig unusable (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -998,6 +1153,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description A tenant of this name exists (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1006,6 +1163,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_tenant: {
@@ -1013,12 +1172,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The tenant. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1027,6 +1188,9 @@ export interface operations {
                     "application/json": components["schemas"]["TenantView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1035,6 +1199,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_tenant: {
@@ -1042,18 +1207,23 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1062,6 +1232,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     update_tenant_cluster: {
@@ -1069,6 +1240,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
@@ -1079,6 +1251,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The tenant with its new connection. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1087,6 +1260,7 @@ export interface operations {
                     "application/json": components["schemas"]["TenantView"];
                 };
             };
+            /** @description The connection is invalid, or its kubeconfig unusable (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1095,6 +1269,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1103,6 +1279,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_tokens: {
@@ -1110,12 +1288,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The tenant's tokens, without their secrets. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1124,6 +1304,9 @@ export interface operations {
                     "application/json": components["schemas"]["TokenView"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1132,6 +1315,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_token: {
@@ -1139,6 +1323,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
@@ -1149,6 +1334,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The token, shown this once. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1157,6 +1343,17 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedToken"];
                 };
             };
+            /** @description The name is invalid (`invalid`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1165,6 +1362,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant has a token of this name (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1173,6 +1371,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_token: {
@@ -1180,6 +1380,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
                 /** @description the token's name */
                 token: string;
@@ -1188,12 +1389,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted: the token no longer works. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant, or no such token (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1202,6 +1407,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_projects: {
@@ -1213,6 +1419,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The tenant's projects. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1221,6 +1428,8 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectView"][];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_project: {
@@ -1236,6 +1445,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The project, with its namespace. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1244,6 +1454,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectView"];
                 };
             };
+            /** @description The name is invalid (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1252,6 +1463,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description The tenant has a project of this name (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1260,8 +1473,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the namespace (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1275,12 +1501,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The project. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1289,6 +1517,9 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1297,6 +1528,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_project: {
@@ -1304,18 +1536,23 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1324,8 +1561,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused to delete the namespace (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1339,12 +1588,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The project's default settings (`source` is `none` when there are none). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1353,6 +1604,9 @@ export interface operations {
                     "application/json": components["schemas"]["AlertSettingsView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1361,6 +1615,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     put_project_alerts: {
@@ -1368,6 +1623,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
@@ -1378,6 +1634,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The settings as stored. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1386,6 +1643,7 @@ export interface operations {
                     "application/json": components["schemas"]["AlertSettingsView"];
                 };
             };
+            /** @description The settings are invalid (`invalid`); `problems` names each field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1394,6 +1652,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1402,6 +1662,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_project_alerts: {
@@ -1409,18 +1671,23 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Removed (or there were none). */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1429,6 +1696,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     alert_history: {
@@ -1443,12 +1711,14 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The alerts, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1457,6 +1727,7 @@ export interface operations {
                     "application/json": components["schemas"]["AlertView"][];
                 };
             };
+            /** @description A parameter is invalid, for example `limit` out of range (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1465,6 +1736,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1473,6 +1746,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     test_alert: {
@@ -1483,12 +1757,14 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description How the receiver answered; `delivered` is false when it did not. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1497,6 +1773,9 @@ export interface operations {
                     "application/json": components["schemas"]["TestDeliveryView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1514,6 +1793,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_applications: {
@@ -1524,12 +1804,14 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The project's applications. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1538,6 +1820,9 @@ export interface operations {
                     "application/json": components["schemas"]["ApplicationView"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1546,6 +1831,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_application: {
@@ -1553,6 +1839,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
@@ -1563,6 +1850,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The application, applied to the cluster. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1571,6 +1859,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApplicationView"];
                 };
             };
+            /** @description The name or the spec is invalid, or refers to what does not exist (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1579,6 +1868,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1587,6 +1878,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The project has an application of this name (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1595,6 +1887,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1603,8 +1897,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1618,13 +1915,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The application. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1633,6 +1933,9 @@ export interface operations {
                     "application/json": components["schemas"]["ApplicationView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or application (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1641,6 +1944,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     update_application: {
@@ -1648,7 +1952,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
@@ -1659,6 +1965,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The application with its new spec, applied. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1667,6 +1974,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApplicationView"];
                 };
             };
+            /** @description The spec is invalid, or its type is not the application's (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1675,6 +1983,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or application (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1683,8 +1993,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1698,19 +2021,25 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted, with its objects in the cluster. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or application (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1719,6 +2048,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description CronJobs follow it as their template, or call it (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1727,8 +2057,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused to delete its objects (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1742,12 +2084,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The project's CronJobs; with the cluster unreachable, its state is `Unknown`. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1756,6 +2100,9 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobSummary"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1764,6 +2111,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_cronjob: {
@@ -1771,6 +2119,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
@@ -1781,6 +2130,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The CronJob, applied to the cluster. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1789,6 +2139,7 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            /** @description The name or the spec is invalid, or refers to what does not exist (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1797,6 +2148,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1805,6 +2158,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The project has an application of this name (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1813,6 +2167,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1821,8 +2177,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1836,13 +2195,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The CronJob with everything about it. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1851,6 +2213,9 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1859,6 +2224,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     update_cronjob: {
@@ -1866,17 +2232,37 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "command": {
+                 *         "argv": [
+                 *           "/app/report",
+                 *           "--since",
+                 *           "24h"
+                 *         ]
+                 *       },
+                 *       "schedule": "30 4 * * *",
+                 *       "template": {
+                 *         "application": "web",
+                 *         "mode": "follow"
+                 *       },
+                 *       "timeZone": "Europe/Berlin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CronJobSpec"];
             };
         };
         responses: {
+            /** @description The CronJob with its new spec, applied. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1885,6 +2271,7 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            /** @description The spec is invalid, or refers to what does not exist (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1893,6 +2280,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1901,8 +2290,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1916,19 +2318,25 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted, with its Jobs and pods. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1937,8 +2345,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused to delete it (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1952,13 +2372,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The settings in effect; `source` says whose they are. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1967,6 +2390,9 @@ export interface operations {
                     "application/json": components["schemas"]["AlertSettingsView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1975,6 +2401,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     put_cronjob_alerts: {
@@ -1982,7 +2409,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
@@ -1993,6 +2422,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The settings as stored. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2001,6 +2431,7 @@ export interface operations {
                     "application/json": components["schemas"]["AlertSettingsView"];
                 };
             };
+            /** @description The settings are invalid (`invalid`); `problems` names each field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2009,6 +2440,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2017,6 +2450,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_cronjob_alerts: {
@@ -2024,19 +2459,25 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Removed (or there were none). */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2045,6 +2486,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     resume_cronjob: {
@@ -2052,13 +2494,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The CronJob, scheduling again. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2067,6 +2512,9 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2075,8 +2523,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2090,13 +2550,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The runs, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2105,6 +2568,9 @@ export interface operations {
                     "application/json": components["schemas"]["Run"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2113,8 +2579,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2128,13 +2597,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The run just started. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2143,6 +2615,9 @@ export interface operations {
                     "application/json": components["schemas"]["Run"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2151,6 +2626,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The CronJob is not in the cluster right now; it is re-applied within a minute (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2159,8 +2635,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused the Job (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2185,8 +2673,11 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
+                /** @description The run's name (its Job's), as listed by the runs of the CronJob. */
                 run: string;
             };
             cookie?: never;
@@ -2200,8 +2691,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunLogs"];
+                    "text/plain": string;
                 };
             };
+            /** @description A parameter is invalid, for example `tailLines` not positive (`invalid`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project, CronJob, run or attempt (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2210,8 +2713,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2225,13 +2731,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The CronJob, suspended. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2240,6 +2749,9 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2248,8 +2760,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2263,6 +2787,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
@@ -2273,6 +2798,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The objects, as JSON. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2281,6 +2807,7 @@ export interface operations {
                     "application/json": components["schemas"]["ManifestPreview"];
                 };
             };
+            /** @description The name or the spec is invalid (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2289,6 +2816,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2297,6 +2826,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     schedule_preview: {
@@ -2321,6 +2852,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description The request is invalid, for example `count` out of range (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2329,6 +2861,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
 }

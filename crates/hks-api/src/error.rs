@@ -52,12 +52,43 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The stable machine-readable code of an error response; each goes with
+/// one status, listed in the OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the input breaks a rule; `problems` says which.
+    Invalid,
+    /// 401: the bearer token is missing or unknown.
+    Unauthorized,
+    /// 404: the resource does not exist, or is another tenant's.
+    NotFound,
+    /// 409: the request clashes with the current state.
+    Conflict,
+    /// 503: the tenant's cluster is unreachable; nothing was changed.
+    ClusterUnavailable,
+    /// 422: the tenant's cluster refused the objects HKS derived.
+    ClusterRejected,
+    /// 413: the body is larger than the installation accepts.
+    PayloadTooLarge,
+    /// 503: the request was not answered in time.
+    Timeout,
+    /// 503: too many requests are being handled at once.
+    Overloaded,
+    /// 500: a bug; the details are in the server's log.
+    Internal,
+}
+
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
-    /// `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`.
-    pub code: &'static str,
+    /// `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
+    /// `payload_too_large`, `timeout` or `overloaded`.
+    // A plain string with `ErrorCode`'s values (see `openapi::complete`),
+    // rather than a reference, so the document's shape stays as it was.
+    #[schema(value_type = String)]
+    pub code: ErrorCode,
     pub message: String,
     /// For `invalid`: every problem, with its field path.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -113,17 +144,18 @@ impl From<KubeError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        use ErrorCode as C;
         let (status, code) = match &self {
-            Self::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Self::ClusterUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable"),
-            Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "cluster_rejected"),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Invalid(_) => (StatusCode::BAD_REQUEST, C::Invalid),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, C::Unauthorized),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, C::NotFound),
+            Self::Conflict(_) => (StatusCode::CONFLICT, C::Conflict),
+            Self::ClusterUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, C::ClusterUnavailable),
+            Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, C::ClusterRejected),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, C::Timeout),
+            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, C::Overloaded),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Internal),
         };
         match &self {
             Self::Internal(error) => {
