@@ -1090,7 +1090,6 @@ impl Contract {
         ops: &[Op],
         op: &Op,
         w: &World,
-        req: &Req,
         resp: &Resp,
     ) -> usize {
         let Some(documented) = op.responses.get(&resp.status.to_string()).cloned() else {
@@ -1110,7 +1109,6 @@ impl Contract {
                 (name.clone(), self.target_value(op, w, &name))
             })
             .collect();
-        let _ = req;
         let mut targets: Vec<(String, &Op, BTreeMap<String, String>)> = Vec::new();
         for (name, link) in links {
             let id = link["operationId"].as_str().unwrap_or_default();
@@ -1265,9 +1263,7 @@ async fn the_server_keeps_the_document() {
                 && let Some(resp) = resp
                 && (200..300).contains(&resp.status)
             {
-                links += contract
-                    .follow_links(&server, &ops, op, &w, &variant.req, &resp)
-                    .await;
+                links += contract.follow_links(&server, &ops, op, &w, &resp).await;
             }
         }
     }
