@@ -423,6 +423,11 @@ export interface components {
             summary: string;
         };
         /**
+         * @description The name of an application: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit, at most 52 characters (a CronJob's Jobs add an 11-character suffix to it, and their names must stay within 63).
+         * @example nightly-report
+         */
+        ApplicationName: string;
+        /**
          * @description The type of an application.
          * @enum {string}
          */
@@ -479,8 +484,8 @@ export interface components {
             kind: "kubeconfig";
             kubeconfig: string;
         } | {
-            host_context?: string | null;
-            host_kubeconfig: string;
+            hostContext?: string | null;
+            hostKubeconfig: string;
             /** @enum {string} */
             kind: "vcluster";
             name: string;
@@ -495,7 +500,7 @@ export interface components {
              * @description TLS server name to verify, when the server URL's host is not one
              *     the vCluster's certificate covers.
              */
-            tls_server_name?: string | null;
+            tlsServerName?: string | null;
         };
         /**
          * @description Whether the CronJob is in the cluster as HKS last applied it.
@@ -521,6 +526,7 @@ export interface components {
          */
         CommandOverride: {
             argv: string[];
+            /** @default false */
             shell?: boolean;
         };
         /**
@@ -542,25 +548,94 @@ export interface components {
         /**
          * @description An application to create. `spec` is a StatelessSpec, CronJobSpec or
          *     FunctionSpec according to `type`.
+         * @example {
+         *       "name": "api",
+         *       "spec": {
+         *         "command": [
+         *           "/app/api"
+         *         ],
+         *         "image": "ghcr.io/acme/api:2.0",
+         *         "port": 8080
+         *       },
+         *       "type": "stateless"
+         *     }
          */
         CreateApplication: {
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 52 characters.
+             */
             name: string;
             /** @description StatelessSpec, CronJobSpec or FunctionSpec, according to `type` */
             spec: components["schemas"]["StatelessSpec"] | components["schemas"]["CronJobSpec"] | components["schemas"]["FunctionSpec"];
             type: components["schemas"]["ApplicationType"];
-        };
+        } & ({
+            spec?: components["schemas"]["StatelessSpec"];
+            /** @enum {unknown} */
+            type?: "stateless";
+        } | {
+            spec?: components["schemas"]["CronJobSpec"];
+            /** @enum {unknown} */
+            type?: "cronjob";
+        } | {
+            spec?: components["schemas"]["FunctionSpec"];
+            /** @enum {unknown} */
+            type?: "function";
+        });
+        /**
+         * @description A CronJob to create.
+         * @example {
+         *       "name": "nightly-report",
+         *       "spec": {
+         *         "command": {
+         *           "argv": [
+         *             "/app/report",
+         *             "--since",
+         *             "24h"
+         *           ]
+         *         },
+         *         "schedule": "0 3 * * *",
+         *         "template": {
+         *           "application": "web",
+         *           "mode": "follow"
+         *         },
+         *         "timeZone": "Europe/Berlin"
+         *       }
+         *     }
+         */
         CreateCronJob: {
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 52 characters (the CronJob controller adds
+             *     a suffix to its Jobs' names).
+             */
             name: string;
             spec: components["schemas"]["CronJobSpec"];
         };
         CreateProject: {
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 40 characters. It becomes part of the
+             *     project's namespace.
+             * @example billing
+             */
             name: string;
         };
         CreateTenant: {
             cluster: components["schemas"]["ClusterConnection"];
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 40 characters.
+             * @example acme
+             */
             name: string;
         };
         CreateToken: {
+            /**
+             * @description A lowercase letter, then lowercase letters, digits and `-`, not
+             *     ending with `-`; at most 63 characters.
+             * @example ci
+             */
             name: string;
         };
         /** @description A new token. `token` is shown this once; HKS keeps only its hash. */
@@ -573,18 +648,21 @@ export interface components {
         /** @description A scheduled job, applied as a `batch/v1` CronJob. */
         CronJobSpec: {
             command?: null | components["schemas"]["CommandOverride"];
+            /** @default Forbid */
             concurrencyPolicy?: components["schemas"]["ConcurrencyPolicy"];
             /**
              * @description Added to the template's environment; a name that the template also
              *     sets replaces the template's value.
              */
             env?: components["schemas"]["EnvVar"][];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @default 3
+             */
             failedJobsHistoryLimit?: number;
             function?: null | components["schemas"]["FunctionCall"];
             historyRetention?: null | components["schemas"]["HistoryRetention"];
-            /** @description An explicit image, when there is no template. */
-            image?: string | null;
+            image?: null | components["schemas"]["Image"];
             /** @description Extra labels on every Job and pod of this CronJob. */
             labels?: {
                 [key: string]: string;
@@ -593,25 +671,32 @@ export interface components {
             /**
              * Format: int32
              * @description Failed pods retried before the run fails (`backoffLimit`).
+             * @default 2
              */
             retries?: number;
             /** @description Five-field cron expression or descriptor (`@daily`), as Kubernetes reads it. */
-            schedule: string;
+            schedule: components["schemas"]["Schedule"];
             /**
              * Format: int32
              * @description A run that could not start within this many seconds of its scheduled
              *     time is skipped rather than started late.
+             * @default 300
              */
             startingDeadlineSeconds?: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @default 3
+             */
             successfulJobsHistoryLimit?: number;
+            /** @default false */
             suspend?: boolean;
             template?: null | components["schemas"]["TemplateRef"];
-            /** @description IANA time zone the schedule is read in; always set on the CronJob. */
-            timeZone?: string;
+            /** @default UTC */
+            timeZone?: components["schemas"]["TimeZone"];
             /**
              * Format: int32
              * @description A run is stopped after this many seconds (`activeDeadlineSeconds`).
+             * @default 3600
              */
             timeoutSeconds?: number;
         };
@@ -676,17 +761,27 @@ export interface components {
          *     Secret in the project's namespace. Secret values never pass through HKS.
          */
         EnvVar: {
+            /**
+             * @description Letters, digits, `_`, `-` and `.`, not starting with a digit, and
+             *     neither `.` nor starting with `..`. Unique in the list.
+             */
             name: string;
             secret?: null | components["schemas"]["SecretKeyRef"];
+            /**
+             * @description The value; no NUL characters (the runtime passes values as C
+             *     strings). Exactly one of `value` and `secret` is given.
+             */
             value?: string | null;
         };
         /** @description The body of every error response. */
         ErrorBody: {
             /**
              * @description Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
-             *     `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`.
+             *     `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
+             *     `payload_too_large`, `timeout` or `overloaded`.
+             * @enum {string}
              */
-            code: string;
+            code: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "internal";
             message: string;
             /** @description For `invalid`: every problem, with its field path. */
             problems?: components["schemas"]["Problem"][];
@@ -696,33 +791,44 @@ export interface components {
             /**
              * Format: int32
              * @description Wait before the first repeated request, in seconds; doubles each time.
+             * @default 2
              */
             backoffSeconds?: number;
             /** @description The request body, sent as is. */
             body?: string | null;
-            /** @description Status codes (`200`) or classes (`2xx`) that mean success. */
+            /**
+             * @description Status codes (`200`) or classes (`2xx`) that mean success.
+             * @default [
+             *       "2xx"
+             *     ]
+             */
             expect?: string[];
             /**
              * @description Extra request headers. They are visible in the CronJob: never put a
              *     secret here (the Function's `tokenSecret` is the way to authenticate).
              */
             headers?: components["schemas"]["HttpHeader"][];
-            /** @description Overrides the Function's default method. */
-            method?: string | null;
+            /**
+             * @description Overrides the Function's default method.
+             * @enum {string|null}
+             */
+            method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | null;
             /**
              * @description Name of a Function application of the same project. Its endpoint and
              *     token Secret are read at every apply, so later changes reach this CronJob.
              */
-            name: string;
+            name: components["schemas"]["ApplicationName"];
             /**
              * Format: int32
              * @description Time allowed for each request (each attempt), in seconds.
+             * @default 30
              */
             requestTimeoutSeconds?: number;
             /**
              * Format: int32
              * @description Requests repeated after a network error, 408, 429 or 5xx, inside the
              *     same run (the CronJob's `retries` then retries the whole run).
+             * @default 2
              */
             retries?: number;
         };
@@ -730,7 +836,11 @@ export interface components {
         FunctionSpec: {
             /** @description `http://` or `https://` URL, typically the in-cluster Service URL. */
             endpoint: string;
-            method?: string;
+            /**
+             * @default POST
+             * @enum {string}
+             */
+            method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
             tokenSecret?: null | components["schemas"]["SecretKeyRef"];
         };
         /**
@@ -745,9 +855,21 @@ export interface components {
         };
         /** @description One request header. */
         HttpHeader: {
+            /**
+             * @description An HTTP token. Not `Authorization`, `Proxy-Authorization`, `Cookie`
+             *     (the CronJob would show the secret; give the Function a
+             *     `tokenSecret`) or `X-HKS-Execution-Id` (HKS sets it); unique in the
+             *     list, ignoring case.
+             */
             name: string;
+            /** @description One line: no control characters but tabs. */
             value: string;
         };
+        /**
+         * @description A container image reference: `[registry/]path[:tag][@digest]`, like `busybox:1.36` or `ghcr.io/acme/web:1.4`. Path components are lowercase letters and digits separated by `.`, `_`, `__` or dashes; a registry has a `.` or a port, or is `localhost`; a tag is up to 128 letters, digits, `_`, `.` and `-`; a digest is `@sha256:` and its hex digits.
+         * @example ghcr.io/acme/web:1.4
+         */
+        Image: string;
         /** @description The manifests HKS would apply for an application, without storing or applying anything. */
         ManifestPreview: {
             /** @description Kubernetes objects, as JSON. */
@@ -761,13 +883,23 @@ export interface components {
             after?: string | null;
             /** @description How many next runs (default 5, at most 100). */
             count?: number | null;
+            /**
+             * @description A cron expression (five fields, or a macro such as `@daily`); an
+             *     invalid one is described in the preview's `errors`.
+             * @example 0 3 * * *
+             */
             schedule: string;
+            /**
+             * @description An IANA time zone (default `UTC`); an unknown one is described in
+             *     the preview's `errors`.
+             * @example Europe/Berlin
+             */
             timeZone?: string;
         };
         /** @description One thing wrong with the input, tied to the field that holds it. */
         Problem: {
             /** @description Stable machine-readable code, for example `invalid_env_name`. */
-            code: string;
+            code: components["schemas"]["ProblemCode"];
             /** @description Path of the offending field, for example `spec.env[2].name`. */
             field: string;
             /** @description How to fix it, when there is something useful to say. */
@@ -775,6 +907,81 @@ export interface components {
             /** @description What is wrong, for people. */
             message: string;
         };
+        /**
+         * @description A stable machine-readable code: of an error response (`invalid`, `not_found`, ...) or of one problem of an invalid request (`invalid_env_name`, ...). Clients may match on it; the message next to it is for people and may change.
+         *
+         *     - `invalid`: The request is invalid; `problems` says what is wrong and where.
+         *     - `unauthorized`: The API token is missing or unknown.
+         *     - `not_found`: There is no such resource, or it is not the caller's.
+         *     - `conflict`: The request conflicts with the current state, such as a name already taken.
+         *     - `cluster_unavailable`: The project's cluster did not answer and nothing was changed; retry after `Retry-After` seconds.
+         *     - `cluster_rejected`: The project's cluster refused the objects HKS derived from the request.
+         *     - `payload_too_large`: The request body is larger than the installation accepts.
+         *     - `timeout`: The request was not answered within the installation's time limit; retry later.
+         *     - `overloaded`: The server is handling too many requests at once; retry later.
+         *     - `internal`: A fault of HKS's own; the details are in its log, never in the response.
+         *     - `unreadable_body`: The request body could not be read.
+         *     - `invalid_json`: The body is not JSON of the expected shape: an unknown field, a wrong type, a missing field.
+         *     - `invalid_parameter`: A query or path parameter does not parse.
+         *     - `required`: A required field is missing.
+         *     - `out_of_range`: A number outside its allowed range.
+         *     - `invalid_length`: A text shorter or longer than allowed.
+         *     - `too_long`: A text longer than allowed.
+         *     - `conflicting_fields`: Fields that exclude each other are both given.
+         *     - `invalid_name`: A name that is not a lowercase DNS label of the allowed length.
+         *     - `invalid_url`: Not a URL of the accepted schemes.
+         *     - `empty_kubeconfig`: An empty kubeconfig.
+         *     - `unusable_kubeconfig`: A kubeconfig that cannot be used to reach a cluster.
+         *     - `type_change`: The type of an existing application cannot change.
+         *     - `invalid_image`: Not a container image reference.
+         *     - `empty_command`: A command without a program (or script) to run.
+         *     - `invalid_argument`: A command argument that the container runtime cannot take.
+         *     - `shell_script_split`: In shell mode, a command split into several strings instead of one script.
+         *     - `invalid_env_name`: Not an environment variable name.
+         *     - `duplicate_env_name`: An environment variable set more than once.
+         *     - `invalid_env_value`: An environment variable value that the container runtime cannot take.
+         *     - `env_value_missing`: An environment variable with neither a value nor a Secret reference.
+         *     - `invalid_secret_name`: Not a Secret name.
+         *     - `invalid_secret_key`: Not a Secret key.
+         *     - `invalid_quantity`: Not a Kubernetes quantity (CPU or memory).
+         *     - `request_above_limit`: A resource request greater than its limit.
+         *     - `invalid_port`: A port outside 1 to 65535.
+         *     - `container_missing`: A CronJob with no container: no template, no image, no Function to call.
+         *     - `template_not_found`: The template names no application of the project.
+         *     - `template_not_stateless`: The template names an application that is not a Stateless one.
+         *     - `invalid_label_key`: Not a label key.
+         *     - `invalid_label_value`: Not a label value.
+         *     - `reserved_label`: A label key that HKS or Kubernetes sets.
+         *     - `empty`: An empty schedule.
+         *     - `seconds_field`: Six fields: Kubernetes schedules have no seconds field.
+         *     - `field_count`: A schedule that is not five fields.
+         *     - `unknown_descriptor`: An `@` descriptor other than the known ones.
+         *     - `invalid_field`: A schedule field that does not parse.
+         *     - `every_descriptor`: `@every`, which Kubernetes accepts and HKS refuses: it does not follow the clock.
+         *     - `star_range`: A `*-5` range, which Kubernetes reads as `*`.
+         *     - `signed_number`: A number with a sign (`+1`), which Kubernetes accepts and HKS refuses.
+         *     - `empty_list_element`: An empty element in a list (`1,,2`).
+         *     - `useless_step`: A step that selects a single value.
+         *     - `never_runs`: A schedule that never runs, such as 30 February.
+         *     - `time_zone_in_schedule`: A `TZ=` or `CRON_TZ=` prefix in the schedule; the time zone is a field of its own.
+         *     - `time_zone_empty`: An empty time zone.
+         *     - `time_zone_syntax`: A time zone that is not written as a zone name.
+         *     - `time_zone_local`: `Local`, which would depend on the controller's machine.
+         *     - `time_zone_unknown`: A time zone the time zone database does not have.
+         *     - `function_not_found`: The CronJob calls no Function of the project.
+         *     - `not_a_function`: The CronJob calls an application that is not a Function.
+         *     - `invalid_method`: Not one of the HTTP methods HKS sends.
+         *     - `invalid_header_name`: Not an HTTP header name.
+         *     - `invalid_header_value`: A header value with line breaks or other control characters.
+         *     - `reserved_header`: A header that HKS sets itself, or that would put a secret into the CronJob.
+         *     - `duplicate_header`: A header set more than once.
+         *     - `invalid_body`: A request body that the container runtime cannot take.
+         *     - `invalid_status`: Neither a status code (100 to 599) nor a class (`1xx` to `5xx`).
+         *     - `empty_criterion`: No status code or class that means success.
+         *     - `exceeds_run_timeout`: The requests and waits between them can take longer than the run's timeout.
+         * @enum {string}
+         */
+        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout";
         ProjectView: {
             /** Format: date-time */
             createdAt: string;
@@ -789,11 +996,17 @@ export interface components {
         };
         /** @description Kubernetes quantities, for example `cpu: 250m`, `memory: 128Mi`. */
         ResourceList: {
+            /** @description Cores or millicores, like `0.5` or `500m`. */
             cpu?: string | null;
+            /** @description Bytes with a suffix, like `128Mi` or `1Gi`. */
             memory?: string | null;
         };
         Resources: {
             limits?: components["schemas"]["ResourceList"];
+            /**
+             * @description What the container is given at least; no request may be greater
+             *     than its limit.
+             */
             requests?: components["schemas"]["ResourceList"];
         };
         /** @description One run: a Job and its pods. */
@@ -845,9 +1058,22 @@ export interface components {
         };
         /** @enum {string} */
         RunResult: "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended" | "Missed";
+        /**
+         * @description A Kubernetes CronJob schedule: five fields (minute hour day-of-month month day-of-week), like `0 3 * * *` or `*\/15 9-17 * * MON-FRI`, or a descriptor: `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`. Refused although Kubernetes accepts them, because they do not do what they seem to: `@every`, ranges starting with `*` (`*-5`), signed numbers, empty list elements, steps that select a single value, dates that never come (30 February) and a `TZ=` or `CRON_TZ=` prefix (the time zone is `timeZone`). Use `/api/v1/schedules/preview` to check one and see its next runs.
+         * @example 0 3 * * *
+         */
+        Schedule: string;
         /** @description A key of a Kubernetes Secret in the project's namespace. */
         SecretKeyRef: {
+            /**
+             * @description The key in the Secret: letters, digits, `_`, `-` and `.`, neither `.`
+             *     nor `..`.
+             */
             key: string;
+            /**
+             * @description The Secret's name: lowercase letters, digits, `-` and `.`, each part
+             *     between dots starting and ending with a letter or digit.
+             */
             name: string;
         };
         /**
@@ -866,13 +1092,16 @@ export interface components {
             command?: string[];
             env?: components["schemas"]["EnvVar"][];
             /** @description Container image, for example `ghcr.io/acme/web:1.4`. */
-            image: string;
+            image: components["schemas"]["Image"];
             /**
              * Format: int32
              * @description The port the container listens on; a Service exposes it.
              */
             port?: number | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @default 1
+             */
             replicas?: number;
             resources?: components["schemas"]["Resources"];
         };
@@ -884,7 +1113,7 @@ export interface components {
         /** @description The Stateless application a CronJob takes its container from. */
         TemplateRef: {
             /** @description Name of a Stateless application of the same project. */
-            application: string;
+            application: components["schemas"]["ApplicationName"];
             /** @description Whether later changes of the template reach this CronJob. */
             mode: components["schemas"]["TemplateMode"];
             snapshot?: null | components["schemas"]["ContainerSource"];
@@ -910,6 +1139,11 @@ export interface components {
              */
             status?: number | null;
         };
+        /**
+         * @description An IANA time zone name from the server's time zone database, like `Europe/Berlin`, `America/New_York` or `UTC`, spelt with the database's capitals. `Local` is refused: it would be the zone of whichever machine runs the CronJob controller.
+         * @example Europe/Berlin
+         */
+        TimeZone: string;
         TokenView: {
             /** Format: date-time */
             createdAt: string;
@@ -917,12 +1151,36 @@ export interface components {
         };
         /** @enum {string} */
         Trigger: "scheduled" | "manual";
-        /** @description A new spec for an application; its type cannot change. */
+        /**
+         * @description A new spec for an application; its type cannot change.
+         * @example {
+         *       "spec": {
+         *         "command": [
+         *           "/app/web"
+         *         ],
+         *         "image": "ghcr.io/acme/web:1.5",
+         *         "port": 8080
+         *       },
+         *       "type": "stateless"
+         *     }
+         */
         UpdateApplication: {
             /** @description StatelessSpec, CronJobSpec or FunctionSpec, according to `type` */
             spec: components["schemas"]["StatelessSpec"] | components["schemas"]["CronJobSpec"] | components["schemas"]["FunctionSpec"];
             type: components["schemas"]["ApplicationType"];
-        };
+        } & ({
+            spec?: components["schemas"]["StatelessSpec"];
+            /** @enum {unknown} */
+            type?: "stateless";
+        } | {
+            spec?: components["schemas"]["CronJobSpec"];
+            /** @enum {unknown} */
+            type?: "cronjob";
+        } | {
+            spec?: components["schemas"]["FunctionSpec"];
+            /** @enum {unknown} */
+            type?: "function";
+        });
         UpdateCluster: {
             cluster: components["schemas"]["ClusterConnection"];
         };
@@ -933,7 +1191,11 @@ export interface components {
              *     256 characters. Write-only; leave it out to keep the current one.
              */
             secret?: string | null;
-            /** @description An http or https URL, without a user name or password. */
+            /**
+             * Format: uri
+             * @description An http or https URL, without a user name or password.
+             * @example https://hooks.example.com/hks
+             */
             url: string;
         };
         WebhookView: {
@@ -942,7 +1204,48 @@ export interface components {
             url: string;
         };
     };
-    responses: never;
+    responses: {
+        /** @description The input is invalid (`invalid`): a parameter, or the body, breaks a rule; `problems` names each field. */
+        BadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The body is larger than this installation accepts (`payload_too_large`). */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description The bearer token is missing, unknown or of the wrong kind (`unauthorized`). */
+        Unauthorized: {
+            headers: {
+                /** @description `Bearer`: the scheme the API expects. */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Try again later: the server is busy (`overloaded`) or did not answer in time (`timeout`). */
+        Unavailable: {
+            headers: {
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
@@ -959,6 +1262,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Every tenant. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -967,6 +1271,8 @@ export interface operations {
                     "application/json": components["schemas"]["TenantView"][];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_tenant: {
@@ -982,6 +1288,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The tenant; its connection is shown without credentials. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -990,6 +1297,7 @@ export interface operations {
                     "application/json": components["schemas"]["TenantView"];
                 };
             };
+            /** @description The name or the connection is invalid, or its kubeconfig unusable (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -998,6 +1306,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description A tenant of this name exists (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1006,6 +1316,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     get_tenant: {
@@ -1013,12 +1325,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The tenant. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1027,6 +1341,9 @@ export interface operations {
                     "application/json": components["schemas"]["TenantView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1035,6 +1352,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_tenant: {
@@ -1042,18 +1360,23 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1062,6 +1385,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     update_tenant_cluster: {
@@ -1069,6 +1393,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
@@ -1079,6 +1404,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The tenant with its new connection. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1087,6 +1413,7 @@ export interface operations {
                     "application/json": components["schemas"]["TenantView"];
                 };
             };
+            /** @description The connection is invalid, or its kubeconfig unusable (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1095,6 +1422,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1103,6 +1432,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     list_tokens: {
@@ -1110,12 +1441,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The tenant's tokens, without their secrets. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1124,6 +1457,9 @@ export interface operations {
                     "application/json": components["schemas"]["TokenView"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1132,6 +1468,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_token: {
@@ -1139,6 +1476,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
             };
             cookie?: never;
@@ -1149,6 +1487,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The token, shown this once. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1157,6 +1496,17 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedToken"];
                 };
             };
+            /** @description The name is invalid (`invalid`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1165,6 +1515,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant has a token of this name (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1173,6 +1524,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_token: {
@@ -1180,6 +1533,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The tenant's name. */
                 tenant: string;
                 /** @description the token's name */
                 token: string;
@@ -1188,12 +1542,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted: the token no longer works. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such tenant, or no such token (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1202,6 +1560,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_projects: {
@@ -1213,6 +1572,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The tenant's projects. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1221,6 +1581,8 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectView"][];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     create_project: {
@@ -1236,6 +1598,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The project, with its namespace. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1244,6 +1607,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectView"];
                 };
             };
+            /** @description The name is invalid (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1252,6 +1616,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description The tenant has a project of this name (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1260,8 +1626,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the namespace (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1275,12 +1654,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The project. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1289,6 +1670,9 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1297,6 +1681,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_project: {
@@ -1304,18 +1689,23 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1324,8 +1714,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused to delete the namespace (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1339,12 +1741,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The project's default settings (`source` is `none` when there are none). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1353,6 +1757,9 @@ export interface operations {
                     "application/json": components["schemas"]["AlertSettingsView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1361,6 +1768,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     put_project_alerts: {
@@ -1368,6 +1776,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
@@ -1378,6 +1787,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The settings as stored. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1386,6 +1796,7 @@ export interface operations {
                     "application/json": components["schemas"]["AlertSettingsView"];
                 };
             };
+            /** @description The settings are invalid (`invalid`); `problems` names each field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1394,6 +1805,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1402,6 +1815,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_project_alerts: {
@@ -1409,18 +1824,23 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Removed (or there were none). */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1429,6 +1849,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     alert_history: {
@@ -1443,12 +1864,14 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The alerts, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1457,6 +1880,7 @@ export interface operations {
                     "application/json": components["schemas"]["AlertView"][];
                 };
             };
+            /** @description A parameter is invalid, for example `limit` out of range (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1465,6 +1889,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1473,6 +1899,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     test_alert: {
@@ -1483,12 +1910,14 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description How the receiver answered; `delivered` is false when it did not. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1497,6 +1926,9 @@ export interface operations {
                     "application/json": components["schemas"]["TestDeliveryView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1514,6 +1946,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_applications: {
@@ -1524,12 +1957,14 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The project's applications. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1538,6 +1973,9 @@ export interface operations {
                     "application/json": components["schemas"]["ApplicationView"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1546,6 +1984,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_application: {
@@ -1553,6 +1992,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
@@ -1563,6 +2003,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The application, applied to the cluster. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1571,6 +2012,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApplicationView"];
                 };
             };
+            /** @description The name or the spec is invalid, or refers to what does not exist (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1579,6 +2021,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1587,6 +2031,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The project has an application of this name (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1595,6 +2040,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1603,8 +2050,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1618,13 +2068,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The application. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1633,6 +2086,9 @@ export interface operations {
                     "application/json": components["schemas"]["ApplicationView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or application (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1641,6 +2097,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     update_application: {
@@ -1648,7 +2105,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
@@ -1659,6 +2118,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The application with its new spec, applied. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1667,6 +2127,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApplicationView"];
                 };
             };
+            /** @description The spec is invalid, or its type is not the application's (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1675,6 +2136,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or application (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1683,8 +2146,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1698,19 +2174,25 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted, with its objects in the cluster. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or application (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1719,6 +2201,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description CronJobs follow it as their template, or call it (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1727,8 +2210,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused to delete its objects (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1742,12 +2237,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The project's CronJobs; with the cluster unreachable, its state is `Unknown`. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1756,6 +2253,9 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobSummary"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1764,6 +2264,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     create_cronjob: {
@@ -1771,6 +2272,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
@@ -1781,6 +2283,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The CronJob, applied to the cluster. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1789,6 +2292,7 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            /** @description The name or the spec is invalid, or refers to what does not exist (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1797,6 +2301,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1805,6 +2311,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The project has an application of this name (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1813,6 +2320,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1821,8 +2330,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1836,13 +2348,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The CronJob with everything about it. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1851,6 +2366,9 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1859,6 +2377,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     update_cronjob: {
@@ -1866,17 +2385,37 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "command": {
+                 *         "argv": [
+                 *           "/app/report",
+                 *           "--since",
+                 *           "24h"
+                 *         ]
+                 *       },
+                 *       "schedule": "30 4 * * *",
+                 *       "template": {
+                 *         "application": "web",
+                 *         "mode": "follow"
+                 *       },
+                 *       "timeZone": "Europe/Berlin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["CronJobSpec"];
             };
         };
         responses: {
+            /** @description The CronJob with its new spec, applied. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1885,6 +2424,7 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            /** @description The spec is invalid, or refers to what does not exist (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1893,6 +2433,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1901,8 +2443,21 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1916,19 +2471,25 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Deleted, with its Jobs and pods. */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1937,8 +2498,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused to delete it (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1952,13 +2525,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The settings in effect; `source` says whose they are. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1967,6 +2543,9 @@ export interface operations {
                     "application/json": components["schemas"]["AlertSettingsView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1975,6 +2554,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     put_cronjob_alerts: {
@@ -1982,7 +2562,9 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
@@ -1993,6 +2575,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The settings as stored. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2001,6 +2584,7 @@ export interface operations {
                     "application/json": components["schemas"]["AlertSettingsView"];
                 };
             };
+            /** @description The settings are invalid (`invalid`); `problems` names each field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2009,6 +2593,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2017,6 +2603,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     delete_cronjob_alerts: {
@@ -2024,19 +2612,25 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description Removed (or there were none). */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2045,6 +2639,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            503: components["responses"]["Unavailable"];
         };
     };
     resume_cronjob: {
@@ -2052,13 +2647,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The CronJob, scheduling again. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2067,6 +2665,9 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2075,8 +2676,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2090,13 +2703,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The runs, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2105,6 +2721,9 @@ export interface operations {
                     "application/json": components["schemas"]["Run"][];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2113,8 +2732,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2128,13 +2750,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The run just started. */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2143,6 +2768,9 @@ export interface operations {
                     "application/json": components["schemas"]["Run"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2151,6 +2779,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The CronJob is not in the cluster right now; it is re-applied within a minute (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2159,8 +2788,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused the Job (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2185,8 +2826,11 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
+                /** @description The run's name (its Job's), as listed by the runs of the CronJob. */
                 run: string;
             };
             cookie?: never;
@@ -2200,8 +2844,20 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunLogs"];
+                    "text/plain": string;
                 };
             };
+            /** @description A parameter is invalid, for example `tailLines` not positive (`invalid`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project, CronJob, run or attempt (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2210,8 +2866,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2225,13 +2884,16 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
+                /** @description The application's (or CronJob's) name. */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The CronJob, suspended. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2240,6 +2902,9 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2248,8 +2913,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2263,6 +2940,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The project's name. */
                 project: string;
             };
             cookie?: never;
@@ -2273,6 +2951,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The objects, as JSON. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2281,6 +2960,7 @@ export interface operations {
                     "application/json": components["schemas"]["ManifestPreview"];
                 };
             };
+            /** @description The name or the spec is invalid (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2289,6 +2969,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2297,6 +2979,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     schedule_preview: {
@@ -2321,6 +3005,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+            /** @description The request is invalid, for example `count` out of range (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2329,6 +3014,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
 }

@@ -27,6 +27,14 @@ fn any_spec() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTenant {
+    /// A lowercase letter, then lowercase letters, digits and `-`, not
+    /// ending with `-`; at most 40 characters.
+    #[schema(
+        pattern = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        min_length = 1,
+        max_length = 40,
+        example = "acme"
+    )]
     pub name: String,
     pub cluster: ClusterConnection,
 }
@@ -62,6 +70,14 @@ impl From<hks_store::Tenant> for TenantView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateToken {
+    /// A lowercase letter, then lowercase letters, digits and `-`, not
+    /// ending with `-`; at most 63 characters.
+    #[schema(
+        pattern = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        min_length = 1,
+        max_length = 63,
+        example = "ci"
+    )]
     pub name: String,
 }
 
@@ -86,6 +102,15 @@ pub struct CreatedToken {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateProject {
+    /// A lowercase letter, then lowercase letters, digits and `-`, not
+    /// ending with `-`; at most 40 characters. It becomes part of the
+    /// project's namespace.
+    #[schema(
+        pattern = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        min_length = 1,
+        max_length = 40,
+        example = "billing"
+    )]
     pub name: String,
 }
 
@@ -113,7 +138,17 @@ impl From<hks_store::Project> for ProjectView {
 /// FunctionSpec according to `type`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(examples(json!({"name": "api", "type": "stateless", "spec": {
+    "image": "ghcr.io/acme/api:2.0", "command": ["/app/api"], "port": 8080
+}})))]
 pub struct CreateApplication {
+    /// A lowercase letter, then lowercase letters, digits and `-`, not
+    /// ending with `-`; at most 52 characters.
+    #[schema(
+        pattern = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        min_length = 1,
+        max_length = 52
+    )]
     pub name: String,
     #[serde(rename = "type")]
     pub kind: ApplicationType,
@@ -124,6 +159,9 @@ pub struct CreateApplication {
 /// A new spec for an application; its type cannot change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(examples(json!({"type": "stateless", "spec": {
+    "image": "ghcr.io/acme/web:1.5", "command": ["/app/web"], "port": 8080
+}})))]
 pub struct UpdateApplication {
     #[serde(rename = "type")]
     pub kind: ApplicationType,
@@ -157,9 +195,23 @@ pub struct ApplicationFilter {
     pub kind: Option<ApplicationType>,
 }
 
+/// A CronJob to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(examples(json!({"name": "nightly-report", "spec": {
+    "schedule": "0 3 * * *", "timeZone": "Europe/Berlin",
+    "template": {"application": "web", "mode": "follow"},
+    "command": {"argv": ["/app/report", "--since", "24h"]}
+}})))]
 pub struct CreateCronJob {
+    /// A lowercase letter, then lowercase letters, digits and `-`, not
+    /// ending with `-`; at most 52 characters (the CronJob controller adds
+    /// a suffix to its Jobs' names).
+    #[schema(
+        pattern = "^[a-z]([-a-z0-9]*[a-z0-9])?$",
+        min_length = 1,
+        max_length = 52
+    )]
     pub name: String,
     pub spec: CronJobSpec,
 }
@@ -170,15 +222,19 @@ pub struct CreateCronJob {
 pub struct LogQuery {
     /// Stream the log of one attempt (the latest by default) while it runs, as text.
     #[serde(default)]
+    #[param(default = false)]
     pub follow: bool,
     /// Only this attempt (pod name).
     pub attempt: Option<String>,
     /// Only the last lines of each attempt.
+    #[param(minimum = 1)]
     pub tail_lines: Option<i64>,
     /// At most this many bytes of each attempt (default 1 MiB).
+    #[param(minimum = 1, default = 1048576)]
     pub limit_bytes: Option<i64>,
     /// Prefix each line with its time.
     #[serde(default)]
+    #[param(default = false)]
     pub timestamps: bool,
 }
 
@@ -193,11 +249,18 @@ pub struct RunLogs {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreviewRequest {
+    /// A cron expression (five fields, or a macro such as `@daily`); an
+    /// invalid one is described in the preview's `errors`.
+    #[schema(example = "0 3 * * *")]
     pub schedule: String,
+    /// An IANA time zone (default `UTC`); an unknown one is described in
+    /// the preview's `errors`.
     #[serde(default = "utc")]
+    #[schema(example = "Europe/Berlin")]
     pub time_zone: String,
     /// How many next runs (default 5, at most 100).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub count: Option<usize>,
     /// Runs after this instant (default: now).
     #[serde(default)]

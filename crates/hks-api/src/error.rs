@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hks_core::{Code, Invalid, Problem};
+use hks_core::{Invalid, Problem};
 use hks_kube::KubeError;
 use hks_store::StoreError;
 use serde::Serialize;
@@ -52,12 +52,43 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The stable machine-readable code of an error response; each goes with
+/// one status, listed in the OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the input breaks a rule; `problems` says which.
+    Invalid,
+    /// 401: the bearer token is missing or unknown.
+    Unauthorized,
+    /// 404: the resource does not exist, or is another tenant's.
+    NotFound,
+    /// 409: the request clashes with the current state.
+    Conflict,
+    /// 503: the tenant's cluster is unreachable; nothing was changed.
+    ClusterUnavailable,
+    /// 422: the tenant's cluster refused the objects HKS derived.
+    ClusterRejected,
+    /// 413: the body is larger than the installation accepts.
+    PayloadTooLarge,
+    /// 503: the request was not answered in time.
+    Timeout,
+    /// 503: too many requests are being handled at once.
+    Overloaded,
+    /// 500: a bug; the details are in the server's log.
+    Internal,
+}
+
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
-    /// `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`.
-    pub code: Code,
+    /// `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
+    /// `payload_too_large`, `timeout` or `overloaded`.
+    // A plain string with `ErrorCode`'s values (see `openapi::complete`),
+    // rather than a reference, so the document's shape stays as it was.
+    #[schema(value_type = String)]
+    pub code: ErrorCode,
     pub message: String,
     /// For `invalid`: every problem, with its field path.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -113,19 +144,18 @@ impl From<KubeError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        use ErrorCode as C;
         let (status, code) = match &self {
-            Self::Invalid(_) => (StatusCode::BAD_REQUEST, Code::Invalid),
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, Code::Unauthorized),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, Code::NotFound),
-            Self::Conflict(_) => (StatusCode::CONFLICT, Code::Conflict),
-            Self::ClusterUnavailable(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, Code::ClusterUnavailable)
-            }
-            Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, Code::ClusterRejected),
-            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Code::PayloadTooLarge),
-            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, Code::Timeout),
-            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, Code::Overloaded),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal),
+            Self::Invalid(_) => (StatusCode::BAD_REQUEST, C::Invalid),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, C::Unauthorized),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, C::NotFound),
+            Self::Conflict(_) => (StatusCode::CONFLICT, C::Conflict),
+            Self::ClusterUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, C::ClusterUnavailable),
+            Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, C::ClusterRejected),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
+            Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, C::Timeout),
+            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, C::Overloaded),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Internal),
         };
         match &self {
             Self::Internal(error) => {

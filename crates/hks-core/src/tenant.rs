@@ -28,9 +28,11 @@ pub enum ClusterConnection {
     /// A vCluster: its kubeconfig is read from Secret `vc-<name>`, key
     /// `config`, in `namespace` of the host cluster.
     Vcluster {
+        // The explicit names tell utoipa what `rename_all_fields` tells serde.
         #[schema(value_type = String)]
+        #[serde(rename = "hostKubeconfig")]
         host_kubeconfig: SecretString,
-        #[serde(default)]
+        #[serde(default, rename = "hostContext")]
         host_context: Option<String>,
         namespace: String,
         name: String,
@@ -41,7 +43,7 @@ pub enum ClusterConnection {
         server: Option<String>,
         /// TLS server name to verify, when the server URL's host is not one
         /// the vCluster's certificate covers.
-        #[serde(default)]
+        #[serde(default, rename = "tlsServerName")]
         tls_server_name: Option<String>,
     },
 }

@@ -1,6 +1,7 @@
 // The "call a Function" mode of the CronJob form, as pure functions: the form
 // keeps text and rows, the API wants a FunctionCall.
 
+import { CALL_DEFAULTS } from '../../api/defaults'
 import type { FunctionCall, HttpHeader } from '../../api/types'
 
 /** What the form edits. Numbers may be NaN while a field is empty. */
@@ -21,10 +22,10 @@ export const DEFAULT_CALL: Omit<FunctionCallInput, 'name'> = {
   method: '',
   headers: [],
   body: '',
-  requestTimeoutSeconds: 30,
-  retries: 2,
-  backoffSeconds: 2,
-  expect: '2xx',
+  requestTimeoutSeconds: CALL_DEFAULTS.requestTimeoutSeconds,
+  retries: CALL_DEFAULTS.retries,
+  backoffSeconds: CALL_DEFAULTS.backoffSeconds,
+  expect: CALL_DEFAULTS.expect.join(', '),
 }
 
 /** `"200, 204"` → `["200", "204"]`; nothing → any 2xx. */
@@ -41,7 +42,7 @@ export function toFunctionCall(input: FunctionCallInput): FunctionCall {
   const headers = input.headers.filter((h) => h.name.trim() !== '' || h.value.trim() !== '')
   return {
     name: input.name,
-    ...(input.method ? { method: input.method } : {}),
+    ...(input.method ? { method: input.method as NonNullable<FunctionCall['method']> } : {}),
     ...(headers.length ? { headers: headers.map((h) => ({ name: h.name.trim(), value: h.value })) } : {}),
     ...(input.body !== '' ? { body: input.body } : {}),
     requestTimeoutSeconds: input.requestTimeoutSeconds,
@@ -62,7 +63,7 @@ export function fromFunctionCall(call: FunctionCall | null | undefined): Functio
     requestTimeoutSeconds: call.requestTimeoutSeconds ?? DEFAULT_CALL.requestTimeoutSeconds,
     retries: call.retries ?? DEFAULT_CALL.retries,
     backoffSeconds: call.backoffSeconds ?? DEFAULT_CALL.backoffSeconds,
-    expect: (call.expect ?? ['2xx']).join(', '),
+    expect: (call.expect ?? CALL_DEFAULTS.expect).join(', '),
   }
 }
 

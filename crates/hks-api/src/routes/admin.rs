@@ -28,7 +28,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Create a tenant with its cluster connection.
 #[utoipa::path(post, path = "/admin/tenants", tag = "admin", request_body = CreateTenant,
-    responses((status = 201, body = TenantView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses(
+        (status = 201, body = TenantView, description = "The tenant; its connection is shown without credentials.",
+            links(
+                ("GetTenant" = (operation_id = "get_tenant", parameters(("tenant" = "$response.body#/name")))),
+                ("CreateToken" = (operation_id = "create_token", parameters(("tenant" = "$response.body#/name")))),
+                ("ListTokens" = (operation_id = "list_tokens", parameters(("tenant" = "$response.body#/name")))),
+                ("UpdateTenantCluster" = (operation_id = "update_tenant_cluster", parameters(("tenant" = "$response.body#/name")))),
+                ("DeleteTenant" = (operation_id = "delete_tenant", parameters(("tenant" = "$response.body#/name")))),
+            )),
+        (status = 400, body = ErrorBody, description = "The name or the connection is invalid, or its kubeconfig unusable (`invalid`)."),
+        (status = 409, body = ErrorBody, description = "A tenant of this name exists (`conflict`).")),
     security(("admin" = [])))]
 pub async fn create_tenant(
     _: Admin,
@@ -53,7 +63,8 @@ pub async fn create_tenant(
     Ok((StatusCode::CREATED, Json(t.into())))
 }
 
-#[utoipa::path(get, path = "/admin/tenants", tag = "admin", responses((status = 200, body = Vec<TenantView>)), security(("admin" = [])))]
+#[utoipa::path(get, path = "/admin/tenants", tag = "admin",
+    responses((status = 200, body = Vec<TenantView>, description = "Every tenant.")), security(("admin" = [])))]
 pub async fn list_tenants(
     _: Admin,
     State(state): State<AppState>,
@@ -88,7 +99,7 @@ async fn check_connection(
 }
 
 #[utoipa::path(get, path = "/admin/tenants/{tenant}", tag = "admin", params(("tenant" = String, Path)),
-    responses((status = 200, body = TenantView), (status = 404, body = ErrorBody)), security(("admin" = [])))]
+    responses((status = 200, body = TenantView, description = "The tenant."), (status = 404, body = ErrorBody, description = "No such tenant (`not_found`).")), security(("admin" = [])))]
 pub async fn get_tenant(
     _: Admin,
     State(state): State<AppState>,
@@ -99,7 +110,9 @@ pub async fn get_tenant(
 
 /// Replace a tenant's cluster connection.
 #[utoipa::path(put, path = "/admin/tenants/{tenant}/cluster", tag = "admin", params(("tenant" = String, Path)), request_body = UpdateCluster,
-    responses((status = 200, body = TenantView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin" = [])))]
+    responses((status = 200, body = TenantView, description = "The tenant with its new connection."),
+        (status = 400, body = ErrorBody, description = "The connection is invalid, or its kubeconfig unusable (`invalid`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant (`not_found`).")), security(("admin" = [])))]
 pub async fn update_tenant_cluster(
     _: Admin,
     State(state): State<AppState>,
@@ -120,7 +133,7 @@ pub async fn update_tenant_cluster(
 /// Delete a tenant, its tokens, projects and applications. The objects in
 /// its cluster are left alone.
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}", tag = "admin", params(("tenant" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("admin" = [])))]
+    responses((status = 204, description = "Deleted."), (status = 404, body = ErrorBody, description = "No such tenant (`not_found`).")), security(("admin" = [])))]
 pub async fn delete_tenant(
     _: Admin,
     State(state): State<AppState>,
@@ -134,14 +147,22 @@ pub async fn delete_tenant(
 
 /// Create an API token for a tenant; the token is in this response only.
 #[utoipa::path(post, path = "/admin/tenants/{tenant}/tokens", tag = "admin", params(("tenant" = String, Path)), request_body = CreateToken,
-    responses((status = 201, body = CreatedToken), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)), security(("admin" = [])))]
+    responses(
+        (status = 201, body = CreatedToken, description = "The token, shown this once.",
+            links(
+                ("DeleteToken" = (operation_id = "delete_token", parameters(("tenant" = "$request.path.tenant"), ("token" = "$response.body#/name")))),
+            )),
+        (status = 400, body = ErrorBody, description = "The name is invalid (`invalid`)."),
+        (status = 404, body = ErrorBody, description = "No such tenant (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "The tenant has a token of this name (`conflict`).")),
+    security(("admin" = [])))]
 pub async fn create_token(
     _: Admin,
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     JsonBody(body): JsonBody<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>)> {
-    validate_name("name", &body.name, 63)?;
+    validate_name("name", &body.name, crate::openapi::MAX_TOKEN_NAME)?;
     let t = tenant_named(&state, &tenant).await?;
     let (info, secret) = state.store().create_token(&t.id, &body.name).await?;
     use secrecy::ExposeSecret;
@@ -156,7 +177,8 @@ pub async fn create_token(
 }
 
 #[utoipa::path(get, path = "/admin/tenants/{tenant}/tokens", tag = "admin", params(("tenant" = String, Path)),
-    responses((status = 200, body = Vec<TokenView>), (status = 404, body = ErrorBody)), security(("admin" = [])))]
+    responses((status = 200, body = Vec<TokenView>, description = "The tenant's tokens, without their secrets."), (status = 404, body = ErrorBody, description = "No such tenant (`not_found`).")),
+    security(("admin" = [])))]
 pub async fn list_tokens(
     _: Admin,
     State(state): State<AppState>,
@@ -176,7 +198,9 @@ pub async fn list_tokens(
 }
 
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}/tokens/{token}", tag = "admin", params(("tenant" = String, Path), ("token" = String, Path, description = "the token's name")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("admin" = [])))]
+    responses((status = 204, description = "Deleted: the token no longer works."),
+        (status = 404, body = ErrorBody, description = "No such tenant, or no such token (`not_found`).")),
+    security(("admin" = [])))]
 pub async fn delete_token(
     _: Admin,
     State(state): State<AppState>,

@@ -59,12 +59,14 @@ pub struct AlertRulesBody {
     pub on_failure: bool,
     /// Alert when this many runs in a row have failed (2 to 100), once per streak.
     #[serde(default)]
+    #[schema(minimum = 2, maximum = 100)]
     pub consecutive_failures: Option<u32>,
     /// Alert when a scheduled run did not start.
     #[serde(default)]
     pub on_missed: bool,
     /// Alert when a run is still going after this many seconds (at least 60), once per run.
     #[serde(default)]
+    #[schema(minimum = 60, maximum = 4294967295_i64)]
     pub longer_than_seconds: Option<u32>,
     /// Alert on the first success after a failure that raised an alert.
     #[serde(default)]
@@ -100,11 +102,17 @@ impl From<AlertRules> for AlertRulesBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookBody {
     /// An http or https URL, without a user name or password.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@]+([/?#]|$)",
+        example = "https://hooks.example.com/hks"
+    )]
     pub url: String,
     /// Signs every delivery (HMAC-SHA256, header `X-HKS-Signature`); 16 to
     /// 256 characters. Write-only; leave it out to keep the current one.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 16, max_length = 256, write_only)]
     pub secret: Option<SecretString>,
 }
 
@@ -251,8 +259,10 @@ pub struct HistoryQuery {
     /// Only this CronJob's alerts.
     pub cronjob: Option<String>,
     /// At most this many (default 50, at most 200).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
     /// Skip this many of the newest.
+    #[param(maximum = 4294967295_i64, default = 0)]
     pub offset: Option<u32>,
 }
 
@@ -367,7 +377,8 @@ async fn put_settings(
 
 /// The project's default alert settings, which every CronJob without its own uses.
 #[utoipa::path(get, path = "/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)),
-    responses((status = 200, body = AlertSettingsView), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = AlertSettingsView, description = "The project's default settings (`source` is `none` when there are none)."), (status = 404, body = ErrorBody, description = "No such project (`not_found`).")),
+    security(("token" = [])))]
 pub async fn get_project_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -381,7 +392,7 @@ pub async fn get_project_alerts(
 
 /// Set the project's default alert settings.
 #[utoipa::path(put, path = "/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)), request_body = PutAlertSettings,
-    responses((status = 200, body = AlertSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = AlertSettingsView, description = "The settings as stored."), (status = 400, body = ErrorBody, description = "The settings are invalid (`invalid`); `problems` names each field."), (status = 404, body = ErrorBody, description = "No such project (`not_found`).")), security(("token" = [])))]
 pub async fn put_project_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -394,7 +405,7 @@ pub async fn put_project_alerts(
 
 /// Remove the project's default alert settings.
 #[utoipa::path(delete, path = "/projects/{project}/alerts", tag = "alerts", params(("project" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 204, description = "Removed (or there were none)."), (status = 404, body = ErrorBody, description = "No such project (`not_found`).")), security(("token" = [])))]
 pub async fn delete_project_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -407,7 +418,8 @@ pub async fn delete_project_alerts(
 
 /// The alert settings a CronJob uses: its own, else the project's default.
 #[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = AlertSettingsView), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = AlertSettingsView, description = "The settings in effect; `source` says whose they are."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`).")),
+    security(("token" = [])))]
 pub async fn get_cronjob_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -423,7 +435,7 @@ pub async fn get_cronjob_alerts(
 /// Give a CronJob its own alert settings (instead of the project's default).
 #[utoipa::path(put, path = "/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
     request_body = PutAlertSettings,
-    responses((status = 200, body = AlertSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = AlertSettingsView, description = "The settings as stored."), (status = 400, body = ErrorBody, description = "The settings are invalid (`invalid`); `problems` names each field."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`).")), security(("token" = [])))]
 pub async fn put_cronjob_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -436,7 +448,7 @@ pub async fn put_cronjob_alerts(
 
 /// Remove a CronJob's own alert settings: it uses the project's default again.
 #[utoipa::path(delete, path = "/projects/{project}/cronjobs/{name}/alerts", tag = "alerts", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 204, description = "Removed (or there were none)."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`).")), security(("token" = [])))]
 pub async fn delete_cronjob_alerts(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -454,7 +466,9 @@ pub async fn delete_cronjob_alerts(
 /// The alerts raised in a project (or for one CronJob), newest first, with
 /// their deliveries.
 #[utoipa::path(get, path = "/projects/{project}/alerts/history", tag = "alerts", params(("project" = String, Path), HistoryQuery),
-    responses((status = 200, body = Vec<AlertView>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = Vec<AlertView>, description = "The alerts, newest first."),
+        (status = 400, body = ErrorBody, description = "A parameter is invalid, for example `limit` out of range (`invalid`)."), (status = 404, body = ErrorBody, description = "No such project (`not_found`).")),
+    security(("token" = [])))]
 pub async fn alert_history(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -481,7 +495,9 @@ pub async fn alert_history(
 /// Send a test delivery now, once, to the project's webhook (or the one a
 /// CronJob uses), and say how the receiver answered. Nothing is stored.
 #[utoipa::path(post, path = "/projects/{project}/alerts/test", tag = "alerts", params(("project" = String, Path), TestQuery),
-    responses((status = 200, body = TestDeliveryView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "no webhook is configured")),
+    responses((status = 200, body = TestDeliveryView, description = "How the receiver answered; `delivered` is false when it did not."),
+        (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "no webhook is configured")),
     security(("token" = [])))]
 pub async fn test_alert(
     tenant: Tenant,

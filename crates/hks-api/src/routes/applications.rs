@@ -55,7 +55,7 @@ fn application_view(app: Application) -> Result<ApplicationView> {
 }
 
 #[utoipa::path(get, path = "/projects/{project}/applications", tag = "applications", params(("project" = String, Path), ApplicationFilter),
-    responses((status = 200, body = Vec<ApplicationView>), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = Vec<ApplicationView>, description = "The project's applications."), (status = 404, body = ErrorBody, description = "No such project (`not_found`).")), security(("token" = [])))]
 pub async fn list_applications(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -73,8 +73,17 @@ pub async fn list_applications(
 
 /// Create an application of any type (a CronJob too).
 #[utoipa::path(post, path = "/projects/{project}/applications", tag = "applications", params(("project" = String, Path)), request_body = CreateApplication,
-    responses((status = 201, body = ApplicationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
+    responses(
+        (status = 201, body = ApplicationView, description = "The application, applied to the cluster.",
+            links(
+                ("GetApplication" = (operation_id = "get_application", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("UpdateApplication" = (operation_id = "update_application", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("DeleteApplication" = (operation_id = "delete_application", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+            )),
+        (status = 400, body = ErrorBody, description = "The name or the spec is invalid, or refers to what does not exist (`invalid`)."),
+        (status = 404, body = ErrorBody, description = "No such project (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "The project has an application of this name (`conflict`)."),
+        (status = 422, body = ErrorBody, description = "The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")),
     security(("token" = [])))]
 pub async fn create_application(
     tenant: Tenant,
@@ -93,7 +102,7 @@ pub async fn create_application(
 }
 
 #[utoipa::path(get, path = "/projects/{project}/applications/{name}", tag = "applications", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = ApplicationView), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = ApplicationView, description = "The application."), (status = 404, body = ErrorBody, description = "No such project or application (`not_found`).")), security(("token" = [])))]
 pub async fn get_application(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -107,7 +116,9 @@ pub async fn get_application(
 
 #[utoipa::path(put, path = "/projects/{project}/applications/{name}", tag = "applications", params(("project" = String, Path), ("name" = String, Path)),
     request_body = UpdateApplication,
-    responses((status = 200, body = ApplicationView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    responses((status = 200, body = ApplicationView, description = "The application with its new spec, applied."),
+        (status = 400, body = ErrorBody, description = "The spec is invalid, or its type is not the application's (`invalid`)."),
+        (status = 404, body = ErrorBody, description = "No such project or application (`not_found`)."), (status = 422, body = ErrorBody, description = "The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")),
     security(("token" = [])))]
 pub async fn update_application(
     tenant: Tenant,
@@ -126,7 +137,10 @@ pub async fn update_application(
 }
 
 #[utoipa::path(delete, path = "/projects/{project}/applications/{name}", tag = "applications", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 204, description = "Deleted, with its objects in the cluster."), (status = 404, body = ErrorBody, description = "No such project or application (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "CronJobs follow it as their template, or call it (`conflict`)."),
+        (status = 422, body = ErrorBody, description = "The tenant's cluster refused to delete its objects (`cluster_rejected`)."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")),
+    security(("token" = [])))]
 pub async fn delete_application(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -139,7 +153,9 @@ pub async fn delete_application(
 
 /// The Kubernetes objects an application would be applied as; nothing is stored or applied.
 #[utoipa::path(post, path = "/projects/{project}/manifests", tag = "applications", params(("project" = String, Path)), request_body = CreateApplication,
-    responses((status = 200, body = ManifestPreview), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = ManifestPreview, description = "The objects, as JSON."),
+        (status = 400, body = ErrorBody, description = "The name or the spec is invalid (`invalid`)."), (status = 404, body = ErrorBody, description = "No such project (`not_found`).")),
+    security(("token" = [])))]
 pub async fn preview_manifests(
     tenant: Tenant,
     State(state): State<AppState>,

@@ -37,7 +37,8 @@ fn json_bytes(body: axum::body::Bytes) -> Response {
 
 /// The CronJobs of a project with their next and last runs.
 #[utoipa::path(get, path = "/projects/{project}/cronjobs", tag = "cronjobs", params(("project" = String, Path)),
-    responses((status = 200, body = Vec<CronJobSummary>), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = Vec<CronJobSummary>, description = "The project's CronJobs; with the cluster unreachable, its state is `Unknown`."), (status = 404, body = ErrorBody, description = "No such project (`not_found`).")),
+    security(("token" = [])))]
 pub async fn list_cronjobs(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -75,8 +76,22 @@ pub async fn list_cronjobs(
 }
 
 #[utoipa::path(post, path = "/projects/{project}/cronjobs", tag = "cronjobs", params(("project" = String, Path)), request_body = CreateCronJob,
-    responses((status = 201, body = CronJobView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
+    responses(
+        (status = 201, body = CronJobView, description = "The CronJob, applied to the cluster.",
+            links(
+                ("GetCronJob" = (operation_id = "get_cronjob", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("UpdateCronJob" = (operation_id = "update_cronjob", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("RunNow" = (operation_id = "run_now", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("ListRuns" = (operation_id = "list_runs", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("SuspendCronJob" = (operation_id = "suspend_cronjob", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("ResumeCronJob" = (operation_id = "resume_cronjob", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("GetCronJobAlerts" = (operation_id = "get_cronjob_alerts", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+                ("DeleteCronJob" = (operation_id = "delete_cronjob", parameters(("project" = "$request.path.project"), ("name" = "$response.body#/name")))),
+            )),
+        (status = 400, body = ErrorBody, description = "The name or the spec is invalid, or refers to what does not exist (`invalid`)."),
+        (status = 404, body = ErrorBody, description = "No such project (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "The project has an application of this name (`conflict`)."),
+        (status = 422, body = ErrorBody, description = "The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")),
     security(("token" = [])))]
 pub async fn create_cronjob(
     tenant: Tenant,
@@ -100,7 +115,7 @@ pub async fn create_cronjob(
 }
 
 #[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = CronJobView), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = CronJobView, description = "The CronJob with everything about it."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`).")), security(("token" = [])))]
 pub async fn get_cronjob(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -114,8 +129,14 @@ pub async fn get_cronjob(
 
 /// Replace a CronJob's spec (edit).
 #[utoipa::path(put, path = "/projects/{project}/cronjobs/{name}", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    request_body = CronJobSpec,
-    responses((status = 200, body = CronJobView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    request_body(content = CronJobSpec, example = json!({
+        "schedule": "30 4 * * *", "timeZone": "Europe/Berlin",
+        "template": {"application": "web", "mode": "follow"},
+        "command": {"argv": ["/app/report", "--since", "24h"]}
+    })),
+    responses((status = 200, body = CronJobView, description = "The CronJob with its new spec, applied."),
+        (status = 400, body = ErrorBody, description = "The spec is invalid, or refers to what does not exist (`invalid`)."),
+        (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."), (status = 422, body = ErrorBody, description = "The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")),
     security(("token" = [])))]
 pub async fn update_cronjob(
     tenant: Tenant,
@@ -155,7 +176,7 @@ async fn view_of(state: &AppState, p: &Project, written: Written) -> Result<Cron
 
 /// Stop scheduling runs (a running run goes on).
 #[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/suspend", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = CronJobView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = CronJobView, description = "The CronJob, suspended."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."), (status = 422, body = ErrorBody, description = "The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")), security(("token" = [])))]
 pub async fn suspend_cronjob(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -165,7 +186,7 @@ pub async fn suspend_cronjob(
 }
 
 #[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/resume", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = CronJobView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = CronJobView, description = "The CronJob, scheduling again."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."), (status = 422, body = ErrorBody, description = "The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")), security(("token" = [])))]
 pub async fn resume_cronjob(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -176,7 +197,9 @@ pub async fn resume_cronjob(
 
 /// Delete a CronJob; its Jobs and pods go with it.
 #[utoipa::path(delete, path = "/projects/{project}/cronjobs/{name}", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 204, description = "Deleted, with its Jobs and pods."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."),
+        (status = 422, body = ErrorBody, description = "The tenant's cluster refused to delete it (`cluster_rejected`)."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")),
+    security(("token" = [])))]
 pub async fn delete_cronjob(
     tenant: Tenant,
     State(state): State<AppState>,

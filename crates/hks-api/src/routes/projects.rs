@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_project, delete_project))
 }
 
-#[utoipa::path(get, path = "/projects", tag = "projects", responses((status = 200, body = Vec<ProjectView>)), security(("token" = [])))]
+#[utoipa::path(get, path = "/projects", tag = "projects",
+    responses((status = 200, body = Vec<ProjectView>, description = "The tenant's projects.")), security(("token" = [])))]
 pub async fn list_projects(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -39,7 +40,20 @@ pub async fn list_projects(
 
 /// Create a project: a namespace in the tenant's cluster.
 #[utoipa::path(post, path = "/projects", tag = "projects", request_body = CreateProject,
-    responses((status = 201, body = ProjectView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)),
+    responses(
+        (status = 201, body = ProjectView, description = "The project, with its namespace.",
+            links(
+                ("GetProject" = (operation_id = "get_project", parameters(("project" = "$response.body#/name")))),
+                ("ListApplications" = (operation_id = "list_applications", parameters(("project" = "$response.body#/name")))),
+                ("CreateApplication" = (operation_id = "create_application", parameters(("project" = "$response.body#/name")))),
+                ("ListCronJobs" = (operation_id = "list_cronjobs", parameters(("project" = "$response.body#/name")))),
+                ("CreateCronJob" = (operation_id = "create_cronjob", parameters(("project" = "$response.body#/name")))),
+                ("DeleteProject" = (operation_id = "delete_project", parameters(("project" = "$response.body#/name")))),
+            )),
+        (status = 400, body = ErrorBody, description = "The name is invalid (`invalid`)."),
+        (status = 409, body = ErrorBody, description = "The tenant has a project of this name (`conflict`)."),
+        (status = 422, body = ErrorBody, description = "The tenant's cluster refused the namespace (`cluster_rejected`)."),
+        (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")),
     security(("token" = [])))]
 pub async fn create_project(
     tenant: Tenant,
@@ -51,7 +65,9 @@ pub async fn create_project(
 }
 
 #[utoipa::path(get, path = "/projects/{project}", tag = "projects", params(("project" = String, Path)),
-    responses((status = 200, body = ProjectView), (status = 404, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = ProjectView, description = "The project."),
+        (status = 404, body = ErrorBody, description = "No such project (`not_found`).")),
+    security(("token" = [])))]
 pub async fn get_project(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -66,7 +82,10 @@ pub async fn get_project(
 
 /// Delete a project, its namespace and everything in it.
 #[utoipa::path(delete, path = "/projects/{project}", tag = "projects", params(("project" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 204, description = "Deleted."), (status = 404, body = ErrorBody, description = "No such project (`not_found`)."),
+        (status = 422, body = ErrorBody, description = "The tenant's cluster refused to delete the namespace (`cluster_rejected`)."),
+        (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")),
+    security(("token" = [])))]
 pub async fn delete_project(
     tenant: Tenant,
     State(state): State<AppState>,

@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The runs of a CronJob, scheduled and manual, newest first.
 #[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}/runs", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = Vec<Run>), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+    responses((status = 200, body = Vec<Run>, description = "The runs, newest first."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`).")), security(("token" = [])))]
 pub async fn list_runs(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -45,7 +45,16 @@ pub async fn list_runs(
 
 /// Run now: a Job from the CronJob's full jobTemplate, marked manual with who started it.
 #[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/runs", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 201, body = Run), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)), security(("token" = [])))]
+    responses(
+        (status = 201, body = Run, description = "The run just started.",
+            links(
+                ("RunLogs" = (operation_id = "run_logs", parameters(("project" = "$request.path.project"), ("name" = "$request.path.name"), ("run" = "$response.body#/name")))),
+            )),
+        (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "The CronJob is not in the cluster right now; it is re-applied within a minute (`conflict`)."),
+        (status = 422, body = ErrorBody, description = "The tenant's cluster refused the Job (`cluster_rejected`)."),
+        (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`).")),
+    security(("token" = [])))]
 pub async fn run_now(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -63,7 +72,11 @@ const DEFAULT_LOG_LIMIT_BYTES: i64 = 1024 * 1024;
 /// attempt streamed as text while it runs.
 #[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}/runs/{run}/logs", tag = "cronjobs",
     params(("project" = String, Path), ("name" = String, Path), ("run" = String, Path), LogQuery),
-    responses((status = 200, body = RunLogs, description = "JSON; with follow=true, text/plain streamed"), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    responses((status = 200, description = "JSON; with follow=true, text/plain streamed",
+            content((RunLogs = "application/json"), (String = "text/plain"))),
+        (status = 400, body = ErrorBody, description = "A parameter is invalid, for example `tailLines` not positive (`invalid`)."),
+        (status = 404, body = ErrorBody, description = "No such project, CronJob, run or attempt (`not_found`)."),
+        (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`).")),
     security(("token" = [])))]
 pub async fn run_logs(
     tenant: Tenant,

@@ -21,7 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// A schedule in words, its next runs (DST notes included), warnings and errors.
 #[utoipa::path(post, path = "/schedules/preview", tag = "schedules", request_body = PreviewRequest,
-    responses((status = 200, description = "the preview; `errors` is not empty for an invalid schedule", body = Object), (status = 400, body = ErrorBody)),
+    responses((status = 200, description = "the preview; `errors` is not empty for an invalid schedule", body = Object), (status = 400, body = ErrorBody, description = "The request is invalid, for example `count` out of range (`invalid`).")),
     security(("token" = []), ("admin" = [])))]
 pub async fn schedule_preview(
     _: AnyCaller,

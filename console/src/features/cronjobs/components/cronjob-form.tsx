@@ -1,3 +1,4 @@
+import { CRONJOB_DEFAULTS } from '../../../api/defaults'
 import { useCallback, useMemo, useState } from 'react'
 import { ApiError } from '../../../api/client'
 import type { CronJobSpec, CronJobView, EnvVar, FunctionSpec, HttpHeader, StatelessSpec } from '../../../api/types'
@@ -29,12 +30,12 @@ export function CronJobForm({ project, existing, fromFunction }: Props) {
   const [shell, setShell] = useState(spec0?.command?.shell ?? false)
   const [schedule, setSchedule] = useState(spec0?.schedule ?? '0 9 * * MON')
   const [timeZone, setTimeZone] = useState(spec0?.timeZone ?? browserTimeZone())
-  const [concurrency, setConcurrency] = useState(spec0?.concurrencyPolicy ?? 'Forbid')
-  const [timeout, setTimeoutSeconds] = useState(spec0?.timeoutSeconds ?? 3600)
-  const [retries, setRetries] = useState(spec0?.retries ?? 1)
-  const [deadline, setDeadline] = useState(spec0?.startingDeadlineSeconds ?? 300)
-  const [keepOk, setKeepOk] = useState(spec0?.successfulJobsHistoryLimit ?? 3)
-  const [keepFailed, setKeepFailed] = useState(spec0?.failedJobsHistoryLimit ?? 3)
+  const [concurrency, setConcurrency] = useState(spec0?.concurrencyPolicy ?? CRONJOB_DEFAULTS.concurrencyPolicy)
+  const [timeout, setTimeoutSeconds] = useState(spec0?.timeoutSeconds ?? CRONJOB_DEFAULTS.timeoutSeconds)
+  const [retries, setRetries] = useState(spec0?.retries ?? CRONJOB_DEFAULTS.retries)
+  const [deadline, setDeadline] = useState(spec0?.startingDeadlineSeconds ?? CRONJOB_DEFAULTS.startingDeadlineSeconds)
+  const [keepOk, setKeepOk] = useState(spec0?.successfulJobsHistoryLimit ?? CRONJOB_DEFAULTS.successfulJobsHistoryLimit)
+  const [keepFailed, setKeepFailed] = useState(spec0?.failedJobsHistoryLimit ?? CRONJOB_DEFAULTS.failedJobsHistoryLimit)
   const [kind, setKind] = useState<'container' | 'function'>(spec0 ? (spec0.function ? 'function' : 'container') : fromFunction ? 'function' : 'container')
   const [call, setCall] = useState<FunctionCallInput>(() => fromFunctionCall(spec0?.function))
   const setCallField = useCallback(<K extends keyof FunctionCallInput>(k: K, v: FunctionCallInput[K]) => setCall((c) => ({ ...c, [k]: v })), [])
