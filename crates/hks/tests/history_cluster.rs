@@ -209,6 +209,7 @@ impl Server {
             .arg(dir)
             .arg("--console-dir")
             .arg(dir.join("no-console"))
+            .args(["--webhook-allow-cidr", "127.0.0.0/8"])
             .env("HKS_ADMIN_TOKEN", ADMIN)
             .env_remove("HKS_DEMO_KUBECONFIG")
             .stdin(std::process::Stdio::null())
