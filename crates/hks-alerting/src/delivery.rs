@@ -66,7 +66,7 @@ pub(crate) fn body(alert: &StoredAlert, project: &str) -> Vec<u8> {
 /// The most of a receiver's answer read: enough for a small answer to be
 /// read to its end (so the connection can be used again), while a large
 /// one is cut off instead of read for as long as it goes on.
-pub(crate) const MAX_ANSWER_BYTES: usize = 64 * 1024;
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// The HTTP client of deliveries: it connects only to addresses `targets`
 /// permits (see [`Pinned`]), through no proxy, follows no redirect, and
@@ -174,15 +174,14 @@ pub(crate) async fn send(
 /// Reads the answer's body up to about [`MAX_ANSWER_BYTES`], and drops the
 /// rest (and then the connection). What it says does not matter: the status
 /// decides.
-async fn drain(mut answer: reqwest::Response) -> usize {
+async fn drain(mut answer: reqwest::Response) {
     let mut read = 0;
     while read < MAX_ANSWER_BYTES {
         match answer.chunk().await {
             Ok(Some(chunk)) => read += chunk.len(),
-            Ok(None) | Err(_) => break,
+            Ok(None) | Err(_) => return,
         }
     }
-    read
 }
 
 /// Why a request failed, for the tenant: a few fixed descriptions, never
