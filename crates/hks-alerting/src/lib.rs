@@ -12,8 +12,13 @@
 //! signed, and retries them with backoff; deliveries live in the store, so a
 //! restart loses none. Delivery is at least once: each carries an id that
 //! stays the same across attempts for the receiver to drop duplicates.
+//!
+//! Webhook URLs are chosen by tenants, so deliveries go only where the
+//! installation's [`TargetPolicy`] permits: public addresses, and ranges the
+//! installation allows (see [`target`]).
 
 mod delivery;
+pub mod target;
 pub mod worker;
 
 use std::time::Duration;
@@ -22,8 +27,9 @@ use hks_history::alerts::{self, Alert, Outcome};
 use hks_store::{Store, StoreError};
 use jiff::Timestamp;
 
-pub use delivery::{TestDelivery, check_webhook_url, link};
+pub use delivery::{TestDelivery, link};
 pub use hks_store::StoredAlert;
+pub use target::{BadWebhookUrl, IpNet, TargetPolicy, check_webhook_url};
 pub use worker::{Settings, Worker, spawn};
 
 /// The shortest webhook secret accepted.
@@ -50,14 +56,30 @@ type Result<T, E = AlertError> = std::result::Result<T, E>;
 pub struct Alerter {
     store: Store,
     timeout: Duration,
+    targets: TargetPolicy,
 }
 
 impl Alerter {
+    /// Test deliveries go to public addresses only; see [`Alerter::with_targets`].
     pub fn new(store: Store) -> Self {
         Self {
             store,
             timeout: worker::DEFAULT_TIMEOUT,
+            targets: TargetPolicy::default(),
         }
+    }
+
+    /// The same alerter, sending test deliveries where `targets` permits
+    /// (the delivery worker takes its own in [`Settings::targets`]).
+    pub fn with_targets(mut self, targets: TargetPolicy) -> Self {
+        self.targets = targets;
+        self
+    }
+
+    /// Where webhooks may be sent: what webhook URLs are checked against
+    /// when they are saved.
+    pub fn targets(&self) -> &TargetPolicy {
+        &self.targets
     }
 
     /// A run of `cronjob` finished with `outcome` (`reason`: Kubernetes'
@@ -164,6 +186,6 @@ impl Alerter {
         let webhook = settings
             .and_then(|s| s.webhook)
             .ok_or(AlertError::NoWebhook)?;
-        delivery::send_test(&webhook, project_name, cronjob, self.timeout).await
+        delivery::send_test(&webhook, project_name, cronjob, self.timeout, &self.targets).await
     }
 }

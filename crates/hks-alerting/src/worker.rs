@@ -15,8 +15,8 @@ use jiff::{SignedDuration, Timestamp};
 use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
 
-use crate::AlertError;
 use crate::delivery::{self, Answer};
+use crate::{AlertError, TargetPolicy};
 
 /// How long a receiver has to answer.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,6 +33,8 @@ pub struct Settings {
     pub timeout: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// Where deliveries may go (public addresses only by default).
+    pub targets: TargetPolicy,
 }
 
 impl Default for Settings {
@@ -42,6 +44,7 @@ impl Default for Settings {
             retry_base: Duration::from_secs(5),
             timeout: DEFAULT_TIMEOUT,
             concurrency: 8,
+            targets: TargetPolicy::default(),
         }
     }
 }
@@ -62,7 +65,7 @@ pub fn spawn(store: Store, settings: Settings) -> Result<JoinHandle<()>, AlertEr
 impl Worker {
     pub fn new(store: Store, settings: Settings) -> Result<Self, AlertError> {
         Ok(Self {
-            http: delivery::client(settings.timeout)?,
+            http: delivery::client(settings.timeout, &settings.targets)?,
             store,
             settings,
         })
@@ -122,6 +125,7 @@ impl Worker {
         } else {
             let answer = delivery::send(
                 &self.http,
+                &self.settings.targets,
                 &job.url,
                 job.secret.expose_secret().as_bytes(),
                 &job.id,

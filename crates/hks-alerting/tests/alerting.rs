@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use hks_alerting::{Alerter, Settings, Worker};
+use hks_alerting::{Alerter, Settings, TargetPolicy, Worker};
 use hks_history::alerts::{AlertRules, Outcome};
 use hks_history::webhook::{DELIVERY_HEADER, MAX_ATTEMPTS, SIGNATURE_HEADER, verify};
 use hks_store::{AlertRecord, DeliveryState, EncryptionKey, Store, WebhookUpdate};
@@ -97,7 +97,13 @@ fn fast() -> Settings {
         retry_base: Duration::from_millis(40),
         timeout: Duration::from_secs(2),
         concurrency: 8,
+        targets: loopback(),
     }
+}
+
+/// Public addresses and 127.0.0.0/8, where the receivers of these tests listen.
+fn loopback() -> TargetPolicy {
+    TargetPolicy::allowing(["127.0.0.0/8".parse().unwrap()])
 }
 
 async fn project(store: &Store) -> String {
@@ -490,7 +496,7 @@ async fn the_secret_is_never_stored_in_plaintext() {
 async fn a_test_delivery_reports_how_the_receiver_answered() {
     let store = Store::in_memory().await.unwrap();
     let p = project(&store).await;
-    let alerter = Alerter::new(store.clone());
+    let alerter = Alerter::new(store.clone()).with_targets(loopback());
     assert!(matches!(
         alerter.send_test(&p, "shop", None).await,
         Err(hks_alerting::AlertError::NoWebhook)

@@ -32,7 +32,10 @@ impl TestApp {
     async fn new() -> Self {
         let store = Store::in_memory().await.unwrap();
         let gateway = Arc::new(FakeGateway::new());
-        let state = AppState::new(store, gateway.clone(), Some(&ADMIN.to_owned().into()), None);
+        // Webhooks may go to this test's receivers on 127.0.0.1.
+        let loopback = hks_alerting::TargetPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
+        let app = hks_app::App::new(store, gateway.clone()).with_webhook_targets(loopback);
+        let state = AppState::of(app, Some(&ADMIN.to_owned().into()), None);
         Self {
             router: router(state.clone()),
             state,

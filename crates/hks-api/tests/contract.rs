@@ -49,12 +49,12 @@ impl Server {
     async fn start() -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let gateway = Arc::new(FakeGateway::new());
-        let state = AppState::new(
-            Store::in_memory().await.unwrap(),
-            gateway.clone(),
-            Some(&ADMIN.to_owned().into()),
-            None,
-        );
+        // The seeded webhooks go to a local discard port: the installation
+        // allows loopback for them, as a test installation would.
+        let loopback = hks_alerting::TargetPolicy::allowing(["127.0.0.0/8".parse().unwrap()]);
+        let app = hks_app::App::new(Store::in_memory().await.unwrap(), gateway.clone())
+            .with_webhook_targets(loopback);
+        let state = AppState::of(app, Some(&ADMIN.to_owned().into()), None);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router(state)).await });

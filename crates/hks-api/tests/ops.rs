@@ -42,12 +42,9 @@ impl TestApp {
     async fn new() -> Self {
         let store = Store::in_memory().await.unwrap();
         let gateway = Arc::new(FakeGateway::new());
-        let state = AppState::new(
-            store,
-            gateway.clone(),
-            Some(&ADMIN.to_owned().into()),
-            Some(metrics_handle()),
-        );
+        // Webhooks may go to this test's receivers on 127.0.0.1.
+        let app = hks_app::App::new(store, gateway.clone()).with_webhook_targets(loopback());
+        let state = AppState::of(app, Some(&ADMIN.to_owned().into()), Some(metrics_handle()));
         Self {
             router: router(state.clone()),
             state,
@@ -380,6 +377,11 @@ async fn metrics_count_reconcile_failures() {
     assert!(after >= before + 1.0, "{before} -> {after}\n{}", m.text);
 }
 
+/// Public addresses and 127.0.0.0/8, where [`receiver`] listens.
+fn loopback() -> hks_alerting::TargetPolicy {
+    hks_alerting::TargetPolicy::allowing(["127.0.0.0/8".parse().unwrap()])
+}
+
 /// A webhook receiver on 127.0.0.1: `/ok` answers 200, `/fail` 500.
 async fn receiver() -> String {
     let app = Router::new()
@@ -445,9 +447,11 @@ async fn metrics_count_alerts_raised_and_delivery_attempts_by_outcome() {
     }
     // One attempt at each due delivery: the good receiver takes it, the bad one
     // refuses it, so it is retried later.
-    let worker =
-        hks_alerting::Worker::new(app.state.store().clone(), hks_alerting::Settings::default())
-            .unwrap();
+    let settings = hks_alerting::Settings {
+        targets: loopback(),
+        ..hks_alerting::Settings::default()
+    };
+    let worker = hks_alerting::Worker::new(app.state.store().clone(), settings).unwrap();
     assert_eq!(worker.deliver_due().await.unwrap(), 2);
 
     let after = app.metrics().await;

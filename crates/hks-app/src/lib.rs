@@ -83,6 +83,18 @@ impl App {
         }
     }
 
+    /// The same service, with webhooks (saved URLs, test deliveries)
+    /// checked against `targets` instead of public addresses only. Call it
+    /// right after [`App::new`]; the delivery worker takes its own
+    /// ([`hks_alerting::Settings::targets`]).
+    pub fn with_webhook_targets(mut self, targets: hks_alerting::TargetPolicy) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.alerter = inner.alerter.clone().with_targets(targets),
+            None => unreachable!("with_webhook_targets is called before the service is shared"),
+        }
+        self
+    }
+
     pub fn store(&self) -> &Store {
         &self.inner.store
     }

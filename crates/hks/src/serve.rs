@@ -1,12 +1,13 @@
 //! `hks serve`: the API server.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use hks_alerting::{IpNet, TargetPolicy};
 use hks_api::AppState;
 use hks_kube::live::{KubeGateway, Settings};
 use hks_store::{EncryptionKey, KeyRing, Store};
@@ -84,9 +85,32 @@ pub struct ServeArgs {
     /// The largest request body accepted; a larger one gets 413.
     #[arg(long, env = "HKS_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// An address range (CIDR such as `10.20.0.0/16`, or one address) that
+    /// alert webhooks may be sent to besides public addresses; repeat it, or
+    /// separate ranges with commas. Without it, webhooks to loopback,
+    /// private, link-local and other non-public addresses are refused: any
+    /// range allowed here is reachable by every tenant's webhooks.
+    #[arg(
+        long = "webhook-allow-cidr",
+        env = "HKS_WEBHOOK_ALLOW_CIDRS",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = address_range
+    )]
+    pub webhook_allow_cidrs: Vec<IpNet>,
     /// Set up a demo tenant on the cluster of this kubeconfig (once) and print its token.
     #[arg(long, env = "HKS_DEMO_KUBECONFIG")]
     pub demo_kubeconfig: Option<PathBuf>,
+}
+
+/// A CIDR range, or one address (a range of one).
+fn address_range(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!("`{text}` is neither a CIDR range such as 10.20.0.0/16 nor an address")
+        })
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -197,7 +221,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }));
     hks_core::formats::image_reference(&args.invoke_image)
         .map_err(|reason| anyhow::anyhow!("--invoke-image: the image reference {reason}"))?;
-    let service = hks_app::App::with_invoke_image(store, gateway, args.invoke_image.clone());
+    let targets = TargetPolicy::allowing(args.webhook_allow_cidrs.iter().copied());
+    if !targets.allowed().is_empty() {
+        let ranges: Vec<String> = targets.allowed().iter().map(ToString::to_string).collect();
+        info!(ranges = %ranges.join(","), "Alert webhooks may also go to these address ranges.");
+    }
+    let service = hks_app::App::with_invoke_image(store, gateway, args.invoke_image.clone())
+        .with_webhook_targets(targets.clone());
     let state = AppState::of(service.clone(), Some(&admin), Some(metrics)).with_http_limits(
         hks_api::HttpLimits {
             request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
@@ -231,8 +261,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
     // Alert deliveries wait in the store, so those pending at a restart go out now.
-    let deliveries = hks_alerting::spawn(state.store().clone(), hks_alerting::Settings::default())
-        .context("cannot start the alert delivery worker")?;
+    let deliveries = hks_alerting::spawn(
+        state.store().clone(),
+        hks_alerting::Settings {
+            targets,
+            ..hks_alerting::Settings::default()
+        },
+    )
+    .context("cannot start the alert delivery worker")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -275,5 +311,47 @@ async fn shutdown() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn allowed(args: &[&str]) -> Result<Vec<String>, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))?;
+        Ok(cli
+            .serve
+            .webhook_allow_cidrs
+            .iter()
+            .map(ToString::to_string)
+            .collect())
+    }
+
+    #[test]
+    fn webhook_allow_cidrs() {
+        assert_eq!(allowed(&[]).unwrap(), Vec::<String>::new());
+        assert_eq!(
+            allowed(&[
+                "--webhook-allow-cidr",
+                "127.0.0.0/8",
+                "--webhook-allow-cidr",
+                "10.20.0.0/16, fd00::/8",
+                "--webhook-allow-cidr=192.168.1.5",
+            ])
+            .unwrap(),
+            ["127.0.0.0/8", "10.20.0.0/16", "fd00::/8", "192.168.1.5/32"]
+        );
+        for bad in ["localhost", "10.0.0.0/33", ""] {
+            assert!(allowed(&["--webhook-allow-cidr", bad]).is_err(), "{bad}");
+        }
     }
 }

@@ -445,6 +445,8 @@ impl Server {
             let port = free_port();
             let child = command(&[("HKS_ADMIN_TOKEN", ADMIN)])
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+                // The webhook receiver listens on 127.0.0.1.
+                .args(["--webhook-allow-cidr", "127.0.0.0/8"])
                 .arg("--data-dir")
                 .arg(dir.0.join("data"))
                 .arg("--console-dir")

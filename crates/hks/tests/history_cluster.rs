@@ -50,7 +50,8 @@ impl Hks {
             hks_kube::live::Settings::default(),
         ));
         let deliveries = hks_alerting::spawn(store.clone(), delivery_settings()).unwrap();
-        let state = AppState::new(store, gateway, Some(&ADMIN.to_owned().into()), None);
+        let app = hks_app::App::new(store, gateway).with_webhook_targets(loopback());
+        let state = AppState::of(app, Some(&ADMIN.to_owned().into()), None);
         let recorder = recorder::spawn(
             state.app().clone(),
             recorder::Settings {
@@ -208,6 +209,7 @@ impl Server {
             .arg(dir)
             .arg("--console-dir")
             .arg(dir.join("no-console"))
+            .args(["--webhook-allow-cidr", "127.0.0.0/8"])
             .env("HKS_ADMIN_TOKEN", ADMIN)
             .env_remove("HKS_DEMO_KUBECONFIG")
             .stdin(std::process::Stdio::null())
@@ -518,8 +520,14 @@ fn delivery_settings() -> hks_alerting::Settings {
         poll_interval: Duration::from_millis(200),
         retry_base: Duration::from_millis(500),
         timeout: Duration::from_secs(5),
+        targets: loopback(),
         ..hks_alerting::Settings::default()
     }
+}
+
+/// Public addresses and 127.0.0.0/8, where the test's webhook receiver listens.
+fn loopback() -> hks_alerting::TargetPolicy {
+    hks_alerting::TargetPolicy::allowing(["127.0.0.0/8".parse().unwrap()])
 }
 
 fn delivery_lease() -> Duration {

@@ -286,8 +286,9 @@ pub struct TestDeliveryView {
     pub error: Option<String>,
 }
 
-/// Every problem with the settings, with its field path.
-fn validate(body: &PutAlertSettings) -> Result<(), Invalid> {
+/// Every problem with the settings, with its field path. `targets`: where
+/// this installation sends webhooks.
+fn validate(body: &PutAlertSettings, targets: &hks_alerting::TargetPolicy) -> Result<(), Invalid> {
     let mut p = Problems::new();
     if let Some(n) = body.rules.consecutive_failures
         && !STREAK.contains(&n)
@@ -310,8 +311,8 @@ fn validate(body: &PutAlertSettings) -> Result<(), Invalid> {
         );
     }
     if let Some(w) = &body.webhook {
-        if let Err(why) = hks_alerting::check_webhook_url(&w.url) {
-            p.push("webhook.url", Code::InvalidUrl, why, None);
+        if let Err(why) = hks_alerting::check_webhook_url(&w.url, targets) {
+            p.push("webhook.url", Code::InvalidUrl, why.to_string(), why.hint());
         }
         if let Some(secret) = &w.secret {
             let len = secret.expose_secret().chars().count();
@@ -346,7 +347,7 @@ async fn put_settings(
     cronjob_name: Option<&str>,
     body: PutAlertSettings,
 ) -> Result<Json<AlertSettingsView>> {
-    validate(&body)?;
+    validate(&body, state.alerter().targets())?;
     // Under the project's lock, so a CronJob deleted meanwhile does not get
     // settings after its own were removed.
     let _guard = state.locks().lock(&p.id).await;
