@@ -37,7 +37,7 @@ pub struct UpdateCluster {
     pub cluster: ClusterConnection,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantView {
     pub id: String,
@@ -65,7 +65,7 @@ pub struct CreateToken {
     pub name: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenView {
     pub name: String,
@@ -74,7 +74,7 @@ pub struct TokenView {
 }
 
 /// A new token. `token` is shown this once; HKS keeps only its hash.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedToken {
     pub name: String,
@@ -89,7 +89,7 @@ pub struct CreateProject {
     pub name: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectView {
     pub name: String,
@@ -131,7 +131,7 @@ pub struct UpdateApplication {
     pub spec: serde_json::Value,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationView {
     pub name: String,
@@ -182,7 +182,7 @@ pub struct LogQuery {
     pub timestamps: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunLogs {
     pub run: String,
@@ -210,7 +210,7 @@ fn utc() -> String {
 }
 
 /// The manifests HKS would apply for an application, without storing or applying anything.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ManifestPreview {
     /// Kubernetes objects, as JSON.

@@ -119,7 +119,7 @@ pub struct PutAlertSettings {
 }
 
 /// Where the settings shown come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SettingsSource {
     /// The CronJob's own settings.
@@ -130,7 +130,7 @@ pub enum SettingsSource {
     None,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookView {
     pub url: String,
@@ -139,7 +139,7 @@ pub struct WebhookView {
 }
 
 /// The alert settings in effect.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertSettingsView {
     pub source: SettingsSource,
@@ -173,7 +173,7 @@ fn settings_view(settings: Option<AlertSettings>) -> AlertSettingsView {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum DeliveryStateView {
     Pending,
@@ -182,7 +182,7 @@ pub enum DeliveryStateView {
 }
 
 /// A webhook delivery of an alert.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryView {
     /// The `X-HKS-Delivery` header, the same on every attempt.
@@ -201,7 +201,7 @@ pub struct DeliveryView {
 }
 
 /// An alert raised.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertView {
     pub id: String,
@@ -264,7 +264,7 @@ pub struct TestQuery {
 }
 
 /// How a test delivery went.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TestDeliveryView {
     /// The `X-HKS-Delivery` header it carried.
