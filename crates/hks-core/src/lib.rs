@@ -8,6 +8,9 @@
 //! problem with a field path (`spec.env[2].name`) so the API can point at the
 //! field, and it runs before anything is stored or applied.
 
+/// Fixtures: only in hks-core's own tests and with the `examples` feature
+/// (other crates' tests enable it through their dev-dependencies).
+#[cfg(any(test, feature = "examples"))]
 pub mod examples;
 pub mod formats;
 pub mod invoke;
