@@ -38,14 +38,9 @@ async fn alert_settings_history_and_test_deliveries() {
     bodies.push(r.text);
 
     // The CronJob's own settings; a PUT without a secret keeps the stored one.
-    let r = app
-        .put(
-            own,
-            &token,
-            json!({"rules": {"onMissed": true, "longerThanSeconds": 600},
-            "webhook": {"url": "https://hooks.example.com/hks"}}),
-        )
-        .await;
+    let without_secret = json!({"rules": {"onMissed": true, "longerThanSeconds": 600},
+        "webhook": {"url": "https://hooks.example.com/hks"}});
+    let r = app.put(own, &token, without_secret.clone()).await;
     assert_eq!(
         r.status,
         StatusCode::BAD_REQUEST,
@@ -56,14 +51,7 @@ async fn alert_settings_history_and_test_deliveries() {
         app.put(own, &token, alert_settings()).await.status,
         StatusCode::OK
     );
-    let r = app
-        .put(
-            own,
-            &token,
-            json!({"rules": {"onMissed": true, "longerThanSeconds": 600},
-            "webhook": {"url": "https://hooks.example.com/hks"}}),
-        )
-        .await;
+    let r = app.put(own, &token, without_secret).await;
     let view: AlertSettingsView = r.expect_json(StatusCode::OK);
     assert_eq!(view.source, SettingsSource::Cronjob);
     assert!(view.webhook.unwrap().secret_set);

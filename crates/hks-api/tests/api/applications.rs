@@ -6,7 +6,7 @@ use hks_api::dto::CronJobView;
 use hks_core::spec::{TemplateMode, TemplateRef};
 use serde_json::json;
 
-use crate::common::{TestApp, report, seeded, web};
+use crate::common::{TestApp, pod_spec, report, seeded, web};
 
 /// The image of the container a snapshot CronJob keeps.
 fn snapshot_image(view: &CronJobView) -> &str {
@@ -39,17 +39,7 @@ async fn follow_and_snapshot_templates() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r}");
     let image = |cj: k8s_openapi::api::batch::v1::CronJob| {
-        cj.spec
-            .job_template
-            .spec
-            .unwrap()
-            .template
-            .spec
-            .unwrap()
-            .containers[0]
-            .image
-            .clone()
-            .unwrap()
+        pod_spec(&cj).containers[0].image.clone().unwrap()
     };
     assert_eq!(
         image(app.fake_cronjob("report").await.unwrap()),
@@ -164,7 +154,7 @@ async fn cronjobs_that_call_a_function() {
             .contains(&"--url=http://greeter.ns.svc:8080/".to_owned())
     );
     let cj = app.fake_cronjob("wake").await.expect("applied");
-    let pod = cj.spec.job_template.spec.unwrap().template.spec.unwrap();
+    let pod = pod_spec(&cj);
     assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
     let args = pod.containers[0].args.clone().unwrap();
     assert!(args.contains(&"--method=PUT".to_owned()));
@@ -177,7 +167,7 @@ async fn cronjobs_that_call_a_function() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{r}");
     let cj = app.fake_cronjob("wake").await.unwrap();
-    let pod = cj.spec.job_template.spec.unwrap().template.spec.unwrap();
+    let pod = pod_spec(&cj);
     let args = pod.containers[0].args.clone().unwrap();
     assert!(
         args.contains(&"--url=http://greeter2.ns.svc:8080/".to_owned()),

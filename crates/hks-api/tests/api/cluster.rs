@@ -10,7 +10,7 @@ use hks_api::dto::{CronJobSummary, CronJobView, RunLogs};
 use hks_core::run::{Run, RunResult, Trigger};
 use serde_json::json;
 
-use crate::common::{TestApp, eventually};
+use crate::common::{TestApp, eventually, pod_spec};
 
 /// Polls `done` every half second until it holds; fails after `seconds`.
 async fn wait_until(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
@@ -101,16 +101,7 @@ async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kub
     let cronjobs: kube::Api<k8s_openapi::api::batch::v1::CronJob> =
         kube::Api::namespaced(client(kubeconfig).await, namespace);
     let cj = cronjobs.get("report").await.unwrap();
-    let pod = cj
-        .spec
-        .job_template
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap();
+    let pod = pod_spec(&cj);
     assert_eq!(
         pod.containers[0].image.as_deref(),
         Some("hks.local/busybox:1")

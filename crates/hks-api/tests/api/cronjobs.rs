@@ -7,7 +7,7 @@ use hks_core::spec::TemplateMode;
 use hks_kube::{Kind, Object, ObjectKey};
 use serde_json::json;
 
-use crate::common::{TestApp, report, seeded};
+use crate::common::{TestApp, pod_spec, report, seeded};
 
 /// A CronJob's life without its runs (`runs::run_now_runs_and_logs` has
 /// those): applied from a template with a command override, listed,
@@ -21,16 +21,7 @@ async fn cronjob_journey() {
     let cj = app.fake_cronjob("report").await.expect("applied");
     assert_eq!(cj.spec.time_zone.as_deref(), Some("Europe/Berlin"));
     assert_eq!(cj.spec.concurrency_policy.as_deref(), Some("Forbid"));
-    let pod = cj
-        .spec
-        .job_template
-        .spec
-        .as_ref()
-        .unwrap()
-        .template
-        .spec
-        .as_ref()
-        .unwrap();
+    let pod = pod_spec(&cj);
     assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
     assert_eq!(
         pod.containers[0].image.as_deref(),

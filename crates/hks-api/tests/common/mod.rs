@@ -4,6 +4,8 @@
 //! Every test file of this crate uses this module and no harness of its own.
 
 pub use hks_testkit::app::{ADMIN, Setup, TestApp, eventually, request};
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::PodSpec;
 use serde_json::{Value, json};
 
 /// The Stateless application `web`: a secret env var, a port, a memory limit.
@@ -41,4 +43,18 @@ pub async fn seeded(app: &TestApp, tenant: &str) -> String {
     app.application(&token, "shop", web()).await;
     app.cronjob(&token, "shop", report()).await;
     token
+}
+
+/// The pod template's spec of an applied CronJob.
+///
+/// # Panics
+/// When the CronJob has no Job template or pod spec (HKS always sets both).
+pub fn pod_spec(cronjob: &CronJob) -> &PodSpec {
+    let job = cronjob
+        .spec
+        .job_template
+        .spec
+        .as_ref()
+        .expect("a Job template");
+    job.template.spec.as_ref().expect("a pod spec")
 }
