@@ -45,7 +45,7 @@ pub struct UpdateCluster {
     pub cluster: ClusterConnection,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantView {
     pub id: String,
@@ -81,7 +81,7 @@ pub struct CreateToken {
     pub name: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenView {
     pub name: String,
@@ -90,7 +90,7 @@ pub struct TokenView {
 }
 
 /// A new token. `token` is shown this once; HKS keeps only its hash.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedToken {
     pub name: String,
@@ -114,7 +114,7 @@ pub struct CreateProject {
     pub name: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectView {
     pub name: String,
@@ -169,7 +169,7 @@ pub struct UpdateApplication {
     pub spec: serde_json::Value,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationView {
     pub name: String,
@@ -238,7 +238,7 @@ pub struct LogQuery {
     pub timestamps: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunLogs {
     pub run: String,
@@ -273,7 +273,7 @@ fn utc() -> String {
 }
 
 /// The manifests HKS would apply for an application, without storing or applying anything.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ManifestPreview {
     /// Kubernetes objects, as JSON.

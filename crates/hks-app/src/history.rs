@@ -9,13 +9,13 @@ use hks_core::run::{Run, sort_newest_first};
 use hks_kube::{KubeError, LogOptions, Observed, TenantCluster};
 use hks_store::{Project, StoredLog};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::tenancy::Scope;
 use crate::{App, AppError};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptLogView {
     pub pod: String,

@@ -9,7 +9,7 @@ use hks_core::spec::{ApplicationSpec, ContainerSource, CronJobSpec, TemplateMode
 use hks_kube::Observed;
 use hks_store::{Application, Project};
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::commands::Written;
@@ -19,7 +19,7 @@ use crate::tenancy::Scope;
 use crate::{App, AppError};
 
 /// Whether the CronJob is in the cluster as HKS last applied it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum ClusterState {
     /// Present in the cluster.
     Applied,
@@ -30,7 +30,7 @@ pub enum ClusterState {
 }
 
 /// A CronJob in a list: what a table row shows.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CronJobSummary {
     pub name: String,
@@ -54,7 +54,7 @@ pub struct CronJobSummary {
 }
 
 /// One CronJob with everything about it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CronJobView {
     #[serde(flatten)]

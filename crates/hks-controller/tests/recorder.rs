@@ -2,292 +2,20 @@
 //! with short timers) over an in-memory store and the fake gateway, whose
 //! Jobs, pods, logs, finalizers and events the tests drive in the place of
 //! Kubernetes' controllers. Claims about what users see are read through the
-//! HTTP router; claims about the cluster through the fake.
+//! HTTP router; claims about the cluster through the fake (`tests/common`).
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use hks_api::{AppState, router};
+use axum::http::StatusCode;
+use common::{CEILING, Hks, minutes_ago, restore, settings, wait};
+use hks_api::dto::{AttemptLogView, RunLogs};
 use hks_controller::recorder;
-use hks_kube::fake::FakeGateway;
+use hks_core::run::RunResult;
 use hks_kube::{CronJobEvent, RunObject};
-use hks_store::Store;
-use http_body_util::BodyExt;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const ADMIN: &str = "admin-secret-for-recorder-tests";
-
-/// The longest any condition is waited for that does not wait for a
-/// scheduled time: generous for a loaded machine, where it takes well
-/// under a second.
-const CEILING: Duration = Duration::from_secs(120);
-
-/// The recorder's settings in these tests: the defaults (the 1 MiB log cap,
-/// 100 runs and 30 days), with timers short enough for a test.
-fn settings() -> recorder::Settings {
-    recorder::Settings {
-        interval: Duration::from_millis(100),
-        housekeeping: Duration::from_millis(200),
-        retention_interval: Duration::from_millis(200),
-        ..recorder::Settings::default()
-    }
-}
-
-/// HKS on an in-memory store and the fake cluster.
-struct Hks {
-    router: Router,
-    state: AppState,
-    fake: Arc<FakeGateway>,
-    settings: recorder::Settings,
-    recorder: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-}
-
-/// A tenant's project: the token, the tenant's id, the project's namespace,
-/// API path and store id.
-struct Project {
-    token: String,
-    tenant: String,
-    namespace: String,
-    base: String,
-    id: String,
-}
-
-impl Hks {
-    /// HKS with its recorder not running yet (as if it were down).
-    async fn new(settings: recorder::Settings) -> Self {
-        let store = Store::in_memory().await.unwrap();
-        let fake = Arc::new(FakeGateway::new());
-        let state = AppState::new(store, fake.clone(), Some(&ADMIN.to_owned().into()), None);
-        Self {
-            router: router(state.clone()),
-            state,
-            fake,
-            settings,
-            recorder: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// Starts the recorder, with nothing remembered from an earlier one.
-    fn start(&self) {
-        let mut slot = self.recorder.lock().unwrap();
-        if let Some(old) = slot.take() {
-            old.abort();
-        }
-        *slot = Some(recorder::spawn(
-            self.state.app().clone(),
-            self.settings.clone(),
-        ));
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    /// A tenant on the fake cluster with project `shop`.
-    async fn project(&self, tenant: &str) -> Project {
-        let cluster = json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"});
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/admin/tenants",
-                ADMIN,
-                Some(json!({"name": tenant, "cluster": cluster})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let tenant_id = body["id"].as_str().unwrap().to_owned();
-        let (_, body) = self
-            .call(
-                Method::POST,
-                &format!("/api/v1/admin/tenants/{tenant}/tokens"),
-                ADMIN,
-                Some(json!({"name": "ci"})),
-            )
-            .await;
-        let token = body["token"].as_str().unwrap().to_owned();
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/projects",
-                &token,
-                Some(json!({"name": "shop"})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let id = self
-            .state
-            .store()
-            .project(&tenant_id, "shop")
-            .await
-            .unwrap()
-            .id;
-        Project {
-            token,
-            tenant: tenant_id,
-            namespace: body["namespace"].as_str().unwrap().to_owned(),
-            base: "/api/v1/projects/shop".into(),
-            id,
-        }
-    }
-
-    /// Creates CronJob `name` (daily, so no run is missed during a test)
-    /// with `extra` fields in its spec.
-    async fn cronjob(&self, p: &Project, name: &str, extra: Value) {
-        let mut spec = json!({"schedule": "0 3 * * *", "image": "hks.local/busybox:1",
-            "command": {"argv": ["/bin/report"]}});
-        for (k, v) in extra.as_object().unwrap() {
-            spec[k] = v.clone();
-        }
-        let (status, body) = self
-            .call(
-                Method::POST,
-                &format!("{}/cronjobs", p.base),
-                &p.token,
-                Some(json!({"name": name, "spec": spec})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-    }
-
-    async fn set_alerts(&self, p: &Project, cronjob: &str, rules: Value) {
-        let (status, body) = self
-            .call(
-                Method::PUT,
-                &format!("{}/cronjobs/{cronjob}/alerts", p.base),
-                &p.token,
-                Some(json!({"rules": rules})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-
-    /// The runs list of a CronJob, newest first.
-    async fn runs(&self, p: &Project, cronjob: &str) -> Vec<Value> {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("{}/cronjobs/{cronjob}/runs", p.base),
-                &p.token,
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body.as_array().unwrap().clone()
-    }
-
-    async fn run_names(&self, p: &Project, cronjob: &str) -> Vec<String> {
-        self.runs(p, cronjob)
-            .await
-            .iter()
-            .map(|r| r["name"].as_str().unwrap().to_owned())
-            .collect()
-    }
-
-    async fn logs(&self, p: &Project, cronjob: &str, run: &str) -> (StatusCode, Value) {
-        self.call(
-            Method::GET,
-            &format!("{}/cronjobs/{cronjob}/runs/{run}/logs", p.base),
-            &p.token,
-            None,
-        )
-        .await
-    }
-
-    /// The alerts raised for a CronJob, newest first.
-    async fn alerts(&self, p: &Project, cronjob: &str) -> Vec<Value> {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("{}/alerts/history?cronjob={cronjob}", p.base),
-                &p.token,
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body.as_array().unwrap().clone()
-    }
-
-    fn has_finalizer(&self, p: &Project, kind: RunObject, name: &str) -> Option<bool> {
-        self.fake.has_finalizer(&p.tenant, &p.namespace, kind, name)
-    }
-
-    /// A scheduled run of `cronjob` at `at` with one attempt that ran ten
-    /// seconds, logged `log` and exited with `exit_code`. Returns the Job's
-    /// and the pod's names.
-    fn run_at(
-        &self,
-        p: &Project,
-        cronjob: &str,
-        at: Timestamp,
-        exit_code: i32,
-        log: impl Into<Vec<u8>>,
-    ) -> (String, String) {
-        let (t, ns) = (&p.tenant, &p.namespace);
-        let job = self.fake.schedule_run(t, ns, cronjob, at);
-        let pod = self.fake.start_attempt(t, ns, &job, at);
-        let end = at + SignedDuration::from_secs(10);
-        self.fake.end_attempt(t, ns, &pod, exit_code, log, end);
-        self.fake.end_run(t, ns, &job, end);
-        (job, pod)
-    }
-}
-
-impl Drop for Hks {
-    fn drop(&mut self) {
-        if let Some(r) = self.recorder.lock().unwrap().take() {
-            r.abort();
-        }
-    }
-}
-
-/// Waits until `probe` gives a value, at most `ceiling`.
-async fn wait<T>(what: &str, ceiling: Duration, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < ceiling,
-            "timed out after {ceiling:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A time `minutes` before now, on a whole minute (as scheduled times are).
-fn minutes_ago(minutes: i64) -> Timestamp {
-    let t = Timestamp::now().as_second() - minutes * 60;
-    Timestamp::from_second(t - t.rem_euclid(60)).unwrap()
-}
-
-fn restore(log: &hks_store::StoredLog) -> String {
-    String::from_utf8(hks_history::archive::restore(&log.gzip).unwrap()).unwrap()
-}
 
 #[tokio::test]
 async fn a_finished_run_is_recorded_once_with_its_log_archived_then_released() {
@@ -373,19 +101,19 @@ async fn a_finished_run_is_recorded_once_with_its_log_archived_then_released() {
     )
     .await;
     let runs = hks.runs(&p, "report").await;
-    let seen: Vec<(&str, &str)> = runs
-        .iter()
-        .map(|r| (r["name"].as_str().unwrap(), r["result"].as_str().unwrap()))
-        .collect();
+    let seen: Vec<(&str, RunResult)> = runs.iter().map(|r| (r.name.as_str(), r.result)).collect();
     assert_eq!(
         seen,
-        [(second.as_str(), "Succeeded"), (job.as_str(), "Failed")]
+        [
+            (second.as_str(), RunResult::Succeeded),
+            (job.as_str(), RunResult::Failed)
+        ]
     );
     let alerts = hks.alerts(&p, "report").await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(
-        (&alerts[0]["kind"], &alerts[0]["subject"]),
-        (&json!("failed"), &json!(job))
+        (alerts[0].kind.as_str(), alerts[0].subject.as_str()),
+        ("failed", job.as_str())
     );
     assert_eq!(
         store.run_logs(&p.id, "report", &job).await.unwrap().len(),
@@ -411,10 +139,12 @@ async fn a_log_that_is_not_utf8_is_archived_as_bytes_and_served_lossily() {
     let (good, good_pod) = hks.run_at(&p, "report", minutes_ago(2), 0, "fine\n");
 
     // While the cluster has them, the logs endpoint reads them live.
-    let (status, logs) = hks.logs(&p, "report", &bad).await;
-    assert_eq!(status, StatusCode::OK, "{logs}");
-    assert_eq!(logs["attempts"][0]["log"], "ok\n\u{fffd}\u{fffd} bad\n");
-    assert_eq!(logs["attempts"][0]["archived"], false);
+    let logs: RunLogs = hks
+        .logs(&p, "report", &bad)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(logs.attempts[0].log, "ok\n\u{fffd}\u{fffd} bad\n");
+    assert!(!logs.attempts[0].archived);
 
     // One run that cannot be recorded does not keep the others from it.
     hks.start();
@@ -448,10 +178,12 @@ async fn a_log_that_is_not_utf8_is_archived_as_bytes_and_served_lossily() {
             .then_some(())
     })
     .await;
-    let (status, logs) = hks.logs(&p, "report", &bad).await;
-    assert_eq!(status, StatusCode::OK, "{logs}");
-    assert_eq!(logs["attempts"][0]["log"], "ok\n\u{fffd}\u{fffd} bad\n");
-    assert_eq!(logs["attempts"][0]["archived"], true);
+    let logs: RunLogs = hks
+        .logs(&p, "report", &bad)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(logs.attempts[0].log, "ok\n\u{fffd}\u{fffd} bad\n");
+    assert!(logs.attempts[0].archived);
 
     // The stuck run is recorded as soon as its log can be read.
     hks.fake
@@ -489,16 +221,23 @@ async fn a_run_whose_job_kubernetes_deleted_is_still_listed_with_its_archived_lo
     .await;
     let runs = hks.runs(&p, "report").await;
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0]["name"], job.as_str());
-    assert_eq!(runs[0]["inCluster"], false);
-    assert_eq!(runs[0]["result"], "Succeeded");
-    assert_eq!(runs[0]["exitCode"], 0);
-    assert_eq!(runs[0]["scheduledAt"], at.to_string());
-    let (status, logs) = hks.logs(&p, "report", &job).await;
-    assert_eq!(status, StatusCode::OK, "{logs}");
+    assert_eq!(runs[0].name, job);
+    assert!(!runs[0].in_cluster);
+    assert_eq!(runs[0].result, RunResult::Succeeded);
+    assert_eq!(runs[0].exit_code, Some(0));
+    assert_eq!(runs[0].scheduled_at, Some(at));
+    let logs: RunLogs = hks
+        .logs(&p, "report", &job)
+        .await
+        .expect_json(StatusCode::OK);
     assert_eq!(
-        logs["attempts"],
-        json!([{"pod": pod, "log": "report done\n", "archived": true, "truncated": false}])
+        logs.attempts,
+        [AttemptLogView {
+            pod: pod.clone(),
+            log: "report done\n".into(),
+            archived: true,
+            truncated: false
+        }]
     );
 
     // A run recorded while its Job was there, deleted afterwards: listed as
@@ -514,15 +253,17 @@ async fn a_run_whose_job_kubernetes_deleted_is_still_listed_with_its_archived_lo
     assert!(hks.fake.job(&p.tenant, &p.namespace, &failed).is_none());
     assert!(hks.has_finalizer(&p, RunObject::Pod, &failed_pod).is_none());
     let runs = hks.runs(&p, "report").await;
-    assert_eq!(runs[0]["name"], failed.as_str());
-    assert_eq!(runs[0]["inCluster"], false);
-    assert_eq!(runs[0]["result"], "Failed");
-    assert_eq!(runs[0]["reason"], "BackoffLimitExceeded");
-    assert_eq!(runs[0]["exitCode"], 1);
-    let (status, logs) = hks.logs(&p, "report", &failed).await;
-    assert_eq!(status, StatusCode::OK, "{logs}");
-    assert_eq!(logs["attempts"][0]["log"], "oops\n");
-    assert_eq!(logs["attempts"][0]["archived"], true);
+    assert_eq!(runs[0].name, failed);
+    assert!(!runs[0].in_cluster);
+    assert_eq!(runs[0].result, RunResult::Failed);
+    assert_eq!(runs[0].reason.as_deref(), Some("BackoffLimitExceeded"));
+    assert_eq!(runs[0].exit_code, Some(1));
+    let logs: RunLogs = hks
+        .logs(&p, "report", &failed)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(logs.attempts[0].log, "oops\n");
+    assert!(logs.attempts[0].archived);
 }
 
 #[tokio::test]
@@ -601,19 +342,18 @@ async fn history_retention_of_a_cronjob_or_the_installation_prunes_the_oldest_ru
         })
         .await;
         for (job, _) in made.iter().rev().skip(*keep) {
-            let (status, body) = hks.logs(&p, name, job).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{name} {job}: {body}");
+            let r = hks.logs(&p, name, job).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{name} {job}: {r}");
             let logs = hks.state.store().run_logs(&p.id, name, job).await.unwrap();
             assert!(logs.is_empty(), "{name} {job}: its log is kept");
         }
-        let (status, body) = hks.logs(&p, name, &kept[0]).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let logs: RunLogs = hks
+            .logs(&p, name, &kept[0])
+            .await
+            .expect_json(StatusCode::OK);
         assert!(
-            body["attempts"][0]["log"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{name} at ")),
-            "{body}"
+            logs.attempts[0].log.starts_with(&format!("{name} at ")),
+            "{logs:?}"
         );
     }
 }
@@ -656,15 +396,17 @@ async fn a_log_over_the_cap_keeps_its_head_and_tail_and_marks_the_cut() {
     hks.fake.delete_job(t, ns, &job);
     assert!(hks.has_finalizer(&p, RunObject::Pod, &first).is_none());
 
-    let (status, body) = hks.logs(&p, "report", &job).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let attempts = body["attempts"].as_array().unwrap();
+    let logs: RunLogs = hks
+        .logs(&p, "report", &job)
+        .await
+        .expect_json(StatusCode::OK);
+    let attempts = &logs.attempts;
     assert_eq!(attempts.len(), 2);
     let cut = &attempts[0];
-    assert_eq!(cut["pod"], first.as_str());
-    assert_eq!(cut["archived"], true);
-    assert_eq!(cut["truncated"], true);
-    let text = cut["log"].as_str().unwrap();
+    assert_eq!(cut.pod, first);
+    assert!(cut.archived);
+    assert!(cut.truncated);
+    let text = cut.log.as_str();
     assert!(
         text.starts_with("first line\nline 0000000 "),
         "the head is kept"
@@ -679,7 +421,12 @@ async fn a_log_over_the_cap_keeps_its_head_and_tail_and_marks_the_cut() {
     assert!(text.len() > 1000 * 1024, "{} bytes kept", text.len());
     assert_eq!(
         attempts[1],
-        json!({"pod": second, "log": "ok\n", "archived": true, "truncated": false})
+        AttemptLogView {
+            pod: second,
+            log: "ok\n".into(),
+            archived: true,
+            truncated: false
+        }
     );
 }
 
@@ -740,7 +487,7 @@ async fn missed_times_are_recorded_with_the_cronjobs_event_and_none_while_suspen
             hks.alerts(&p, "every")
                 .await
                 .iter()
-                .any(|a| a["kind"] == "longRunning" && a["subject"] == previous.as_str())
+                .any(|a| a.kind == "longRunning" && a.subject == previous)
                 .then_some(())
         },
     )
@@ -749,14 +496,14 @@ async fn missed_times_are_recorded_with_the_cronjobs_event_and_none_while_suspen
     let runs = hks.runs(&p, "every").await;
     let missed = runs
         .iter()
-        .find(|r| r["result"] == "Missed")
+        .find(|r| r.result == RunResult::Missed)
         .unwrap_or_else(|| panic!("no missed run: {runs:?}"));
-    assert_eq!(missed["name"], hks_core::run::missed_run_name(due).as_str());
-    assert_eq!(missed["scheduledAt"], due.to_string());
-    assert_eq!(missed["reason"], "JobAlreadyActive");
-    assert_eq!(missed["message"], why);
-    assert_eq!(missed["inCluster"], false);
-    assert_eq!(hks.runs(&p, "paused").await, Vec::<Value>::new());
+    assert_eq!(missed.name, hks_core::run::missed_run_name(due));
+    assert_eq!(missed.scheduled_at, Some(due));
+    assert_eq!(missed.reason.as_deref(), Some("JobAlreadyActive"));
+    assert_eq!(missed.message.as_deref(), Some(why));
+    assert!(!missed.in_cluster);
+    assert_eq!(hks.runs(&p, "paused").await, []);
 }
 
 #[tokio::test]
@@ -779,8 +526,8 @@ async fn a_run_longer_than_its_limit_raises_one_alert() {
         let alerts = hks.alerts(&p, "slow").await;
         let mut subjects: Vec<String> = alerts
             .iter()
-            .filter(|a| a["kind"] == "longRunning")
-            .map(|a| a["subject"].as_str().unwrap().to_owned())
+            .filter(|a| a.kind == "longRunning")
+            .map(|a| a.subject.clone())
             .collect();
         subjects.sort();
         subjects
@@ -808,8 +555,9 @@ async fn a_run_longer_than_its_limit_raises_one_alert() {
     let alerts = hks.alerts(&p, "slow").await;
     let summary = alerts
         .iter()
-        .find(|a| a["subject"] == long.as_str())
-        .unwrap()["summary"]
+        .find(|a| a.subject == long)
+        .unwrap()
+        .summary
         .clone();
     assert_eq!(
         summary,

@@ -9,6 +9,9 @@
 //! field, and it runs before anything is stored or applied.
 
 pub mod container;
+/// Fixtures: only in hks-core's own tests and with the `examples` feature
+/// (other crates' tests enable it through their dev-dependencies).
+#[cfg(any(test, feature = "examples"))]
 pub mod examples;
 pub mod formats;
 pub mod invoke;

@@ -1,5 +1,6 @@
 //! What every test crate shares: the one guard for tests that need something
-//! real that may be missing (the development cluster, a program).
+//! real that may be missing (the development cluster, a program), and HKS in
+//! a test (the `app` feature).
 //!
 //! A test that needs such a dependency asks [`require`] (or [`cluster`]) for
 //! it. Where the dependency is there, the test runs. Where it is missing:
@@ -12,8 +13,15 @@
 //!   even for a test that passes.
 //!
 //! There is no third way: a test never returns early silently.
+//!
+//! With the `app` feature, [`app`] is HKS in a test: the one harness the
+//! API's, the recorder's and the binary's tests start HKS with, call it
+//! through and read its replies with.
 
 use std::io::Write as _;
+
+#[cfg(feature = "app")]
+pub mod app;
 
 /// The environment variable that names the development cluster's admin
 /// kubeconfig (set by `./dev/test` after `dev/cluster/hksc up`).

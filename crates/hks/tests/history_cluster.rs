@@ -8,18 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use hks_api::{AppState, router};
+use axum::http::{HeaderMap, Method, StatusCode};
+use hks_api::dto::{CreatedToken, CronJobSummary, ProjectView, RunLogs, TenantView};
+use hks_api::routes::alerts::{AlertView, DeliveryStateView};
 use hks_controller::recorder;
+use hks_core::run::{Run, RunResult, Trigger};
 use hks_store::{EncryptionKey, Store};
-use http_body_util::BodyExt;
+use hks_testkit::app::{ADMIN, Reply, Setup, TestApp, eventually, within};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::ListParams;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const ADMIN: &str = "admin-secret-for-history-tests";
 
 /// HKS as the tests run it: in this process (its router, recorder and
 /// delivery worker as tasks), or as the `hks serve` program.
@@ -28,9 +26,9 @@ struct Hks {
 }
 
 enum Backend {
+    /// The shared harness's app (its recorder running) and the delivery worker.
     InProcess {
-        router: Router,
-        recorder: tokio::task::JoinHandle<()>,
+        app: TestApp,
         deliveries: tokio::task::JoinHandle<()>,
     },
     Process(Server),
@@ -46,26 +44,20 @@ impl Hks {
         )
         .await
         .unwrap();
-        let gateway = Arc::new(hks_kube::live::KubeGateway::new(
-            hks_kube::live::Settings::default(),
-        ));
         let deliveries = hks_alerting::spawn(store.clone(), delivery_settings()).unwrap();
-        let app = hks_app::App::new(store, gateway).with_webhook_targets(loopback());
-        let state = AppState::of(app, Some(&ADMIN.to_owned().into()), None);
-        let recorder = recorder::spawn(
-            state.app().clone(),
-            recorder::Settings {
-                interval: Duration::from_millis(300),
-                housekeeping: Duration::from_secs(2),
-                ..recorder::Settings::default()
-            },
-        );
+        let app = TestApp::build(Setup {
+            live: true,
+            store: Some(store),
+            ..Setup::default()
+        })
+        .await;
+        app.start_recorder(recorder::Settings {
+            interval: Duration::from_millis(300),
+            housekeeping: Duration::from_secs(2),
+            ..recorder::Settings::default()
+        });
         Self {
-            backend: Backend::InProcess {
-                router: router(state),
-                recorder,
-                deliveries,
-            },
+            backend: Backend::InProcess { app, deliveries },
         }
     }
 
@@ -80,12 +72,8 @@ impl Hks {
     /// for the program).
     fn stop(self) {
         match self.backend {
-            Backend::InProcess {
-                recorder,
-                deliveries,
-                ..
-            } => {
-                recorder.abort();
+            Backend::InProcess { app, deliveries } => {
+                app.stop_recorder();
                 deliveries.abort();
             }
             Backend::Process(server) => server.kill(),
@@ -95,84 +83,65 @@ impl Hks {
     /// A tenant on the cluster, its token and a new project; the project's
     /// path and namespace.
     async fn project(&self, tenant: &str, kubeconfig: &str) -> (String, String, String) {
-        let (status, body) = self
+        let _: TenantView = self
             .call(Method::POST, "/api/v1/admin/tenants", ADMIN, Some(json!({"name": tenant, "cluster": {"kind": "kubeconfig", "kubeconfig": kubeconfig}})))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (_, body) = self
+            .await
+            .expect_json(StatusCode::CREATED);
+        let token = self
             .call(
                 Method::POST,
                 &format!("/api/v1/admin/tenants/{tenant}/tokens"),
                 ADMIN,
                 Some(json!({"name": "ci"})),
             )
-            .await;
-        let token = body["token"].as_str().unwrap().to_owned();
+            .await
+            .json::<CreatedToken>()
+            .token;
         let project = format!("p{}", std::process::id());
-        let (status, body) = self
+        let created: ProjectView = self
             .call(
                 Method::POST,
                 "/api/v1/projects",
                 &token,
                 Some(json!({"name": project})),
             )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let namespace = body["namespace"].as_str().unwrap().to_owned();
-        (token, format!("/api/v1/projects/{project}"), namespace)
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let router = match &self.backend {
-            Backend::InProcess { router, .. } => router,
-            Backend::Process(server) => return server.call(&method, path, token, body).await,
-        };
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let res = router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+            .await
+            .expect_json(StatusCode::CREATED);
         (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            token,
+            format!("/api/v1/projects/{project}"),
+            created.namespace,
         )
     }
 
-    async fn runs(&self, token: &str, base: &str) -> Vec<Value> {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("{base}/cronjobs/tick/runs"),
-                token,
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body.as_array().cloned().unwrap_or_default()
+    /// A request to HKS, in this process or over HTTP to the program.
+    async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Reply {
+        match &self.backend {
+            Backend::InProcess { app, .. } => app.call(method, path, Some(token), body).await,
+            Backend::Process(server) => server.call(&method, path, token, body).await,
+        }
     }
 
-    async fn log(&self, token: &str, base: &str, run: &str) -> Value {
-        let (status, body) = self
-            .call(
-                Method::GET,
-                &format!("{base}/cronjobs/tick/runs/{run}/logs"),
-                token,
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
+    async fn runs(&self, token: &str, base: &str) -> Vec<Run> {
+        self.call(
+            Method::GET,
+            &format!("{base}/cronjobs/tick/runs"),
+            token,
+            None,
+        )
+        .await
+        .expect_json(StatusCode::OK)
+    }
+
+    async fn log(&self, token: &str, base: &str, run: &str) -> RunLogs {
+        self.call(
+            Method::GET,
+            &format!("{base}/cronjobs/tick/runs/{run}/logs"),
+            token,
+            None,
+        )
+        .await
+        .expect_json(StatusCode::OK)
     }
 }
 
@@ -225,8 +194,8 @@ impl Server {
                     std::fs::read_to_string(dir.join("hks.log")).unwrap_or_default()
                 );
             }
-            let (status, _) = server.call(&Method::GET, "/healthz", "", None).await;
-            (status == StatusCode::OK).then_some(())
+            let r = server.call(&Method::GET, "/healthz", "", None).await;
+            (r.status == StatusCode::OK).then_some(())
         })
         .await;
         server
@@ -239,17 +208,16 @@ impl Server {
     }
 
     /// One HTTP/1.1 request (`Connection: close`); a failed connection is
-    /// a 503 with no body.
-    async fn call(
-        &self,
-        method: &Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    /// a 503 with no body. (The reply's headers are not kept.)
+    async fn call(&self, method: &Method, path: &str, token: &str, body: Option<Value>) -> Reply {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let unavailable = || Reply {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            headers: HeaderMap::new(),
+            text: String::new(),
+        };
         let Ok(mut stream) = tokio::net::TcpStream::connect(self.address).await else {
-            return (StatusCode::SERVICE_UNAVAILABLE, Value::Null);
+            return unavailable();
         };
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let request = format!(
@@ -264,7 +232,7 @@ impl Server {
             stream.read_to_end(&mut raw).await
         };
         if sent.await.is_err() {
-            return (StatusCode::SERVICE_UNAVAILABLE, Value::Null);
+            return unavailable();
         }
         let raw = String::from_utf8(raw).unwrap();
         let (head, content) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
@@ -277,15 +245,16 @@ impl Server {
         let chunked = head
             .lines()
             .any(|l| l.eq_ignore_ascii_case("transfer-encoding: chunked"));
-        let content = if chunked {
+        let text = if chunked {
             dechunk(content)
         } else {
             content.to_owned()
         };
-        (
+        Reply {
             status,
-            serde_json::from_str(&content).unwrap_or(Value::Null),
-        )
+            headers: HeaderMap::new(),
+            text,
+        }
     }
 }
 
@@ -313,27 +282,32 @@ fn dechunk(mut rest: &str) -> String {
     out
 }
 
-fn done_scheduled(runs: &[Value]) -> Vec<String> {
+fn done_scheduled(runs: &[Run]) -> Vec<String> {
     runs.iter()
-        .filter(|r| r["trigger"] == "scheduled" && r["result"] == "Succeeded")
-        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .filter(|r| r.trigger == Trigger::Scheduled && r.result == RunResult::Succeeded)
+        .map(|r| r.name.clone())
         .collect()
 }
 
+/// Polls `probe` every half second until it gives a value; fails after `seconds`.
 async fn wait<T>(what: &str, seconds: u64, probe: impl AsyncFnMut() -> Option<T>) -> T {
-    try_wait(seconds, probe)
-        .await
-        .unwrap_or_else(|| panic!("timed out after {seconds} s waiting for {what}"))
+    eventually(
+        what,
+        Duration::from_secs(seconds),
+        Duration::from_millis(500),
+        probe,
+    )
+    .await
 }
 
-async fn try_wait<T>(seconds: u64, mut probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
-    for _ in 0..seconds * 2 {
-        if let Some(v) = probe().await {
-            return Some(v);
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    None
+/// Like [`wait`], but `None` after `seconds`.
+async fn try_wait<T>(seconds: u64, probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    within(
+        Duration::from_secs(seconds),
+        Duration::from_millis(500),
+        probe,
+    )
+    .await
 }
 
 /// What each test needs: the cluster's kubeconfig and a client for it, a
@@ -388,7 +362,7 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     let hks = Hks::spawn(&dir).await;
     let (token, base, namespace) = hks.project("history", &kubeconfig).await;
     // Kubernetes keeps no finished Job at all.
-    let (status, body) = hks
+    let r = hks
         .call(
             Method::POST,
             &format!("{base}/cronjobs"),
@@ -400,28 +374,22 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
             }})),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(r.status, StatusCode::CREATED, "{r}");
     let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), &namespace);
 
     // 1. A scheduled run ends; Kubernetes deletes its Job; HKS still has it.
     let first = wait("a first scheduled run, recorded", 300, async || {
         let runs = hks.runs(&token, &base).await;
-        runs.iter()
+        runs.into_iter()
             .find(|r| {
-                r["trigger"] == "scheduled" && r["result"] == "Succeeded" && r["inCluster"] == false
+                r.trigger == Trigger::Scheduled && r.result == RunResult::Succeeded && !r.in_cluster
             })
-            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .map(|r| r.name)
     })
     .await;
     let log = hks.log(&token, &base, &first).await;
-    assert_eq!(log["attempts"][0]["archived"], true, "{log}");
-    assert!(
-        log["attempts"][0]["log"]
-            .as_str()
-            .unwrap()
-            .starts_with("tick "),
-        "{log}"
-    );
+    assert!(log.attempts[0].archived, "{log:?}");
+    assert!(log.attempts[0].log.starts_with("tick "), "{log:?}");
 
     // 2. HKS is killed (SIGKILL); the next run happens and Kubernetes
     // deletes its Job while HKS is down (HKS's finalizer keeps the pod).
@@ -453,13 +421,7 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     .await;
     for run in [&first, &second] {
         let log = hks.log(&token, &base, run).await;
-        assert!(
-            log["attempts"][0]["log"]
-                .as_str()
-                .unwrap()
-                .starts_with("tick "),
-            "{run}: {log}"
-        );
+        assert!(log.attempts[0].log.starts_with("tick "), "{run}: {log:?}");
     }
     wait("HKS's finalizers released", 300, async || {
         let list = pods.list(&ListParams::default()).await.ok()?;
@@ -478,20 +440,17 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     })
     .await;
     let runs = hks.runs(&token, &base).await;
-    let last = hks
+    let list: Vec<CronJobSummary> = hks
         .call(Method::GET, &format!("{base}/cronjobs"), &token, None)
         .await
-        .1[0]["lastRun"]
-        .clone();
-    assert!(
-        last["result"].is_string(),
-        "the list shows a last run: {last}"
-    );
+        .json();
+    let last = &list[0].last_run;
+    assert!(last.is_some(), "the list shows a last run: {list:?}");
     assert!(done_scheduled(&runs).len() >= 2, "{runs:#?}");
 
     // Deleting the project lets Kubernetes delete everything (nothing stays held).
-    let (status, _) = hks.call(Method::DELETE, &base, &token, None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    let r = hks.call(Method::DELETE, &base, &token, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
     namespace_gone(client, &namespace).await;
     hks.stop();
     std::fs::remove_dir_all(&dir).ok();
@@ -635,7 +594,7 @@ async fn alerts_are_delivered_exactly_once() {
     let (url, received) = receiver().await;
     let hks = Hks::start(&dir, &key).await;
     let (token, base, namespace) = hks.project("alerts", &kubeconfig).await;
-    let (status, body) = hks
+    let r = hks
         .call(
             Method::PUT,
             &format!("{base}/alerts"),
@@ -646,12 +605,12 @@ async fn alerts_are_delivered_exactly_once() {
             })),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(r.status, StatusCode::OK, "{r}");
 
     // Runs fail until the test has seen a failure alert; then they succeed
     // slowly. What a run does depends on the CronJob's configuration when
     // its Job was made, never on the clock.
-    let (status, body) = hks
+    let r = hks
         .call(
             Method::POST,
             &format!("{base}/cronjobs"),
@@ -659,8 +618,9 @@ async fn alerts_are_delivered_exactly_once() {
             Some(json!({"name": "flaky", "spec": flaky("fail")})),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(r.status, StatusCode::CREATED, "{r}");
     let report = async |what: &str| -> String {
+        // Shown as the JSON they are: what went wrong may be their shape.
         let runs = hks
             .call(
                 Method::GET,
@@ -669,11 +629,11 @@ async fn alerts_are_delivered_exactly_once() {
                 None,
             )
             .await
-            .1;
+            .value();
         let history = hks
             .call(Method::GET, &format!("{base}/alerts/history"), &token, None)
             .await
-            .1;
+            .value();
         format!(
             "timed out waiting for {what}; received {:#?}\nalerts: {history:#}\nruns: {runs:#}",
             received.lock().unwrap().alerts
@@ -694,7 +654,7 @@ async fn alerts_are_delivered_exactly_once() {
     {
         panic!("{}", report("a failure alert").await);
     }
-    let (status, body) = hks
+    let r = hks
         .call(
             Method::PUT,
             &format!("{base}/cronjobs/flaky"),
@@ -702,7 +662,7 @@ async fn alerts_are_delivered_exactly_once() {
             Some(flaky("succeed")),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(r.status, StatusCode::OK, "{r}");
     if try_wait(480, async || {
         (has("recovered") && has("missed")).then_some(())
     })
@@ -715,7 +675,7 @@ async fn alerts_are_delivered_exactly_once() {
     // No more runs, so no more alerts: then every alert raised must be
     // delivered, and nothing may arrive again for well over the claim's
     // lease after the last request.
-    let (status, body) = hks
+    let r = hks
         .call(
             Method::POST,
             &format!("{base}/cronjobs/flaky/suspend"),
@@ -723,25 +683,26 @@ async fn alerts_are_delivered_exactly_once() {
             Some(json!({})),
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(r.status, StatusCode::OK, "{r}");
     let quiet = 2 * delivery_lease() + Duration::from_secs(2);
     let history = wait(
         "every alert delivered and no request for twice the claim's lease",
         300,
         async || {
-            let (_, history) = hks
+            let history: Vec<AlertView> = hks
                 .call(Method::GET, &format!("{base}/alerts/history"), &token, None)
-                .await;
-            let all_delivered = history
-                .as_array()?
-                .iter()
-                .all(|a| a["delivery"]["state"] == "delivered");
+                .await
+                .try_json()?;
+            let all_delivered = history.iter().all(|a| {
+                a.delivery
+                    .as_ref()
+                    .is_some_and(|d| d.state == DeliveryStateView::Delivered)
+            });
             let last = received.lock().unwrap().alerts.iter().map(|a| a.at).max()?;
             (all_delivered && last.elapsed() > quiet).then_some(history)
         },
     )
     .await;
-    let history = history.as_array().unwrap();
     let got = {
         let r = received.lock().unwrap();
         assert_eq!(r.bad, 0, "every delivery is signed with the secret");
@@ -751,22 +712,18 @@ async fn alerts_are_delivered_exactly_once() {
     // Exactly once: each alert of the history reached the receiver in one
     // request, with its delivery id; nothing else did.
     assert_eq!(got.len(), history.len(), "{got:#?}\n{history:#?}");
-    for alert in history {
-        let id = alert["delivery"]["id"].as_str().unwrap();
-        let requests: Vec<&Delivery> = got.iter().filter(|d| d.id == id).collect();
-        assert_eq!(requests.len(), 1, "{alert:#}: {got:#?}");
-        assert_eq!(requests[0].key, alert["key"].as_str().unwrap(), "{alert:#}");
-        assert_eq!(
-            requests[0].kind,
-            alert["kind"].as_str().unwrap(),
-            "{alert:#}"
-        );
+    for alert in &history {
+        let id = &alert.delivery.as_ref().unwrap().id;
+        let requests: Vec<&Delivery> = got.iter().filter(|d| &d.id == id).collect();
+        assert_eq!(requests.len(), 1, "{alert:#?}: {got:#?}");
+        assert_eq!(requests[0].key, alert.key, "{alert:#?}");
+        assert_eq!(requests[0].kind, alert.kind, "{alert:#?}");
     }
 
     // And the alerts are the right ones: one failure alert per failed run,
     // one missed alert per missed time, one recovery alert for the first
     // success.
-    let runs = hks
+    let runs: Vec<Run> = hks
         .call(
             Method::GET,
             &format!("{base}/cronjobs/flaky/runs"),
@@ -774,8 +731,7 @@ async fn alerts_are_delivered_exactly_once() {
             None,
         )
         .await
-        .1;
-    let runs = runs.as_array().unwrap();
+        .json();
     let keys = |kind: &str| -> std::collections::BTreeSet<String> {
         got.iter()
             .filter(|d| d.kind == kind)
@@ -784,14 +740,17 @@ async fn alerts_are_delivered_exactly_once() {
     };
     let failed_runs: std::collections::BTreeSet<String> = runs
         .iter()
-        .filter(|r| r["result"] == "Failed")
-        .map(|r| format!("failed:{}", r["name"].as_str().unwrap()))
+        .filter(|r| r.result == RunResult::Failed)
+        .map(|r| format!("failed:{}", r.name))
         .collect();
     assert!(!failed_runs.is_empty(), "{runs:#?}");
     assert_eq!(keys("failed"), failed_runs, "{runs:#?}");
     let recovered = keys("recovered");
     assert_eq!(recovered.len(), 1, "{got:#?}");
-    let missed_runs: Vec<&Value> = runs.iter().filter(|r| r["result"] == "Missed").collect();
+    let missed_runs: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.result == RunResult::Missed)
+        .collect();
     assert!(!missed_runs.is_empty(), "{runs:#?}");
     assert_eq!(
         keys("missed").len(),
@@ -799,7 +758,7 @@ async fn alerts_are_delivered_exactly_once() {
         "{got:#?}\n{runs:#?}"
     );
     assert!(
-        missed_runs.iter().all(|r| r["reason"].is_string()),
+        missed_runs.iter().all(|r| r.reason.is_some()),
         "a missed run carries Kubernetes' reason: {missed_runs:#?}"
     );
     assert_eq!(
@@ -808,8 +767,8 @@ async fn alerts_are_delivered_exactly_once() {
         "no other alert: {got:#?}"
     );
 
-    let (status, _) = hks.call(Method::DELETE, &base, &token, None).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    let r = hks.call(Method::DELETE, &base, &token, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
     namespace_gone(client, &namespace).await;
     hks.stop();
     std::fs::remove_dir_all(&dir).ok();

@@ -127,7 +127,7 @@ pub struct PutAlertSettings {
 }
 
 /// Where the settings shown come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SettingsSource {
     /// The CronJob's own settings.
@@ -138,7 +138,7 @@ pub enum SettingsSource {
     None,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookView {
     pub url: String,
@@ -147,7 +147,7 @@ pub struct WebhookView {
 }
 
 /// The alert settings in effect.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertSettingsView {
     pub source: SettingsSource,
@@ -181,7 +181,7 @@ fn settings_view(settings: Option<AlertSettings>) -> AlertSettingsView {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum DeliveryStateView {
     Pending,
@@ -190,7 +190,7 @@ pub enum DeliveryStateView {
 }
 
 /// A webhook delivery of an alert.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryView {
     /// The `X-HKS-Delivery` header, the same on every attempt.
@@ -209,7 +209,7 @@ pub struct DeliveryView {
 }
 
 /// An alert raised.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertView {
     pub id: String,
@@ -274,7 +274,7 @@ pub struct TestQuery {
 }
 
 /// How a test delivery went.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TestDeliveryView {
     /// The `X-HKS-Delivery` header it carried.

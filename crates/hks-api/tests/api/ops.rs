@@ -4,25 +4,21 @@
 //! through the router with an in-memory store and the fake cluster.
 //!
 //! The metrics recorder is global to the process, so every test here shares
-//! one, installed as `hks serve` installs it; counts are asserted as "at
-//! least" what a test did, since tests run in parallel.
+//! one, installed as `hks serve` installs it, and once installed the other
+//! tests of this binary count into it too; counts are asserted as "at least"
+//! what a test did, since tests run in parallel.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use hks_api::{AppState, router};
+use axum::http::{Method, StatusCode};
 use hks_history::alerts::Outcome;
-use hks_kube::fake::FakeGateway;
-use hks_store::Store;
-use http_body_util::BodyExt;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use serde_json::json;
 
-const ADMIN: &str = "admin-secret-for-ops-tests";
+use crate::common::{Setup, TestApp};
+
 const SECRET: &str = "a-webhook-secret-of-ops-tests";
 
 fn metrics_handle() -> PrometheusHandle {
@@ -32,93 +28,25 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-struct TestApp {
-    router: Router,
-    state: AppState,
-    gateway: Arc<FakeGateway>,
+/// HKS with `/metrics` served from the process's recorder.
+async fn with_metrics() -> TestApp {
+    TestApp::build(Setup {
+        metrics: Some(metrics_handle()),
+        ..Setup::default()
+    })
+    .await
 }
 
-impl TestApp {
-    async fn new() -> Self {
-        let store = Store::in_memory().await.unwrap();
-        let gateway = Arc::new(FakeGateway::new());
-        // Webhooks may go to this test's receivers on 127.0.0.1.
-        let app = hks_app::App::new(store, gateway.clone()).with_webhook_targets(loopback());
-        let state = AppState::of(app, Some(&ADMIN.to_owned().into()), Some(metrics_handle()));
-        Self {
-            router: router(state.clone()),
-            state,
-            gateway,
-        }
-    }
+/// A tenant (named `tenant`) with a project `project`; returns the tenant's token.
+async fn project(app: &TestApp, tenant: &str, project: &str) -> String {
+    app.tenant_with_project(tenant, project).await.token
+}
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, String) {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string()))
-                .unwrap(),
-            None => req.body(Body::empty()).unwrap(),
-        };
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    /// A tenant (named `tenant`) with a project `project`; returns the tenant's token.
-    async fn project(&self, tenant: &str, project: &str) -> String {
-        let (s, b) = self
-            .call(Method::POST, "/api/v1/admin/tenants", Some(ADMIN), Some(json!({"name": tenant,
-                "cluster": {"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"}})))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        let (s, b) = self
-            .call(
-                Method::POST,
-                &format!("/api/v1/admin/tenants/{tenant}/tokens"),
-                Some(ADMIN),
-                Some(json!({"name": "ops"})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        let token = serde_json::from_str::<Value>(&b).unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let (s, b) = self
-            .call(
-                Method::POST,
-                "/api/v1/projects",
-                Some(&token),
-                Some(json!({"name": project})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        token
-    }
-
-    async fn project_id(&self, tenant: &str, project: &str) -> String {
-        let t = self.state.store().tenant_by_name(tenant).await.unwrap();
-        self.state.store().project(&t.id, project).await.unwrap().id
-    }
-
-    /// `/metrics`, parsed.
-    async fn metrics(&self) -> Metrics {
-        let (s, text) = self.call(Method::GET, "/metrics", None, None).await;
-        assert_eq!(s, StatusCode::OK, "{text}");
-        Metrics::parse(&text)
-    }
+/// `/metrics`, parsed.
+async fn metrics(app: &TestApp) -> Metrics {
+    let r = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{r}");
+    Metrics::parse(&r.text)
 }
 
 /// One sample of the exposition format: its name, labels and value.
@@ -196,44 +124,45 @@ impl Metrics {
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_200_while_the_database_works() {
-    let app = TestApp::new().await;
-    let (s, b) = app.call(Method::GET, "/healthz", None, None).await;
-    assert_eq!((s, b.as_str()), (StatusCode::OK, "ok"));
-    let (s, b) = app.call(Method::GET, "/readyz", None, None).await;
-    assert_eq!((s, b.as_str()), (StatusCode::OK, "ready"));
+    let app = with_metrics().await;
+    let r = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "ok"));
+    let r = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "ready"));
 }
 
 #[tokio::test]
 async fn readyz_answers_503_when_the_database_is_closed() {
-    let app = TestApp::new().await;
+    let app = with_metrics().await;
     assert_eq!(
-        app.call(Method::GET, "/readyz", None, None).await.0,
+        app.call(Method::GET, "/readyz", None, None).await.status,
         StatusCode::OK
     );
     app.state.store().close().await;
-    let (s, b) = app.call(Method::GET, "/readyz", None, None).await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{b}");
-    assert_eq!(b, "database unavailable");
+    let r = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{r}");
+    assert_eq!(r.text, "database unavailable");
     // The process is alive: /healthz does not depend on the database.
-    let (s, _) = app.call(Method::GET, "/healthz", None, None).await;
-    assert_eq!(s, StatusCode::OK);
+    let r = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_pattern_with_latency() {
-    let app = TestApp::new().await;
-    let token = app.project("ops-routes", "ops-alpha").await;
-    let (s, _) = app
+    let app = with_metrics().await;
+    let token = project(&app, "ops-routes", "ops-alpha").await;
+    let s = app
         .call(
             Method::POST,
             "/api/v1/projects",
             Some(&token),
             Some(json!({"name": "ops-beta"})),
         )
-        .await;
+        .await
+        .status;
     assert_eq!(s, StatusCode::CREATED);
     for p in ["ops-alpha", "ops-beta", "ops-alpha"] {
-        let (s, b) = app
+        let r = app
             .call(
                 Method::GET,
                 &format!("/api/v1/projects/{p}"),
@@ -241,28 +170,30 @@ async fn metrics_count_requests_by_route_pattern_with_latency() {
                 None,
             )
             .await;
-        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(r.status, StatusCode::OK, "{r}");
     }
-    let (s, _) = app
+    let s = app
         .call(
             Method::GET,
             "/api/v1/projects/ops-gamma",
             Some(&token),
             None,
         )
-        .await;
+        .await
+        .status;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = app
+    let s = app
         .call(
             Method::GET,
             "/api/v1/no-such-endpoint/ops-delta",
             Some(&token),
             None,
         )
-        .await;
+        .await
+        .status;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
-    let m = app.metrics().await;
+    let m = metrics(&app).await;
     m.assert_type("hks_http_requests_total", "counter");
     let route = "/api/v1/projects/{project}";
     let get = |status| {
@@ -330,7 +261,7 @@ async fn metrics_count_requests_by_route_pattern_with_latency() {
 /// series (a client could otherwise grow `/metrics` without bound).
 #[tokio::test]
 async fn invented_methods_add_at_most_one_label_value() {
-    let app = TestApp::new().await;
+    let app = with_metrics().await;
     let methods = |m: &Metrics| -> std::collections::BTreeSet<String> {
         m.samples
             .iter()
@@ -338,13 +269,16 @@ async fn invented_methods_add_at_most_one_label_value() {
             .filter_map(|s| s.labels.get("method").cloned())
             .collect()
     };
-    let before = methods(&app.metrics().await);
+    let before = methods(&metrics(&app).await);
     for i in 0..50 {
         let method = Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
-        let (s, _) = app.call(method, "/api/v1/projects", None, None).await;
+        let s = app
+            .call(method, "/api/v1/projects", None, None)
+            .await
+            .status;
         assert!(s.is_client_error(), "{s}");
     }
-    let after = methods(&app.metrics().await);
+    let after = methods(&metrics(&app).await);
     // Tests running in parallel may add the standard methods they use.
     let standard = [
         "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
@@ -362,16 +296,15 @@ async fn invented_methods_add_at_most_one_label_value() {
 
 #[tokio::test]
 async fn metrics_count_reconcile_failures() {
-    let app = TestApp::new().await;
-    app.project("ops-reconcile", "ops-down").await;
-    let before = app
-        .metrics()
+    let app = with_metrics().await;
+    project(&app, "ops-reconcile", "ops-down").await;
+    let before = metrics(&app)
         .await
         .value("hks_reconcile_failures_total", &[]);
-    app.gateway.set_unreachable(true);
+    app.fake.set_unreachable(true);
     let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!(r.failed_projects, 1);
-    let m = app.metrics().await;
+    let m = metrics(&app).await;
     m.assert_type("hks_reconcile_failures_total", "counter");
     let after = m.value("hks_reconcile_failures_total", &[]);
     assert!(after >= before + 1.0, "{before} -> {after}\n{}", m.text);
@@ -398,20 +331,21 @@ async fn receiver() -> String {
 
 #[tokio::test]
 async fn metrics_count_alerts_raised_and_delivery_attempts_by_outcome() {
-    let app = TestApp::new().await;
+    let app = with_metrics().await;
     let base = receiver().await;
-    let token = app.project("ops-alerts", "ops-good").await;
-    let (s, _) = app
+    let token = project(&app, "ops-alerts", "ops-good").await;
+    let s = app
         .call(
             Method::POST,
             "/api/v1/projects",
             Some(&token),
             Some(json!({"name": "ops-bad"})),
         )
-        .await;
+        .await
+        .status;
     assert_eq!(s, StatusCode::CREATED);
     for (project, path) in [("ops-good", "ok"), ("ops-bad", "fail")] {
-        let (s, b) = app
+        let r = app
             .call(
                 Method::PUT,
                 &format!("/api/v1/projects/{project}/alerts"),
@@ -420,9 +354,9 @@ async fn metrics_count_alerts_raised_and_delivery_attempts_by_outcome() {
                     "webhook": {"url": format!("{base}/{path}"), "secret": SECRET}})),
             )
             .await;
-        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(r.status, StatusCode::OK, "{r}");
     }
-    let before = app.metrics().await;
+    let before = metrics(&app).await;
     let raised = |m: &Metrics| m.value("hks_alerts_raised_total", &[("kind", "failed")]);
     let attempts = |m: &Metrics, outcome| {
         m.value("hks_alert_delivery_attempts_total", &[("outcome", outcome)])
@@ -454,7 +388,7 @@ async fn metrics_count_alerts_raised_and_delivery_attempts_by_outcome() {
     let worker = hks_alerting::Worker::new(app.state.store().clone(), settings).unwrap();
     assert_eq!(worker.deliver_due().await.unwrap(), 2);
 
-    let after = app.metrics().await;
+    let after = metrics(&app).await;
     after.assert_type("hks_alerts_raised_total", "counter");
     after.assert_type("hks_alert_delivery_attempts_total", "counter");
     assert!(raised(&after) >= raised(&before) + 2.0, "{}", after.text);

@@ -10,20 +10,13 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use futures::future::BoxFuture;
 use hks_alerting::TargetPolicy;
 use hks_alerting::target::Dns;
-use hks_api::{AppState, router};
-use hks_app::App;
-use hks_kube::fake::FakeGateway;
-use hks_store::Store;
-use http_body_util::BodyExt;
+use hks_testkit::app::{Setup, TestApp};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-const ADMIN: &str = "admin-secret-for-webhook-target-tests";
 const SECRET: &str = "webhook-secret-of-target-tests";
 const ALERTS: &str = "/api/v1/projects/shop/alerts";
 const TEST: &str = "/api/v1/projects/shop/alerts/test";
@@ -39,48 +32,21 @@ impl Dns for FakeDns {
     }
 }
 
-struct TestApp {
-    router: Router,
-    state: AppState,
+/// The API under a webhook policy, with a tenant and its project `shop`.
+struct Targets {
+    app: TestApp,
     token: String,
 }
 
-impl TestApp {
-    /// The API under `targets`, with a tenant and its project `shop`.
+impl Targets {
     async fn new(targets: TargetPolicy) -> Self {
-        let store = Store::in_memory().await.unwrap();
-        let app = App::new(store, Arc::new(FakeGateway::new())).with_webhook_targets(targets);
-        let state = AppState::of(app, Some(&ADMIN.to_owned().into()), None);
-        let mut app = Self {
-            router: router(state.clone()),
-            state,
-            token: String::new(),
-        };
-        let (s, b) = app
-            .call(Method::POST, "/api/v1/admin/tenants", ADMIN, Some(json!({"name": "acme",
-                "cluster": {"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"}})))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        let (s, b) = app
-            .call(
-                Method::POST,
-                "/api/v1/admin/tenants/acme/tokens",
-                ADMIN,
-                Some(json!({"name": "ci"})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        app.token = b["token"].as_str().unwrap().to_owned();
-        let (s, b) = app
-            .call(
-                Method::POST,
-                "/api/v1/projects",
-                &app.token,
-                Some(json!({"name": "shop"})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{b}");
-        app
+        let app = TestApp::build(Setup {
+            webhook_targets: Some(targets),
+            ..Setup::default()
+        })
+        .await;
+        let token = app.tenant_with_project("acme", "shop").await.token;
+        Self { app, token }
     }
 
     async fn call(
@@ -90,21 +56,8 @@ impl TestApp {
         token: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json");
-        let req = req
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let r = self.app.call(method, path, Some(token), body).await;
+        (r.status, r.try_json::<Value>().unwrap_or(Value::Null))
     }
 
     async fn put_webhook(&self, url: &str) -> (StatusCode, Value) {
@@ -141,7 +94,7 @@ async fn open_and_closed_ports() -> (u16, u16) {
 
 #[tokio::test]
 async fn saving_a_webhook_to_a_non_public_address_is_400_on_webhook_url() {
-    let app = TestApp::new(TargetPolicy::default()).await;
+    let app = Targets::new(TargetPolicy::default()).await;
     for url in [
         "http://127.0.0.1:8080/healthz?token=hunter2",
         "http://169.254.169.254/latest/meta-data/",
@@ -187,7 +140,7 @@ async fn saving_a_webhook_to_a_non_public_address_is_400_on_webhook_url() {
 
 #[tokio::test]
 async fn an_installation_allows_ranges_and_only_those() {
-    let app = TestApp::new(TargetPolicy::allowing(["127.0.0.0/8".parse().unwrap()])).await;
+    let app = Targets::new(TargetPolicy::allowing(["127.0.0.0/8".parse().unwrap()])).await;
     for url in ["http://127.0.0.1:8080/hook", "http://localhost:9/"] {
         let (s, b) = app.put_webhook(url).await;
         assert_eq!(s, StatusCode::OK, "{url}: {b}");
@@ -215,7 +168,7 @@ async fn a_test_delivery_to_a_denied_port_answers_the_same_with_and_without_a_li
         "hooks.attacker.example".to_owned(),
         vec!["127.0.0.1".parse().unwrap()],
     )]));
-    let app = TestApp::new(TargetPolicy::default().with_dns(Arc::new(dns))).await;
+    let app = Targets::new(TargetPolicy::default().with_dns(Arc::new(dns))).await;
     let mut answers = vec![];
     for url in [
         format!("http://hooks.attacker.example:{open}/"),
@@ -226,8 +179,9 @@ async fn a_test_delivery_to_a_denied_port_answers_the_same_with_and_without_a_li
         assert_eq!(s, StatusCode::OK, "{url}: {b}");
         answers.push(app.test_delivery().await);
     }
-    let project = app.state.store().tenant_by_name("acme").await.unwrap();
+    let project = app.app.state.store().tenant_by_name("acme").await.unwrap();
     let project = app
+        .app
         .state
         .store()
         .project(&project.id, "shop")
@@ -238,7 +192,8 @@ async fn a_test_delivery_to_a_denied_port_answers_the_same_with_and_without_a_li
             url: format!("http://127.0.0.1:{port}/hook"),
             secret: Some(SECRET.to_owned().into()),
         };
-        app.state
+        app.app
+            .state
             .store()
             .put_alert_settings(&project.id, None, &Default::default(), Some(&legacy))
             .await

@@ -1,0 +1,390 @@
+//! The API on the development cluster: the acceptance journey, and the
+//! reconciler with two tenants on one physical cluster. Skipped (with a
+//! note) without a cluster, unless `HKS_KUBECONFIG` names one (as
+//! `./dev/test` does).
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use hks_api::dto::{CronJobSummary, CronJobView, RunLogs};
+use hks_core::run::{Run, RunResult, Trigger};
+use serde_json::json;
+
+use crate::common::{TestApp, eventually, pod_spec};
+
+/// Polls `done` every half second until it holds; fails after `seconds`.
+async fn wait_until(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
+    eventually(
+        what,
+        Duration::from_secs(seconds),
+        Duration::from_millis(500),
+        async || done().await.then_some(()),
+    )
+    .await;
+}
+
+/// A client of the cluster `kubeconfig` names.
+async fn client(kubeconfig: &str) -> kube::Client {
+    let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
+    kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The acceptance journey against the real local cluster: a CronJob from a
+/// template with a command override, Run now, its result and log, suspend,
+/// edit, drift corrected, delete.
+#[tokio::test]
+async fn journey_on_the_real_cluster() {
+    let Some(kubeconfig) = hks_testkit::cluster() else {
+        return;
+    };
+    let app = TestApp::on_cluster().await;
+    let tenant = app.tenant_on("journey", &kubeconfig).await;
+    let token = tenant.token;
+    let project = format!("j{}", &tenant.id[..6]);
+    let namespace = app.project(&token, &project).await.namespace;
+
+    let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(journey(
+        &app,
+        &token,
+        &project,
+        &namespace,
+        &kubeconfig,
+    )))
+    .await;
+    let deleted = app
+        .delete(&format!("/api/v1/projects/{project}"), &token)
+        .await;
+    // The namespace goes, runs and all: HKS's finalizers do not keep it.
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(client(&kubeconfig).await);
+    let mut gone = false;
+    for _ in 0..240 {
+        if namespaces.get_opt(&namespace).await.unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(gone, "namespace {namespace} is still there after 120 s");
+}
+
+async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kubeconfig: &str) {
+    let base = format!("/api/v1/projects/{project}");
+    let web = json!({"name": "web", "type": "stateless", "spec": {
+        "image": "hks.local/busybox:1", "command": ["httpd", "-f", "-p", "8080", "-h", "/etc"], "port": 8080,
+        "env": [{"name": "GREETING", "value": "hello"}]
+    }});
+    assert_eq!(
+        app.post(&format!("{base}/applications"), token, web)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let job = json!({"name": "report", "spec": {
+        "schedule": "0 9 * * 1", "timeZone": "Europe/Berlin",
+        "template": {"application": "web", "mode": "follow"},
+        "command": {"argv": ["echo \"$GREETING from the report\"; exit 0"], "shell": true}
+    }});
+    let r = app.post(&format!("{base}/cronjobs"), token, job).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r}");
+
+    // In the cluster with the expected pod spec.
+    let cronjobs: kube::Api<k8s_openapi::api::batch::v1::CronJob> =
+        kube::Api::namespaced(client(kubeconfig).await, namespace);
+    let cj = cronjobs.get("report").await.unwrap();
+    let pod = pod_spec(&cj);
+    assert_eq!(
+        pod.containers[0].image.as_deref(),
+        Some("hks.local/busybox:1")
+    );
+    assert_eq!(
+        pod.containers[0].command.as_ref().unwrap()[..2],
+        ["sh", "-c"]
+    );
+    assert_eq!(cj.spec.time_zone.as_deref(), Some("Europe/Berlin"));
+
+    // Run now; the run succeeds with exit code 0, and its log is readable.
+    let run: Run = app
+        .post(&format!("{base}/cronjobs/report/runs"), token, json!({}))
+        .await
+        .expect_json(StatusCode::CREATED);
+    let run_name = run.name;
+    let mut last: Option<Run> = None;
+    // Pod start-up on the single-node dev cluster can take a while when it is busy.
+    for _ in 0..360 {
+        last = app
+            .get(&format!("{base}/cronjobs"), token)
+            .await
+            .json::<Vec<CronJobSummary>>()
+            .into_iter()
+            .next()
+            .and_then(|c| c.last_run);
+        if last
+            .as_ref()
+            .is_some_and(|r| r.result == RunResult::Succeeded)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let last = last.expect("a last run");
+    assert_eq!(last.result, RunResult::Succeeded, "{last:?}");
+    assert_eq!(last.exit_code, Some(0));
+    assert_eq!(last.trigger, Trigger::Manual);
+    let logs: RunLogs = app
+        .get(
+            &format!("{base}/cronjobs/report/runs/{run_name}/logs"),
+            token,
+        )
+        .await
+        .json();
+    assert_eq!(logs.attempts[0].log, "hello from the report\n");
+
+    // Suspend, edit the schedule: both reach the cluster.
+    assert_eq!(
+        app.post(&format!("{base}/cronjobs/report/suspend"), token, json!({}))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        cronjobs.get("report").await.unwrap().spec.suspend,
+        Some(true)
+    );
+    let mut spec = app
+        .get(&format!("{base}/cronjobs/report"), token)
+        .await
+        .json::<CronJobView>()
+        .spec;
+    spec.schedule = hks_core::values::Schedule::parse("30 6 * * *").unwrap();
+    assert_eq!(
+        app.put(&format!("{base}/cronjobs/report"), token, json!(spec))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let cj = cronjobs.get("report").await.unwrap();
+    assert_eq!(
+        (cj.spec.schedule.as_str(), cj.spec.suspend),
+        ("30 6 * * *", Some(true))
+    );
+
+    // Deleted by hand: the reconciler puts it back.
+    cronjobs
+        .delete("report", &Default::default())
+        .await
+        .unwrap();
+    wait_until("the CronJob deleted by hand gone", 120, async || {
+        cronjobs.get_opt("report").await.unwrap().is_none()
+    })
+    .await;
+    // The watch cache may lag behind the deletion: a later pass catches it.
+    wait_until("the reconciler re-creating the CronJob", 300, async || {
+        hks_controller::reconcile(app.state.app()).await.unwrap();
+        cronjobs.get_opt("report").await.unwrap().is_some()
+    })
+    .await;
+    assert_eq!(
+        cronjobs.get("report").await.unwrap().spec.schedule,
+        "30 6 * * *"
+    );
+
+    // Delete.
+    assert_eq!(
+        app.delete(&format!("{base}/cronjobs/report"), token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        cronjobs
+            .get_opt("report")
+            .await
+            .unwrap()
+            .is_none_or(|c| c.metadata.deletion_timestamp.is_some())
+    );
+}
+
+/// The reconciler and tenancy on the real cluster: two tenants on one
+/// physical cluster, each with a project `shop` and a CronJob `report`.
+/// A CronJob deleted by hand is re-created, one edited by hand (a new
+/// generation) is put back, an HKS-labelled CronJob the store does not know
+/// is removed; neither tenant sees the other's CronJobs or runs.
+#[tokio::test]
+async fn reconciler_and_tenants_on_the_real_cluster() {
+    let Some(kubeconfig) = hks_testkit::cluster() else {
+        return;
+    };
+    let app = TestApp::on_cluster().await;
+    let client = client(&kubeconfig).await;
+    let mut tenants = vec![];
+    for name in ["rec-a", "rec-b"] {
+        let token = app.tenant_on(name, &kubeconfig).await.token;
+        let namespace = app.project(&token, "shop").await.namespace;
+        tenants.push((token, namespace));
+    }
+    let result = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+        reconciler_and_tenants(&app, &client, &tenants),
+    ))
+    .await;
+    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+        kube::Api::all(client.clone());
+    for (token, namespace) in &tenants {
+        let deleted = app.delete("/api/v1/projects/shop", token).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+        wait_until("the project's namespace gone", 300, async || {
+            namespaces.get_opt(namespace).await.unwrap().is_none()
+        })
+        .await;
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn reconciler_and_tenants(
+    app: &TestApp,
+    client: &kube::Client,
+    tenants: &[(String, String)],
+) {
+    type CronJob = k8s_openapi::api::batch::v1::CronJob;
+    let [(a, ns_a), (b, ns_b)] = tenants else {
+        unreachable!()
+    };
+    assert_ne!(ns_a, ns_b, "one project name, two namespaces");
+    let cronjob = |name: &str, text: &str| {
+        json!({"name": name, "spec": {
+            "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1",
+            "command": {"argv": [format!("echo {text}")], "shell": true}, "retries": 0
+        }})
+    };
+    for (token, cronjobs) in [(a, &["report"][..]), (b, &["report", "other"][..])] {
+        for name in cronjobs {
+            app.cronjob(token, "shop", cronjob(name, name)).await;
+        }
+    }
+    let api_a: kube::Api<CronJob> = kube::Api::namespaced(client.clone(), ns_a);
+    let api_b: kube::Api<CronJob> = kube::Api::namespaced(client.clone(), ns_b);
+
+    // Tenant A runs its CronJob; tenant B sees neither that run nor A's CronJobs.
+    let run: Run = app
+        .post("/api/v1/projects/shop/cronjobs/report/runs", a, json!({}))
+        .await
+        .expect_json(StatusCode::CREATED);
+    let run = run.name;
+    wait_until("tenant A's run to succeed", 300, async || {
+        let runs = app
+            .get("/api/v1/projects/shop/cronjobs/report/runs", a)
+            .await;
+        runs.try_json::<Vec<Run>>().is_some_and(|r| {
+            r.iter()
+                .any(|r| r.name == run && r.result == RunResult::Succeeded)
+        })
+    })
+    .await;
+    let names = |list: &[CronJobSummary]| -> Vec<String> {
+        let mut n: Vec<String> = list.iter().map(|c| c.name.clone()).collect();
+        n.sort();
+        n
+    };
+    let list_a: Vec<CronJobSummary> = app.get("/api/v1/projects/shop/cronjobs", a).await.json();
+    let list_b: Vec<CronJobSummary> = app.get("/api/v1/projects/shop/cronjobs", b).await.json();
+    assert_eq!(names(&list_a), ["report"], "{list_a:?}");
+    assert_eq!(names(&list_b), ["other", "report"], "{list_b:?}");
+    assert!(list_b[1].last_run.is_none(), "{list_b:?}");
+    let runs_b: Vec<Run> = app
+        .get("/api/v1/projects/shop/cronjobs/report/runs", b)
+        .await
+        .expect_json(StatusCode::OK);
+    assert!(runs_b.is_empty(), "tenant B sees no run of A's");
+    let log = app
+        .get(
+            &format!("/api/v1/projects/shop/cronjobs/report/runs/{run}/logs"),
+            b,
+        )
+        .await;
+    assert_eq!(log.status, StatusCode::NOT_FOUND, "{log}");
+    let own: RunLogs = app
+        .get(
+            &format!("/api/v1/projects/shop/cronjobs/report/runs/{run}/logs"),
+            a,
+        )
+        .await
+        .json();
+    assert_eq!(own.attempts[0].log, "report\n", "{own:?}");
+
+    // Edited by hand: a new generation, put back by the reconciler.
+    let before = api_a.get("report").await.unwrap();
+    api_a
+        .patch(
+            "report",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"schedule": "5 5 5 5 *"}})),
+        )
+        .await
+        .unwrap();
+    let edited = api_a.get("report").await.unwrap();
+    assert_ne!(edited.metadata.generation, before.metadata.generation);
+    wait_until(
+        "the reconciler restoring the edited CronJob",
+        300,
+        async || {
+            hks_controller::reconcile(app.state.app()).await.unwrap();
+            api_a.get("report").await.unwrap().spec.schedule == "0 0 1 1 *"
+        },
+    )
+    .await;
+
+    // Deleted by hand: re-created.
+    api_b.delete("other", &Default::default()).await.unwrap();
+    wait_until("the CronJob deleted by hand gone", 120, async || {
+        api_b.get_opt("other").await.unwrap().is_none()
+    })
+    .await;
+    wait_until(
+        "the reconciler re-creating the deleted CronJob",
+        300,
+        async || {
+            hks_controller::reconcile(app.state.app()).await.unwrap();
+            api_b.get_opt("other").await.unwrap().is_some()
+        },
+    )
+    .await;
+
+    // An HKS-labelled CronJob that the store does not know: removed. The
+    // tenants' own CronJobs stay.
+    let mut orphan = api_a.get("report").await.unwrap();
+    orphan.metadata = kube::api::ObjectMeta {
+        name: Some("orphan".into()),
+        labels: before.metadata.labels.clone(),
+        ..Default::default()
+    };
+    orphan.status = None;
+    api_a
+        .create(&kube::api::PostParams::default(), &orphan)
+        .await
+        .unwrap();
+    wait_until("the reconciler deleting the orphan", 300, async || {
+        hks_controller::reconcile(app.state.app()).await.unwrap();
+        api_a
+            .get_opt("orphan")
+            .await
+            .unwrap()
+            .is_none_or(|c| c.metadata.deletion_timestamp.is_some())
+    })
+    .await;
+    assert!(api_a.get_opt("report").await.unwrap().is_some());
+    assert!(api_b.get_opt("report").await.unwrap().is_some());
+    assert!(api_b.get_opt("other").await.unwrap().is_some());
+    let list_a: Vec<CronJobSummary> = app.get("/api/v1/projects/shop/cronjobs", a).await.json();
+    assert_eq!(names(&list_a), ["report"], "{list_a:?}");
+}

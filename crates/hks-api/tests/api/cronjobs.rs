@@ -1,0 +1,273 @@
+//! CronJobs: what is applied, listed and shown; suspend, resume, edit and
+//! delete; invalid input; an unreachable cluster; the reconciler.
+
+use axum::http::StatusCode;
+use hks_api::dto::{ClusterState, CronJobSummary, CronJobView};
+use hks_core::spec::TemplateMode;
+use hks_kube::{Kind, Object, ObjectKey};
+use serde_json::json;
+
+use crate::common::{TestApp, pod_spec, report, seeded};
+
+/// A CronJob's life without its runs (`runs::run_now_runs_and_logs` has
+/// those): applied from a template with a command override, listed,
+/// suspended, resumed, edited, deleted.
+#[tokio::test]
+async fn cronjob_journey() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+
+    // The applied CronJob: template container with the command override.
+    let cj = app.fake_cronjob("report").await.expect("applied");
+    assert_eq!(cj.spec.time_zone.as_deref(), Some("Europe/Berlin"));
+    assert_eq!(cj.spec.concurrency_policy.as_deref(), Some("Forbid"));
+    let pod = pod_spec(&cj);
+    assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+    assert_eq!(
+        pod.containers[0].image.as_deref(),
+        Some("ghcr.io/acme/web:1.4")
+    );
+    assert_eq!(
+        pod.containers[0].command.as_ref().unwrap(),
+        &["/app/report", "--since", "24h"]
+    );
+    let env = serde_json::to_value(&pod.containers[0].env).unwrap();
+    assert_eq!(env[1]["valueFrom"]["secretKeyRef"]["name"], "db");
+
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &token)
+        .await
+        .expect_json(StatusCode::OK);
+    let row = &list[0];
+    assert_eq!(row.name, "report");
+    assert_eq!(row.template_mode, Some(TemplateMode::Follow));
+    assert_eq!(row.cluster_state, ClusterState::Applied);
+    assert!(
+        row.description
+            .as_deref()
+            .unwrap()
+            .contains("Europe/Berlin"),
+        "{row:?}"
+    );
+    assert!(row.next_run.is_some());
+    assert!(row.last_run.is_none());
+
+    // Suspend, resume, edit the schedule.
+    let s: CronJobView = app
+        .post(
+            "/api/v1/projects/shop/cronjobs/report/suspend",
+            &token,
+            json!({}),
+        )
+        .await
+        .expect_json(StatusCode::OK);
+    assert!(s.summary.suspended);
+    assert!(s.summary.next_run.is_none());
+    assert_eq!(
+        app.fake_cronjob("report").await.unwrap().spec.suspend,
+        Some(true)
+    );
+    let resumed: CronJobView = app
+        .post(
+            "/api/v1/projects/shop/cronjobs/report/resume",
+            &token,
+            json!({}),
+        )
+        .await
+        .json();
+    assert!(!resumed.summary.suspended);
+    let mut spec = report()["spec"].clone();
+    spec["schedule"] = json!("*/30 * * * *");
+    let edited: CronJobView = app
+        .put("/api/v1/projects/shop/cronjobs/report", &token, spec)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(edited.generation, 4);
+    assert_eq!(
+        app.fake_cronjob("report").await.unwrap().spec.schedule,
+        "*/30 * * * *"
+    );
+    assert_eq!(edited.container.unwrap().image, "ghcr.io/acme/web:1.4");
+    assert_eq!(edited.next_runs.len(), 5);
+
+    // Delete.
+    assert_eq!(
+        app.delete("/api/v1/projects/shop/cronjobs/report", &token)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(app.fake_cronjob("report").await.is_none());
+    assert_eq!(
+        app.get("/api/v1/projects/shop/cronjobs/report", &token)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_400_with_field_paths() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+    let cases = [
+        json!({"name": "Bad_Name", "spec": {"schedule": "0 3 * * *", "image": "busybox"}}),
+        json!({"name": "x", "spec": {"schedule": "0 0 * * 7", "timeZone": "Mars/Olympus", "image": "busybox"}}),
+        json!({"name": "x", "spec": {"schedule": "@daily", "image": "Busybox:latest", "env": [{"name": "1X", "value": "a"}],
+            "resources": {"limits": {"memory": "12MB"}}, "command": {"argv": []}}}),
+        json!({"name": "x", "spec": {"schedule": "@daily", "template": {"application": "nope", "mode": "follow"}}}),
+        json!({"name": "x", "spec": {"schedule": "@daily", "image": "busybox", "timezone": "UTC"}}),
+        json!({"name": "x", "spec": {"schedule": "@daily", "image": "busybox", "retries": "three"}}),
+    ];
+    let mut answers = vec![];
+    for body in cases {
+        let r = app
+            .post("/api/v1/projects/shop/cronjobs", &token, body)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{r}");
+        // The snapshot is of the bodies as clients get them.
+        answers.push(r.value());
+    }
+    insta::assert_json_snapshot!(answers);
+    // Nothing was stored or applied.
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &token)
+        .await
+        .json();
+    assert_eq!(list.len(), 1);
+    // A name in use is a conflict.
+    let r = app
+        .post("/api/v1/projects/shop/cronjobs", &token, report())
+        .await;
+    assert_eq!(r.expect_error(StatusCode::CONFLICT).code, "conflict");
+}
+
+#[tokio::test]
+async fn unreachable_cluster_refuses_writes_and_stores_nothing() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+    app.fake.set_unreachable(true);
+    let mut job = report();
+    job["name"] = json!("later");
+    let r = app
+        .post("/api/v1/projects/shop/cronjobs", &token, job.clone())
+        .await;
+    assert_eq!(
+        r.expect_error(StatusCode::SERVICE_UNAVAILABLE).code,
+        "cluster_unavailable"
+    );
+    assert_eq!(r.retry_after(), Some("15"));
+    let r = app
+        .post(
+            "/api/v1/projects/shop/cronjobs/report/suspend",
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.post("/api/v1/projects", &token, json!({"name": "other"}))
+            .await
+            .status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    // Reads still answer, from the store, with the cluster state unknown.
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &token)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].cluster_state, ClusterState::Unknown);
+    assert!(!list[0].suspended);
+    assert_eq!(
+        app.get("/api/v1/projects/other", &token).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Back up: the same write goes through.
+    app.fake.set_unreachable(false);
+    assert_eq!(
+        app.post("/api/v1/projects/shop/cronjobs", &token, job)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn reconciler_corrects_drift_and_removes_orphans() {
+    let app = TestApp::new().await;
+    seeded(&app, "acme").await;
+    let cj = app.fake_cronjob("report").await.unwrap();
+    let ns = cj.metadata.namespace.clone();
+    let tenant_id = app.tenant_id("acme").await;
+    // Deleted by hand.
+    app.fake.remove(
+        &tenant_id,
+        &ObjectKey {
+            kind: Kind::CronJob,
+            namespace: ns.clone(),
+            name: "report".into(),
+        },
+    );
+    assert!(app.fake_cronjob("report").await.is_none());
+    // Created by hand with HKS labels (or left behind).
+    let mut orphan = cj.clone();
+    orphan.metadata.name = Some("orphan".into());
+    let conn = app
+        .state
+        .store()
+        .tenant_with_cluster(&tenant_id)
+        .await
+        .unwrap()
+        .1;
+    use hks_kube::Gateway;
+    app.fake
+        .apply(
+            hks_kube::TenantCluster {
+                tenant_id: &tenant_id,
+                connection: &conn,
+            },
+            &[Object::CronJob(orphan)],
+        )
+        .await
+        .unwrap();
+
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
+    assert_eq!(r.orphans_deleted, 1);
+    assert_eq!(app.fake_cronjob("report").await.unwrap(), cj);
+    assert!(app.fake_cronjob("orphan").await.is_none());
+
+    // An unreachable cluster is reported, not fatal.
+    app.fake.set_unreachable(true);
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
+    assert_eq!(r.failed_projects, 1);
+}
+
+#[tokio::test]
+async fn reconciler_reapplies_only_cronjobs_that_changed() {
+    let app = TestApp::new().await;
+    seeded(&app, "acme").await;
+    let tenant_id = app.tenant_id("acme").await;
+    let cj = app.fake_cronjob("report").await.unwrap();
+    let key = ObjectKey {
+        kind: Kind::CronJob,
+        namespace: cj.metadata.namespace.clone(),
+        name: "report".into(),
+    };
+
+    // As HKS applied it: left alone (the namespace, Deployment and Service are re-applied).
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
+    assert_eq!((r.unchanged, r.applied), (1, 3));
+
+    // Edited by hand: its generation moved on, so it is applied again and restored.
+    app.fake.edit(&tenant_id, &key, |o| {
+        if let Object::CronJob(c) = o {
+            c.spec.schedule = "* * * * *".into();
+        }
+    });
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
+    assert_eq!((r.unchanged, r.applied), (0, 4));
+    assert_eq!(app.fake_cronjob("report").await.unwrap(), cj);
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
+    assert_eq!(r.unchanged, 1);
+}

@@ -1,0 +1,97 @@
+//! Runs: Run now, the runs list, the last run in the CronJob list, and logs.
+
+use axum::http::StatusCode;
+use hks_api::dto::{AttemptLogView, CronJobSummary, ProjectView, RunLogs};
+use hks_core::run::{Run, RunResult, Trigger};
+use serde_json::json;
+
+use crate::common::{TestApp, report, seeded};
+
+/// Run now, then see it in the runs and as the last run, with its log; a
+/// run is only found under its own CronJob. (Split from
+/// `cronjobs::cronjob_journey`, which had these steps in the middle.)
+#[tokio::test]
+async fn run_now_runs_and_logs() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+
+    let run: Run = app
+        .post(
+            "/api/v1/projects/shop/cronjobs/report/runs",
+            &token,
+            json!({}),
+        )
+        .await
+        .expect_json(StatusCode::CREATED);
+    assert_eq!(run.trigger, Trigger::Manual);
+    assert_eq!(run.triggered_by.as_deref(), Some("acme/ci"));
+    let name = run.name;
+    let runs: Vec<Run> = app
+        .get("/api/v1/projects/shop/cronjobs/report/runs", &token)
+        .await
+        .json();
+    assert_eq!(runs[0].name, name);
+    assert_eq!(runs[0].result, RunResult::Pending);
+    // The cluster runs it: one attempt that fails, then one that succeeds.
+    let tenant = app.tenant_id("acme").await;
+    let namespace = app
+        .get("/api/v1/projects/shop", &token)
+        .await
+        .json::<ProjectView>()
+        .namespace;
+    let now = jiff::Timestamp::now();
+    let first = app.fake.start_attempt(&tenant, &namespace, &name, now);
+    app.fake
+        .end_attempt(&tenant, &namespace, &first, 1, "no database yet\n", now);
+    let second = app.fake.start_attempt(&tenant, &namespace, &name, now);
+    app.fake
+        .end_attempt(&tenant, &namespace, &second, 0, "report: 3 rows\n", now);
+    app.fake.end_run(&tenant, &namespace, &name, now);
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &token)
+        .await
+        .json();
+    let last = list[0].last_run.as_ref().expect("a last run");
+    assert_eq!(last.name, name);
+    assert_eq!(last.result, RunResult::Succeeded);
+    assert_eq!(last.exit_code, Some(0));
+    assert_eq!(last.attempts.len(), 2);
+    assert_eq!(last.attempts[0].exit_code, Some(1));
+    let logs: RunLogs = app
+        .get(
+            &format!("/api/v1/projects/shop/cronjobs/report/runs/{name}/logs"),
+            &token,
+        )
+        .await
+        .expect_json(StatusCode::OK);
+    let attempt = |pod: &str, log: &str| AttemptLogView {
+        pod: pod.into(),
+        log: log.into(),
+        archived: false,
+        truncated: false,
+    };
+    assert_eq!(
+        logs.attempts,
+        [
+            attempt(&first, "no database yet\n"),
+            attempt(&second, "report: 3 rows\n")
+        ]
+    );
+
+    // A run is only found under its own CronJob.
+    let mut second = report();
+    second["name"] = json!("second");
+    assert_eq!(
+        app.post("/api/v1/projects/shop/cronjobs", &token, second)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let r = app
+        .get(
+            &format!("/api/v1/projects/shop/cronjobs/second/runs/{name}/logs"),
+            &token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
