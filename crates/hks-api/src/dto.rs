@@ -67,6 +67,9 @@ impl From<hks_store::Tenant> for TenantView {
     }
 }
 
+/// The longest name of an API token (`POST /admin/tenants/{tenant}/tokens`).
+pub const MAX_TOKEN_NAME: usize = 63;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateToken {

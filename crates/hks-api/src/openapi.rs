@@ -64,8 +64,7 @@ pub const NAME_PATTERN: &str = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 pub const RUN_NAME_PATTERN: &str =
     "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
-/// The longest name of an API token (`POST /admin/tenants/{tenant}/tokens`).
-pub const MAX_TOKEN_NAME: usize = 63;
+pub use crate::dto::MAX_TOKEN_NAME;
 
 /// Each name in a path: its pattern, its longest length and what it names.
 /// A name breaking these rules names nothing: the server answers 404.

@@ -162,7 +162,7 @@ pub async fn create_token(
     Path(tenant): Path<String>,
     JsonBody(body): JsonBody<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>)> {
-    validate_name("name", &body.name, crate::openapi::MAX_TOKEN_NAME)?;
+    validate_name("name", &body.name, crate::dto::MAX_TOKEN_NAME)?;
     let t = tenant_named(&state, &tenant).await?;
     let (info, secret) = state.store().create_token(&t.id, &body.name).await?;
     use secrecy::ExposeSecret;
