@@ -309,14 +309,11 @@ pub async fn prepare(
             if let Some(t) = c.template.as_mut() {
                 t.snapshot = kept.filter(|_| t.mode == TemplateMode::Snapshot);
             }
-            let workload = if let Some(call) = &c.function {
-                let f = function(&sources, &call.name).await?;
-                Workload::Call(call.resolve(
-                    &f,
-                    app.invoke_image(),
-                    c.resources.clone().unwrap_or_default(),
-                ))
+            let workload = if c.function.is_some() {
+                workload(app, &sources, c).await?
             } else {
+                // The template is read here rather than in `workload`: a
+                // snapshot of it is taken before the container is resolved.
                 let live = template(&sources, c).await?;
                 if let (Some(t), Some(live)) = (c.template.as_mut(), live.as_ref())
                     && t.mode == TemplateMode::Snapshot
