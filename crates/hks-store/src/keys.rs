@@ -11,6 +11,37 @@ use crate::{Result, Store, StoreError, q};
 const CHECK_CONTEXT: &str = "key-check";
 const CHECK_PLAIN: &[u8] = b"hks";
 
+/// A column of sealed values: its table, its name, the columns that make
+/// the context each value is bound to, and how.
+struct SealedColumn {
+    table: &'static str,
+    column: &'static str,
+    keys: &'static [&'static str],
+    context: fn(&[String]) -> String,
+}
+
+/// Every sealed value the store keeps, but the key check.
+const SEALED: &[SealedColumn] = &[
+    SealedColumn {
+        table: "tenants",
+        column: "cluster",
+        keys: &["id"],
+        context: |k| k[0].clone(),
+    },
+    SealedColumn {
+        table: "alert_settings",
+        column: "webhook_secret",
+        keys: &["project_id", "cronjob"],
+        context: |k| settings_context(&k[0], &k[1]),
+    },
+    SealedColumn {
+        table: "deliveries",
+        column: "secret",
+        keys: &["id"],
+        context: |k| delivery_context(&k[0]),
+    },
+];
+
 impl Store {
     /// Fails with [`StoreError::WrongKey`] when the database was written
     /// with another key; records the check on the first open. With previous
@@ -56,61 +87,8 @@ impl Store {
     async fn reseal(&self) -> Result<usize> {
         let mut tx = self.pool.begin().await.map_err(q)?;
         let mut count = 0;
-        let tenants = sqlx::query("SELECT id, cluster FROM tenants")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(q)?;
-        for row in tenants {
-            let id: String = row.try_get("id").map_err(q)?;
-            let sealed: Vec<u8> = row.try_get("cluster").map_err(q)?;
-            let plain = self.key.open(&id, &sealed)?;
-            sqlx::query("UPDATE tenants SET cluster = ? WHERE id = ?")
-                .bind(self.key.seal(&id, &plain)?)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(q)?;
-            count += 1;
-        }
-        let settings = sqlx::query(
-            "SELECT project_id, cronjob, webhook_secret FROM alert_settings WHERE webhook_secret IS NOT NULL",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(q)?;
-        for row in settings {
-            let project_id: String = row.try_get("project_id").map_err(q)?;
-            let cronjob: String = row.try_get("cronjob").map_err(q)?;
-            let sealed: Vec<u8> = row.try_get("webhook_secret").map_err(q)?;
-            let context = settings_context(&project_id, &cronjob);
-            let plain = self.key.open(&context, &sealed)?;
-            sqlx::query(
-                "UPDATE alert_settings SET webhook_secret = ? WHERE project_id = ? AND cronjob = ?",
-            )
-            .bind(self.key.seal(&context, &plain)?)
-            .bind(&project_id)
-            .bind(&cronjob)
-            .execute(&mut *tx)
-            .await
-            .map_err(q)?;
-            count += 1;
-        }
-        let deliveries = sqlx::query("SELECT id, secret FROM deliveries")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(q)?;
-        for row in deliveries {
-            let id: String = row.try_get("id").map_err(q)?;
-            let sealed: Vec<u8> = row.try_get("secret").map_err(q)?;
-            let context = delivery_context(&id);
-            let plain = self.key.open(&context, &sealed)?;
-            sqlx::query("UPDATE deliveries SET secret = ? WHERE id = ?")
-                .bind(self.key.seal(&context, &plain)?)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(q)?;
-            count += 1;
+        for column in SEALED {
+            count += self.reseal_column(&mut tx, column).await?;
         }
         sqlx::query("INSERT INTO key_check (id, sealed) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed")
             .bind(self.key.seal(CHECK_CONTEXT, CHECK_PLAIN)?)
@@ -125,5 +103,39 @@ impl Store {
             );
         }
         Ok(count)
+    }
+
+    /// Re-seals one column's values with the current key, in `tx`.
+    async fn reseal_column(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        c: &SealedColumn,
+    ) -> Result<usize> {
+        let (table, column) = (c.table, c.column);
+        let rows = sqlx::query(&format!(
+            "SELECT rowid, {}, {column} AS sealed FROM {table} WHERE {column} IS NOT NULL",
+            c.keys.join(", ")
+        ))
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(q)?;
+        for row in &rows {
+            let rowid: i64 = row.try_get("rowid").map_err(q)?;
+            let keys = c
+                .keys
+                .iter()
+                .map(|k| row.try_get::<String, _>(*k).map_err(q))
+                .collect::<Result<Vec<_>>>()?;
+            let context = (c.context)(&keys);
+            let sealed: Vec<u8> = row.try_get("sealed").map_err(q)?;
+            let plain = self.key.open(&context, &sealed)?;
+            sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE rowid = ?"))
+                .bind(self.key.seal(&context, &plain)?)
+                .bind(rowid)
+                .execute(&mut **tx)
+                .await
+                .map_err(q)?;
+        }
+        Ok(rows.len())
     }
 }
