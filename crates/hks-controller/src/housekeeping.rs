@@ -220,14 +220,22 @@ mod tests {
         .unwrap()
     }
 
-    /// After a long outage a CronJob can have run far more often than the
-    /// newest few hundred runs say: every run since the last check counts,
-    /// so none of them is taken for missed.
-    #[tokio::test]
-    async fn more_runs_since_the_last_check_than_a_page_are_not_missed() {
+    struct Setup {
+        store: Store,
+        app: App,
+        conn: hks_core::tenant::ClusterConnection,
+        tenant: hks_store::Tenant,
+        project: Project,
+        spec: CronJobSpec,
+        cronjob: Application,
+        start: Timestamp,
+    }
+
+    /// A tenant, its project and a CronJob `every` (every minute, deadline
+    /// 10 s) as if last edited at `start`, on the fake cluster.
+    async fn setup() -> Setup {
         let store = Store::in_memory().await.unwrap();
-        let fake = Arc::new(FakeGateway::new());
-        let app = App::new(store.clone(), fake);
+        let app = App::new(store.clone(), Arc::new(FakeGateway::new()));
         let conn = serde_json::from_value(serde_json::json!({
             "kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"
         }))
@@ -243,9 +251,36 @@ mod tests {
             )
             .await
             .unwrap();
-        // Edited 700 minutes ago, and ran every minute since.
         let start: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
         cronjob.updated_at = start;
+        Setup {
+            store,
+            app,
+            conn,
+            tenant,
+            project,
+            spec,
+            cronjob,
+            start,
+        }
+    }
+
+    /// After a long outage a CronJob can have run far more often than the
+    /// newest few hundred runs say: every run since the last check counts,
+    /// so none of them is taken for missed.
+    #[tokio::test]
+    async fn more_runs_since_the_last_check_than_a_page_are_not_missed() {
+        let Setup {
+            store,
+            app,
+            conn,
+            tenant,
+            project,
+            spec,
+            cronjob,
+            start,
+        } = setup().await;
+        // Edited at `start`, and ran every minute since, 700 times.
         let schedule = hks_schedule::check("* * * * *", "UTC").unwrap();
         let times: Vec<Timestamp> = schedule.fire_times(start).take(700).collect();
         for t in &times {
@@ -285,25 +320,16 @@ mod tests {
     /// none dropped.
     #[tokio::test]
     async fn a_long_outage_is_checked_in_steps() {
-        let store = Store::in_memory().await.unwrap();
-        let app = App::new(store.clone(), Arc::new(FakeGateway::new()));
-        let conn = serde_json::from_value(serde_json::json!({
-            "kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"
-        }))
-        .unwrap();
-        let tenant = store.create_tenant("acme", &conn).await.unwrap();
-        let project = store.create_project(&tenant.id, "shop").await.unwrap();
-        let spec = every_minute();
-        let mut cronjob = store
-            .create_application(
-                &project.id,
-                "every",
-                &ApplicationSpec::Cronjob(spec.clone()),
-            )
-            .await
-            .unwrap();
-        let start: Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
-        cronjob.updated_at = start;
+        let Setup {
+            store: _,
+            app,
+            conn,
+            tenant,
+            project,
+            spec,
+            cronjob,
+            start,
+        } = setup().await;
         // 1,500 minutes without a run.
         let now = start + SignedDuration::from_mins(1500) + SignedDuration::from_secs(30);
         let cluster = hks_kube::TenantCluster {

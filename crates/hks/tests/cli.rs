@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -416,7 +416,6 @@ const ADMIN: &str = "admin-token-of-the-cli-test";
 struct Server {
     child: Child,
     base: String,
-    log: PathBuf,
     _dir: TempDir,
 }
 
@@ -427,8 +426,55 @@ impl Drop for Server {
     }
 }
 
+/// `hks serve` with its data in `dir/data` and `extra` arguments, once it
+/// answers `/readyz`: the child and its base URL. A port taken
+/// meanwhile is retried with another.
+fn launch(dir: &Path, extra: &[&std::ffi::OsStr]) -> (Child, String) {
+    let log = dir.join("serve.log");
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = command(&[("HKS_ADMIN_TOKEN", ADMIN)])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            // The webhook receiver listens on 127.0.0.1.
+            .args(["--webhook-allow-cidr", "127.0.0.0/8"])
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--console-dir")
+            .arg(dir.join("no-console"))
+            .args(["--log-format", "text", "--reconcile-seconds", "3600"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+        // Ready when /readyz answers 200; a busy machine may take long to start it.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let text = log_text();
+                if text.contains("cannot listen") {
+                    break; // The port was taken meanwhile: another one.
+                }
+                panic!("hks serve exited with {status}:\n{text}");
+            }
+            if get(&base, "/readyz").is_some_and(|(s, _)| s == 200) {
+                return (child, base);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                panic!("hks serve is not ready after 120 s:\n{}", log_text());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("no free port for hks serve after 5 tries");
+}
+
 /// A port free now on 127.0.0.1 (another process may take it before the
-/// server binds it: [`Server::start`] then tries another).
+/// server binds it: [`launch`] then tries another).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -439,56 +485,25 @@ fn free_port() -> u16 {
 
 impl Server {
     fn start() -> Self {
-        for _ in 0..5 {
-            let dir = TempDir::new("serve");
-            let log = dir.0.join("serve.log");
-            let port = free_port();
-            let child = command(&[("HKS_ADMIN_TOKEN", ADMIN)])
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-                // The webhook receiver listens on 127.0.0.1.
-                .args(["--webhook-allow-cidr", "127.0.0.0/8"])
-                .arg("--data-dir")
-                .arg(dir.0.join("data"))
-                .arg("--console-dir")
-                .arg(dir.0.join("no-console"))
-                .args(["--log-format", "text", "--reconcile-seconds", "3600"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&log).unwrap())
-                .spawn()
-                .unwrap();
-            let mut server = Server {
-                child,
-                base: format!("http://127.0.0.1:{port}"),
-                log,
-                _dir: dir,
-            };
-            // Ready when /readyz answers 200; a busy machine may take long to start it.
-            let deadline = Instant::now() + Duration::from_secs(120);
-            loop {
-                if let Some(status) = server.child.try_wait().unwrap() {
-                    let log = server.log_text();
-                    if log.contains("cannot listen") {
-                        break; // The port was taken meanwhile: another one.
-                    }
-                    panic!("hks serve exited with {status}:\n{log}");
-                }
-                if get(&server.base, "/readyz").is_some_and(|(s, _)| s == 200) {
-                    return server;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "hks serve is not ready after 120 s:\n{}",
-                    server.log_text()
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
+        let dir = TempDir::new("serve");
+        let (child, base) = launch(&dir.0, &[]);
+        Server {
+            child,
+            base,
+            _dir: dir,
         }
-        panic!("no free port for hks serve after 5 tries");
     }
 
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the server and starts it again on the same data, with `extra`
+    /// arguments.
+    fn restart(&mut self, extra: &[&std::ffi::OsStr]) {
+        self.stop();
+        (self.child, self.base) = launch(&self._dir.0, extra);
     }
 
     /// `hks` against this server, with `token` (none: no token).
@@ -849,22 +864,26 @@ fn alerts_cli_against_a_real_server() {
 #[test]
 fn serve_refuses_a_database_without_its_key_and_reads_a_key_file() {
     let mut server = Server::start();
-    let _ = server.child.kill();
-    let _ = server.child.wait();
+    server.stop();
     let data = server._dir.0.join("data");
     let key = data.join("encryption.key");
     let elsewhere = server._dir.0.join("secrets-key");
     std::fs::rename(&key, &elsewhere).unwrap();
+    // `hks serve` on that data, expected to stop at once: its stderr.
+    let refused = |env: &[(&str, &str)]| {
+        let out = command(env)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "text"])
+            .arg("--data-dir")
+            .arg(&data)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "it started: {stderr}");
+        stderr
+    };
 
-    let out = command(&[("HKS_ADMIN_TOKEN", ADMIN)])
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "text"])
-        .arg("--data-dir")
-        .arg(&data)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "it started: {stderr}");
+    let stderr = refused(&[("HKS_ADMIN_TOKEN", ADMIN)]);
     assert!(
         stderr.contains("exists but its encryption key")
             && stderr.contains("--encryption-key-file"),
@@ -874,65 +893,14 @@ fn serve_refuses_a_database_without_its_key_and_reads_a_key_file() {
 
     // Another key is refused too: the database says which key it needs.
     let other = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-    let out = command(&[("HKS_ADMIN_TOKEN", ADMIN), ("HKS_ENCRYPTION_KEY", other)])
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "text"])
-        .arg("--data-dir")
-        .arg(&data)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "it started with another key: {stderr}"
-    );
+    let stderr = refused(&[("HKS_ADMIN_TOKEN", ADMIN), ("HKS_ENCRYPTION_KEY", other)]);
     assert!(
         stderr.contains("not the one this database was written with"),
         "{stderr}"
     );
 
-    // With its key from the file elsewhere, it starts.
-    let port = free_port();
-    let log = server._dir.0.join("restart.log");
-    let mut child = command(&[("HKS_ADMIN_TOKEN", ADMIN)])
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--log-format",
-            "text",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--encryption-key-file")
-        .arg(&elsewhere)
-        .arg("--console-dir")
-        .arg(server._dir.0.join("no-console"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let ready = loop {
-        if child.try_wait().unwrap().is_some() {
-            break false;
-        }
-        if get(&base, "/readyz").is_some_and(|(s, _)| s == 200) {
-            break true;
-        }
-        if Instant::now() > deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        ready,
-        "{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
+    // With its key from the file elsewhere, it starts (`restart` waits for
+    // /readyz, and fails the test otherwise).
+    server.restart(&["--encryption-key-file".as_ref(), elsewhere.as_os_str()]);
     assert!(!key.exists(), "the key stays where it was given");
 }
