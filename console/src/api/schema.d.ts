@@ -473,6 +473,12 @@ export interface components {
             truncated: boolean;
         };
         /**
+         * @description The Linux capabilities Pod Security's `baseline` level allows a
+         *     container to add; no other can be added.
+         * @enum {string}
+         */
+        Capability: "AUDIT_WRITE" | "CHOWN" | "DAC_OVERRIDE" | "FOWNER" | "FSETID" | "KILL" | "MKNOD" | "NET_BIND_SERVICE" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_CHROOT";
+        /**
          * @description How HKS connects to a tenant's cluster. Credentials are secret: this type
          *     has no `Serialize` and a redacting `Debug`; the store encrypts
          *     [`ClusterConnection::to_stored`] and only the summary is ever shown.
@@ -544,6 +550,7 @@ export interface components {
             env?: components["schemas"]["EnvVar"][];
             image: string;
             resources?: components["schemas"]["Resources"];
+            security?: components["schemas"]["Security"];
         };
         /**
          * @description An application to create. `spec` is a StatelessSpec, CronJobSpec or
@@ -676,6 +683,7 @@ export interface components {
             retries?: number;
             /** @description Five-field cron expression or descriptor (`@daily`), as Kubernetes reads it. */
             schedule: components["schemas"]["Schedule"];
+            security?: null | components["schemas"]["Security"];
             /**
              * Format: int32
              * @description A run that could not start within this many seconds of its scheduled
@@ -1077,6 +1085,41 @@ export interface components {
             name: string;
         };
         /**
+         * @description What a container may loosen, or tighten, of the defaults every HKS pod
+         *     runs with: all Linux capabilities dropped, no privilege escalation
+         *     (`no_new_privs`), the runtime's default seccomp profile, and no service
+         *     account token. Nothing here can go beyond Pod Security's `baseline`
+         *     level, which every project namespace enforces.
+         */
+        Security: {
+            /**
+             * @description Capabilities given back, for images that need them (a server that
+             *     binds port 80 needs `NET_BIND_SERVICE`; an entrypoint that switches
+             *     users needs `SETUID` and `SETGID`).
+             */
+            addCapabilities?: components["schemas"]["Capability"][];
+            /**
+             * @description Mount the image's filesystem read-only.
+             * @default false
+             */
+            readOnlyRootFilesystem?: boolean;
+            /**
+             * Format: int32
+             * @description The group id the container's processes run as, instead of the image's.
+             */
+            runAsGroup?: number | null;
+            /**
+             * @description Refuse to start the container when it would run as root.
+             * @default false
+             */
+            runAsNonRoot?: boolean;
+            /**
+             * Format: int32
+             * @description The user id the container's processes run as, instead of the image's.
+             */
+            runAsUser?: number | null;
+        };
+        /**
          * @description Where the settings shown come from.
          * @enum {string}
          */
@@ -1104,6 +1147,8 @@ export interface components {
              */
             replicas?: number;
             resources?: components["schemas"]["Resources"];
+            /** @description Loosens or tightens the hardened defaults the container runs with. */
+            security?: components["schemas"]["Security"];
         };
         /**
          * @description Template-following versus snapshot: an explicit choice the API shows.

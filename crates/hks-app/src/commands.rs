@@ -59,10 +59,7 @@ pub async fn create_project(
         namespace: hks_core::tenant::project_namespace(&principal.tenant_id, name),
     };
     app.gateway()
-        .apply(
-            scope.cluster(),
-            &[Object::Namespace(manifest::namespace(&p))],
-        )
+        .apply(scope.cluster(), &plan::project_objects(&p))
         .await?;
     let project = app
         .store()

@@ -142,6 +142,7 @@ impl Workload {
                 image: inv.image.clone(),
                 env: vec![],
                 resources: inv.resources.clone(),
+                security: manifest::invoker_security(),
             },
         }
     }
@@ -258,6 +259,16 @@ fn stateless_objects(p: &Placement, name: &str, s: &StatelessSpec) -> Vec<Object
 }
 
 /// The objects an application may own in the cluster.
+/// The objects of a project itself: its namespace (with Pod Security
+/// labels) and the LimitRange that gives containers without resources their
+/// limits. Applied when the project is created and on every reconcile pass.
+pub fn project_objects(p: &Placement) -> Vec<Object> {
+    vec![
+        Object::Namespace(manifest::namespace(p)),
+        Object::LimitRange(manifest::limit_range(p)),
+    ]
+}
+
 pub fn owned(p: &Placement, name: &str, kind: ApplicationType) -> Vec<ObjectKey> {
     let key = |kind| ObjectKey {
         kind,

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use hks_app::App;
 use hks_app::plan::{self, Sources};
-use hks_core::manifest;
 use hks_core::spec::ApplicationType;
 use hks_kube::{Kind, Object, ObjectKey};
 use tracing::{info, warn};
@@ -44,7 +43,7 @@ pub async fn reconcile(app: &App) -> Result<Reconciled, ControllerError> {
                 Ok(o) if o.fresh => Some(o),
                 _ => None,
             };
-            let mut objects = vec![Object::Namespace(manifest::namespace(&p))];
+            let mut objects = plan::project_objects(&p);
             for a in &apps {
                 match plan::resolve(app, &sources, &p, &a.name, &a.spec).await {
                     Ok(rendered) => {

@@ -84,3 +84,80 @@ impl ResourceList {
         self.cpu.is_none() && self.memory.is_none()
     }
 }
+
+/// What a container may loosen, or tighten, of the defaults every HKS pod
+/// runs with: all Linux capabilities dropped, no privilege escalation
+/// (`no_new_privs`), the runtime's default seccomp profile, and no service
+/// account token. Nothing here can go beyond Pod Security's `baseline`
+/// level, which every project namespace enforces.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Security {
+    /// Capabilities given back, for images that need them (a server that
+    /// binds port 80 needs `NET_BIND_SERVICE`; an entrypoint that switches
+    /// users needs `SETUID` and `SETGID`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 13)]
+    pub add_capabilities: Vec<Capability>,
+    /// The user id the container's processes run as, instead of the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<u32>,
+    /// The group id the container's processes run as, instead of the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_group: Option<u32>,
+    /// Refuse to start the container when it would run as root.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schema(default = bool::default)]
+    pub run_as_non_root: bool,
+    /// Mount the image's filesystem read-only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[schema(default = bool::default)]
+    pub read_only_root_filesystem: bool,
+}
+
+impl Security {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// The Linux capabilities Pod Security's `baseline` level allows a
+/// container to add; no other can be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Capability {
+    AuditWrite,
+    Chown,
+    DacOverride,
+    Fowner,
+    Fsetid,
+    Kill,
+    Mknod,
+    NetBindService,
+    Setfcap,
+    Setgid,
+    Setpcap,
+    Setuid,
+    SysChroot,
+}
+
+impl Capability {
+    /// The name Kubernetes and the runtime use, like `NET_BIND_SERVICE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuditWrite => "AUDIT_WRITE",
+            Self::Chown => "CHOWN",
+            Self::DacOverride => "DAC_OVERRIDE",
+            Self::Fowner => "FOWNER",
+            Self::Fsetid => "FSETID",
+            Self::Kill => "KILL",
+            Self::Mknod => "MKNOD",
+            Self::NetBindService => "NET_BIND_SERVICE",
+            Self::Setfcap => "SETFCAP",
+            Self::Setgid => "SETGID",
+            Self::Setpcap => "SETPCAP",
+            Self::Setuid => "SETUID",
+            Self::SysChroot => "SYS_CHROOT",
+        }
+    }
+}

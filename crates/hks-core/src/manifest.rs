@@ -15,15 +15,17 @@ use k8s_openapi::api::batch::v1::{
     CronJob, CronJobSpec as KubeCronJobSpec, Job, JobSpec, JobTemplateSpec,
 };
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar as KubeEnvVar, EnvVarSource, KeyToPath, Namespace,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, ResourceRequirements, SecretKeySelector,
-    SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    Capabilities, Container, ContainerPort, EnvVar as KubeEnvVar, EnvVarSource, KeyToPath,
+    LimitRange, LimitRangeItem, LimitRangeSpec, Namespace, ObjectFieldSelector, PodSecurityContext,
+    PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use crate::container::{EnvVar, ResourceList, Resources};
+use crate::container::{EnvVar, ResourceList, Resources, Security};
+use crate::formats;
 use crate::invoke::{self, Invocation};
 use crate::labels::{
     ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION, LABEL_JOB_NAME,
@@ -38,7 +40,11 @@ pub use crate::labels::FINALIZER_ARCHIVE;
 /// Re-exported: every manifest function takes one.
 pub use crate::placement::Placement;
 
-/// The namespace of a project.
+/// The namespace of a project. Pod Security admission enforces the
+/// `baseline` level in it (no privileged pods, host namespaces, host paths or
+/// capabilities beyond the baseline list, by HKS or by anyone else with access
+/// to the tenant's cluster), and warns about and audits what `restricted`
+/// would refuse.
 pub fn namespace(p: &Placement) -> Namespace {
     Namespace {
         metadata: ObjectMeta {
@@ -47,10 +53,58 @@ pub fn namespace(p: &Placement) -> Namespace {
                 (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
                 (LABEL_TENANT.to_owned(), p.tenant.clone()),
                 (LABEL_PROJECT.to_owned(), p.project.clone()),
+                (POD_SECURITY_ENFORCE.to_owned(), "baseline".to_owned()),
+                (POD_SECURITY_ENFORCE_VERSION.to_owned(), "latest".to_owned()),
+                (POD_SECURITY_WARN.to_owned(), "restricted".to_owned()),
+                (POD_SECURITY_AUDIT.to_owned(), "restricted".to_owned()),
             ])),
             ..ObjectMeta::default()
         },
         ..Namespace::default()
+    }
+}
+
+pub const POD_SECURITY_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
+pub const POD_SECURITY_ENFORCE_VERSION: &str = "pod-security.kubernetes.io/enforce-version";
+pub const POD_SECURITY_WARN: &str = "pod-security.kubernetes.io/warn";
+pub const POD_SECURITY_AUDIT: &str = "pod-security.kubernetes.io/audit";
+
+/// The name of the LimitRange in every project namespace.
+pub const LIMIT_RANGE: &str = "hks-defaults";
+
+/// What a container without limits (or requests) gets from the project's
+/// LimitRange: (cpu, memory).
+pub const DEFAULT_LIMITS: (&str, &str) = ("1", "512Mi");
+pub const DEFAULT_REQUESTS: (&str, &str) = ("50m", "64Mi");
+
+/// The LimitRange of a project: a container that states no resources still
+/// runs with limits, so one run cannot take the node's memory or CPU.
+pub fn limit_range(p: &Placement) -> LimitRange {
+    let list = |(cpu, memory): (&str, &str)| {
+        BTreeMap::from([
+            ("cpu".to_owned(), Quantity(cpu.to_owned())),
+            ("memory".to_owned(), Quantity(memory.to_owned())),
+        ])
+    };
+    LimitRange {
+        metadata: ObjectMeta {
+            name: Some(LIMIT_RANGE.to_owned()),
+            namespace: Some(p.namespace.clone()),
+            labels: Some(BTreeMap::from([
+                (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
+                (LABEL_TENANT.to_owned(), p.tenant.clone()),
+                (LABEL_PROJECT.to_owned(), p.project.clone()),
+            ])),
+            ..ObjectMeta::default()
+        },
+        spec: Some(LimitRangeSpec {
+            limits: vec![LimitRangeItem {
+                type_: "Container".to_owned(),
+                default: Some(list(DEFAULT_LIMITS)),
+                default_request: Some(list(DEFAULT_REQUESTS)),
+                ..LimitRangeItem::default()
+            }],
+        }),
     }
 }
 
@@ -82,10 +136,10 @@ pub fn stateless(p: &Placement, name: &str, spec: &StatelessSpec) -> (Deployment
                     labels: Some(labels.clone()),
                     ..ObjectMeta::default()
                 }),
-                spec: Some(PodSpec {
+                spec: Some(hardened(PodSpec {
                     containers: vec![c],
                     ..PodSpec::default()
-                }),
+                })),
             },
             ..DeploymentSpec::default()
         },
@@ -115,11 +169,11 @@ pub fn cronjob(p: &Placement, name: &str, spec: &CronJobSpec, source: &Container
         p,
         name,
         spec,
-        PodSpec {
+        hardened(PodSpec {
             containers: vec![container(name, source)],
             restart_policy: Some("Never".into()),
             ..PodSpec::default()
-        },
+        }),
     )
 }
 
@@ -152,6 +206,7 @@ pub fn function_cronjob(
             }),
         }]),
         resources: resources(&invocation.resources),
+        security_context: Some(security_context(&invoker_security())),
         ..Container::default()
     };
     let mut volumes = None;
@@ -180,16 +235,73 @@ pub fn function_cronjob(
         p,
         name,
         spec,
-        PodSpec {
+        hardened(PodSpec {
             containers: vec![c],
             volumes,
             restart_policy: Some("Never".into()),
             ..PodSpec::default()
-        },
+        }),
     )
 }
 
 const TOKEN_VOLUME: &str = "function-token";
+
+/// The user and group `nobody`.
+const NOBODY: u32 = 65534;
+
+/// How HKS's HTTP client runs in a Function call's pod: it needs nothing of
+/// root, so it meets Pod Security's `restricted` level.
+pub fn invoker_security() -> Security {
+    Security {
+        run_as_user: Some(NOBODY),
+        run_as_group: Some(NOBODY),
+        run_as_non_root: true,
+        read_only_root_filesystem: true,
+        ..Security::default()
+    }
+}
+
+/// What every pod HKS generates has, whatever its containers say: no
+/// service account token (a run has no business with the tenant's
+/// apiserver), and the runtime's default seccomp profile.
+fn hardened(pod: PodSpec) -> PodSpec {
+    PodSpec {
+        automount_service_account_token: Some(false),
+        security_context: Some(PodSecurityContext {
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".to_owned(),
+                localhost_profile: None,
+            }),
+            ..PodSecurityContext::default()
+        }),
+        ..pod
+    }
+}
+
+/// A container's security context: no privilege escalation, every
+/// capability dropped except those the user gave back, and the user's
+/// choices of user, group and root filesystem.
+fn security_context(s: &Security) -> SecurityContext {
+    let mut add: Vec<String> = s
+        .add_capabilities
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    add.sort();
+    add.dedup();
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            add: (!add.is_empty()).then_some(add),
+        }),
+        run_as_user: s.run_as_user.map(i64::from),
+        run_as_group: s.run_as_group.map(i64::from),
+        run_as_non_root: s.run_as_non_root.then_some(true),
+        read_only_root_filesystem: s.read_only_root_filesystem.then_some(true),
+        ..SecurityContext::default()
+    }
+}
 
 fn cronjob_with(p: &Placement, name: &str, spec: &CronJobSpec, pod: PodSpec) -> CronJob {
     let labels = p.labels(name, "cronjob");
@@ -326,6 +438,7 @@ fn container(name: &str, s: &ContainerSource) -> Container {
         args: (!s.args.is_empty()).then(|| s.args.clone()),
         env: (!s.env.is_empty()).then(|| s.env.iter().map(env_var).collect()),
         resources: resources(&s.resources),
+        security_context: Some(security_context(&s.security)),
         ..Container::default()
     }
 }
@@ -357,9 +470,23 @@ fn resources(r: &Resources) -> Option<ResourceRequirements> {
         }
         (!m.is_empty()).then_some(m)
     }
+    // A request without a limit gets the LimitRange's default limit, which
+    // Kubernetes refuses when it is below the request: then the limit is
+    // the request.
+    let mut limits = r.limits.clone();
+    for (request, limit, default) in [
+        (&r.requests.cpu, &mut limits.cpu, DEFAULT_LIMITS.0),
+        (&r.requests.memory, &mut limits.memory, DEFAULT_LIMITS.1),
+    ] {
+        if let (Some(req), None) = (request, &limit)
+            && formats::quantity(req).is_ok_and(|q| formats::quantity(default).is_ok_and(|d| q > d))
+        {
+            *limit = Some(req.clone());
+        }
+    }
     (!r.is_empty()).then(|| ResourceRequirements {
         requests: list(&r.requests),
-        limits: list(&r.limits),
+        limits: list(&limits),
         ..ResourceRequirements::default()
     })
 }
@@ -372,6 +499,110 @@ mod tests {
     #[test]
     fn golden_namespace() {
         insta::assert_yaml_snapshot!(namespace(&placement()));
+    }
+
+    #[test]
+    fn golden_limit_range() {
+        insta::assert_yaml_snapshot!(limit_range(&placement()));
+    }
+
+    /// Every pod HKS generates, whatever kind, runs hardened.
+    #[test]
+    fn every_generated_pod_is_hardened() {
+        let p = placement();
+        let report = report();
+        let wake = wake();
+        let inv = wake.function.as_ref().unwrap().resolve(
+            &greet(),
+            "hks.local/busybox:1",
+            Resources::default(),
+        );
+        let pods = [
+            stateless(&p, "web", &web()).0.spec.template.spec,
+            cronjob(&p, "r", &report, &report.resolve(Some(&web())).unwrap())
+                .spec
+                .job_template
+                .spec
+                .unwrap()
+                .template
+                .spec,
+            function_cronjob(&p, "w", &wake, &inv)
+                .spec
+                .job_template
+                .spec
+                .unwrap()
+                .template
+                .spec,
+        ];
+        for pod in pods {
+            let pod = pod.unwrap();
+            assert_eq!(pod.automount_service_account_token, Some(false));
+            let seccomp = pod.security_context.unwrap().seccomp_profile.unwrap();
+            assert_eq!(seccomp.type_, "RuntimeDefault");
+            for c in pod.containers {
+                let sc = c.security_context.unwrap();
+                assert_eq!(sc.allow_privilege_escalation, Some(false));
+                let caps = sc.capabilities.unwrap();
+                assert_eq!(caps.drop, Some(vec!["ALL".to_owned()]));
+                assert_eq!(caps.add, None);
+                assert_eq!(sc.privileged, None);
+            }
+        }
+    }
+
+    #[test]
+    fn what_a_user_loosens_reaches_the_container_and_nothing_more() {
+        use crate::container::Capability;
+        let mut spec = web();
+        spec.security = Security {
+            add_capabilities: vec![
+                Capability::Setuid,
+                Capability::NetBindService,
+                Capability::Setuid,
+            ],
+            run_as_user: Some(1000),
+            run_as_group: None,
+            run_as_non_root: true,
+            read_only_root_filesystem: false,
+        };
+        let (d, _) = stateless(&placement(), "web", &spec);
+        let pod = d.spec.template.spec.unwrap();
+        let sc = pod.containers[0].security_context.clone().unwrap();
+        let caps = sc.capabilities.unwrap();
+        assert_eq!(
+            caps.add,
+            Some(vec!["NET_BIND_SERVICE".to_owned(), "SETUID".to_owned()])
+        );
+        assert_eq!(caps.drop, Some(vec!["ALL".to_owned()]));
+        assert_eq!(sc.run_as_user, Some(1000));
+        assert_eq!(sc.run_as_non_root, Some(true));
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        assert_eq!(pod.automount_service_account_token, Some(false));
+    }
+
+    /// A request above the LimitRange's default limit, with no limit of its
+    /// own, would be refused by the LimitRange admission: it gets its request
+    /// as limit. A smaller one keeps the LimitRange's default.
+    #[test]
+    fn a_request_above_the_default_limit_becomes_the_limit() {
+        let r = |cpu: &str, memory: &str| Resources {
+            requests: ResourceList {
+                cpu: Some(cpu.to_owned()),
+                memory: Some(memory.to_owned()),
+            },
+            limits: ResourceList::default(),
+        };
+        let big = resources(&r("2", "1Gi")).unwrap();
+        let limits = big.limits.unwrap();
+        assert_eq!(limits["cpu"], Quantity("2".into()));
+        assert_eq!(limits["memory"], Quantity("1Gi".into()));
+        let small = resources(&r("100m", "128Mi")).unwrap();
+        assert_eq!(small.limits, None);
+        let mut mixed = r("100m", "2Gi");
+        mixed.limits.memory = Some("4Gi".into());
+        let limits = resources(&mixed).unwrap().limits.unwrap();
+        assert_eq!(limits.get("cpu"), None);
+        assert_eq!(limits["memory"], Quantity("4Gi".into()));
     }
 
     #[test]

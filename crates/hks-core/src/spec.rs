@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
-pub use crate::container::{EnvVar, ResourceList, Resources, SecretKeyRef};
+pub use crate::container::{Capability, EnvVar, ResourceList, Resources, SecretKeyRef, Security};
 use crate::formats;
 use crate::invoke::FunctionCall;
 pub use crate::invoke::FunctionSpec;
@@ -87,6 +87,9 @@ pub struct StatelessSpec {
     pub env: Vec<EnvVar>,
     #[serde(default, skip_serializing_if = "Resources::is_empty")]
     pub resources: Resources,
+    /// Loosens or tightens the hardened defaults the container runs with.
+    #[serde(default, skip_serializing_if = "Security::is_empty")]
+    pub security: Security,
     /// The port the container listens on; a Service exposes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1, maximum = 65535)]
@@ -132,6 +135,9 @@ pub struct CronJobSpec {
     /// Replaces the template's resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    /// Replaces the template's security settings (see `Security`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
     /// Extra labels on every Job and pod of this CronJob.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(schema_with = labels_schema)]
@@ -321,6 +327,8 @@ pub struct ContainerSource {
     pub env: Vec<EnvVar>,
     #[serde(default, skip_serializing_if = "Resources::is_empty")]
     pub resources: Resources,
+    #[serde(default, skip_serializing_if = "Security::is_empty")]
+    pub security: Security,
 }
 
 impl ContainerSource {
@@ -332,6 +340,7 @@ impl ContainerSource {
             args: s.args.clone(),
             env: s.env.clone(),
             resources: s.resources.clone(),
+            security: s.security.clone(),
         }
     }
 }
@@ -360,6 +369,7 @@ impl CronJobSpec {
                 args: vec![],
                 env: vec![],
                 resources: Resources::default(),
+                security: Security::default(),
             },
             (None, None) => {
                 return Err(Invalid::one(
@@ -381,6 +391,9 @@ impl CronJobSpec {
         }
         if let Some(r) = &self.resources {
             base.resources = r.clone();
+        }
+        if let Some(s) = &self.security {
+            base.security = s.clone();
         }
         Ok(base)
     }
@@ -417,6 +430,7 @@ fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
     }
     env(p, &at(path, "env"), &s.env);
     resources(p, &at(path, "resources"), &s.resources);
+    security(p, &at(path, "security"), &s.security);
     if s.port == Some(0) {
         p.push(
             at(path, "port"),
@@ -454,6 +468,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
                 (c.image.is_some(), "image"),
                 (c.command.is_some(), "command"),
                 (!c.env.is_empty(), "env"),
+                (c.security.is_some(), "security"),
             ] {
                 if set {
                     p.push(
@@ -508,6 +523,9 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
     env(p, &at(path, "env"), &c.env);
     if let Some(r) = &c.resources {
         resources(p, &at(path, "resources"), r);
+    }
+    if let Some(s) = &c.security {
+        security(p, &at(path, "security"), s);
     }
     for (k, v) in &c.labels {
         let field = format!("{}[{k:?}]", at(path, "labels"));
@@ -726,6 +744,17 @@ fn secret_ref(p: &mut Problems, field: &str, s: &SecretKeyRef) {
     }
 }
 
+fn security(p: &mut Problems, field: &str, s: &Security) {
+    if s.run_as_non_root && s.run_as_user == Some(0) {
+        p.push(
+            at(field, "runAsUser"),
+            Code::ConflictingFields,
+            "user 0 is root, and `runAsNonRoot` refuses to run as root",
+            Some("give a user id other than 0, or leave `runAsNonRoot` out"),
+        );
+    }
+}
+
 fn resources(p: &mut Problems, field: &str, r: &Resources) {
     let mut parsed = BTreeMap::new();
     for (list_name, list) in [("requests", &r.requests), ("limits", &r.limits)] {
@@ -925,6 +954,7 @@ mod tests {
         let both = ApplicationSpec::Cronjob(cron(json!({
             "schedule": "@daily", "image": "a", "command": {"argv": ["x"]},
             "env": [{"name": "A", "value": "1"}],
+            "security": {"addCapabilities": ["CHOWN"]},
             "function": {"name": "greet"}
         })));
         assert_eq!(
@@ -932,13 +962,53 @@ mod tests {
             [
                 "spec.image conflicting_fields",
                 "spec.command conflicting_fields",
-                "spec.env conflicting_fields"
+                "spec.env conflicting_fields",
+                "spec.security conflicting_fields"
             ]
         );
         let ok = ApplicationSpec::Cronjob(cron(
             json!({"schedule": "@daily", "function": {"name": "greet", "expect": ["2xx", "404"]}}),
         ));
         validate_application("job", &ok).unwrap();
+    }
+
+    #[test]
+    fn security_settings_are_checked_and_replace_the_templates() {
+        let root = ApplicationSpec::Cronjob(cron(json!({
+            "schedule": "@daily", "image": "a",
+            "security": {"runAsUser": 0, "runAsNonRoot": true}
+        })));
+        assert_eq!(
+            fields(validate_application("job", &root).unwrap_err()),
+            ["spec.security.runAsUser conflicting_fields"]
+        );
+        let unknown = serde_json::from_value::<CronJobSpec>(json!({
+            "schedule": "@daily", "image": "a", "security": {"addCapabilities": ["SYS_ADMIN"]}
+        }));
+        assert!(unknown.unwrap_err().to_string().contains("SYS_ADMIN"));
+
+        let web: StatelessSpec = serde_json::from_value(json!({
+            "image": "web", "security": {"addCapabilities": ["NET_BIND_SERVICE"]}
+        }))
+        .unwrap();
+        let inherits = cron(
+            json!({"schedule": "@daily", "template": {"application": "web", "mode": "follow"}}),
+        );
+        assert_eq!(
+            inherits
+                .resolve(Some(&web))
+                .unwrap()
+                .security
+                .add_capabilities,
+            [Capability::NetBindService]
+        );
+        let replaces = cron(json!({
+            "schedule": "@daily", "template": {"application": "web", "mode": "follow"},
+            "security": {"runAsUser": 1000}
+        }));
+        let resolved = replaces.resolve(Some(&web)).unwrap().security;
+        assert!(resolved.add_capabilities.is_empty());
+        assert_eq!(resolved.run_as_user, Some(1000));
     }
 
     #[test]

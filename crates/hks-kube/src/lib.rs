@@ -25,7 +25,7 @@ use hks_core::run::Run;
 use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{Namespace, Service};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, Service};
 
 /// The field manager of every server-side apply HKS makes.
 pub const FIELD_MANAGER: &str = "hks";
@@ -93,6 +93,7 @@ pub struct TenantCluster<'a> {
 )]
 pub enum Object {
     Namespace(Namespace),
+    LimitRange(LimitRange),
     Deployment(Deployment),
     Service(Service),
     CronJob(CronJob),
@@ -102,6 +103,7 @@ impl Object {
     pub fn key(&self) -> ObjectKey {
         let (kind, meta) = match self {
             Self::Namespace(o) => (Kind::Namespace, &o.metadata),
+            Self::LimitRange(o) => (Kind::LimitRange, &o.metadata),
             Self::Deployment(o) => (Kind::Deployment, &o.metadata),
             Self::Service(o) => (Kind::Service, &o.metadata),
             Self::CronJob(o) => (Kind::CronJob, &o.metadata),
@@ -117,6 +119,7 @@ impl Object {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     Namespace,
+    LimitRange,
     Deployment,
     Service,
     CronJob,

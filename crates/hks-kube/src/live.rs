@@ -16,7 +16,7 @@ use hks_core::run::{Run, run, sort_newest_first};
 use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Pod, Secret, Service};
 use kube::api::{DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -492,39 +492,46 @@ async fn apply_all(
     for o in objects {
         let key = o.key();
         let ns = key.namespace.as_deref().unwrap_or_default();
+        let c = client.clone();
         let generation = match o {
-            Object::Namespace(x) => {
-                Api::<Namespace>::all(client.clone())
-                    .patch(&key.name, &pp, &Patch::Apply(x))
-                    .await?
-                    .metadata
-                    .generation
-            }
-            Object::Deployment(x) => {
-                Api::<Deployment>::namespaced(client.clone(), ns)
-                    .patch(&key.name, &pp, &Patch::Apply(x))
-                    .await?
-                    .metadata
-                    .generation
-            }
-            Object::Service(x) => {
-                Api::<Service>::namespaced(client.clone(), ns)
-                    .patch(&key.name, &pp, &Patch::Apply(x))
-                    .await?
-                    .metadata
-                    .generation
-            }
-            Object::CronJob(x) => {
-                Api::<CronJob>::namespaced(client.clone(), ns)
-                    .patch(&key.name, &pp, &Patch::Apply(x))
-                    .await?
-                    .metadata
-                    .generation
-            }
+            Object::Namespace(x) => apply_one(Api::all(c), &key.name, &pp, x).await?,
+            Object::LimitRange(x) => apply_one(Api::namespaced(c, ns), &key.name, &pp, x).await?,
+            Object::Deployment(x) => apply_one(Api::namespaced(c, ns), &key.name, &pp, x).await?,
+            Object::Service(x) => apply_one(Api::namespaced(c, ns), &key.name, &pp, x).await?,
+            Object::CronJob(x) => apply_one(Api::namespaced(c, ns), &key.name, &pp, x).await?,
         };
         applied.push(Applied { key, generation });
     }
     Ok(applied)
+}
+
+/// Server-side applies one object; its generation as the apiserver answered.
+async fn apply_one<K>(
+    api: Api<K>,
+    name: &str,
+    pp: &PatchParams,
+    object: &K,
+) -> Result<Option<i64>, kube::Error>
+where
+    K: Resource + Clone + DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    Ok(api
+        .patch(name, pp, &Patch::Apply(object))
+        .await?
+        .meta()
+        .generation)
+}
+
+/// Deletes one object in the background; one already gone is no error.
+async fn delete_one<K>(api: Api<K>, name: &str) -> Result<(), KubeError>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    ignore_missing(
+        api.delete(name, &DeleteParams::background())
+            .await
+            .map(drop),
+    )
 }
 
 fn ignore_missing(r: Result<(), kube::Error>) -> Result<(), KubeError> {
@@ -556,34 +563,18 @@ impl Gateway for KubeGateway {
 
     async fn delete(&self, cluster: TenantCluster<'_>, key: &ObjectKey) -> Result<(), KubeError> {
         let c = self.connect(cluster).await?;
-        let dp = DeleteParams::background();
         let ns = key.namespace.as_deref().unwrap_or_default();
         let client = c.client.clone();
         match key.kind {
-            Kind::Namespace => ignore_missing(
-                Api::<Namespace>::all(client)
-                    .delete(&key.name, &dp)
-                    .await
-                    .map(drop),
-            ),
-            Kind::Deployment => ignore_missing(
-                Api::<Deployment>::namespaced(client, ns)
-                    .delete(&key.name, &dp)
-                    .await
-                    .map(drop),
-            ),
-            Kind::Service => ignore_missing(
-                Api::<Service>::namespaced(client, ns)
-                    .delete(&key.name, &dp)
-                    .await
-                    .map(drop),
-            ),
-            Kind::CronJob => ignore_missing(
-                Api::<CronJob>::namespaced(client, ns)
-                    .delete(&key.name, &dp)
-                    .await
-                    .map(drop),
-            ),
+            Kind::Namespace => delete_one::<Namespace>(Api::all(client), &key.name).await,
+            Kind::LimitRange => {
+                delete_one::<LimitRange>(Api::namespaced(client, ns), &key.name).await
+            }
+            Kind::Deployment => {
+                delete_one::<Deployment>(Api::namespaced(client, ns), &key.name).await
+            }
+            Kind::Service => delete_one::<Service>(Api::namespaced(client, ns), &key.name).await,
+            Kind::CronJob => delete_one::<CronJob>(Api::namespaced(client, ns), &key.name).await,
         }
     }
 

@@ -130,6 +130,7 @@ async fn the_apiserver_accepts_every_golden_manifest() {
         let tick = examples::tick();
         let objects = vec![
             Object::Namespace(manifest::namespace(&p)),
+            Object::LimitRange(manifest::limit_range(&p)),
             Object::Deployment(deployment),
             Object::Service(service.unwrap()),
             Object::CronJob(manifest::cronjob(

@@ -169,6 +169,7 @@ pub async fn preview_manifests(
         .iter()
         .map(|o| match o {
             hks_kube::Object::Namespace(x) => serde_json::to_value(x),
+            hks_kube::Object::LimitRange(x) => serde_json::to_value(x),
             hks_kube::Object::Deployment(x) => serde_json::to_value(x),
             hks_kube::Object::Service(x) => serde_json::to_value(x),
             hks_kube::Object::CronJob(x) => serde_json::to_value(x),

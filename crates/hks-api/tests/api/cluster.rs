@@ -92,7 +92,12 @@ async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kub
     let job = json!({"name": "report", "spec": {
         "schedule": "0 9 * * 1", "timeZone": "Europe/Berlin",
         "template": {"application": "web", "mode": "follow"},
-        "command": {"argv": ["echo \"$GREETING from the report\"; exit 0"], "shell": true}
+        "command": {"argv": [concat!(
+            "echo \"$GREETING from the report\"; ",
+            "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; ",
+            "test -e /var/run/secrets/kubernetes.io/serviceaccount/token && echo token || echo no-token; ",
+            "exit 0"
+        )], "shell": true}
     }});
     let r = app.post(&format!("{base}/cronjobs"), token, job).await;
     assert_eq!(r.status, StatusCode::CREATED, "{r}");
@@ -147,7 +152,13 @@ async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kub
         )
         .await
         .json();
-    assert_eq!(logs.attempts[0].log, "hello from the report\n");
+    // Hardened by default: no capabilities, no privilege escalation, the
+    // runtime's seccomp filter, no service account token.
+    assert_eq!(
+        logs.attempts[0].log,
+        "hello from the report\nCapEff:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\nno-token\n"
+    );
+    hardened_namespace(kubeconfig, namespace, &run_name).await;
 
     // Suspend, edit the schedule: both reach the cluster.
     assert_eq!(
@@ -212,6 +223,61 @@ async fn journey(app: &TestApp, token: &str, project: &str, namespace: &str, kub
             .unwrap()
             .is_none_or(|c| c.metadata.deletion_timestamp.is_some())
     );
+}
+
+/// A project's namespace enforces Pod Security `baseline` and has a
+/// LimitRange: the run (whose container states no resources) got the
+/// default limits, and a pod beyond `baseline` is refused by admission.
+async fn hardened_namespace(kubeconfig: &str, namespace: &str, run: &str) {
+    use k8s_openapi::api::core::v1::{LimitRange, Namespace, Pod};
+    let c = client(kubeconfig).await;
+    let ns = kube::Api::<Namespace>::all(c.clone())
+        .get(namespace)
+        .await
+        .unwrap();
+    let labels = ns.metadata.labels.unwrap();
+    assert_eq!(labels["pod-security.kubernetes.io/enforce"], "baseline");
+    assert_eq!(labels["pod-security.kubernetes.io/warn"], "restricted");
+    kube::Api::<LimitRange>::namespaced(c.clone(), namespace)
+        .get(hks_core::manifest::LIMIT_RANGE)
+        .await
+        .unwrap();
+    let pods = kube::Api::<Pod>::namespaced(c.clone(), namespace);
+    let pod = pods
+        .list(
+            &kube::api::ListParams::default()
+                .labels(&format!("batch.kubernetes.io/job-name={run}")),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .next()
+        .expect("the run's pod is kept until HKS archived it, or listed before");
+    let limits = pod.spec.unwrap().containers[0]
+        .resources
+        .clone()
+        .unwrap()
+        .limits
+        .unwrap();
+    let (cpu, memory) = hks_core::manifest::DEFAULT_LIMITS;
+    assert_eq!(limits["cpu"].0, cpu);
+    assert_eq!(limits["memory"].0, memory);
+
+    // (The apiserver already refuses `privileged: true` everywhere.)
+    let privileged: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "sys-admin"},
+        "spec": {"containers": [{"name": "c", "image": "hks.local/busybox:1",
+            "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}]}
+    }))
+    .unwrap();
+    match pods.create(&Default::default(), &privileged).await {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!(e.code, 403, "{e:?}");
+            assert!(e.message.contains("PodSecurity"), "{e:?}");
+        }
+        other => panic!("a pod adding SYS_ADMIN was not refused: {other:?}"),
+    }
 }
 
 /// The reconciler and tenancy on the real cluster: two tenants on one

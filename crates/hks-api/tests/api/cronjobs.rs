@@ -118,6 +118,8 @@ async fn bad_input_is_400_with_field_paths() {
         json!({"name": "x", "spec": {"schedule": "@daily", "template": {"application": "nope", "mode": "follow"}}}),
         json!({"name": "x", "spec": {"schedule": "@daily", "image": "busybox", "timezone": "UTC"}}),
         json!({"name": "x", "spec": {"schedule": "@daily", "image": "busybox", "retries": "three"}}),
+        json!({"name": "x", "spec": {"schedule": "@daily", "image": "busybox", "security": {"addCapabilities": ["SYS_ADMIN"]}}}),
+        json!({"name": "x", "spec": {"schedule": "@daily", "image": "busybox", "security": {"runAsUser": 0, "runAsNonRoot": true}}}),
     ];
     let mut answers = vec![];
     for body in cases {
@@ -255,9 +257,10 @@ async fn reconciler_reapplies_only_cronjobs_that_changed() {
         name: "report".into(),
     };
 
-    // As HKS applied it: left alone (the namespace, Deployment and Service are re-applied).
+    // As HKS applied it: left alone (the namespace, LimitRange, Deployment
+    // and Service are re-applied).
     let r = hks_controller::reconcile(app.state.app()).await.unwrap();
-    assert_eq!((r.unchanged, r.applied), (1, 3));
+    assert_eq!((r.unchanged, r.applied), (1, 4));
 
     // Edited by hand: its generation moved on, so it is applied again and restored.
     app.fake.edit(&tenant_id, &key, |o| {
@@ -266,7 +269,7 @@ async fn reconciler_reapplies_only_cronjobs_that_changed() {
         }
     });
     let r = hks_controller::reconcile(app.state.app()).await.unwrap();
-    assert_eq!((r.unchanged, r.applied), (0, 4));
+    assert_eq!((r.unchanged, r.applied), (0, 5));
     assert_eq!(app.fake_cronjob("report").await.unwrap(), cj);
     let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!(r.unchanged, 1);
