@@ -263,7 +263,7 @@ impl Store {
     ) -> Result<AlertSettings> {
         let cronjob = cronjob.unwrap_or("");
         let rules_json = serde_json::to_string(rules).map_err(StoreError::Corrupt)?;
-        let mut tx = self.pool.begin().await.map_err(q)?;
+        let mut tx = self.write_tx().await?;
         let sealed = match webhook {
             None => None,
             Some(WebhookUpdate {
@@ -338,7 +338,7 @@ impl Store {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .ok_or_else(|| corrupt("alert kind"))?;
-        let mut tx = self.pool.begin().await.map_err(q)?;
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO alerts (id, project_id, cronjob, key, kind, subject, summary, raised_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, cronjob, key) DO NOTHING",

@@ -85,7 +85,7 @@ impl Store {
     /// transaction: a crash leaves all of them under the old keys or all
     /// under the new one.
     async fn reseal(&self) -> Result<usize> {
-        let mut tx = self.pool.begin().await.map_err(q)?;
+        let mut tx = self.write_tx().await?;
         let mut count = 0;
         for column in SEALED {
             count += self.reseal_column(&mut tx, column).await?;

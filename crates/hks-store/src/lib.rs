@@ -18,6 +18,12 @@
 //! the reconciler deletes HKS CronJobs the store does not know. `FULL`
 //! (a sync per commit) closes that window at the cost of a disk flush in
 //! every write request.
+//!
+//! Concurrency: writers wait for each other (`busy_timeout`), also across
+//! processes on one file. A transaction that writes starts with `BEGIN
+//! IMMEDIATE` (`Store::write_tx`): a deferred one that read first would
+//! have to upgrade to a writer, and SQLite refuses that upgrade at once with
+//! SQLITE_BUSY when another writer came in between, without waiting.
 
 mod alerts;
 mod crypto;
@@ -242,6 +248,15 @@ impl Store {
             pool,
             key: std::sync::Arc::new(keys),
         })
+    }
+
+    /// A transaction that will write: it takes the write lock at its start
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout for it), so what
+    /// it reads cannot change before it writes and it never has to upgrade
+    /// a read to a write, which SQLite refuses with SQLITE_BUSY without
+    /// waiting.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(q)
     }
 
     /// Whether the database answers.
