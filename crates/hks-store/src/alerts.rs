@@ -175,6 +175,9 @@ fn alert_row(r: &SqliteRow) -> Result<StoredAlert> {
     })
 }
 
+/// The most alerts [`Store::prune_alerts`] deletes in one statement.
+const PRUNE_BATCH: u32 = 500;
+
 /// The longest error text kept per delivery.
 const MAX_ERROR_LEN: usize = 500;
 
@@ -524,6 +527,53 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a project's old alerts with their deliveries: those raised
+    /// before `before`, and all but the newest `keep` of each CronJob.
+    /// An alert whose delivery is still pending stays (it is still to be
+    /// sent), and so does one about a run that has not ended (forgetting
+    /// it would raise it again). Deletes in batches (of 500), each
+    /// its own statement, so a large prune never holds the write lock long.
+    /// Returns how many alerts went.
+    pub async fn prune_alerts(
+        &self,
+        project_id: &str,
+        before: Option<Timestamp>,
+        keep: Option<u32>,
+    ) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let deleted = sqlx::query(
+                "DELETE FROM alerts WHERE seq IN ( \
+                   SELECT a.seq FROM ( \
+                     SELECT seq, id, project_id, cronjob, subject, raised_at, \
+                            row_number() OVER (PARTITION BY cronjob ORDER BY seq DESC) AS newest \
+                     FROM alerts WHERE project_id = ?1) a \
+                   WHERE (a.raised_at < ?2 OR a.newest > ?3) \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                                     WHERE d.alert_id = a.id AND d.state = 'pending') \
+                     AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.project_id = a.project_id \
+                                     AND r.cronjob = a.cronjob AND r.name = a.subject AND r.final = 0) \
+                   LIMIT ?4)",
+            )
+            .bind(project_id)
+            // Whole seconds, so the text compares in time order with any
+            // stored fraction (a second's difference does not matter here).
+            .bind(before.map(|t| Timestamp::from_second(t.as_second()).unwrap_or(t).to_string()))
+            .bind(keep.map(i64::from))
+            .bind(i64::from(PRUNE_BATCH))
+            .execute(&self.pool)
+            .await
+            .map_err(q)?
+            .rows_affected();
+            total += usize::try_from(deleted).unwrap_or(usize::MAX);
+            if deleted < u64::from(PRUNE_BATCH) {
+                return Ok(total);
+            }
+            // Let other writers in between batches.
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// The earliest time a pending delivery is due, if any (for the worker's sleep).
     pub async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
         let ms: Option<i64> = sqlx::query_scalar(
@@ -671,6 +721,130 @@ mod tests {
         assert_eq!(
             (d.state, d.attempts, d.last_status),
             (DeliveryState::Delivered, 1, Some(204))
+        );
+    }
+
+    /// Old alerts and all but the newest of each CronJob go, in batches,
+    /// with their deliveries; pending deliveries and alerts about runs
+    /// still going stay; other projects are not touched.
+    #[tokio::test]
+    async fn pruning_forgets_old_and_excess_alerts_but_never_pending_ones() {
+        let s = Store::in_memory().await.unwrap();
+        let p = project(&s).await;
+        let other = s.create_project(&p.tenant_id, "other").await.unwrap();
+        let now = Timestamp::now();
+        let days = |d: i64| {
+            now.checked_sub(jiff::SignedDuration::from_hours(24 * d))
+                .unwrap()
+        };
+        let hook = Webhook {
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: "0123456789abcdef".to_owned().into(),
+        };
+        // More old alerts than one batch deletes.
+        for i in 0..1_100 {
+            s.raise_alert(&p.id, "old", &failed(&format!("r-{i}")), days(40), None)
+                .await
+                .unwrap();
+        }
+        s.raise_alert(&other.id, "old", &failed("r-0"), days(40), None)
+            .await
+            .unwrap();
+        // Old alerts with deliveries: delivered, failed, and one still pending.
+        for run in ["delivered", "failed", "pending"] {
+            s.raise_alert(&p.id, "hooked", &failed(run), days(40), Some(&hook))
+                .await
+                .unwrap();
+        }
+        let lease = now
+            .checked_add(jiff::SignedDuration::from_secs(30))
+            .unwrap();
+        for job in s.claim_due_deliveries(now, lease, 10).await.unwrap() {
+            let result = match job.alert.subject.as_str() {
+                "delivered" => AttemptResult::Delivered { status: 200 },
+                "failed" => AttemptResult::NotDelivered {
+                    status: Some(500),
+                    error: "HTTP 500".into(),
+                    next: None,
+                },
+                _ => continue,
+            };
+            s.finish_attempt(&job.id, &result).await.unwrap();
+        }
+        // An old alert about a run that is still going.
+        let spec: hks_core::spec::ApplicationSpec = serde_json::from_value(serde_json::json!({
+            "type": "cronjob", "spec": {"schedule": "@daily", "image": "busybox"}
+        }))
+        .unwrap();
+        s.create_application(&p.id, "long", &spec).await.unwrap();
+        let going: hks_core::run::Run = serde_json::from_value(serde_json::json!({
+            "name": "long-1", "trigger": "scheduled", "result": "Running",
+            "createdAt": days(41).to_string(), "attempts": [], "inCluster": true
+        }))
+        .unwrap();
+        s.record_run(&p.id, "long", &going).await.unwrap();
+        let long = Alert {
+            key: "longRunning:long-1".into(),
+            kind: AlertKind::LongRunning,
+            subject: "long-1".into(),
+            summary: "Run long-1 is still going".into(),
+        };
+        s.raise_alert(&p.id, "long", &long, days(40), None)
+            .await
+            .unwrap();
+        // Recent alerts: five of one CronJob, two of another.
+        for i in 0..5 {
+            s.raise_alert(&p.id, "busy", &failed(&format!("b-{i}")), days(1), None)
+                .await
+                .unwrap();
+        }
+        for i in 0..2 {
+            s.raise_alert(&p.id, "calm", &failed(&format!("c-{i}")), days(1), None)
+                .await
+                .unwrap();
+        }
+
+        let pruned = s
+            .prune_alerts(&p.id, Some(days(30)), Some(3))
+            .await
+            .unwrap();
+        assert_eq!(pruned, 1_100 + 2 + 2);
+        let left: Vec<(String, String)> = s
+            .alert_history(&p.id, None, 100, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.alert.cronjob, r.alert.subject))
+            .collect();
+        let left: Vec<(&str, &str)> = left.iter().map(|(c, r)| (c.as_str(), r.as_str())).collect();
+        assert_eq!(
+            left,
+            [
+                ("calm", "c-1"),
+                ("calm", "c-0"),
+                ("busy", "b-4"),
+                ("busy", "b-3"),
+                ("busy", "b-2"),
+                ("long", "long-1"),
+                ("hooked", "pending"),
+            ]
+        );
+        // The deliveries of the alerts that went went with them.
+        let deliveries: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+        assert_eq!(deliveries, 1);
+        assert_eq!(
+            s.alert_history(&other.id, None, 10, 0).await.unwrap().len(),
+            1
+        );
+        // Nothing more to do.
+        assert_eq!(
+            s.prune_alerts(&p.id, Some(days(30)), Some(3))
+                .await
+                .unwrap(),
+            0
         );
     }
 
