@@ -4,9 +4,10 @@
 //! Raising is idempotent: an alert is unique per CronJob by its key (see
 //! [`hks_history::alerts`]), and its delivery is inserted in the same
 //! transaction, so an alert raised twice is stored and delivered once.
-//! Webhook secrets are sealed like cluster credentials; a delivery keeps its
-//! own sealed copy of the secret, so later changes to the settings do not
-//! touch deliveries already on their way.
+//! Webhook URLs and secrets are sealed like cluster credentials (a URL often
+//! carries a credential in its path or query); a delivery keeps its own
+//! sealed copy of both, so later changes to the settings do not touch
+//! deliveries already on their way.
 //!
 //! A delivery is claimed before it is sent: the claim counts the attempt and
 //! pushes `next_attempt_at` past the request's timeout, so a delivery that
@@ -21,19 +22,32 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::{Result, Store, StoreError, crypto, q, ts};
 
-/// Where alerts go: a URL and the secret that signs the deliveries.
-#[derive(Debug, Clone)]
+/// Where alerts go: a URL and the secret that signs the deliveries. Both
+/// are secrets: `Debug` shows neither.
+#[derive(Clone)]
 pub struct Webhook {
     pub url: String,
     pub secret: SecretString,
 }
 
-/// A new webhook for [`Store::put_alert_settings`]; without a secret the
-/// stored one is kept.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Webhook(..)")
+    }
+}
+
+/// A webhook for [`Store::put_alert_settings`]; a URL or secret left out
+/// keeps the stored one.
+#[derive(Clone, Default)]
 pub struct WebhookUpdate {
-    pub url: String,
+    pub url: Option<String>,
     pub secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for WebhookUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookUpdate(..)")
+    }
 }
 
 /// The alert settings of a project (its default) or of one CronJob.
@@ -107,8 +121,7 @@ pub struct AlertRecord {
     pub delivery: Option<DeliveryStatus>,
 }
 
-/// A delivery claimed for one attempt.
-#[derive(Debug)]
+/// A delivery claimed for one attempt. `Debug` leaves out the URL and secret.
 pub struct DeliveryJob {
     pub id: String,
     /// The attempt being made, 1-based.
@@ -118,6 +131,17 @@ pub struct DeliveryJob {
     pub alert: StoredAlert,
     /// The project's name (the alert stores its id).
     pub project: String,
+}
+
+impl std::fmt::Debug for DeliveryJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryJob")
+            .field("id", &self.id)
+            .field("attempt", &self.attempt)
+            .field("alert", &self.alert)
+            .field("project", &self.project)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How an attempt ended, for [`Store::finish_attempt`].
@@ -145,8 +169,21 @@ pub(crate) fn settings_context(project_id: &str, cronjob: &str) -> String {
     format!("alert-settings:{project_id}/{cronjob}")
 }
 
+pub(crate) fn settings_url_context(project_id: &str, cronjob: &str) -> String {
+    format!("alert-settings-url:{project_id}/{cronjob}")
+}
+
 pub(crate) fn delivery_context(id: &str) -> String {
     format!("delivery:{id}")
+}
+
+pub(crate) fn delivery_url_context(id: &str) -> String {
+    format!("delivery-url:{id}")
+}
+
+/// Opens a sealed value that is text.
+fn open_text(store: &Store, context: &str, sealed: &[u8]) -> Result<String> {
+    String::from_utf8(store.key.open(context, sealed)?).map_err(|_| StoreError::Crypto)
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -197,19 +234,13 @@ impl Store {
         let project_id: String = r.try_get("project_id").map_err(q)?;
         let cronjob: String = r.try_get("cronjob").map_err(q)?;
         let rules: String = r.try_get("rules").map_err(q)?;
-        let url: Option<String> = r.try_get("webhook_url").map_err(q)?;
+        let url: Option<Vec<u8>> = r.try_get("webhook_url").map_err(q)?;
         let sealed: Option<Vec<u8>> = r.try_get("webhook_secret").map_err(q)?;
         let webhook = match (url, sealed) {
-            (Some(url), Some(sealed)) => {
-                let plain = self
-                    .key
-                    .open(&settings_context(&project_id, &cronjob), &sealed)?;
-                let secret = String::from_utf8(plain).map_err(|_| StoreError::Crypto)?;
-                Some(Webhook {
-                    url,
-                    secret: secret.into(),
-                })
-            }
+            (Some(url), Some(sealed)) => Some(Webhook {
+                url: open_text(self, &settings_url_context(&project_id, &cronjob), &url)?,
+                secret: open_text(self, &settings_context(&project_id, &cronjob), &sealed)?.into(),
+            }),
             _ => None,
         };
         Ok(AlertSettings {
@@ -255,8 +286,8 @@ impl Store {
     }
 
     /// Creates or replaces the settings of a project (`cronjob: None`) or of
-    /// a CronJob. A webhook without a secret keeps the stored secret; the
-    /// caller makes sure there is one ([`StoreError::Query`] otherwise).
+    /// a CronJob. A webhook without a URL or a secret keeps the stored one;
+    /// the caller makes sure there is one ([`StoreError::Query`] otherwise).
     pub async fn put_alert_settings(
         &self,
         project_id: &str,
@@ -267,26 +298,39 @@ impl Store {
         let cronjob = cronjob.unwrap_or("");
         let rules_json = serde_json::to_string(rules).map_err(StoreError::Corrupt)?;
         let mut tx = self.write_tx().await?;
-        let sealed = match webhook {
-            None => None,
-            Some(WebhookUpdate {
-                secret: Some(secret),
-                ..
-            }) => Some(self.key.seal(
-                &settings_context(project_id, cronjob),
-                secret.expose_secret().as_bytes(),
-            )?),
-            // The same row, so the sealed secret stays valid (its context
-            // is the row's identity).
-            Some(WebhookUpdate { secret: None, .. }) => sqlx::query_scalar(
-                "SELECT webhook_secret FROM alert_settings WHERE project_id = ? AND cronjob = ?",
+        // What is left out is kept: the same row, so the sealed values stay
+        // valid (their context is the row's identity).
+        let stored: (Option<Vec<u8>>, Option<Vec<u8>>) = match webhook {
+            Some(w) if w.url.is_none() || w.secret.is_none() => sqlx::query_as(
+                "SELECT webhook_url, webhook_secret FROM alert_settings \
+                 WHERE project_id = ? AND cronjob = ?",
             )
             .bind(project_id)
             .bind(cronjob)
             .fetch_optional(&mut *tx)
             .await
             .map_err(q)?
-            .flatten(),
+            .unwrap_or_default(),
+            _ => (None, None),
+        };
+        let (url, sealed) = match webhook {
+            None => (None, None),
+            Some(w) => (
+                match &w.url {
+                    Some(url) => Some(
+                        self.key
+                            .seal(&settings_url_context(project_id, cronjob), url.as_bytes())?,
+                    ),
+                    None => stored.0,
+                },
+                match &w.secret {
+                    Some(secret) => Some(self.key.seal(
+                        &settings_context(project_id, cronjob),
+                        secret.expose_secret().as_bytes(),
+                    )?),
+                    None => stored.1,
+                },
+            ),
         };
         sqlx::query(
             "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, updated_at) \
@@ -298,7 +342,7 @@ impl Store {
         .bind(project_id)
         .bind(cronjob)
         .bind(rules_json)
-        .bind(webhook.map(|w| w.url.as_str()))
+        .bind(url)
         .bind(sealed)
         .bind(Timestamp::now().to_string())
         .execute(&mut *tx)
@@ -374,7 +418,10 @@ impl Store {
             )
             .bind(&delivery)
             .bind(&id)
-            .bind(&w.url)
+            .bind(
+                self.key
+                    .seal(&delivery_url_context(&delivery), w.url.as_bytes())?,
+            )
             .bind(sealed)
             .bind(millis(raised_at))
             .execute(&mut *tx)
@@ -478,8 +525,9 @@ impl Store {
             let attempts: i64 = r.try_get("attempts").map_err(q)?;
             let sealed: Vec<u8> = r.try_get("secret").map_err(q)?;
             let alert_id: String = r.try_get("alert_id").map_err(q)?;
-            let secret = String::from_utf8(self.key.open(&delivery_context(&id), &sealed)?)
-                .map_err(|_| StoreError::Crypto)?;
+            let secret = open_text(self, &delivery_context(&id), &sealed)?;
+            let url: Vec<u8> = r.try_get("url").map_err(q)?;
+            let url = open_text(self, &delivery_url_context(&id), &url)?;
             let row = sqlx::query(
                 "SELECT a.*, p.name AS project_name FROM alerts a JOIN projects p ON p.id = a.project_id \
                  WHERE a.id = ?",
@@ -490,7 +538,7 @@ impl Store {
             .map_err(q)?;
             jobs.push(DeliveryJob {
                 attempt: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
-                url: r.try_get("url").map_err(q)?,
+                url,
                 secret: secret.into(),
                 alert: alert_row(&row)?,
                 project: row.try_get("project_name").map_err(q)?,
@@ -621,7 +669,7 @@ mod tests {
             ..Default::default()
         };
         let hook = WebhookUpdate {
-            url: "http://127.0.0.1:9/hook".into(),
+            url: Some("http://127.0.0.1:9/hook".into()),
             secret: Some("0123456789abcdef".to_owned().into()),
         };
         s.put_alert_settings(&p.id, None, &rules, Some(&hook))
@@ -638,7 +686,7 @@ mod tests {
             .await
             .unwrap();
         let keep = WebhookUpdate {
-            url: "http://127.0.0.1:9/other".into(),
+            url: Some("http://127.0.0.1:9/other".into()),
             secret: None,
         };
         let own = s
@@ -648,6 +696,20 @@ mod tests {
         let w = own.webhook.unwrap();
         assert_eq!(w.url, "http://127.0.0.1:9/other");
         assert_eq!(w.secret.expose_secret(), "0123456789abcdef");
+        // A URL left out keeps the stored one, also beside a new secret.
+        let new_secret = WebhookUpdate {
+            url: None,
+            secret: Some("fedcba9876543210".to_owned().into()),
+        };
+        let own = s
+            .put_alert_settings(&p.id, Some("report"), &rules, Some(&new_secret))
+            .await
+            .unwrap();
+        let w = own.webhook.unwrap();
+        assert_eq!(
+            (w.url.as_str(), w.secret.expose_secret()),
+            ("http://127.0.0.1:9/other", "fedcba9876543210")
+        );
         let eff = s
             .effective_alert_settings(&p.id, "report")
             .await

@@ -60,7 +60,7 @@ async fn concurrent_read_then_write_transactions_never_fail_with_busy() {
             None,
             &AlertRules::default(),
             Some(&WebhookUpdate {
-                url: "https://hooks.example.com/hks".into(),
+                url: Some("https://hooks.example.com/hks".into()),
                 secret: Some("0123456789abcdef".to_owned().into()),
             }),
         )
@@ -92,7 +92,7 @@ async fn concurrent_read_then_write_transactions_never_fail_with_busy() {
                         None,
                         &AlertRules::default(),
                         Some(&WebhookUpdate {
-                            url: "https://hooks.example.com/hks".into(),
+                            url: Some("https://hooks.example.com/hks".into()),
                             secret: None,
                         }),
                     )
