@@ -1238,15 +1238,24 @@ export interface components {
             secret?: string | null;
             /**
              * Format: uri
-             * @description An http or https URL, without a user name or password.
+             * @description An http or https URL, without a user name or password. Leave it out,
+             *     or send back the shown form (`https://hooks.example.com/…`), to keep
+             *     the stored one.
              * @example https://hooks.example.com/hks
              */
-            url: string;
+            url?: string | null;
         };
         WebhookView: {
             /** @description Whether a secret is set (its value is never shown). */
             secretSet: boolean;
+            /**
+             * @description The URL's scheme and host only, the rest cut (its path and query are
+             *     often a credential); send it back unchanged to keep the URL.
+             * @example https://hooks.example.com/…
+             */
             url: string;
+            /** @description Whether a URL is set (it is never shown whole). */
+            urlSet: boolean;
         };
     };
     responses: {

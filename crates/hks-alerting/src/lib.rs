@@ -29,7 +29,7 @@ use jiff::Timestamp;
 
 pub use delivery::{TestDelivery, link};
 pub use hks_store::StoredAlert;
-pub use target::{BadWebhookUrl, IpNet, TargetPolicy, check_webhook_url};
+pub use target::{BadWebhookUrl, IpNet, TargetPolicy, check_webhook_url, redacted_url};
 pub use worker::{Settings, Worker, spawn};
 
 /// The shortest webhook secret accepted.

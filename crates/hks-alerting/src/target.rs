@@ -274,9 +274,41 @@ pub fn check_webhook_url(url: &str, policy: &TargetPolicy) -> Result<(), BadWebh
     Ok(())
 }
 
+/// A webhook URL as it may be shown: its scheme and host (with a port if
+/// it names one) and `/…` for the rest, for example
+/// `https://hooks.example.com/…`. A URL's path and query are often a
+/// credential themselves, so they are never shown.
+pub fn redacted_url(url: &str) -> String {
+    let Ok(parsed) = Url::parse(url) else {
+        return "…".to_owned();
+    };
+    match (parsed.host_str(), parsed.port()) {
+        (Some(host), Some(port)) => format!("{}://{host}:{port}/…", parsed.scheme()),
+        (Some(host), None) => format!("{}://{host}/…", parsed.scheme()),
+        (None, _) => "…".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacted_urls_keep_the_scheme_and_host_only() {
+        assert_eq!(
+            redacted_url("https://hooks.example.com/services/T0K3N?sig=x#y"),
+            "https://hooks.example.com/…"
+        );
+        assert_eq!(
+            redacted_url("http://[::1]:8080/hook"),
+            "http://[::1]:8080/…"
+        );
+        assert_eq!(
+            redacted_url("https://user:pw@example.com/"),
+            "https://example.com/…"
+        );
+        assert_eq!(redacted_url("not a url"), "…");
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

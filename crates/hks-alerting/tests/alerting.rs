@@ -129,7 +129,7 @@ async fn configure(store: &Store, project_id: &str, cronjob: Option<&str>, url: 
             cronjob,
             &rules,
             Some(&WebhookUpdate {
-                url: url.to_owned(),
+                url: Some(url.to_owned()),
                 secret: Some(SECRET.to_owned().into()),
             }),
         )

@@ -71,7 +71,7 @@ async fn project_with_webhook(url: &str) -> (Store, String) {
                 ..Default::default()
             },
             Some(&WebhookUpdate {
-                url: url.to_owned(),
+                url: Some(url.to_owned()),
                 secret: Some(SECRET.to_owned().into()),
             }),
         )

@@ -1,6 +1,7 @@
 //! Housekeeping over the run history, every few recorder passes: scheduled
 //! times that passed without a run are recorded as missed, long runs raise
-//! alerts, and (less often) the retention policy deletes old runs.
+//! alerts, and (less often) the retention policy deletes old runs and old
+//! alerts with their deliveries.
 
 use std::collections::{HashMap, HashSet};
 
@@ -71,9 +72,35 @@ pub(crate) async fn housekeeping(
                 out.expired += retain(app, settings, &project, &cronjob.name, spec, now).await?;
             }
         }
+        if retention_due {
+            out.alerts_expired += prune_alerts(app, settings, &project, now).await?;
+        }
         long_runs(app, &project, now).await?;
     }
     Ok(out)
+}
+
+/// Forgets a project's alerts (and their deliveries) older than the
+/// installation's history age, and all but the newest
+/// `alerts_max_per_cronjob` of each CronJob; pending deliveries stay.
+async fn prune_alerts(
+    app: &App,
+    settings: &Settings,
+    project: &Project,
+    now: Timestamp,
+) -> Result<usize, PassError> {
+    let before = settings.retention.max_age_days.and_then(|d| {
+        now.checked_sub(SignedDuration::from_hours(24 * i64::from(d)))
+            .ok()
+    });
+    let pruned = app
+        .store()
+        .prune_alerts(&project.id, before, Some(settings.alerts_max_per_cronjob))
+        .await?;
+    if pruned > 0 {
+        info!(project = %project.name, alerts = pruned, "Forgot old alerts.");
+    }
+    Ok(pruned)
 }
 
 /// Raises the alerts of runs going on for longer than their CronJob allows
@@ -263,6 +290,65 @@ mod tests {
             cronjob,
             start,
         }
+    }
+
+    /// Retention forgets old alerts and those beyond the count per CronJob,
+    /// with their deliveries; a pass without retention due keeps them.
+    #[tokio::test]
+    async fn retention_prunes_alerts() {
+        let Setup {
+            store,
+            app,
+            conn,
+            tenant,
+            project,
+            ..
+        } = setup().await;
+        let now = Timestamp::now();
+        let old = now - SignedDuration::from_hours(24 * 31);
+        for (i, at) in [old, old, now, now, now].into_iter().enumerate() {
+            let alert = hks_history::alerts::Alert {
+                key: format!("failed:every-{i}"),
+                kind: hks_history::alerts::AlertKind::Failed,
+                subject: format!("every-{i}"),
+                summary: "failed".into(),
+            };
+            store
+                .raise_alert(&project.id, "every", &alert, at, None)
+                .await
+                .unwrap();
+        }
+        let settings = Settings {
+            retention: Retention {
+                max_runs: Some(100),
+                max_age_days: Some(30),
+            },
+            alerts_max_per_cronjob: 2,
+            ..Settings::default()
+        };
+        let cluster = hks_kube::TenantCluster {
+            tenant_id: &tenant.id,
+            connection: &conn,
+        };
+        let subjects = || async {
+            store
+                .alert_history(&project.id, None, 10, 0)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.alert.subject)
+                .collect::<Vec<_>>()
+        };
+        let pass = housekeeping(&app, cluster, &settings, false, &mut HashMap::new())
+            .await
+            .unwrap();
+        assert_eq!(pass.alerts_expired, 0);
+        assert_eq!(subjects().await.len(), 5);
+        let pass = housekeeping(&app, cluster, &settings, true, &mut HashMap::new())
+            .await
+            .unwrap();
+        assert_eq!(pass.alerts_expired, 3);
+        assert_eq!(subjects().await, ["every-4", "every-3"]);
     }
 
     /// After a long outage a CronJob can have run far more often than the

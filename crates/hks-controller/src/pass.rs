@@ -16,8 +16,11 @@ pub struct Settings {
     pub retention_interval: Duration,
     /// The most log kept per attempt.
     pub log_cap_bytes: usize,
-    /// Retention for CronJobs that set none.
+    /// Retention for CronJobs that set none. Its `max_age_days` also
+    /// bounds how long alerts (with their deliveries) are kept.
     pub retention: Retention,
+    /// Alerts kept per CronJob (the newest; with their deliveries).
+    pub alerts_max_per_cronjob: u32,
 }
 
 impl Default for Settings {
@@ -28,6 +31,7 @@ impl Default for Settings {
             retention_interval: Duration::from_secs(600),
             log_cap_bytes: hks_history::archive::DEFAULT_CAP_BYTES,
             retention: Retention::default(),
+            alerts_max_per_cronjob: 1000,
         }
     }
 }
@@ -41,6 +45,8 @@ pub struct Pass {
     pub released: usize,
     pub missed: usize,
     pub expired: usize,
+    /// Alerts forgotten by retention.
+    pub alerts_expired: usize,
     /// Runs whose recording failed in this pass (a later pass retries them).
     pub failed: usize,
 }
@@ -54,6 +60,7 @@ impl Pass {
         self.released += p.released;
         self.missed += p.missed;
         self.expired += p.expired;
+        self.alerts_expired += p.alerts_expired;
         self.failed += p.failed;
     }
 }

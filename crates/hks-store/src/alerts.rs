@@ -4,9 +4,10 @@
 //! Raising is idempotent: an alert is unique per CronJob by its key (see
 //! [`hks_history::alerts`]), and its delivery is inserted in the same
 //! transaction, so an alert raised twice is stored and delivered once.
-//! Webhook secrets are sealed like cluster credentials; a delivery keeps its
-//! own sealed copy of the secret, so later changes to the settings do not
-//! touch deliveries already on their way.
+//! Webhook URLs and secrets are sealed like cluster credentials (a URL often
+//! carries a credential in its path or query); a delivery keeps its own
+//! sealed copy of both, so later changes to the settings do not touch
+//! deliveries already on their way.
 //!
 //! A delivery is claimed before it is sent: the claim counts the attempt and
 //! pushes `next_attempt_at` past the request's timeout, so a delivery that
@@ -21,19 +22,32 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::{Result, Store, StoreError, crypto, q, ts};
 
-/// Where alerts go: a URL and the secret that signs the deliveries.
-#[derive(Debug, Clone)]
+/// Where alerts go: a URL and the secret that signs the deliveries. Both
+/// are secrets: `Debug` shows neither.
+#[derive(Clone)]
 pub struct Webhook {
     pub url: String,
     pub secret: SecretString,
 }
 
-/// A new webhook for [`Store::put_alert_settings`]; without a secret the
-/// stored one is kept.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Webhook(..)")
+    }
+}
+
+/// A webhook for [`Store::put_alert_settings`]; a URL or secret left out
+/// keeps the stored one.
+#[derive(Clone, Default)]
 pub struct WebhookUpdate {
-    pub url: String,
+    pub url: Option<String>,
     pub secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for WebhookUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookUpdate(..)")
+    }
 }
 
 /// The alert settings of a project (its default) or of one CronJob.
@@ -107,8 +121,7 @@ pub struct AlertRecord {
     pub delivery: Option<DeliveryStatus>,
 }
 
-/// A delivery claimed for one attempt.
-#[derive(Debug)]
+/// A delivery claimed for one attempt. `Debug` leaves out the URL and secret.
 pub struct DeliveryJob {
     pub id: String,
     /// The attempt being made, 1-based.
@@ -118,6 +131,17 @@ pub struct DeliveryJob {
     pub alert: StoredAlert,
     /// The project's name (the alert stores its id).
     pub project: String,
+}
+
+impl std::fmt::Debug for DeliveryJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryJob")
+            .field("id", &self.id)
+            .field("attempt", &self.attempt)
+            .field("alert", &self.alert)
+            .field("project", &self.project)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How an attempt ended, for [`Store::finish_attempt`].
@@ -145,8 +169,21 @@ pub(crate) fn settings_context(project_id: &str, cronjob: &str) -> String {
     format!("alert-settings:{project_id}/{cronjob}")
 }
 
+pub(crate) fn settings_url_context(project_id: &str, cronjob: &str) -> String {
+    format!("alert-settings-url:{project_id}/{cronjob}")
+}
+
 pub(crate) fn delivery_context(id: &str) -> String {
     format!("delivery:{id}")
+}
+
+pub(crate) fn delivery_url_context(id: &str) -> String {
+    format!("delivery-url:{id}")
+}
+
+/// Opens a sealed value that is text.
+fn open_text(store: &Store, context: &str, sealed: &[u8]) -> Result<String> {
+    String::from_utf8(store.key.open(context, sealed)?).map_err(|_| StoreError::Crypto)
 }
 
 fn millis(t: Timestamp) -> i64 {
@@ -175,6 +212,9 @@ fn alert_row(r: &SqliteRow) -> Result<StoredAlert> {
     })
 }
 
+/// The most alerts [`Store::prune_alerts`] deletes in one statement.
+const PRUNE_BATCH: u32 = 500;
+
 /// The longest error text kept per delivery.
 const MAX_ERROR_LEN: usize = 500;
 
@@ -194,19 +234,13 @@ impl Store {
         let project_id: String = r.try_get("project_id").map_err(q)?;
         let cronjob: String = r.try_get("cronjob").map_err(q)?;
         let rules: String = r.try_get("rules").map_err(q)?;
-        let url: Option<String> = r.try_get("webhook_url").map_err(q)?;
+        let url: Option<Vec<u8>> = r.try_get("webhook_url").map_err(q)?;
         let sealed: Option<Vec<u8>> = r.try_get("webhook_secret").map_err(q)?;
         let webhook = match (url, sealed) {
-            (Some(url), Some(sealed)) => {
-                let plain = self
-                    .key
-                    .open(&settings_context(&project_id, &cronjob), &sealed)?;
-                let secret = String::from_utf8(plain).map_err(|_| StoreError::Crypto)?;
-                Some(Webhook {
-                    url,
-                    secret: secret.into(),
-                })
-            }
+            (Some(url), Some(sealed)) => Some(Webhook {
+                url: open_text(self, &settings_url_context(&project_id, &cronjob), &url)?,
+                secret: open_text(self, &settings_context(&project_id, &cronjob), &sealed)?.into(),
+            }),
             _ => None,
         };
         Ok(AlertSettings {
@@ -252,8 +286,8 @@ impl Store {
     }
 
     /// Creates or replaces the settings of a project (`cronjob: None`) or of
-    /// a CronJob. A webhook without a secret keeps the stored secret; the
-    /// caller makes sure there is one ([`StoreError::Query`] otherwise).
+    /// a CronJob. A webhook without a URL or a secret keeps the stored one;
+    /// the caller makes sure there is one ([`StoreError::Query`] otherwise).
     pub async fn put_alert_settings(
         &self,
         project_id: &str,
@@ -263,27 +297,40 @@ impl Store {
     ) -> Result<AlertSettings> {
         let cronjob = cronjob.unwrap_or("");
         let rules_json = serde_json::to_string(rules).map_err(StoreError::Corrupt)?;
-        let mut tx = self.pool.begin().await.map_err(q)?;
-        let sealed = match webhook {
-            None => None,
-            Some(WebhookUpdate {
-                secret: Some(secret),
-                ..
-            }) => Some(self.key.seal(
-                &settings_context(project_id, cronjob),
-                secret.expose_secret().as_bytes(),
-            )?),
-            // The same row, so the sealed secret stays valid (its context
-            // is the row's identity).
-            Some(WebhookUpdate { secret: None, .. }) => sqlx::query_scalar(
-                "SELECT webhook_secret FROM alert_settings WHERE project_id = ? AND cronjob = ?",
+        let mut tx = self.write_tx().await?;
+        // What is left out is kept: the same row, so the sealed values stay
+        // valid (their context is the row's identity).
+        let stored: (Option<Vec<u8>>, Option<Vec<u8>>) = match webhook {
+            Some(w) if w.url.is_none() || w.secret.is_none() => sqlx::query_as(
+                "SELECT webhook_url, webhook_secret FROM alert_settings \
+                 WHERE project_id = ? AND cronjob = ?",
             )
             .bind(project_id)
             .bind(cronjob)
             .fetch_optional(&mut *tx)
             .await
             .map_err(q)?
-            .flatten(),
+            .unwrap_or_default(),
+            _ => (None, None),
+        };
+        let (url, sealed) = match webhook {
+            None => (None, None),
+            Some(w) => (
+                match &w.url {
+                    Some(url) => Some(
+                        self.key
+                            .seal(&settings_url_context(project_id, cronjob), url.as_bytes())?,
+                    ),
+                    None => stored.0,
+                },
+                match &w.secret {
+                    Some(secret) => Some(self.key.seal(
+                        &settings_context(project_id, cronjob),
+                        secret.expose_secret().as_bytes(),
+                    )?),
+                    None => stored.1,
+                },
+            ),
         };
         sqlx::query(
             "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, updated_at) \
@@ -295,7 +342,7 @@ impl Store {
         .bind(project_id)
         .bind(cronjob)
         .bind(rules_json)
-        .bind(webhook.map(|w| w.url.as_str()))
+        .bind(url)
         .bind(sealed)
         .bind(Timestamp::now().to_string())
         .execute(&mut *tx)
@@ -338,7 +385,7 @@ impl Store {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .ok_or_else(|| corrupt("alert kind"))?;
-        let mut tx = self.pool.begin().await.map_err(q)?;
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO alerts (id, project_id, cronjob, key, kind, subject, summary, raised_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, cronjob, key) DO NOTHING",
@@ -371,7 +418,10 @@ impl Store {
             )
             .bind(&delivery)
             .bind(&id)
-            .bind(&w.url)
+            .bind(
+                self.key
+                    .seal(&delivery_url_context(&delivery), w.url.as_bytes())?,
+            )
             .bind(sealed)
             .bind(millis(raised_at))
             .execute(&mut *tx)
@@ -475,8 +525,9 @@ impl Store {
             let attempts: i64 = r.try_get("attempts").map_err(q)?;
             let sealed: Vec<u8> = r.try_get("secret").map_err(q)?;
             let alert_id: String = r.try_get("alert_id").map_err(q)?;
-            let secret = String::from_utf8(self.key.open(&delivery_context(&id), &sealed)?)
-                .map_err(|_| StoreError::Crypto)?;
+            let secret = open_text(self, &delivery_context(&id), &sealed)?;
+            let url: Vec<u8> = r.try_get("url").map_err(q)?;
+            let url = open_text(self, &delivery_url_context(&id), &url)?;
             let row = sqlx::query(
                 "SELECT a.*, p.name AS project_name FROM alerts a JOIN projects p ON p.id = a.project_id \
                  WHERE a.id = ?",
@@ -487,7 +538,7 @@ impl Store {
             .map_err(q)?;
             jobs.push(DeliveryJob {
                 attempt: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
-                url: r.try_get("url").map_err(q)?,
+                url,
                 secret: secret.into(),
                 alert: alert_row(&row)?,
                 project: row.try_get("project_name").map_err(q)?,
@@ -522,6 +573,53 @@ impl Store {
         };
         query.bind(id).execute(&self.pool).await.map_err(q)?;
         Ok(())
+    }
+
+    /// Forgets a project's old alerts with their deliveries: those raised
+    /// before `before`, and all but the newest `keep` of each CronJob.
+    /// An alert whose delivery is still pending stays (it is still to be
+    /// sent), and so does one about a run that has not ended (forgetting
+    /// it would raise it again). Deletes in batches (of 500), each
+    /// its own statement, so a large prune never holds the write lock long.
+    /// Returns how many alerts went.
+    pub async fn prune_alerts(
+        &self,
+        project_id: &str,
+        before: Option<Timestamp>,
+        keep: Option<u32>,
+    ) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let deleted = sqlx::query(
+                "DELETE FROM alerts WHERE seq IN ( \
+                   SELECT a.seq FROM ( \
+                     SELECT seq, id, project_id, cronjob, subject, raised_at, \
+                            row_number() OVER (PARTITION BY cronjob ORDER BY seq DESC) AS newest \
+                     FROM alerts WHERE project_id = ?1) a \
+                   WHERE (a.raised_at < ?2 OR a.newest > ?3) \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                                     WHERE d.alert_id = a.id AND d.state = 'pending') \
+                     AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.project_id = a.project_id \
+                                     AND r.cronjob = a.cronjob AND r.name = a.subject AND r.final = 0) \
+                   LIMIT ?4)",
+            )
+            .bind(project_id)
+            // Whole seconds, so the text compares in time order with any
+            // stored fraction (a second's difference does not matter here).
+            .bind(before.map(|t| Timestamp::from_second(t.as_second()).unwrap_or(t).to_string()))
+            .bind(keep.map(i64::from))
+            .bind(i64::from(PRUNE_BATCH))
+            .execute(&self.pool)
+            .await
+            .map_err(q)?
+            .rows_affected();
+            total += usize::try_from(deleted).unwrap_or(usize::MAX);
+            if deleted < u64::from(PRUNE_BATCH) {
+                return Ok(total);
+            }
+            // Let other writers in between batches.
+            tokio::task::yield_now().await;
+        }
     }
 
     /// The earliest time a pending delivery is due, if any (for the worker's sleep).
@@ -571,7 +669,7 @@ mod tests {
             ..Default::default()
         };
         let hook = WebhookUpdate {
-            url: "http://127.0.0.1:9/hook".into(),
+            url: Some("http://127.0.0.1:9/hook".into()),
             secret: Some("0123456789abcdef".to_owned().into()),
         };
         s.put_alert_settings(&p.id, None, &rules, Some(&hook))
@@ -588,7 +686,7 @@ mod tests {
             .await
             .unwrap();
         let keep = WebhookUpdate {
-            url: "http://127.0.0.1:9/other".into(),
+            url: Some("http://127.0.0.1:9/other".into()),
             secret: None,
         };
         let own = s
@@ -598,6 +696,20 @@ mod tests {
         let w = own.webhook.unwrap();
         assert_eq!(w.url, "http://127.0.0.1:9/other");
         assert_eq!(w.secret.expose_secret(), "0123456789abcdef");
+        // A URL left out keeps the stored one, also beside a new secret.
+        let new_secret = WebhookUpdate {
+            url: None,
+            secret: Some("fedcba9876543210".to_owned().into()),
+        };
+        let own = s
+            .put_alert_settings(&p.id, Some("report"), &rules, Some(&new_secret))
+            .await
+            .unwrap();
+        let w = own.webhook.unwrap();
+        assert_eq!(
+            (w.url.as_str(), w.secret.expose_secret()),
+            ("http://127.0.0.1:9/other", "fedcba9876543210")
+        );
         let eff = s
             .effective_alert_settings(&p.id, "report")
             .await
@@ -671,6 +783,130 @@ mod tests {
         assert_eq!(
             (d.state, d.attempts, d.last_status),
             (DeliveryState::Delivered, 1, Some(204))
+        );
+    }
+
+    /// Old alerts and all but the newest of each CronJob go, in batches,
+    /// with their deliveries; pending deliveries and alerts about runs
+    /// still going stay; other projects are not touched.
+    #[tokio::test]
+    async fn pruning_forgets_old_and_excess_alerts_but_never_pending_ones() {
+        let s = Store::in_memory().await.unwrap();
+        let p = project(&s).await;
+        let other = s.create_project(&p.tenant_id, "other").await.unwrap();
+        let now = Timestamp::now();
+        let days = |d: i64| {
+            now.checked_sub(jiff::SignedDuration::from_hours(24 * d))
+                .unwrap()
+        };
+        let hook = Webhook {
+            url: "http://127.0.0.1:9/hook".into(),
+            secret: "0123456789abcdef".to_owned().into(),
+        };
+        // More old alerts than one batch deletes.
+        for i in 0..1_100 {
+            s.raise_alert(&p.id, "old", &failed(&format!("r-{i}")), days(40), None)
+                .await
+                .unwrap();
+        }
+        s.raise_alert(&other.id, "old", &failed("r-0"), days(40), None)
+            .await
+            .unwrap();
+        // Old alerts with deliveries: delivered, failed, and one still pending.
+        for run in ["delivered", "failed", "pending"] {
+            s.raise_alert(&p.id, "hooked", &failed(run), days(40), Some(&hook))
+                .await
+                .unwrap();
+        }
+        let lease = now
+            .checked_add(jiff::SignedDuration::from_secs(30))
+            .unwrap();
+        for job in s.claim_due_deliveries(now, lease, 10).await.unwrap() {
+            let result = match job.alert.subject.as_str() {
+                "delivered" => AttemptResult::Delivered { status: 200 },
+                "failed" => AttemptResult::NotDelivered {
+                    status: Some(500),
+                    error: "HTTP 500".into(),
+                    next: None,
+                },
+                _ => continue,
+            };
+            s.finish_attempt(&job.id, &result).await.unwrap();
+        }
+        // An old alert about a run that is still going.
+        let spec: hks_core::spec::ApplicationSpec = serde_json::from_value(serde_json::json!({
+            "type": "cronjob", "spec": {"schedule": "@daily", "image": "busybox"}
+        }))
+        .unwrap();
+        s.create_application(&p.id, "long", &spec).await.unwrap();
+        let going: hks_core::run::Run = serde_json::from_value(serde_json::json!({
+            "name": "long-1", "trigger": "scheduled", "result": "Running",
+            "createdAt": days(41).to_string(), "attempts": [], "inCluster": true
+        }))
+        .unwrap();
+        s.record_run(&p.id, "long", &going).await.unwrap();
+        let long = Alert {
+            key: "longRunning:long-1".into(),
+            kind: AlertKind::LongRunning,
+            subject: "long-1".into(),
+            summary: "Run long-1 is still going".into(),
+        };
+        s.raise_alert(&p.id, "long", &long, days(40), None)
+            .await
+            .unwrap();
+        // Recent alerts: five of one CronJob, two of another.
+        for i in 0..5 {
+            s.raise_alert(&p.id, "busy", &failed(&format!("b-{i}")), days(1), None)
+                .await
+                .unwrap();
+        }
+        for i in 0..2 {
+            s.raise_alert(&p.id, "calm", &failed(&format!("c-{i}")), days(1), None)
+                .await
+                .unwrap();
+        }
+
+        let pruned = s
+            .prune_alerts(&p.id, Some(days(30)), Some(3))
+            .await
+            .unwrap();
+        assert_eq!(pruned, 1_100 + 2 + 2);
+        let left: Vec<(String, String)> = s
+            .alert_history(&p.id, None, 100, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.alert.cronjob, r.alert.subject))
+            .collect();
+        let left: Vec<(&str, &str)> = left.iter().map(|(c, r)| (c.as_str(), r.as_str())).collect();
+        assert_eq!(
+            left,
+            [
+                ("calm", "c-1"),
+                ("calm", "c-0"),
+                ("busy", "b-4"),
+                ("busy", "b-3"),
+                ("busy", "b-2"),
+                ("long", "long-1"),
+                ("hooked", "pending"),
+            ]
+        );
+        // The deliveries of the alerts that went went with them.
+        let deliveries: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+        assert_eq!(deliveries, 1);
+        assert_eq!(
+            s.alert_history(&other.id, None, 10, 0).await.unwrap().len(),
+            1
+        );
+        // Nothing more to do.
+        assert_eq!(
+            s.prune_alerts(&p.id, Some(days(30)), Some(3))
+                .await
+                .unwrap(),
+            0
         );
     }
 

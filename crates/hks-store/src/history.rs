@@ -69,7 +69,7 @@ impl Store {
     /// stays as it is, except that it may learn it left the cluster.
     pub async fn record_run(&self, project_id: &str, cronjob: &str, run: &Run) -> Result<Recorded> {
         let json = serde_json::to_string(run).map_err(StoreError::Corrupt)?;
-        let mut tx = self.pool.begin().await.map_err(q)?;
+        let mut tx = self.write_tx().await?;
         let existing = sqlx::query(
             "SELECT run, final, alerted FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?",
         )
@@ -426,7 +426,7 @@ impl Store {
 
     /// Forgets runs (and their logs).
     pub async fn delete_runs(&self, project_id: &str, cronjob: &str, names: &[&str]) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(q)?;
+        let mut tx = self.write_tx().await?;
         for name in names {
             sqlx::query("DELETE FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?")
                 .bind(project_id)

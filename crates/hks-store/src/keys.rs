@@ -4,7 +4,9 @@
 
 use sqlx::Row;
 
-use crate::alerts::{delivery_context, settings_context};
+use crate::alerts::{
+    delivery_context, delivery_url_context, settings_context, settings_url_context,
+};
 use crate::{Result, Store, StoreError, q};
 
 /// The context and plain text of the key check.
@@ -35,11 +37,35 @@ const SEALED: &[SealedColumn] = &[
         context: |k| settings_context(&k[0], &k[1]),
     },
     SealedColumn {
+        table: "alert_settings",
+        column: "webhook_url",
+        keys: &["project_id", "cronjob"],
+        context: |k| settings_url_context(&k[0], &k[1]),
+    },
+    SealedColumn {
         table: "deliveries",
         column: "secret",
         keys: &["id"],
         context: |k| delivery_context(&k[0]),
     },
+    SealedColumn {
+        table: "deliveries",
+        column: "url",
+        keys: &["id"],
+        context: |k| delivery_url_context(&k[0]),
+    },
+];
+
+/// The webhook URLs that migration 5 found stored in clear, by the table
+/// they are in: the keys (as `k1`, `k2`) that name their row in
+/// `unsealed_webhook_urls`, and their column.
+const UNSEALED_URLS: &[(&str, &str, &str)] = &[
+    (
+        "alert_settings",
+        "t.project_id = k1 AND t.cronjob = k2",
+        "webhook_url",
+    ),
+    ("deliveries", "t.id = k1", "url"),
 ];
 
 impl Store {
@@ -57,6 +83,8 @@ impl Store {
                     .key
                     .open_which(CHECK_CONTEXT, &sealed)
                     .map_err(|_| StoreError::WrongKey)?;
+                // Only under the database's own key, checked just now.
+                self.seal_plain_urls().await?;
                 if !current || self.key.has_previous() {
                     self.reseal().await?;
                 }
@@ -74,18 +102,78 @@ impl Store {
                         .open(&id, &sealed)
                         .map_err(|_| StoreError::WrongKey)?;
                 }
+                self.seal_plain_urls().await?;
                 self.reseal().await?;
             }
         }
         Ok(())
     }
 
-    /// Seals every sealed value (cluster credentials, webhook secrets, the
-    /// deliveries' copies, the key check) with the current key, in one
+    /// Seals the webhook URLs stored in clear before they were sealed
+    /// (listed by migration 5), in one transaction that also empties the
+    /// list: each is sealed exactly once. Then the file is rewritten
+    /// (`VACUUM`), so no free page keeps the clear text.
+    async fn seal_plain_urls(&self) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let mut count = 0;
+        for (table, row, column) in UNSEALED_URLS {
+            let c = SEALED
+                .iter()
+                .find(|c| c.table == *table && c.column == *column)
+                .expect("every unsealed URL column is a sealed column");
+            let rows = sqlx::query(&format!(
+                "SELECT t.rowid, {keys}, t.{column} AS plain FROM {table} t \
+                 WHERE EXISTS (SELECT 1 FROM unsealed_webhook_urls \
+                               WHERE tbl = '{table}' AND {row})",
+                keys = c
+                    .keys
+                    .iter()
+                    .map(|k| format!("t.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(q)?;
+            for r in &rows {
+                let rowid: i64 = r.try_get("rowid").map_err(q)?;
+                let keys = c
+                    .keys
+                    .iter()
+                    .map(|k| r.try_get::<String, _>(*k).map_err(q))
+                    .collect::<Result<Vec<_>>>()?;
+                let plain: Vec<u8> = r.try_get("plain").map_err(q)?;
+                sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE rowid = ?"))
+                    .bind(self.key.seal(&(c.context)(&keys), &plain)?)
+                    .bind(rowid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q)?;
+            }
+            count += rows.len();
+        }
+        sqlx::query("DELETE FROM unsealed_webhook_urls")
+            .execute(&mut *tx)
+            .await
+            .map_err(q)?;
+        tx.commit().await.map_err(q)?;
+        if count > 0 {
+            // The clear text is still in the pages the migration and the
+            // updates freed, and in the WAL: rewrite the file without them.
+            for sql in ["VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"] {
+                sqlx::query(sql).execute(&self.pool).await.map_err(q)?;
+            }
+            tracing::info!(values = count, "Sealed the webhook URLs stored in clear.");
+        }
+        Ok(())
+    }
+
+    /// Seals every sealed value (cluster credentials, webhook URLs and
+    /// secrets, the deliveries' copies, the key check) with the current key, in one
     /// transaction: a crash leaves all of them under the old keys or all
     /// under the new one.
     async fn reseal(&self) -> Result<usize> {
-        let mut tx = self.pool.begin().await.map_err(q)?;
+        let mut tx = self.write_tx().await?;
         let mut count = 0;
         for column in SEALED {
             count += self.reseal_column(&mut tx, column).await?;

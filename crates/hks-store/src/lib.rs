@@ -18,6 +18,12 @@
 //! the reconciler deletes HKS CronJobs the store does not know. `FULL`
 //! (a sync per commit) closes that window at the cost of a disk flush in
 //! every write request.
+//!
+//! Concurrency: writers wait for each other (`busy_timeout`), also across
+//! processes on one file. A transaction that writes starts with `BEGIN
+//! IMMEDIATE` (`Store::write_tx`): a deferred one that read first would
+//! have to upgrade to a writer, and SQLite refuses that upgrade at once with
+//! SQLITE_BUSY when another writer came in between, without waiting.
 
 mod alerts;
 mod crypto;
@@ -147,6 +153,11 @@ fn migrator() -> Migrator {
             "key_check",
             include_str!("../migrations/0004_key_check.sql"),
         ),
+        migration(
+            5,
+            "sealed_webhook_urls",
+            include_str!("../migrations/0005_sealed_webhook_urls.sql"),
+        ),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),
@@ -242,6 +253,15 @@ impl Store {
             pool,
             key: std::sync::Arc::new(keys),
         })
+    }
+
+    /// A transaction that will write: it takes the write lock at its start
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout for it), so what
+    /// it reads cannot change before it writes and it never has to upgrade
+    /// a read to a write, which SQLite refuses with SQLITE_BUSY without
+    /// waiting.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(q)
     }
 
     /// Whether the database answers.
@@ -790,6 +810,178 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// Every file of the database (the WAL too), as bytes.
+    fn database_bytes(dir: &Path) -> Vec<u8> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+        all
+    }
+
+    fn contains(haystack: &[u8], needle: &str) -> bool {
+        haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+
+    const HOOK: &str = "https://hooks.example.com/services/T0K3N-IN-THE-PATH?sig=Q5ecret";
+
+    /// Webhook URLs are often credentials: neither the settings' nor a
+    /// delivery's copy is in the database file in clear.
+    #[tokio::test]
+    async fn webhook_urls_are_sealed_at_rest() {
+        let dir =
+            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hks.db");
+        let s = Store::open(&path, EncryptionKey::generate().unwrap())
+            .await
+            .unwrap();
+        let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
+        let p = s.create_project(&t.id, "shop").await.unwrap();
+        let saved = s
+            .put_alert_settings(
+                &p.id,
+                None,
+                &Default::default(),
+                Some(&WebhookUpdate {
+                    url: Some(HOOK.into()),
+                    secret: Some("0123456789abcdef".to_owned().into()),
+                }),
+            )
+            .await
+            .unwrap();
+        let webhook = saved.webhook.unwrap();
+        assert_eq!(webhook.url, HOOK);
+        let alert = hks_history::alerts::Alert {
+            key: "failed:r-1".into(),
+            kind: hks_history::alerts::AlertKind::Failed,
+            subject: "r-1".into(),
+            summary: "Run r-1 failed".into(),
+        };
+        s.raise_alert(&p.id, "report", &alert, Timestamp::now(), Some(&webhook))
+            .await
+            .unwrap();
+        let now = Timestamp::now();
+        let jobs = s.claim_due_deliveries(now, now, 10).await.unwrap();
+        assert_eq!(jobs[0].url, HOOK);
+        assert!(!format!("{jobs:?}{webhook:?}").contains("T0K3N"));
+        s.close().await;
+        let bytes = database_bytes(&dir);
+        assert!(contains(&bytes, "r-1"), "the test reads the right files");
+        for secret in ["T0K3N-IN-THE-PATH", "Q5ecret", "hooks.example.com"] {
+            assert!(!contains(&bytes, secret), "{secret} is stored in clear");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A database from before URLs were sealed: opening it seals them, and
+    /// they still read the same.
+    #[tokio::test]
+    async fn opening_seals_the_urls_stored_in_clear_before() {
+        let dir =
+            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hks.db");
+        let key = EncryptionKey::generate().unwrap().to_base64();
+        let key = || EncryptionKey::from_base64(key.expose_secret()).unwrap();
+        // Written by HKS as it was then: migrations 1 to 4, URLs in clear.
+        let (project, cronjob_secret) = {
+            let s = Store::open(&path, key()).await.unwrap();
+            let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
+            let p = s.create_project(&t.id, "shop").await.unwrap();
+            let secret = s
+                .key
+                .seal(
+                    &alerts::settings_context(&p.id, "report"),
+                    b"0123456789abcdef",
+                )
+                .unwrap();
+            let delivery_secret = s
+                .key
+                .seal(&alerts::delivery_context("d1"), b"0123456789abcdef")
+                .unwrap();
+            s.close().await;
+            let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&path))
+                .await
+                .unwrap();
+            for sql in [
+                "DROP TABLE alert_settings",
+                "DROP TABLE deliveries",
+                "DROP TABLE unsealed_webhook_urls",
+                "DROP TRIGGER applications_delete_alerts",
+                "DELETE FROM _sqlx_migrations WHERE version = 5",
+            ] {
+                sqlx::query(sql).execute(&pool).await.unwrap();
+            }
+            let sql = include_str!("../migrations/0003_alerts.sql");
+            let tables = &sql[sql.find("CREATE TABLE alert_settings").unwrap()..];
+            sqlx::raw_sql(
+                tables
+                    .replace("CREATE TABLE alerts", "CREATE TABLE IF NOT EXISTS alerts")
+                    .replace(
+                        "CREATE INDEX alerts_by_cronjob",
+                        "CREATE INDEX IF NOT EXISTS alerts_by_cronjob",
+                    )
+                    .as_str(),
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, updated_at) VALUES (?, 'report', '{}', ?, ?, '2025-01-01T00:00:00Z')")
+                .bind(&p.id)
+                .bind(HOOK)
+                .bind(&secret)
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO alerts (id, project_id, cronjob, key, kind, subject, summary, raised_at) VALUES ('a1', ?, 'report', 'failed:r-1', 'failed', 'r-1', 'Run r-1 failed', '2025-01-01T00:00:00Z')")
+                .bind(&p.id)
+                .execute(&pool)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO deliveries (id, alert_id, url, secret, state, attempts, next_attempt_at) VALUES ('d1', 'a1', ?, ?, 'pending', 0, 0)")
+                .bind(HOOK)
+                .bind(&delivery_secret)
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            (p, secret)
+        };
+        assert!(contains(&database_bytes(&dir), "T0K3N"));
+        let s = Store::open(&path, key()).await.unwrap();
+        let settings = s
+            .alert_settings(&project.id, Some("report"))
+            .await
+            .unwrap()
+            .unwrap();
+        let webhook = settings.webhook.unwrap();
+        assert_eq!(webhook.url, HOOK);
+        assert_eq!(webhook.secret.expose_secret(), "0123456789abcdef");
+        let jobs = s
+            .claim_due_deliveries(Timestamp::now(), Timestamp::now(), 10)
+            .await
+            .unwrap();
+        assert_eq!((jobs[0].id.as_str(), jobs[0].url.as_str()), ("d1", HOOK));
+        s.close().await;
+        drop(cronjob_secret);
+        // Sealed once: opening again reads them the same.
+        let s = Store::open(&path, key()).await.unwrap();
+        let settings = s
+            .alert_settings(&project.id, Some("report"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(settings.webhook.unwrap().url, HOOK);
+        s.close().await;
+        // Gone from the file, the WAL checkpointed at close.
+        let bytes = database_bytes(&dir);
+        assert!(!contains(&bytes, "T0K3N"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[tokio::test]
     async fn a_rotation_reseals_everything_with_the_new_key() {
         let dir =
@@ -808,7 +1000,7 @@ mod tests {
                 None,
                 &Default::default(),
                 Some(&WebhookUpdate {
-                    url: "https://hooks.example/x".into(),
+                    url: Some("https://hooks.example/x".into()),
                     secret: Some("whsec".to_owned().into()),
                 }),
             )

@@ -72,6 +72,11 @@ pub struct ServeArgs {
     /// Days a run stays in the run history, unless the CronJob sets its own.
     #[arg(long, env = "HKS_HISTORY_MAX_AGE_DAYS", default_value_t = 30)]
     pub history_max_age_days: u32,
+    /// Alerts kept per CronJob, with their deliveries: the newest, none
+    /// older than `--history-max-age-days` (an alert still being delivered
+    /// is always kept).
+    #[arg(long, env = "HKS_ALERTS_MAX_PER_CRONJOB", default_value_t = 1000)]
+    pub alerts_max_per_cronjob: u32,
     /// The most log kept per attempt in the run history (head and tail kept).
     #[arg(long, env = "HKS_LOG_CAP_BYTES", default_value_t = hks_history::archive::DEFAULT_CAP_BYTES)]
     pub log_cap_bytes: usize,
@@ -257,6 +262,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 max_runs: Some(args.history_max_runs.max(1)),
                 max_age_days: Some(args.history_max_age_days.max(1)),
             },
+            alerts_max_per_cronjob: args.alerts_max_per_cronjob.max(1),
             ..hks_controller::Settings::default()
         },
     );

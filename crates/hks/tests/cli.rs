@@ -701,7 +701,7 @@ fn alerts_cli_against_a_real_server() {
         format!(
             "Source:      project\nOn failure:  true\nIn a row:    3\nOn missed:   false\n\
              Longer than: -\nOn recovery: true\nWebhook:     {} (secret set)\n",
-            receiver.url
+            hks_alerting::redacted_url(&receiver.url)
         ),
         "{out:#?}"
     );
@@ -711,7 +711,7 @@ fn alerts_cli_against_a_real_server() {
     assert_eq!(j["source"], "project");
     assert_eq!(
         j["webhook"],
-        serde_json::json!({"url": receiver.url, "secretSet": true})
+        serde_json::json!({"url": hks_alerting::redacted_url(&receiver.url), "urlSet": true, "secretSet": true})
     );
     assert_eq!(j["rules"]["consecutiveFailures"], 3);
 

@@ -13,6 +13,8 @@ export type AlertForm = {
   longOn: boolean
   longerThanSeconds: string
   onRecovery: boolean
+  /** As the server shows it (scheme and host, `https://hooks.example.com/…`):
+   *  sent back unchanged, the server keeps the stored URL. */
   url: string
   /** A new secret; empty keeps the stored one. */
   secret: string
@@ -46,7 +48,7 @@ export function bodyFrom(form: AlertForm): PutAlertSettings {
       longerThanSeconds: form.longOn ? whole(form.longerThanSeconds) : null,
       onRecovery: form.onRecovery,
     },
-    // Without a secret the server keeps the stored one.
+    // Without a secret the server keeps the stored one; the URL as shown keeps the stored URL.
     webhook: url ? { url, ...(form.secret ? { secret: form.secret } : {}) } : null,
   }
 }

@@ -2,7 +2,10 @@
 //! raised with their webhook deliveries, and test deliveries.
 //!
 //! The webhook secret is write-only: answers say whether one is set, never
-//! what it is, and a PUT without a secret keeps the stored one.
+//! what it is, and a PUT without a secret keeps the stored one. The URL is
+//! shown only as its scheme and host (`https://hooks.example.com/…`): its
+//! path and query are often a credential. A PUT that leaves it out, or
+//! sends that shown form back, keeps the stored URL.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +14,7 @@ use hks_core::problem::Problems;
 use hks_core::spec::ApplicationType;
 use hks_core::{Code, Invalid};
 use hks_history::alerts::AlertRules;
-use hks_store::{AlertRecord, AlertSettings, Project, WebhookUpdate};
+use hks_store::{AlertRecord, AlertSettings, Project, Webhook, WebhookUpdate};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -101,14 +104,17 @@ impl From<AlertRules> for AlertRulesBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookBody {
-    /// An http or https URL, without a user name or password.
+    /// An http or https URL, without a user name or password. Leave it out,
+    /// or send back the shown form (`https://hooks.example.com/…`), to keep
+    /// the stored one.
+    #[serde(default)]
     #[schema(
         format = "uri",
         max_length = 2048,
         pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@]+([/?#]|$)",
         example = "https://hooks.example.com/hks"
     )]
-    pub url: String,
+    pub url: Option<String>,
     /// Signs every delivery (HMAC-SHA256, header `X-HKS-Signature`); 16 to
     /// 256 characters. Write-only; leave it out to keep the current one.
     #[serde(default)]
@@ -141,7 +147,12 @@ pub enum SettingsSource {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookView {
+    /// The URL's scheme and host only, the rest cut (its path and query are
+    /// often a credential); send it back unchanged to keep the URL.
+    #[schema(example = "https://hooks.example.com/…")]
     pub url: String,
+    /// Whether a URL is set (it is never shown whole).
+    pub url_set: bool,
     /// Whether a secret is set (its value is never shown).
     pub secret_set: bool,
 }
@@ -173,7 +184,8 @@ fn settings_view(settings: Option<AlertSettings>) -> AlertSettingsView {
             },
             rules: s.rules.into(),
             webhook: s.webhook.map(|w| WebhookView {
-                url: w.url,
+                url: hks_alerting::redacted_url(&w.url),
+                url_set: !w.url.is_empty(),
                 secret_set: !w.secret.expose_secret().is_empty(),
             }),
             updated_at: Some(s.updated_at),
@@ -286,9 +298,22 @@ pub struct TestDeliveryView {
     pub error: Option<String>,
 }
 
+/// The URL a PUT stores: `None` keeps the stored one (left out, or sent
+/// back as it is shown).
+fn new_url<'a>(body: &'a WebhookBody, stored: Option<&Webhook>) -> Option<&'a str> {
+    let url = body.url.as_deref()?;
+    let shown = stored.map(|s| hks_alerting::redacted_url(&s.url));
+    (shown.as_deref() != Some(url)).then_some(url)
+}
+
 /// Every problem with the settings, with its field path. `targets`: where
-/// this installation sends webhooks.
-fn validate(body: &PutAlertSettings, targets: &hks_alerting::TargetPolicy) -> Result<(), Invalid> {
+/// this installation sends webhooks; `stored`: the webhook these settings
+/// have now.
+fn validate(
+    body: &PutAlertSettings,
+    targets: &hks_alerting::TargetPolicy,
+    stored: Option<&Webhook>,
+) -> Result<(), Invalid> {
     let mut p = Problems::new();
     if let Some(n) = body.rules.consecutive_failures
         && !STREAK.contains(&n)
@@ -311,8 +336,35 @@ fn validate(body: &PutAlertSettings, targets: &hks_alerting::TargetPolicy) -> Re
         );
     }
     if let Some(w) = &body.webhook {
-        if let Err(why) = hks_alerting::check_webhook_url(&w.url, targets) {
-            p.push("webhook.url", Code::InvalidUrl, why.to_string(), why.hint());
+        match new_url(w, stored) {
+            None if stored.is_none() => p.push(
+                "webhook.url",
+                Code::Required,
+                "a new webhook needs a URL",
+                None,
+            ),
+            None => {}
+            // The shown form of another webhook's URL (the project's, say):
+            // it is not where alerts should go.
+            Some(url) if url.ends_with("/…") => p.push(
+                "webhook.url",
+                Code::InvalidUrl,
+                "is the shown form of a stored URL, whose path is hidden",
+                Some("give the whole URL"),
+            ),
+            Some(url) => {
+                if let Err(why) = hks_alerting::check_webhook_url(url, targets) {
+                    p.push("webhook.url", Code::InvalidUrl, why.to_string(), why.hint());
+                }
+            }
+        }
+        if w.secret.is_none() && stored.is_none() {
+            p.push(
+                "webhook.secret",
+                Code::Required,
+                "a new webhook needs a secret",
+                None,
+            );
         }
         if let Some(secret) = &w.secret {
             let len = secret.expose_secret().chars().count();
@@ -347,28 +399,24 @@ async fn put_settings(
     cronjob_name: Option<&str>,
     body: PutAlertSettings,
 ) -> Result<Json<AlertSettingsView>> {
-    validate(&body, state.alerter().targets())?;
     // Under the project's lock, so a CronJob deleted meanwhile does not get
     // settings after its own were removed.
     let _guard = state.locks().lock(&p.id).await;
+    // These settings' own webhook (not the project's a CronJob falls back
+    // to): what a URL or secret left out keeps.
+    let stored = state
+        .store()
+        .alert_settings(&p.id, cronjob_name)
+        .await?
+        .and_then(|s| s.webhook);
+    validate(&body, state.alerter().targets(), stored.as_ref())?;
     if let Some(name) = cronjob_name {
         cronjob(state, p, name).await?;
     }
-    let webhook = body.webhook.map(|w| WebhookUpdate {
-        url: w.url,
-        secret: w.secret,
+    let webhook = body.webhook.as_ref().map(|w| WebhookUpdate {
+        url: new_url(w, stored.as_ref()).map(str::to_owned),
+        secret: w.secret.clone(),
     });
-    if let Some(WebhookUpdate { secret: None, .. }) = &webhook {
-        let stored = state.store().alert_settings(&p.id, cronjob_name).await?;
-        if stored.and_then(|s| s.webhook).is_none() {
-            return Err(Invalid::one(
-                "webhook.secret",
-                Code::Required,
-                "a new webhook needs a secret",
-            )
-            .into());
-        }
-    }
     let saved = state
         .store()
         .put_alert_settings(&p.id, cronjob_name, &body.rules.into(), webhook.as_ref())

@@ -7,7 +7,7 @@ use hks_api::routes::alerts::{
 };
 use serde_json::json;
 
-use crate::common::{TestApp, WEBHOOK_SECRET, alert_settings, seeded};
+use crate::common::{Setup, TestApp, WEBHOOK_SECRET, alert_settings, seeded};
 
 #[tokio::test]
 async fn alert_settings_history_and_test_deliveries() {
@@ -28,7 +28,7 @@ async fn alert_settings_history_and_test_deliveries() {
     // The webhook's shape exactly: a flag for the secret, never a field with it.
     assert_eq!(
         r.value()["webhook"],
-        json!({"url": "http://127.0.0.1:9/hook", "secretSet": true})
+        json!({"url": "http://127.0.0.1:9/…", "urlSet": true, "secretSet": true})
     );
     bodies.push(r.text);
     let r = app.get(own, &token).await;
@@ -225,4 +225,174 @@ async fn bad_alert_settings_are_400_with_field_paths() {
             .source,
         SettingsSource::None
     );
+}
+
+/// A webhook URL is often a credential: the API shows its scheme and host
+/// only, a PUT that sends that back (or no URL) keeps the stored one, and
+/// deliveries still go to the whole URL; the database file has it sealed.
+#[tokio::test]
+async fn webhook_urls_are_never_shown_and_kept_when_sent_back() {
+    use secrecy::ExposeSecret;
+    let dir = std::env::temp_dir().join(format!(
+        "hks-api-webhook-urls-{}",
+        hks_store::new_token().unwrap().expose_secret()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = hks_store::Store::open(
+        &dir.join("hks.db"),
+        hks_store::EncryptionKey::generate().unwrap(),
+    )
+    .await
+    .unwrap();
+    let app = TestApp::build(Setup {
+        store: Some(store.clone()),
+        ..Setup::default()
+    })
+    .await;
+    let token = seeded(&app, "acme").await;
+    let project = "/api/v1/projects/shop/alerts";
+    let own = "/api/v1/projects/shop/cronjobs/report/alerts";
+
+    // A receiver that records the path and query of every request.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let receiver = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let record = record.clone();
+        async move {
+            record.lock().unwrap().push(uri.to_string());
+            StatusCode::NO_CONTENT
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let url = format!("http://127.0.0.1:{port}/hook/T0K3N-IN-PATH?sig=Q5ecret");
+    let shown = format!("http://127.0.0.1:{port}/…");
+    let stored_url = || async {
+        let tenant = store.tenant_by_name("acme").await.unwrap();
+        let p = store.project(&tenant.id, "shop").await.unwrap();
+        store
+            .alert_settings(&p.id, None)
+            .await
+            .unwrap()
+            .and_then(|s| s.webhook)
+            .map(|w| w.url)
+    };
+    let mut bodies = Vec::new();
+
+    let mut settings = alert_settings();
+    settings["webhook"]["url"] = json!(url);
+    let r = app.put(project, &token, settings).await;
+    assert_eq!(r.status, StatusCode::OK, "{r}");
+    assert_eq!(
+        r.value()["webhook"],
+        json!({"url": shown, "urlSet": true, "secretSet": true})
+    );
+    bodies.push(r.text);
+    for path in [project, own] {
+        let r = app.get(path, &token).await;
+        assert_eq!(r.value()["webhook"]["url"], json!(shown), "{r}");
+        bodies.push(r.text);
+    }
+
+    // Other fields change; the URL sent back as shown, or left out, stays.
+    let r = app
+        .put(
+            project,
+            &token,
+            json!({"rules": {"onMissed": true}, "webhook": {"url": shown}}),
+        )
+        .await;
+    let view: AlertSettingsView = r.expect_json(StatusCode::OK);
+    assert!(view.rules.on_missed && !view.rules.on_failure);
+    bodies.push(r.text);
+    assert_eq!(stored_url().await.as_deref(), Some(url.as_str()));
+    let r = app
+        .put(
+            project,
+            &token,
+            json!({"rules": {"onFailure": true}, "webhook": {}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r}");
+    bodies.push(r.text);
+    assert_eq!(stored_url().await.as_deref(), Some(url.as_str()));
+
+    // Deliveries go to the whole URL.
+    let r = app
+        .post(&format!("{project}/test"), &token, json!({}))
+        .await;
+    let delivery: TestDeliveryView = r.expect_json(StatusCode::OK);
+    assert!(delivery.delivered, "{delivery:?}");
+    bodies.push(r.text);
+    assert_eq!(*seen.lock().unwrap(), ["/hook/T0K3N-IN-PATH?sig=Q5ecret"]);
+
+    // A CronJob without a webhook of its own cannot take the project's
+    // shown form for a URL; nor can a new webhook leave its URL out.
+    let r = app
+        .put(
+            own,
+            &token,
+            json!({"rules": {}, "webhook": {"url": shown, "secret": WEBHOOK_SECRET}}),
+        )
+        .await;
+    assert_eq!(
+        r.expect_error(StatusCode::BAD_REQUEST).fields(),
+        ["webhook.url"]
+    );
+    let r = app
+        .put(
+            own,
+            &token,
+            json!({"rules": {}, "webhook": {"secret": WEBHOOK_SECRET}}),
+        )
+        .await;
+    assert_eq!(
+        r.expect_error(StatusCode::BAD_REQUEST).fields(),
+        ["webhook.url"]
+    );
+
+    // A new URL replaces it, checked against the installation's targets.
+    let r = app
+        .put(
+            project,
+            &token,
+            json!({"rules": {}, "webhook": {"url": "http://10.0.0.1/hook"}}),
+        )
+        .await;
+    assert_eq!(
+        r.expect_error(StatusCode::BAD_REQUEST).fields(),
+        ["webhook.url"]
+    );
+    let other = format!("http://127.0.0.1:{port}/other/S3CRET2");
+    let r = app
+        .put(
+            project,
+            &token,
+            json!({"rules": {}, "webhook": {"url": other}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r}");
+    bodies.push(r.text);
+    assert_eq!(stored_url().await, Some(other));
+
+    for body in &bodies {
+        for secret in ["T0K3N", "Q5ecret", "S3CRET2", WEBHOOK_SECRET] {
+            assert!(!body.contains(secret), "{body}");
+        }
+    }
+    // Nor is it in the database file (or its WAL) in clear.
+    drop(app);
+    store.close().await;
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    for secret in ["T0K3N", "Q5ecret", "S3CRET2"] {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{secret} is in the database file"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -11,7 +11,7 @@ function serve() {
   let settings: Record<string, unknown> = {
     source: 'project',
     rules: { onFailure: true, onRecovery: true },
-    webhook: { url: 'https://hooks.example.com/hks', secretSet: true },
+    webhook: { url: 'https://hooks.example.com/…', urlSet: true, secretSet: true },
     updatedAt: '2026-01-01T00:00:00Z',
   }
   vi.stubGlobal(
@@ -49,7 +49,7 @@ function serve() {
             400,
           )
         }
-        settings = { ...settings, ...b, source: 'cronjob', webhook: { url: 'https://hooks.example.com/hks', secretSet: true }, updatedAt: '2026-01-02T00:00:00Z' }
+        settings = { ...settings, ...b, source: 'cronjob', webhook: { url: 'https://hooks.example.com/…', urlSet: true, secretSet: true }, updatedAt: '2026-01-02T00:00:00Z' }
         return json(settings)
       }
       if (path === '/projects/demo/cronjobs/report/alerts') return json(settings)
@@ -75,7 +75,7 @@ describe('Alerts of a CronJob', () => {
     expect(screen.getByText(/uses the project's default alerts/)).toBeInTheDocument()
     expect(screen.getByRole('checkbox', { name: 'A run succeeds after an alerted failure' })).toBeChecked()
     expect(screen.getByRole('checkbox', { name: 'A scheduled run does not start' })).not.toBeChecked()
-    expect(screen.getByRole('textbox', { name: 'Webhook URL' })).toHaveValue('https://hooks.example.com/hks')
+    expect(screen.getByRole('textbox', { name: 'Webhook URL' })).toHaveValue('https://hooks.example.com/…')
     // The secret is never shown: the field is empty and says it is set.
     const secret = screen.getByLabelText('Webhook secret')
     expect(secret).toHaveAttribute('type', 'password')
@@ -106,8 +106,8 @@ describe('Alerts of a CronJob', () => {
     const put = calls.filter((c) => c.method === 'PUT').at(-1)
     expect(put?.body).toEqual({
       rules: { onFailure: true, consecutiveFailures: 3, onMissed: false, longerThanSeconds: 600, onRecovery: true },
-      // No secret typed: the stored one is kept.
-      webhook: { url: 'https://hooks.example.com/hks' },
+      // No secret or URL typed: the URL as shown and no secret keep the stored ones.
+      webhook: { url: 'https://hooks.example.com/…' },
     })
     expect(await screen.findByText('This CronJob has its own alert settings.')).toBeInTheDocument()
     expect(screen.getByRole('button', { name: 'Use project default' })).toBeInTheDocument()

@@ -65,6 +65,7 @@ function AlertSettingsForm({
   const fieldError = (field: string) => (save.error instanceof ApiError ? save.error.forField(field) : null)
   const secretSet = saved.webhook?.secretSet ?? false
   const own = cronjob ? saved.source === 'cronjob' : saved.source === 'project'
+  const urlShown = (saved.webhook?.urlSet ?? false) && own
 
   return (
     <form
@@ -97,7 +98,15 @@ function AlertSettingsForm({
         )}
         <Check label="A run succeeds after an alerted failure" checked={form.onRecovery} onChange={(v) => set({ onRecovery: v })} />
       </fieldset>
-      <Field label="Webhook URL" hint="HKS POSTs each alert as signed JSON here; leave empty to only record alerts." error={fieldError('webhook.url')}>
+      <Field
+        label="Webhook URL"
+        hint={
+          urlShown
+            ? 'Shown without its path, which may hold a credential. Leave it to keep the URL, or type a new one; empty it to only record alerts.'
+            : 'HKS POSTs each alert as signed JSON here; leave empty to only record alerts.'
+        }
+        error={fieldError('webhook.url')}
+      >
         {(p) => <input {...p} type="url" value={form.url} placeholder="https://" onChange={(e) => set({ url: e.target.value })} />}
       </Field>
       <Field
