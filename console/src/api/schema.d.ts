@@ -32,8 +32,10 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a tenant, its tokens, projects and applications. The objects in
-         *     its cluster are left alone.
+         * Delete a tenant, its tokens, projects and applications. Its project
+         *     namespaces are deleted from its cluster in the background (retried until
+         *     done, also across restarts), and HKS's finalizers released there, so
+         *     nothing keeps running.
          */
         delete: operations["delete_tenant"];
         options?: never;
@@ -49,7 +51,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace a tenant's cluster connection. */
+        /**
+         * Replace a tenant's cluster connection. Unless `previousCluster` is
+         *     `keep`, the tenant's project namespaces in the previous cluster are
+         *     deleted in the background.
+         */
         put: operations["update_tenant_cluster"];
         post?: never;
         delete?: never;
@@ -904,6 +910,11 @@ export interface components {
              */
             timeZone?: string;
         };
+        /**
+         * @description The previous cluster, when a tenant's connection is replaced.
+         * @enum {string}
+         */
+        PreviousCluster: "cleanUp" | "keep";
         /** @description One thing wrong with the input, tied to the field that holds it. */
         Problem: {
             /** @description Stable machine-readable code, for example `invalid_env_name`. */
@@ -1228,6 +1239,8 @@ export interface components {
         });
         UpdateCluster: {
             cluster: components["schemas"]["ClusterConnection"];
+            /** @default cleanUp */
+            previousCluster?: components["schemas"]["PreviousCluster"];
         };
         /** @description Where alerts are sent. */
         WebhookBody: {

@@ -43,6 +43,24 @@ pub struct CreateTenant {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateCluster {
     pub cluster: ClusterConnection,
+    /// What happens to the tenant's namespaces in the cluster it used
+    /// until now.
+    #[serde(default)]
+    #[schema(default = PreviousCluster::default)]
+    pub previous_cluster: PreviousCluster,
+}
+
+/// The previous cluster, when a tenant's connection is replaced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PreviousCluster {
+    /// Another cluster: HKS deletes the tenant's project namespaces there
+    /// (in the background, retried until done), so runs do not happen twice.
+    #[default]
+    CleanUp,
+    /// The same cluster reached another way, for example new credentials:
+    /// nothing there is touched.
+    Keep,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

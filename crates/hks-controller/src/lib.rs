@@ -2,7 +2,8 @@
 //! (not for a principal): the [`reconciler`] keeps every cluster matching
 //! the store, the [`recorder`] keeps every run and its logs in the store,
 //! and [`housekeeping`] records missed runs, raises long-run alerts and
-//! applies retention. `hks serve` runs them next to the HTTP API; the API
+//! applies retention; [`retirement`] cleans up the namespaces of deleted
+//! tenants and of clusters a tenant no longer uses. `hks serve` runs them next to the HTTP API; the API
 //! crate does not depend on this one.
 //!
 //! Each loop works tenant by tenant: a tenant whose cluster does not answer
@@ -13,6 +14,7 @@ pub mod housekeeping;
 mod pass;
 pub mod reconciler;
 pub mod recorder;
+pub mod retirement;
 
 pub use pass::{Pass, PassError, Settings};
 pub use reconciler::{Reconciled, reconcile};

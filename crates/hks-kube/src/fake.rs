@@ -83,6 +83,8 @@ pub struct FakeGateway {
     /// Counts changes, as the live gateway counts watch events.
     version: AtomicU64,
     cluster: Mutex<Cluster>,
+    /// The namespaces `retire` was asked for, in order.
+    retired: Mutex<Vec<String>>,
 }
 
 /// Everything the fake's clusters hold.
@@ -302,6 +304,14 @@ fn terminate(pod: &mut Pod, exit_code: i32, at: Timestamp) {
 impl FakeGateway {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The namespaces retired so far, in order.
+    pub fn retired(&self) -> Vec<String> {
+        self.retired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn cluster(&self) -> MutexGuard<'_, Cluster> {
@@ -981,6 +991,28 @@ impl Gateway for FakeGateway {
     }
 
     fn forget(&self, _tenant_id: &str) {}
+
+    /// The fake's namespace controller and garbage collector act at once, and
+    /// its finalizers are released with the objects: every namespace is gone.
+    async fn retire(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespaces: &[String],
+    ) -> Result<Vec<String>, KubeError> {
+        for ns in namespaces {
+            let key = ObjectKey {
+                kind: crate::Kind::Namespace,
+                namespace: None,
+                name: ns.clone(),
+            };
+            self.delete(cluster, &key).await?;
+        }
+        self.retired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(namespaces.iter().cloned());
+        Ok(vec![])
+    }
 
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
         self.check()?;

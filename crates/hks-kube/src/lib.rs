@@ -315,6 +315,18 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
     /// Drops what is cached for a tenant (its connection changed or it was deleted).
     fn forget(&self, tenant_id: &str);
 
+    /// Cleans up namespaces HKS no longer manages, through `cluster`'s
+    /// connection but without its caches (it may be a tenant's previous
+    /// connection): deletes each namespace, and releases HKS's finalizer
+    /// from every Job and pod in it, since nobody will record those runs.
+    /// Answers the namespaces still there (being deleted); empty once all
+    /// are gone.
+    async fn retire(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespaces: &[String],
+    ) -> Result<Vec<String>, KubeError>;
+
     /// Every HKS run in the tenant's cluster, from the watch caches (for the
     /// run recorder).
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError>;

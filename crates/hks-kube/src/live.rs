@@ -735,6 +735,28 @@ impl Gateway for KubeGateway {
             .remove(tenant_id);
     }
 
+    async fn retire(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespaces: &[String],
+    ) -> Result<Vec<String>, KubeError> {
+        let (client, _) = self.clients(self.config(cluster.connection).await?)?;
+        let mut remaining = Vec::new();
+        for ns in namespaces {
+            let api = Api::<Namespace>::all(client.clone());
+            let Some(namespace) = api.get_opt(ns).await? else {
+                continue;
+            };
+            if namespace.metadata.deletion_timestamp.is_none() {
+                delete_one::<Namespace>(api, ns).await?;
+            }
+            release_all::<Job>(&client, ns).await?;
+            release_all::<Pod>(&client, ns).await?;
+            remaining.push(ns.clone());
+        }
+        Ok(remaining)
+    }
+
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
         let c = self.connect(cluster).await?;
         self.synced(&c).await?;
@@ -843,6 +865,40 @@ where
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Removes HKS's finalizer from every HKS object of kind `K` in `namespace`,
+/// read from the apiserver (not a cache: the connection may be one HKS no
+/// longer watches).
+async fn release_all<K>(client: &Client, namespace: &str) -> Result<(), KubeError>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api = Api::<K>::namespaced(client.clone(), namespace);
+    let held = api
+        .list(&ListParams::default().labels(MANAGED_SELECTOR))
+        .await?;
+    for object in held.items {
+        let Some(patch) = history::finalizer_patch(object.meta(), false) else {
+            continue;
+        };
+        match api
+            .patch(
+                &object.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            // Gone, or changed since the list: the next pass sees it again.
+            Err(kube::Error::Api(s)) if matches!(s.code, 404 | 409) => {}
+            other => drop(other?),
+        }
+    }
+    Ok(())
 }
 
 /// Reads a log as the container wrote it: `Api::logs` decodes it as UTF-8

@@ -7,6 +7,7 @@ use sqlx::Row;
 use crate::alerts::{
     delivery_context, delivery_url_context, settings_context, settings_url_context,
 };
+use crate::retirements::retirement_context;
 use crate::{Result, Store, StoreError, q};
 
 /// The context and plain text of the key check.
@@ -47,6 +48,12 @@ const SEALED: &[SealedColumn] = &[
         column: "secret",
         keys: &["id"],
         context: |k| delivery_context(&k[0]),
+    },
+    SealedColumn {
+        table: "cluster_retirements",
+        column: "connection",
+        keys: &["id"],
+        context: |k| retirement_context(&k[0]),
     },
     SealedColumn {
         table: "deliveries",

@@ -29,6 +29,7 @@ mod alerts;
 mod crypto;
 mod history;
 mod keys;
+mod retirements;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -51,6 +52,7 @@ pub use alerts::{
 };
 pub use crypto::{EncryptionKey, KeyRing, TOKEN_PREFIX, new_token, token_hash};
 pub use history::{Recorded, StoredLog};
+pub use retirements::{Previous, RetireReason, Retirement};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +159,11 @@ fn migrator() -> Migrator {
             5,
             "sealed_webhook_urls",
             include_str!("../migrations/0005_sealed_webhook_urls.sql"),
+        ),
+        migration(
+            6,
+            "cluster_retirements",
+            include_str!("../migrations/0006_cluster_retirements.sql"),
         ),
     ];
     Migrator {
@@ -304,28 +311,7 @@ impl Store {
         })
     }
 
-    pub async fn update_tenant_cluster(
-        &self,
-        tenant_id: &str,
-        cluster: &ClusterConnection,
-    ) -> Result<()> {
-        let sealed = self
-            .key
-            .seal(tenant_id, cluster.to_stored().to_string().as_bytes())?;
-        let r = sqlx::query("UPDATE tenants SET cluster = ? WHERE id = ?")
-            .bind(sealed)
-            .bind(tenant_id)
-            .execute(&self.pool)
-            .await
-            .map_err(q)?;
-        if r.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn tenant_row(&self, row: &SqliteRow) -> Result<(Tenant, ClusterConnection)> {
+    pub(crate) fn tenant_row(&self, row: &SqliteRow) -> Result<(Tenant, ClusterConnection)> {
         let id: String = row.try_get("id").map_err(q)?;
         let sealed: Vec<u8> = row.try_get("cluster").map_err(q)?;
         let plain = self.key.open(&id, &sealed)?;
@@ -371,19 +357,6 @@ impl Store {
             .await
             .map_err(q)?;
         self.tenant_row(&row.ok_or(StoreError::NotFound)?)
-    }
-
-    pub async fn delete_tenant(&self, tenant_id: &str) -> Result<()> {
-        let r = sqlx::query("DELETE FROM tenants WHERE id = ?")
-            .bind(tenant_id)
-            .execute(&self.pool)
-            .await
-            .map_err(q)?;
-        if r.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
     }
 
     // ---- tokens ----

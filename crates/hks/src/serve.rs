@@ -254,6 +254,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         service.clone(),
         Duration::from_secs(args.reconcile_seconds.max(5)),
     );
+    // Same interval as the reconciler: a deleted tenant's CronJobs stop
+    // within one pass.
+    let retirement = hks_controller::retirement::spawn(
+        service.clone(),
+        Duration::from_secs(args.reconcile_seconds.max(5)),
+    );
     let recorder = hks_controller::recorder::spawn(
         service.clone(),
         hks_controller::Settings {
@@ -291,6 +297,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await?;
     reconciler.abort();
+    retirement.abort();
     recorder.abort();
     deliveries.abort();
     if let Some(d) = demo {

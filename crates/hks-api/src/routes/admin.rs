@@ -108,7 +108,9 @@ pub async fn get_tenant(
     Ok(Json(tenant_named(&state, &tenant).await?.into()))
 }
 
-/// Replace a tenant's cluster connection.
+/// Replace a tenant's cluster connection. Unless `previousCluster` is
+/// `keep`, the tenant's project namespaces in the previous cluster are
+/// deleted in the background.
 #[utoipa::path(put, path = "/admin/tenants/{tenant}/cluster", tag = "admin", params(("tenant" = String, Path)), request_body = UpdateCluster,
     responses((status = 200, body = TenantView, description = "The tenant with its new connection."),
         (status = 400, body = ErrorBody, description = "The connection is invalid, or its kubeconfig unusable (`invalid`)."),
@@ -124,14 +126,23 @@ pub async fn update_tenant_cluster(
     let t = tenant_named(&state, &tenant).await?;
     state
         .store()
-        .update_tenant_cluster(&t.id, &body.cluster)
+        .update_tenant_cluster(
+            &t.id,
+            &body.cluster,
+            match body.previous_cluster {
+                PreviousCluster::CleanUp => hks_store::Previous::CleanUp,
+                PreviousCluster::Keep => hks_store::Previous::Keep,
+            },
+        )
         .await?;
     state.gateway().forget(&t.id);
     Ok(Json(tenant_named(&state, &tenant).await?.into()))
 }
 
-/// Delete a tenant, its tokens, projects and applications. The objects in
-/// its cluster are left alone.
+/// Delete a tenant, its tokens, projects and applications. Its project
+/// namespaces are deleted from its cluster in the background (retried until
+/// done, also across restarts), and HKS's finalizers released there, so
+/// nothing keeps running.
 #[utoipa::path(delete, path = "/admin/tenants/{tenant}", tag = "admin", params(("tenant" = String, Path)),
     responses((status = 204, description = "Deleted."), (status = 404, body = ErrorBody, description = "No such tenant (`not_found`).")), security(("admin" = [])))]
 pub async fn delete_tenant(

@@ -68,3 +68,69 @@ async fn unusable_kubeconfigs_are_refused_when_the_tenant_is_created() {
     let tenants: Vec<TenantView> = app.get("/api/v1/admin/tenants", ADMIN).await.json();
     assert!(tenants.is_empty(), "{tenants:?}");
 }
+
+/// Replacing a tenant's cluster hands the previous one over explicitly:
+/// by default its namespaces are cleaned up (so runs do not happen in both),
+/// with `previousCluster: keep` (new credentials for the same cluster)
+/// nothing there is touched. Deleting a tenant cleans up its namespaces.
+#[tokio::test]
+async fn a_replaced_or_deleted_tenant_cluster_is_cleaned_up() {
+    let app = TestApp::new().await;
+    let tenant = app.tenant("acme").await;
+    let namespace = app.project(&tenant.token, "shop").await.namespace;
+    let cluster =
+        json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n# other"});
+    let path = "/api/v1/admin/tenants/acme/cluster";
+
+    app.put(
+        path,
+        ADMIN,
+        json!({"cluster": cluster, "previousCluster": "keep"}),
+    )
+    .await
+    .expect_status(StatusCode::OK);
+    assert_eq!(
+        hks_controller::retirement::retire(app.state.app())
+            .await
+            .unwrap()
+            .done,
+        0
+    );
+    assert!(app.fake.retired().is_empty());
+
+    app.put(path, ADMIN, json!({"cluster": cluster}))
+        .await
+        .expect_status(StatusCode::OK);
+    assert_eq!(
+        hks_controller::retirement::retire(app.state.app())
+            .await
+            .unwrap()
+            .done,
+        1
+    );
+    assert_eq!(app.fake.retired(), std::slice::from_ref(&namespace));
+
+    let r = app
+        .put(
+            path,
+            ADMIN,
+            json!({"cluster": cluster, "previousCluster": "drop"}),
+        )
+        .await;
+    assert_eq!(
+        r.expect_error(StatusCode::BAD_REQUEST).problems[0].field,
+        "previousCluster"
+    );
+
+    app.delete("/api/v1/admin/tenants/acme", ADMIN)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    assert_eq!(
+        hks_controller::retirement::retire(app.state.app())
+            .await
+            .unwrap()
+            .done,
+        1
+    );
+    assert_eq!(app.fake.retired(), [namespace.clone(), namespace]);
+}

@@ -10,7 +10,7 @@ use hks_api::dto::{CronJobSummary, CronJobView, RunLogs};
 use hks_core::run::{Run, RunResult, Trigger};
 use serde_json::json;
 
-use crate::common::{TestApp, eventually, pod_spec};
+use crate::common::{ADMIN, TestApp, eventually, pod_spec};
 
 /// Polls `done` every half second until it holds; fails after `seconds`.
 async fn wait_until(what: &str, seconds: u64, mut done: impl AsyncFnMut() -> bool) {
@@ -453,4 +453,67 @@ async fn reconciler_and_tenants(
     assert!(api_b.get_opt("other").await.unwrap().is_some());
     let list_a: Vec<CronJobSummary> = app.get("/api/v1/projects/shop/cronjobs", a).await.json();
     assert_eq!(names(&list_a), ["report"], "{list_a:?}");
+}
+
+/// Deleting a tenant stops everything it ran: its tokens at once, and in the
+/// cluster its namespace (with an every-minute CronJob and a run whose pod
+/// holds HKS's finalizer, which nobody would release otherwise) is deleted
+/// by the retirement pass until it is gone.
+#[tokio::test]
+async fn a_deleted_tenant_stops_running_in_its_cluster() {
+    use k8s_openapi::api::core::v1::{Namespace, Pod};
+    let Some(kubeconfig) = hks_testkit::cluster() else {
+        return;
+    };
+    let app = TestApp::on_cluster().await;
+    let tenant = app.tenant_on("gone", &kubeconfig).await;
+    let project = format!("g{}", &tenant.id[..6]);
+    let namespace = app.project(&tenant.token, &project).await.namespace;
+    let base = format!("/api/v1/projects/{project}");
+    let job = json!({"name": "every-minute", "spec": {
+        "schedule": "* * * * *", "image": "hks.local/busybox:1",
+        "command": {"argv": ["sleep 600"], "shell": true}
+    }});
+    app.post(&format!("{base}/cronjobs"), &tenant.token, job)
+        .await
+        .expect_status(StatusCode::CREATED);
+    let run: Run = app
+        .post(
+            &format!("{base}/cronjobs/every-minute/runs"),
+            &tenant.token,
+            json!({}),
+        )
+        .await
+        .expect_json(StatusCode::CREATED);
+    let c = client(&kubeconfig).await;
+    let pods = kube::Api::<Pod>::namespaced(c.clone(), &namespace);
+    let selector = format!("batch.kubernetes.io/job-name={}", run.name);
+    wait_until("the run's pod", 120, async || {
+        !pods
+            .list(&kube::api::ListParams::default().labels(&selector))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    })
+    .await;
+
+    app.delete(&format!("/api/v1/admin/tenants/{}", tenant.name), ADMIN)
+        .await
+        .expect_status(StatusCode::NO_CONTENT);
+    app.get(&format!("{base}/cronjobs"), &tenant.token)
+        .await
+        .expect_status(StatusCode::UNAUTHORIZED);
+    let namespaces = kube::Api::<Namespace>::all(c);
+    wait_until("the deleted tenant's namespace gone", 300, async || {
+        hks_controller::retirement::retire(app.state.app())
+            .await
+            .unwrap();
+        namespaces.get_opt(&namespace).await.unwrap().is_none()
+    })
+    .await;
+    let left = hks_controller::retirement::retire(app.state.app())
+        .await
+        .unwrap();
+    assert_eq!(left, Default::default(), "nothing left to clean up");
 }
