@@ -2817,9 +2817,9 @@ export interface operations {
                 follow?: boolean;
                 /** @description Only this attempt (pod name). */
                 attempt?: string;
-                /** @description Only the last lines of each attempt. */
+                /** @description Only the last lines of each attempt (at most 100000). */
                 tailLines?: number;
-                /** @description At most this many bytes of each attempt (default 1 MiB). */
+                /** @description At most this many bytes of each attempt (default 1 MiB, at most 8 MiB). */
                 limitBytes?: number;
                 /** @description Prefix each line with its time. */
                 timestamps?: boolean;
@@ -2847,7 +2847,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description A parameter is invalid, for example `tailLines` not positive (`invalid`). */
+            /** @description A parameter is invalid, for example `tailLines` not from 1 to 100000 or `limitBytes` not from 1 to 8388608 (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;

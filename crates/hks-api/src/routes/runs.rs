@@ -74,7 +74,7 @@ const DEFAULT_LOG_LIMIT_BYTES: i64 = 1024 * 1024;
     params(("project" = String, Path), ("name" = String, Path), ("run" = String, Path), LogQuery),
     responses((status = 200, description = "JSON; with follow=true, text/plain streamed",
             content((RunLogs = "application/json"), (String = "text/plain"))),
-        (status = 400, body = ErrorBody, description = "A parameter is invalid, for example `tailLines` not positive (`invalid`)."),
+        (status = 400, body = ErrorBody, description = "A parameter is invalid, for example `tailLines` not from 1 to 100000 or `limitBytes` not from 1 to 8388608 (`invalid`)."),
         (status = 404, body = ErrorBody, description = "No such project, CronJob, run or attempt (`not_found`)."),
         (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`).")),
     security(("token" = [])))]
@@ -86,9 +86,13 @@ pub async fn run_logs(
 ) -> Result<Response> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
     tenancy::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
-    for (field, v) in [("tailLines", q.tail_lines), ("limitBytes", q.limit_bytes)] {
-        if v.is_some_and(|v| v <= 0) {
-            return Err(Invalid::one(field, Code::OutOfRange, "must be a positive number").into());
+    for (field, v, max) in [
+        ("tailLines", q.tail_lines, MAX_LOG_TAIL_LINES),
+        ("limitBytes", q.limit_bytes, MAX_LOG_LIMIT_BYTES),
+    ] {
+        if v.is_some_and(|v| !(1..=max).contains(&v)) {
+            let why = format!("must be a number from 1 to {max}");
+            return Err(Invalid::one(field, Code::OutOfRange, why).into());
         }
     }
     let options = LogOptions {

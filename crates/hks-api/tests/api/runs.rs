@@ -1,7 +1,9 @@
 //! Runs: Run now, the runs list, the last run in the CronJob list, and logs.
 
 use axum::http::StatusCode;
-use hks_api::dto::{AttemptLogView, CronJobSummary, ProjectView, RunLogs};
+use hks_api::dto::{
+    AttemptLogView, CronJobSummary, MAX_LOG_LIMIT_BYTES, MAX_LOG_TAIL_LINES, ProjectView, RunLogs,
+};
 use hks_core::run::{Run, RunResult, Trigger};
 use serde_json::json;
 
@@ -94,4 +96,38 @@ async fn run_now_runs_and_logs() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+/// `limitBytes` and `tailLines` have maximums (8 MiB, 100000 lines): more
+/// is a 400 naming the parameter and the allowed range, as is less than 1;
+/// the maximum itself is accepted.
+#[tokio::test]
+async fn log_parameters_are_bounded() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+    let logs = "/api/v1/projects/shop/cronjobs/report/runs/nope/logs";
+    for (param, max) in [
+        ("limitBytes", MAX_LOG_LIMIT_BYTES),
+        ("tailLines", MAX_LOG_TAIL_LINES),
+    ] {
+        for bad in [0, -1, max + 1, i64::MAX] {
+            for follow in [false, true] {
+                let e = app
+                    .get(&format!("{logs}?{param}={bad}&follow={follow}"), &token)
+                    .await
+                    .expect_error(StatusCode::BAD_REQUEST);
+                assert_eq!(e.code, "invalid");
+                assert_eq!(e.fields(), [param]);
+                assert_eq!(e.problems[0].code, "out_of_range");
+                assert_eq!(
+                    e.problems[0].message,
+                    format!("must be a number from 1 to {max}")
+                );
+            }
+        }
+        // The maximum is allowed: the unknown run is what is wrong then.
+        app.get(&format!("{logs}?{param}={max}"), &token)
+            .await
+            .expect_error(StatusCode::NOT_FOUND);
+    }
 }
