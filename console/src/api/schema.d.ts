@@ -469,7 +469,10 @@ export interface components {
             archived: boolean;
             log: string;
             pod: string;
-            /** @description HKS kept only the head and tail of a long log (the cut is marked in the text). */
+            /**
+             * @description HKS kept only the head and tail of a long log (the cut is marked in
+             *     the text), or the response's total over all attempts cut this one short.
+             */
             truncated: boolean;
         };
         /**
@@ -2819,7 +2822,11 @@ export interface operations {
                 attempt?: string;
                 /** @description Only the last lines of each attempt (at most 100000). */
                 tailLines?: number;
-                /** @description At most this many bytes of each attempt (default 1 MiB, at most 8 MiB). */
+                /**
+                 * @description At most this many bytes of each attempt (default 1 MiB, at most 8 MiB).
+                 *     All attempts together get at most 16 MiB, the newest first: an
+                 *     attempt cut short by that is marked `truncated`.
+                 */
                 limitBytes?: number;
                 /** @description Prefix each line with its time. */
                 timestamps?: boolean;

@@ -46,6 +46,16 @@ pub fn restore(gzip: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// At most the first `limit` bytes of an archived log's text: no more is
+/// decompressed.
+pub fn restore_head(gzip: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    GzDecoder::new(gzip)
+        .take(u64::try_from(limit).unwrap_or(u64::MAX))
+        .read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// What a log request over an archived log returns: the last `tail_lines`
 /// lines, then at most `limit_bytes` bytes, as the kubelet does for live logs.
 pub fn clip(text: &str, tail_lines: Option<usize>, limit_bytes: Option<usize>) -> &str {
@@ -129,6 +139,16 @@ mod tests {
             assert_eq!(tail.matches('\u{fffd}').count(), 2, "cap {cap}: tail split");
             assert!(tail.ends_with("\u{fffd}\u{fffd} end\n"));
         }
+    }
+
+    #[test]
+    fn a_head_is_restored_without_the_rest() {
+        let log: Vec<u8> = (0..10_000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let a = archive(&log, DEFAULT_CAP_BYTES);
+        assert_eq!(restore_head(&a.gzip, 100).unwrap(), &log[..100]);
+        assert_eq!(restore_head(&a.gzip, usize::MAX).unwrap(), log);
     }
 
     #[test]

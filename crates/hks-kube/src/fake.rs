@@ -61,8 +61,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 use crate::{
-    Applied, AttemptLog, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, Object,
-    ObjectKey, Observed, ObservedCronJob, RunObject, TenantCluster,
+    Applied, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, Object, ObjectKey, Observed,
+    ObservedCronJob, RunObject, TenantCluster, read_within_total,
 };
 
 /// The Job controller's finalizer on the pods it tracks.
@@ -931,22 +931,27 @@ impl Gateway for FakeGateway {
         cronjob: &str,
         run: &str,
         options: &LogOptions,
-    ) -> Result<Vec<AttemptLog>, KubeError> {
+    ) -> Result<Vec<crate::AttemptLog>, KubeError> {
         self.check()?;
         let pods = self.run_logs(cluster, namespace, cronjob, run)?;
         self.check_logs()?;
-        let out: Vec<AttemptLog> = pods
+        let (names, logs): (Vec<String>, Vec<Vec<u8>>) = pods
             .into_iter()
             .filter(|(pod, _)| options.attempt.as_ref().is_none_or(|a| a == pod))
-            .map(|(pod, log)| AttemptLog {
-                log: logtext::lossy_head(clip(&log, options), limit(options)),
-                pod,
-            })
-            .collect();
-        if options.attempt.is_some() && out.is_empty() {
+            .unzip();
+        if options.attempt.is_some() && names.is_empty() {
             return Err(KubeError::NotFound);
         }
-        Ok(out)
+        read_within_total(names.clone(), options, |pod, limit| {
+            let i = names.iter().position(|n| *n == pod).unwrap_or_default();
+            let limited = LogOptions {
+                limit_bytes: limit.and_then(|l| i64::try_from(l).ok()),
+                ..options.clone()
+            };
+            let bytes = clip(&logs[i], &limited).to_vec();
+            async move { Ok(bytes) }
+        })
+        .await
     }
 
     async fn follow_logs(

@@ -170,8 +170,12 @@ pub struct LogOptions {
     /// Only this attempt (pod); all attempts when `None` (the latest when following).
     pub attempt: Option<String>,
     pub tail_lines: Option<i64>,
+    /// At most this many bytes of each attempt.
     pub limit_bytes: Option<i64>,
     pub timestamps: bool,
+    /// At most this many bytes of all attempts together, given to the
+    /// newest attempts first (see [`read_within_total`]).
+    pub total_bytes: Option<usize>,
 }
 
 /// The log of one attempt, as text: bytes that are not UTF-8 come out as U+FFFD.
@@ -179,6 +183,47 @@ pub struct LogOptions {
 pub struct AttemptLog {
     pub pod: String,
     pub log: String,
+    /// [`LogOptions::total_bytes`], not the attempt's own limit, cut it short.
+    pub cut: bool,
+}
+
+/// Reads the logs of `pods` (oldest first) within [`LogOptions::total_bytes`],
+/// so that a run with many attempts costs no more than that: the newest
+/// attempts are read first, each with its own `limit_bytes` or what is left
+/// of the total, whichever is less. An attempt the total cut short is marked
+/// [`AttemptLog::cut`]; one left with nothing is not read at all.
+/// `read(pod, limit)` gives at most `limit` bytes of a pod's log.
+pub async fn read_within_total<F>(
+    pods: Vec<String>,
+    options: &LogOptions,
+    mut read: impl FnMut(String, Option<usize>) -> F,
+) -> Result<Vec<AttemptLog>, KubeError>
+where
+    F: Future<Output = Result<Vec<u8>, KubeError>>,
+{
+    let own = options.limit_bytes.and_then(|l| usize::try_from(l).ok());
+    let mut left = options.total_bytes;
+    let mut out = Vec::with_capacity(pods.len());
+    for pod in pods.into_iter().rev() {
+        let limit = match (own, left) {
+            (Some(own), Some(left)) => Some(own.min(left)),
+            (own, left) => own.or(left),
+        };
+        let by_total = left.is_some_and(|left| own.is_none_or(|own| left < own));
+        let bytes = if limit == Some(0) {
+            Vec::new()
+        } else {
+            read(pod.clone(), limit).await?
+        };
+        let cut = by_total && limit.is_some_and(|l| bytes.len() >= l);
+        if let Some(left) = &mut left {
+            *left = left.saturating_sub(bytes.len());
+        }
+        let log = hks_core::logtext::lossy_head(&bytes, limit);
+        out.push(AttemptLog { pod, log, cut });
+    }
+    out.reverse();
+    Ok(out)
 }
 
 /// A Job or pod of a run, as the run history sees it: whether it carries

@@ -31,7 +31,7 @@ use tracing::{debug, warn};
 use crate::{
     Applied, AttemptLog, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind, KubeError,
     LogOptions, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
-    TenantCluster, history,
+    TenantCluster, history, read_within_total,
 };
 
 /// Timeouts for talking to tenant clusters.
@@ -643,33 +643,32 @@ impl Gateway for KubeGateway {
         let c = self.connect(cluster).await?;
         let pods = Self::pods_of_run(&c, namespace, cronjob, run).await?;
         let api = Api::<Pod>::namespaced(c.client.clone(), namespace);
-        let params = LogParams {
-            tail_lines: options.tail_lines,
-            limit_bytes: options.limit_bytes,
-            timestamps: options.timestamps,
-            ..LogParams::default()
-        };
-        let limit = options.limit_bytes.and_then(|l| usize::try_from(l).ok());
-        let mut out = Vec::new();
-        for pod in pods.iter().filter(|p| {
-            options
-                .attempt
-                .as_ref()
-                .is_none_or(|a| Some(a) == p.metadata.name.as_ref())
-        }) {
-            let name = pod.name_any();
-            let log = match read_log(&api, &name, &params).await {
-                Ok(bytes) => logtext::lossy_head(&bytes, limit),
-                // A container that has not started has no log yet.
-                Err(kube::Error::Api(s)) if s.code == 400 => String::new(),
-                Err(e) => return Err(e.into()),
-            };
-            out.push(AttemptLog { pod: name, log });
-        }
-        if options.attempt.is_some() && out.is_empty() {
+        let names: Vec<String> = pods
+            .iter()
+            .map(ResourceExt::name_any)
+            .filter(|name| options.attempt.as_ref().is_none_or(|a| a == name))
+            .collect();
+        if options.attempt.is_some() && names.is_empty() {
             return Err(KubeError::NotFound);
         }
-        Ok(out)
+        read_within_total(names, options, |name, limit| {
+            let params = LogParams {
+                tail_lines: options.tail_lines,
+                limit_bytes: limit.and_then(|l| i64::try_from(l).ok()),
+                timestamps: options.timestamps,
+                ..LogParams::default()
+            };
+            let api = api.clone();
+            async move {
+                match read_log(&api, &name, &params, limit).await {
+                    Ok(bytes) => Ok(bytes),
+                    // A container that has not started has no log yet.
+                    Err(kube::Error::Api(s)) if s.code == 400 => Ok(Vec::new()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        })
+        .await
     }
 
     async fn follow_logs(
@@ -762,9 +761,17 @@ impl Gateway for KubeGateway {
             limit_bytes: Some(limit_bytes),
             ..LogParams::default()
         };
-        match read_log(&Api::namespaced(c.client.clone(), namespace), pod, &params).await {
+        let limit = usize::try_from(limit_bytes).ok();
+        match read_log(
+            &Api::namespaced(c.client.clone(), namespace),
+            pod,
+            &params,
+            limit,
+        )
+        .await
+        {
             Ok(mut bytes) => {
-                let keep = logtext::limited(&bytes, usize::try_from(limit_bytes).ok()).len();
+                let keep = logtext::limited(&bytes, limit).len();
                 bytes.truncate(keep);
                 Ok(Some(bytes))
             }
@@ -856,9 +863,17 @@ where
 
 /// Reads a log as the container wrote it: `Api::logs` decodes it as UTF-8
 /// and fails on the first byte that is not, which is the run's output, not
-/// an outage.
-async fn read_log(api: &Api<Pod>, pod: &str, params: &LogParams) -> Result<Vec<u8>, kube::Error> {
-    let mut reader = Box::pin(api.log_stream(pod, params).await?);
+/// an outage. At most `limit` bytes are read, whatever the tenant's
+/// apiserver sends (it need not honour `limitBytes`).
+async fn read_log(
+    api: &Api<Pod>,
+    pod: &str,
+    params: &LogParams,
+    limit: Option<usize>,
+) -> Result<Vec<u8>, kube::Error> {
+    let reader = api.log_stream(pod, params).await?;
+    let limit = limit.map_or(u64::MAX, |l| u64::try_from(l).unwrap_or(u64::MAX));
+    let mut reader = Box::pin(reader.take(limit));
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)

@@ -100,6 +100,7 @@ pub async fn run_logs(
         tail_lines: q.tail_lines,
         limit_bytes: Some(q.limit_bytes.unwrap_or(DEFAULT_LOG_LIMIT_BYTES)),
         timestamps: q.timestamps,
+        total_bytes: Some(MAX_LOG_TOTAL_BYTES),
     };
     let scope = Scope::of(&state, &tenant.principal).await?;
     let cluster = scope.cluster();

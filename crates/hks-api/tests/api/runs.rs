@@ -2,7 +2,8 @@
 
 use axum::http::StatusCode;
 use hks_api::dto::{
-    AttemptLogView, CronJobSummary, MAX_LOG_LIMIT_BYTES, MAX_LOG_TAIL_LINES, ProjectView, RunLogs,
+    AttemptLogView, CronJobSummary, MAX_LOG_LIMIT_BYTES, MAX_LOG_TAIL_LINES, MAX_LOG_TOTAL_BYTES,
+    ProjectView, RunLogs,
 };
 use hks_core::run::{Run, RunResult, Trigger};
 use serde_json::json;
@@ -130,4 +131,65 @@ async fn log_parameters_are_bounded() {
             .await
             .expect_error(StatusCode::NOT_FOUND);
     }
+}
+
+/// A run of many long attempts costs one request at most 16 MiB of log:
+/// each attempt gets its `limitBytes`, the newest first, and the oldest
+/// gets what is left, marked truncated.
+#[tokio::test]
+async fn the_logs_of_all_attempts_together_are_bounded() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+    let run: Run = app
+        .post(
+            "/api/v1/projects/shop/cronjobs/report/runs",
+            &token,
+            json!({}),
+        )
+        .await
+        .expect_json(StatusCode::CREATED);
+    let tenant = app.tenant_id("acme").await;
+    let namespace = app
+        .get("/api/v1/projects/shop", &token)
+        .await
+        .json::<ProjectView>()
+        .namespace;
+    let now = jiff::Timestamp::now();
+    let mib = 1024 * 1024;
+    let mut pods = vec![];
+    for attempt in 0..3 {
+        let pod = app.fake.start_attempt(&tenant, &namespace, &run.name, now);
+        let mut log = format!("attempt {attempt}\n").into_bytes();
+        log.resize(7 * mib, b'.');
+        app.fake.end_attempt(&tenant, &namespace, &pod, 1, log, now);
+        pods.push(pod);
+    }
+    let logs: RunLogs = app
+        .get(
+            &format!(
+                "/api/v1/projects/shop/cronjobs/report/runs/{}/logs?limitBytes={MAX_LOG_LIMIT_BYTES}",
+                run.name
+            ),
+            &token,
+        )
+        .await
+        .expect_json(StatusCode::OK);
+    let seen: Vec<(&str, usize, bool)> = logs
+        .attempts
+        .iter()
+        .map(|a| (a.pod.as_str(), a.log.len(), a.truncated))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (pods[0].as_str(), 2 * mib, true),
+            (pods[1].as_str(), 7 * mib, false),
+            (pods[2].as_str(), 7 * mib, false),
+        ]
+    );
+    assert!(logs.attempts[0].log.starts_with("attempt 0\n"));
+    assert_eq!(
+        logs.attempts.iter().map(|a| a.log.len()).sum::<usize>(),
+        MAX_LOG_TOTAL_BYTES
+    );
 }
