@@ -49,7 +49,7 @@ use hks_core::labels::{
     ANNOTATION_SCHEDULED_TIMESTAMP, FINALIZER_ARCHIVE, LABEL_APPLICATION, LABEL_CONTROLLER_UID,
     LABEL_JOB_NAME,
 };
-use hks_core::logtext;
+use hks_core::logtext::{self, LossyDecoder};
 use hks_core::manifest::manual_job;
 use hks_core::run::{Run, RunResult, run, sort_newest_first};
 use jiff::Timestamp;
@@ -82,7 +82,9 @@ pub struct FakeGateway {
     applies: AtomicUsize,
     /// Counts changes, as the live gateway counts watch events.
     version: AtomicU64,
-    cluster: Mutex<Cluster>,
+    cluster: Arc<Mutex<Cluster>>,
+    /// Wakes followed logs on every change.
+    changes: Arc<tokio::sync::Notify>,
 }
 
 /// Everything the fake's clusters hold.
@@ -145,6 +147,12 @@ fn head(log: &[u8], limit: Option<i64>) -> &[u8] {
         Some(limit) if log.len() > limit => &log[..limit],
         _ => log,
     }
+}
+
+/// The pod's container is running: its log may grow.
+fn running(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_none()
+        && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
 }
 
 fn limit(options: &LogOptions) -> Option<usize> {
@@ -310,6 +318,22 @@ impl FakeGateway {
 
     fn changed(&self) {
         self.version.fetch_add(1, Ordering::AcqRel);
+        self.changes.notify_waiters();
+    }
+
+    /// The running attempt `pod` writes `bytes` to its log (a followed
+    /// log gets them at once).
+    ///
+    /// # Panics
+    /// When the pod's container has not started.
+    pub fn write_log(&self, tenant_id: &str, namespace: &str, pod: &str, bytes: &[u8]) {
+        let pk = key(tenant_id, namespace, pod);
+        self.cluster()
+            .logs
+            .get_mut(&pk)
+            .unwrap_or_else(|| panic!("the fake cluster has no started pod {pk:?}"))
+            .extend_from_slice(bytes);
+        self.changed();
     }
 
     /// From now on every call fails as if the apiserver were down (or works again).
@@ -965,13 +989,50 @@ impl Gateway for FakeGateway {
         self.check()?;
         let pods = self.run_logs(cluster, namespace, cronjob, run)?;
         self.check_logs()?;
-        let (_, log) = match &options.attempt {
+        let (pod, log) = match &options.attempt {
             Some(a) => pods.into_iter().find(|(pod, _)| pod == a),
             None => pods.into_iter().last(),
         }
         .ok_or(KubeError::NotFound)?;
-        let log = logtext::lossy_head(clip(&log, options), limit(options));
-        Ok(Box::pin(futures::stream::once(async move { Ok(log) })))
+        let pk = key(cluster.tenant_id, namespace, &pod);
+        if !self.cluster().pods.get(&pk).is_some_and(running) {
+            let log = logtext::lossy_head(clip(&log, options), limit(options));
+            return Ok(Box::pin(futures::stream::once(async move { Ok(log) })));
+        }
+        // A running attempt: its log from the start, then what it writes
+        // as it writes it, until it ends (or `limitBytes` is reached).
+        let shared = self.cluster.clone();
+        let changes = self.changes.clone();
+        let limit = limit(options).unwrap_or(usize::MAX);
+        let state = (0_usize, LossyDecoder::default());
+        Ok(Box::pin(futures::stream::unfold(
+            state,
+            move |(sent, mut decoder)| {
+                let (shared, changes, pk) = (shared.clone(), changes.clone(), pk.clone());
+                async move {
+                    loop {
+                        let notified = changes.notified();
+                        tokio::pin!(notified);
+                        notified.as_mut().enable();
+                        let (new, running) = {
+                            let c = shared.lock().unwrap_or_else(|e| e.into_inner());
+                            let log = c.logs.get(&pk).map(Vec::as_slice).unwrap_or_default();
+                            let end = log.len().min(limit);
+                            let new = log[sent.min(end)..end].to_vec();
+                            (new, c.pods.get(&pk).is_some_and(running))
+                        };
+                        if !new.is_empty() {
+                            let text = decoder.push(&new);
+                            return Some((Ok(text), (sent + new.len(), decoder)));
+                        }
+                        if !running || sent >= limit {
+                            return None;
+                        }
+                        notified.await;
+                    }
+                }
+            },
+        )))
     }
 
     async fn check_connection(
