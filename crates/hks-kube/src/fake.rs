@@ -61,8 +61,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 use crate::{
-    Applied, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, Object, ObjectKey, Observed,
-    ObservedCronJob, RunObject, TenantCluster, read_within_total,
+    Applied, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, LogTail, Object, ObjectKey,
+    Observed, ObservedCronJob, RunObject, TenantCluster, read_within_total,
 };
 
 /// The Job controller's finalizer on the pods it tracks.
@@ -1091,6 +1091,36 @@ impl Gateway for FakeGateway {
             // As the live gateway: a log as long as the limit may have been cut.
             let cut = head(log, Some(limit_bytes));
             logtext::limited(cut, usize::try_from(limit_bytes).ok()).to_vec()
+        }))
+    }
+
+    async fn attempt_log_tail(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        tail_lines: i64,
+        keep_bytes: usize,
+    ) -> Result<Option<LogTail>, KubeError> {
+        self.check_logs()?;
+        let k = key(cluster.tenant_id, namespace, pod);
+        let c = self.cluster();
+        if c.unreadable.contains(&k) {
+            return Err(KubeError::Unreachable(
+                "the pod's kubelet does not answer (fake)".into(),
+            ));
+        }
+        Ok(c.logs.get(&k).map(|log| {
+            let lines = LogOptions {
+                tail_lines: Some(tail_lines),
+                ..LogOptions::default()
+            };
+            let mut tail = crate::TailKeeper::new(keep_bytes);
+            // In pieces, as the kubelet streams it.
+            for chunk in clip(log, &lines).chunks(64 * 1024) {
+                tail.push(chunk);
+            }
+            tail.finish()
         }))
     }
 

@@ -187,6 +187,55 @@ pub struct AttemptLog {
     pub cut: bool,
 }
 
+/// The end of an attempt's log ([`Gateway::attempt_log_tail`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTail {
+    /// At most the `keep_bytes` asked for, the last ones.
+    pub bytes: Vec<u8>,
+    /// Bytes the kubelet sent for the lines asked: more than `bytes` when
+    /// those lines were longer than `keep_bytes`.
+    pub sent: u64,
+}
+
+/// Keeps the last `keep` bytes of what is pushed, in at most twice that
+/// memory, then moves its start to a character boundary.
+#[derive(Debug, Default)]
+pub struct TailKeeper {
+    keep: usize,
+    bytes: Vec<u8>,
+    sent: u64,
+}
+
+impl TailKeeper {
+    pub fn new(keep: usize) -> Self {
+        Self {
+            keep,
+            ..Self::default()
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.sent += chunk.len() as u64;
+        self.bytes.extend_from_slice(chunk);
+        if self.bytes.len() > self.keep.saturating_mul(2) {
+            let drop = self.bytes.len() - self.keep;
+            self.bytes.drain(..drop);
+        }
+    }
+
+    pub fn finish(mut self) -> LogTail {
+        if self.bytes.len() > self.keep {
+            let from = self.bytes.len() - self.keep;
+            let from = hks_core::logtext::ceil_boundary(&self.bytes, from);
+            self.bytes.drain(..from);
+        }
+        LogTail {
+            bytes: self.bytes,
+            sent: self.sent,
+        }
+    }
+}
+
 /// Reads the logs of `pods` (oldest first) within [`LogOptions::total_bytes`],
 /// so that a run with many attempts costs no more than that: the newest
 /// attempts are read first, each with its own `limit_bytes` or what is left
@@ -372,6 +421,19 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         limit_bytes: i64,
     ) -> Result<Option<Vec<u8>>, KubeError>;
 
+    /// The end of a finished attempt's log: the kubelet's last `tail_lines`
+    /// lines, read as a stream of which only the last `keep_bytes` bytes
+    /// are kept (starting on a character boundary), so a long line costs
+    /// no memory; `None` when the cluster no longer has it.
+    async fn attempt_log_tail(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        tail_lines: i64,
+        keep_bytes: usize,
+    ) -> Result<Option<LogTail>, KubeError>;
+
     /// Adds (`has_finalizer`) or removes HKS's finalizer
     /// ([`hks_core::manifest::FINALIZER_ARCHIVE`]) on a Job or pod. Adding is
     /// a no-op when it is there or the object is being deleted (when none
@@ -392,4 +454,32 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         namespace: &str,
         cronjob: &str,
     ) -> Result<Vec<CronJobEvent>, KubeError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tail_keeps_the_last_bytes_whole_characters_in_bounded_memory() {
+        let log = "ab€😀\n".repeat(1000).into_bytes();
+        for chunk in [1, 7, 64, 5000] {
+            let mut tail = TailKeeper::new(100);
+            for c in log.chunks(chunk) {
+                tail.push(c);
+                assert!(tail.bytes.len() <= 200 + chunk, "chunks of {chunk}");
+            }
+            let t = tail.finish();
+            assert_eq!(t.sent, log.len() as u64);
+            assert!(
+                t.bytes.len() <= 100 && t.bytes.len() > 96,
+                "{}",
+                t.bytes.len()
+            );
+            assert!(log.ends_with(&t.bytes));
+            assert!(std::str::from_utf8(&t.bytes).is_ok(), "chunks of {chunk}");
+        }
+        let short = TailKeeper::new(100);
+        assert_eq!(short.finish().bytes, b"");
+    }
 }

@@ -30,7 +30,7 @@ use tracing::{debug, warn};
 
 use crate::{
     Applied, AttemptLog, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind, KubeError,
-    LogOptions, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
+    LogOptions, LogTail, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
     TenantCluster, history, read_within_total,
 };
 
@@ -778,6 +778,38 @@ impl Gateway for KubeGateway {
             // The pod, or its container, is gone.
             Err(kube::Error::Api(s)) if s.code == 400 || s.code == 404 => Ok(None),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn attempt_log_tail(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        tail_lines: i64,
+        keep_bytes: usize,
+    ) -> Result<Option<LogTail>, KubeError> {
+        let c = self.connect(cluster).await?;
+        let params = LogParams {
+            tail_lines: Some(tail_lines),
+            ..LogParams::default()
+        };
+        let api = Api::<Pod>::namespaced(c.client.clone(), namespace);
+        let reader = match api.log_stream(pod, &params).await {
+            Ok(reader) => reader,
+            // The pod, or its container, is gone.
+            Err(kube::Error::Api(s)) if s.code == 400 || s.code == 404 => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut reader = Box::pin(reader);
+        let mut tail = crate::TailKeeper::new(keep_bytes);
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) => return Ok(Some(tail.finish())),
+                Ok(n) => tail.push(&buf[..n]),
+                Err(e) => return Err(KubeError::Unreachable(Box::new(e))),
+            }
         }
     }
 
