@@ -972,4 +972,30 @@ mod tests {
             .is_err()
         );
     }
+
+    /// A followed log passes on what the container wrote at once, in
+    /// pieces of at most the read buffer: a line without a newline is never
+    /// held back, however long.
+    #[tokio::test]
+    async fn a_followed_line_without_newline_is_passed_on_in_pieces() {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<std::io::Result<Vec<u8>>>();
+        tx.unbounded_send(Ok(vec![b'x'; 100 * 1024])).unwrap();
+        tx.unbounded_send(Ok("é".as_bytes()[..1].to_vec())).unwrap();
+        // The sender stays: the container is still running.
+        let mut text = Box::pin(follow_text(rx.into_async_read(), None));
+        let mut got = String::new();
+        // A generous ceiling: it takes microseconds, and never ends if held back.
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while got.len() < 100 * 1024 {
+                let piece = text.next().await.unwrap().unwrap();
+                assert!(piece.len() <= 16 * 1024, "{} bytes at once", piece.len());
+                got.push_str(&piece);
+            }
+        })
+        .await
+        .expect("the line passed on before it ended");
+        assert_eq!(got, "x".repeat(100 * 1024));
+        tx.unbounded_send(Ok("é".as_bytes()[1..].to_vec())).unwrap();
+        assert_eq!(text.next().await.unwrap().unwrap(), "é");
+    }
 }
