@@ -320,7 +320,9 @@ export interface paths {
         };
         /**
          * The logs of a run: every attempt as JSON, or with `follow=true` one
-         *     attempt streamed as text while it runs.
+         *     attempt streamed as text while it runs. A followed log ends when the
+         *     attempt ends, when the token is revoked or its tenant deleted (checked
+         *     every 5 seconds), or when the server shuts down.
          */
         get: operations["run_logs"];
         put?: never;
@@ -475,7 +477,10 @@ export interface components {
             archived: boolean;
             log: string;
             pod: string;
-            /** @description HKS kept only the head and tail of a long log (the cut is marked in the text). */
+            /**
+             * @description HKS kept only the head and tail of a long log (the cut is marked in
+             *     the text), or the response's total over all attempts cut this one short.
+             */
             truncated: boolean;
         };
         /**
@@ -792,10 +797,10 @@ export interface components {
             /**
              * @description Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
              *     `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
-             *     `payload_too_large`, `timeout` or `overloaded`.
+             *     `payload_too_large`, `timeout`, `overloaded` or `too_many_requests`.
              * @enum {string}
              */
-            code: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "internal";
+            code: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal";
             message: string;
             /** @description For `invalid`: every problem, with its field path. */
             problems?: components["schemas"]["Problem"][];
@@ -938,6 +943,7 @@ export interface components {
          *     - `payload_too_large`: The request body is larger than the installation accepts.
          *     - `timeout`: The request was not answered within the installation's time limit; retry later.
          *     - `overloaded`: The server is handling too many requests at once; retry later.
+         *     - `too_many_requests`: Too many requests of this kind (followed logs) are open for the tenant or in all; retry after `Retry-After` seconds.
          *     - `internal`: A fault of HKS's own; the details are in its log, never in the response.
          *     - `unreadable_body`: The request body could not be read.
          *     - `invalid_json`: The body is not JSON of the expected shape: an unknown field, a wrong type, a missing field.
@@ -1000,7 +1006,7 @@ export interface components {
          *     - `exceeds_run_timeout`: The requests and waits between them can take longer than the run's timeout.
          * @enum {string}
          */
-        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout";
+        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout";
         ProjectView: {
             /** Format: date-time */
             createdAt: string;
@@ -2884,9 +2890,13 @@ export interface operations {
                 follow?: boolean;
                 /** @description Only this attempt (pod name). */
                 attempt?: string;
-                /** @description Only the last lines of each attempt. */
+                /** @description Only the last lines of each attempt (at most 100000). */
                 tailLines?: number;
-                /** @description At most this many bytes of each attempt (default 1 MiB). */
+                /**
+                 * @description At most this many bytes of each attempt (default 1 MiB, at most 8 MiB).
+                 *     All attempts together get at most 16 MiB, the newest first: an
+                 *     attempt cut short by that is marked `truncated`.
+                 */
                 limitBytes?: number;
                 /** @description Prefix each line with its time. */
                 timestamps?: boolean;
@@ -2914,7 +2924,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description A parameter is invalid, for example `tailLines` not positive (`invalid`). */
+            /** @description A parameter is invalid, for example `tailLines` not from 1 to 100000 or `limitBytes` not from 1 to 8388608 (`invalid`). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2927,6 +2937,17 @@ export interface operations {
             /** @description No such project, CronJob, run or attempt (`not_found`). */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description With follow=true: the tenant has 8 followed logs open, or the installation 256 (`hks serve --max-follows-per-tenant`, `--max-follows`); retry after `Retry-After` seconds (`too_many_requests`). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

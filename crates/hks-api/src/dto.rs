@@ -237,6 +237,15 @@ pub struct CreateCronJob {
     pub spec: CronJobSpec,
 }
 
+/// The most bytes of one attempt's log a request may ask for (`limitBytes`).
+pub const MAX_LOG_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
+/// The most lines of one attempt's log a request may ask for (`tailLines`).
+pub const MAX_LOG_TAIL_LINES: i64 = 100_000;
+/// The most bytes of log one request answers over all attempts of a run.
+pub const MAX_LOG_TOTAL_BYTES: usize = 16 * 1024 * 1024;
+
+// The `maximum`s below are these constants: utoipa takes only literals
+// there, and the contract test checks them against the server.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
@@ -247,11 +256,13 @@ pub struct LogQuery {
     pub follow: bool,
     /// Only this attempt (pod name).
     pub attempt: Option<String>,
-    /// Only the last lines of each attempt.
-    #[param(minimum = 1)]
+    /// Only the last lines of each attempt (at most 100000).
+    #[param(minimum = 1, maximum = 100000)]
     pub tail_lines: Option<i64>,
-    /// At most this many bytes of each attempt (default 1 MiB).
-    #[param(minimum = 1, default = 1048576)]
+    /// At most this many bytes of each attempt (default 1 MiB, at most 8 MiB).
+    /// All attempts together get at most 16 MiB, the newest first: an
+    /// attempt cut short by that is marked `truncated`.
+    #[param(minimum = 1, maximum = 8388608, default = 1048576)]
     pub limit_bytes: Option<i64>,
     /// Prefix each line with its time.
     #[serde(default)]

@@ -48,6 +48,9 @@ pub enum ApiError {
     /// Too many requests are being handled at once.
     #[error("the server is busy; try again later")]
     Overloaded,
+    /// Too many followed logs are open, the tenant's or in all.
+    #[error("too many followed logs are open; close one or try again later")]
+    TooManyFollows,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -75,6 +78,8 @@ pub enum ErrorCode {
     Timeout,
     /// 503: too many requests are being handled at once.
     Overloaded,
+    /// 429: too many followed logs are open, the tenant's or in all.
+    TooManyRequests,
     /// 500: a bug; the details are in the server's log.
     Internal,
 }
@@ -84,7 +89,7 @@ pub enum ErrorCode {
 pub struct ErrorBody {
     /// Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
     /// `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
-    /// `payload_too_large`, `timeout` or `overloaded`.
+    /// `payload_too_large`, `timeout`, `overloaded` or `too_many_requests`.
     // A plain string with `ErrorCode`'s values (see `openapi::complete`),
     // rather than a reference, so the document's shape stays as it was.
     #[schema(value_type = String)]
@@ -155,6 +160,7 @@ impl IntoResponse for ApiError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, C::Timeout),
             Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, C::Overloaded),
+            Self::TooManyFollows => (StatusCode::TOO_MANY_REQUESTS, C::TooManyRequests),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Internal),
         };
         match &self {
@@ -199,7 +205,7 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));

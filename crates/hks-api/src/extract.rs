@@ -26,6 +26,9 @@ fn bearer(parts: &Parts) -> Option<&str> {
 pub struct Tenant {
     /// Who asks: the tenant and the token's name.
     pub principal: Principal,
+    /// The token's hash, to check later that it is still valid (a
+    /// followed log ends when it is not).
+    pub token_hash: String,
 }
 
 impl FromRequestParts<AppState> for Tenant {
@@ -36,8 +39,12 @@ impl FromRequestParts<AppState> for Tenant {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        match state.store().authenticate(token).await? {
-            Some(principal) => Ok(Tenant { principal }),
+        let token_hash = token_hash(token);
+        match state.store().authenticate_hash(&token_hash).await? {
+            Some(principal) => Ok(Tenant {
+                principal,
+                token_hash,
+            }),
             None => Err(ApiError::Unauthorized),
         }
     }

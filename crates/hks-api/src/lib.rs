@@ -10,6 +10,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod follows;
 mod list_cache;
 pub mod openapi;
 pub mod routes;
@@ -47,6 +48,8 @@ struct Inner {
     limits: HttpLimits,
     /// One permit per request being handled, at most `limits.max_concurrent_requests`.
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// The followed logs open now.
+    follows: follows::Follows,
 }
 
 /// Bounds on what one request may cost, so a flood from one client slows
@@ -60,6 +63,14 @@ pub struct HttpLimits {
     pub max_concurrent_requests: usize,
     /// The largest request body; a larger one is refused with 413.
     pub max_body_bytes: usize,
+    /// Followed logs one tenant may have open at once; more get 429
+    /// `too_many_requests`.
+    pub max_follows_per_tenant: usize,
+    /// Followed logs open at once in all; more get 429 `too_many_requests`.
+    pub max_follows: usize,
+    /// How often a followed log checks that its token is still valid; it
+    /// ends when the token was revoked or its tenant deleted.
+    pub follow_recheck: Duration,
 }
 
 impl Default for HttpLimits {
@@ -68,6 +79,9 @@ impl Default for HttpLimits {
             request_timeout: Duration::from_secs(60),
             max_concurrent_requests: 1024,
             max_body_bytes: 2 * 1024 * 1024,
+            max_follows_per_tenant: 8,
+            max_follows: 256,
+            follow_recheck: Duration::from_secs(5),
         }
     }
 }
@@ -111,6 +125,7 @@ impl AppState {
                 in_flight: Arc::new(tokio::sync::Semaphore::new(
                     HttpLimits::default().max_concurrent_requests,
                 )),
+                follows: follows::Follows::default(),
             }),
         }
     }
@@ -140,6 +155,20 @@ impl AppState {
 
     pub(crate) fn admin_token_hash(&self) -> Option<&String> {
         self.inner.admin_token_hash.as_ref()
+    }
+
+    pub(crate) fn limits(&self) -> &HttpLimits {
+        &self.inner.limits
+    }
+
+    pub(crate) fn follows(&self) -> &follows::Follows {
+        &self.inner.follows
+    }
+
+    /// Ends every followed log, now and from now on: a graceful shutdown
+    /// waits for open responses, and a followed log may never end itself.
+    pub fn shut_down(&self) {
+        self.inner.follows.shut_down();
     }
 }
 

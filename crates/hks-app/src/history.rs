@@ -22,7 +22,8 @@ pub struct AttemptLogView {
     pub log: String,
     /// Served from HKS's run history: Kubernetes no longer has this attempt.
     pub archived: bool,
-    /// HKS kept only the head and tail of a long log (the cut is marked in the text).
+    /// HKS kept only the head and tail of a long log (the cut is marked in
+    /// the text), or the response's total over all attempts cut this one short.
     pub truncated: bool,
 }
 
@@ -87,20 +88,50 @@ pub async fn runs(
     Ok(merge(recorded, live))
 }
 
-fn restore(log: &StoredLog, options: &LogOptions) -> AttemptLogView {
-    let text = hks_history::archive::restore(&log.gzip)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_else(|_| "[HKS: this archived log cannot be read]\n".to_owned());
-    let clipped = hks_history::archive::clip(
-        &text,
-        options.tail_lines.and_then(|n| usize::try_from(n).ok()),
-        options.limit_bytes.and_then(|n| usize::try_from(n).ok()),
-    );
+/// An archived attempt's log as a request asks for it, in at most `limit`
+/// bytes (its `limitBytes`, or less when the response's total is nearly
+/// spent). Without `tailLines` only the first `limit` bytes are ever
+/// decompressed; with it the archive is, whole (it is at most the
+/// installation's archive cap).
+fn restore(log: &StoredLog, options: &LogOptions, limit: Option<usize>) -> AttemptLogView {
+    let own = options.limit_bytes.and_then(|n| usize::try_from(n).ok());
+    let tail_lines = options.tail_lines.and_then(|n| usize::try_from(n).ok());
+    // One byte more than the limit says whether the limit cut the log.
+    let restored = match tail_lines {
+        Some(_) => hks_history::archive::restore(&log.gzip),
+        None => hks_history::archive::restore_head(
+            &log.gzip,
+            limit.map_or(usize::MAX, |l| l.saturating_add(1)),
+        ),
+    };
+    let (text, cut) = match restored {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let clipped = hks_history::archive::clip(&text, tail_lines, None);
+            let longer = limit.is_some_and(|l| clipped.len() > l);
+            let clipped = hks_history::archive::clip(clipped, None, limit);
+            // Only a limit below the request's own is the total's cut.
+            let by_total = limit.is_some_and(|l| own.is_none_or(|own| l < own));
+            (clipped.to_owned(), by_total && longer)
+        }
+        Err(_) => (
+            "[HKS: this archived log cannot be read]\n".to_owned(),
+            false,
+        ),
+    };
     AttemptLogView {
         pod: log.pod.clone(),
-        log: clipped.to_owned(),
+        log: text,
         archived: true,
-        truncated: log.truncated,
+        truncated: log.truncated || cut,
+    }
+}
+
+/// The lesser of two limits, `None` being none.
+fn at_most(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -125,26 +156,52 @@ pub async fn logs(
         .gateway()
         .logs(cluster, &project.namespace, cronjob, run, options)
         .await;
+    let own = options.limit_bytes.and_then(|n| usize::try_from(n).ok());
     match live {
         Ok(attempts) => {
+            let mut left = options.total_bytes;
+            for l in &attempts {
+                if let Some(left) = &mut left {
+                    *left = left.saturating_sub(l.log.len());
+                }
+            }
             let mut out: Vec<AttemptLogView> = attempts
                 .into_iter()
                 .map(|l| AttemptLogView {
                     pod: l.pod,
                     log: l.log,
                     archived: false,
-                    truncated: false,
+                    truncated: l.cut,
                 })
                 .collect();
+            // Attempts the cluster no longer has are older than those it
+            // has: they get what the newer ones left of the total.
             for a in &archived {
                 if !out.iter().any(|l| l.pod == a.pod) {
-                    out.push(restore(a, options));
+                    let view = restore(a, options, at_most(own, left));
+                    if let Some(left) = &mut left {
+                        *left = left.saturating_sub(view.log.len());
+                    }
+                    out.push(view);
                 }
             }
             Ok(out)
         }
         Err(KubeError::NotFound | KubeError::Unreachable(_)) if !archived.is_empty() => {
-            Ok(archived.iter().map(|a| restore(a, options)).collect())
+            let mut left = options.total_bytes;
+            let mut out: Vec<AttemptLogView> = archived
+                .iter()
+                .rev()
+                .map(|a| {
+                    let view = restore(a, options, at_most(own, left));
+                    if let Some(left) = &mut left {
+                        *left = left.saturating_sub(view.log.len());
+                    }
+                    view
+                })
+                .collect();
+            out.reverse();
+            Ok(out)
         }
         Err(KubeError::NotFound) => {
             // A recorded run without archived logs (missed, or never started).
@@ -180,7 +237,8 @@ pub async fn follow(
                 None => archived.last(),
             }
             .ok_or(AppError::NotFound("run"))?;
-            let text = restore(chosen, options).log;
+            let own = options.limit_bytes.and_then(|n| usize::try_from(n).ok());
+            let text = restore(chosen, options, own).log;
             Ok(Box::pin(futures::stream::once(async move { Ok(text) })))
         }
         Err(e) => Err(e.into()),

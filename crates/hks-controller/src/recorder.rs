@@ -296,22 +296,7 @@ async fn record(
             all_archived = false;
             continue;
         }
-        // Bytes, archived as the container wrote them.
-        let log = app
-            .gateway()
-            .attempt_log(
-                cluster,
-                &cr.namespace,
-                &pod.object.name,
-                // Enough to keep the head and the tail of a capped log.
-                i64::try_from(settings.log_cap_bytes.saturating_mul(8)).unwrap_or(i64::MAX),
-            )
-            .await?;
-        let log = log.unwrap_or_else(|| {
-            b"[HKS: this attempt's log was gone from the cluster before it could be archived]\n"
-                .to_vec()
-        });
-        let a = hks_history::archive::archive(&log, settings.log_cap_bytes);
+        let a = archive(app, cluster, settings, &cr.namespace, &pod.object.name).await?;
         store
             .archive_log(
                 &project.id,
@@ -336,6 +321,81 @@ async fn record(
         return Ok(false);
     }
     release_all(app, cluster, cr, out).await
+}
+
+/// How much of an attempt's log the recorder reads whole: enough for the
+/// head and the tail of a capped log, then the end is read apart.
+fn read_limit(settings: &Settings) -> usize {
+    settings.log_cap_bytes.saturating_mul(8)
+}
+
+/// A finished attempt's log, capped and compressed. The bytes are archived
+/// as the container wrote them. A log longer than [`read_limit`] is not
+/// read whole: its end is asked for apart (the kubelet's last lines, kept
+/// to half the cap), so the archive keeps its real beginning and its real end.
+async fn archive(
+    app: &App,
+    cluster: TenantCluster<'_>,
+    settings: &Settings,
+    namespace: &str,
+    pod: &str,
+) -> Result<hks_history::archive::Archived, PassError> {
+    let gateway = app.gateway();
+    let limit = read_limit(settings);
+    let head = gateway
+        .attempt_log(
+            cluster,
+            namespace,
+            pod,
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        )
+        .await?;
+    let Some(head) = head else {
+        let gone =
+            b"[HKS: this attempt's log was gone from the cluster before it could be archived]\n";
+        return Ok(hks_history::archive::archive(gone, settings.log_cap_bytes));
+    };
+    // The read stops at the limit, less a character the limit split.
+    if head.len() + 3 < limit {
+        return Ok(hks_history::archive::archive(&head, settings.log_cap_bytes));
+    }
+    let keep = settings.log_cap_bytes / 2;
+    // The kubelet gives the end by lines, not bytes: as many lines as the
+    // head's average length says fill `keep`, more when they did not.
+    let newlines = head.iter().filter(|b| **b == b'\n').count().max(1);
+    let mut lines = (keep.saturating_mul(newlines) / head.len()).max(16) * 2;
+    let mut tail = None;
+    for _ in 0..8 {
+        let Some(read) = gateway
+            .attempt_log_tail(
+                cluster,
+                namespace,
+                pod,
+                i64::try_from(lines).unwrap_or(i64::MAX),
+                keep,
+            )
+            .await?
+        else {
+            break;
+        };
+        let enough = read.sent >= keep as u64;
+        let fewer = tail
+            .as_ref()
+            .is_some_and(|t: &hks_kube::LogTail| read.sent <= t.sent);
+        tail = Some(read);
+        // Enough bytes, or no more lines to be had.
+        if enough || fewer {
+            break;
+        }
+        lines = lines.saturating_mul(4);
+    }
+    Ok(match tail {
+        Some(tail) => {
+            hks_history::archive::archive_ends(&head, &tail.bytes, settings.log_cap_bytes)
+        }
+        // Gone since the head was read: the head is what there is.
+        None => hks_history::archive::archive(&head, settings.log_cap_bytes),
+    })
 }
 
 /// Removes HKS's finalizer from a run's pods, then from its Job. Says

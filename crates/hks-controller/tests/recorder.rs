@@ -430,6 +430,82 @@ async fn a_log_over_the_cap_keeps_its_head_and_tail_and_marks_the_cut() {
     );
 }
 
+/// A log longer than the recorder reads (8 times the 1 MiB cap) keeps its
+/// real end, asked for apart: with short lines, and as one long line
+/// without a newline (which the kubelet's last lines give whole).
+#[tokio::test]
+async fn a_log_longer_than_the_read_keeps_its_real_end() {
+    let hks = Hks::new(settings()).await;
+    hks.start();
+    let p = hks.project("acme").await;
+    hks.cronjob(&p, "report", json!({})).await;
+
+    let mib = 1024 * 1024;
+    let mut lines = String::from("first line\n");
+    let mut i = 0;
+    while lines.len() < 9 * mib {
+        lines.push_str(&format!("line {i:08}\n"));
+        i += 1;
+    }
+    let before_end = format!("line {:08}\n", i - 1);
+    lines.push_str("THE-END\n");
+    let mut long_line = b"first line\n".to_vec();
+    long_line.resize(9 * mib, b'x');
+    long_line.extend_from_slice(b"THE-END");
+
+    let (t, ns) = (&p.tenant, &p.namespace);
+    let at = minutes_ago(1);
+    let job = hks.fake.schedule_run(t, ns, "report", at);
+    let first = hks.fake.start_attempt(t, ns, &job, at);
+    hks.fake.end_attempt(t, ns, &first, 1, lines.clone(), at);
+    let second = hks.fake.start_attempt(t, ns, &job, at);
+    hks.fake.end_attempt(t, ns, &second, 1, long_line, at);
+    hks.fake.end_run(t, ns, &job, at);
+    wait("the run released", CEILING, async || {
+        (hks.has_finalizer(&p, RunObject::Pod, &first) == Some(false)
+            && hks.has_finalizer(&p, RunObject::Pod, &second) == Some(false))
+        .then_some(())
+    })
+    .await;
+    hks.fake.delete_job(t, ns, &job);
+
+    let logs: RunLogs = hks
+        .logs(&p, "report", &job)
+        .await
+        .expect_json(StatusCode::OK);
+    let [lines, long] = &logs.attempts[..] else {
+        panic!("two attempts: {logs:?}");
+    };
+    for a in [lines, long] {
+        assert!(a.archived && a.truncated, "{}", a.pod);
+        assert!(
+            a.log.starts_with("first line\n"),
+            "{}: the real beginning",
+            a.pod
+        );
+        assert!(
+            a.log.contains("bytes in between were left out"),
+            "{}: the cut marked",
+            a.pod
+        );
+        assert!(a.log.len() <= mib, "{}: {} bytes kept", a.pod, a.log.len());
+    }
+    assert!(
+        lines.log.ends_with(&format!("{before_end}THE-END\n")),
+        "the real end: {:?}",
+        &lines.log[lines.log.len() - 100..]
+    );
+    assert!(
+        lines.log.len() > 1000 * 1024,
+        "{} bytes kept",
+        lines.log.len()
+    );
+    assert!(
+        long.log.ends_with("xxTHE-END"),
+        "the real end of the long line"
+    );
+}
+
 #[tokio::test]
 async fn missed_times_are_recorded_with_the_cronjobs_event_and_none_while_suspended() {
     let hks = Hks::new(settings()).await;

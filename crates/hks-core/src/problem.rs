@@ -65,6 +65,9 @@ codes! {
     Timeout = "timeout",
     /// The server is handling too many requests at once; retry later.
     Overloaded = "overloaded",
+    /// Too many requests of this kind (followed logs) are open for the
+    /// tenant or in all; retry after `Retry-After` seconds.
+    TooManyRequests = "too_many_requests",
     /// A fault of HKS's own; the details are in its log, never in the response.
     Internal = "internal",
 

@@ -28,21 +28,56 @@ pub struct Archived {
 /// Caps and compresses a log.
 pub fn archive(log: &[u8], cap: usize) -> Archived {
     let kept = cap_log(log, cap);
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(&kept);
-    let gzip = encoder.finish().unwrap_or_default();
     Archived {
-        gzip,
+        gzip: compress(&kept),
         original_bytes: log.len(),
         truncated: kept.len() != log.len() || log.len() > cap,
     }
+}
+
+/// Caps and compresses a log too long to be read whole: `head` is its
+/// beginning as far as it was read (the log is longer), `tail` its end,
+/// read apart (and at least half the cap, unless the cluster had less).
+/// The first and the last half of the cap are kept, with the cut marked,
+/// as [`archive`] keeps them; `original_bytes` is `head`'s length, a lower
+/// bound.
+pub fn archive_ends(head: &[u8], tail: &[u8], cap: usize) -> Archived {
+    let half = cap.saturating_sub(MARKER_ROOM) / 2;
+    let kept_head = &head[..floor_boundary(head, half)];
+    let kept_tail = &tail[ceil_boundary(tail, tail.len().saturating_sub(half))..];
+    let marker = format!(
+        "\n[... HKS kept the first and last {} KiB of this log; more than {} bytes in between were left out ...]\n",
+        half / 1024,
+        head.len() - kept_head.len()
+    );
+    Archived {
+        gzip: compress(&[kept_head, marker.as_bytes(), kept_tail].concat()),
+        original_bytes: head.len(),
+        truncated: true,
+    }
+}
+
+fn compress(text: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(text);
+    encoder.finish().unwrap_or_default()
 }
 
 /// The text of an archived log.
 pub fn restore(gzip: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     GzDecoder::new(gzip).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// At most the first `limit` bytes of an archived log's text: no more is
+/// decompressed.
+pub fn restore_head(gzip: &[u8], limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    GzDecoder::new(gzip)
+        .take(u64::try_from(limit).unwrap_or(u64::MAX))
+        .read_to_end(&mut out)?;
     Ok(out)
 }
 
@@ -129,6 +164,37 @@ mod tests {
             assert_eq!(tail.matches('\u{fffd}').count(), 2, "cap {cap}: tail split");
             assert!(tail.ends_with("\u{fffd}\u{fffd} end\n"));
         }
+    }
+
+    #[test]
+    fn a_head_is_restored_without_the_rest() {
+        let log: Vec<u8> = (0..10_000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let a = archive(&log, DEFAULT_CAP_BYTES);
+        assert_eq!(restore_head(&a.gzip, 100).unwrap(), &log[..100]);
+        assert_eq!(restore_head(&a.gzip, usize::MAX).unwrap(), log);
+    }
+
+    #[test]
+    fn a_log_read_in_two_ends_keeps_both_within_the_cap() {
+        let head: Vec<u8> = "first €\n".repeat(100_000).into_bytes();
+        let tail: Vec<u8> = "😀 last\n".repeat(10_000).into_bytes();
+        let cap = 64 * 1024;
+        let a = archive_ends(&head, &tail, cap);
+        assert!(a.truncated);
+        assert_eq!(a.original_bytes, head.len());
+        let kept = restore(&a.gzip).unwrap();
+        assert!(kept.len() <= cap, "{} bytes kept", kept.len());
+        let text = String::from_utf8(kept).expect("no character split");
+        let (before, after) = text
+            .split_once("bytes in between were left out ...]\n")
+            .unwrap();
+        assert!(before.starts_with("first €\n"));
+        assert!(!before.contains('😀'));
+        assert!(after.ends_with("😀 last\n"));
+        assert!(!after.contains("first"));
+        assert!(after.len() > 30 * 1024, "{} bytes of the end", after.len());
     }
 
     #[test]

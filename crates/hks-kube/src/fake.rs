@@ -49,7 +49,7 @@ use hks_core::labels::{
     ANNOTATION_SCHEDULED_TIMESTAMP, FINALIZER_ARCHIVE, LABEL_APPLICATION, LABEL_CONTROLLER_UID,
     LABEL_JOB_NAME,
 };
-use hks_core::logtext;
+use hks_core::logtext::{self, LossyDecoder};
 use hks_core::manifest::manual_job;
 use hks_core::run::{Run, RunResult, run, sort_newest_first};
 use jiff::Timestamp;
@@ -61,8 +61,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 use crate::{
-    Applied, AttemptLog, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, Object,
-    ObjectKey, Observed, ObservedCronJob, RunObject, TenantCluster,
+    Applied, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, LogTail, Object, ObjectKey,
+    Observed, ObservedCronJob, RunObject, TenantCluster, read_within_total,
 };
 
 /// The Job controller's finalizer on the pods it tracks.
@@ -82,7 +82,9 @@ pub struct FakeGateway {
     applies: AtomicUsize,
     /// Counts changes, as the live gateway counts watch events.
     version: AtomicU64,
-    cluster: Mutex<Cluster>,
+    cluster: Arc<Mutex<Cluster>>,
+    /// Wakes followed logs on every change.
+    changes: Arc<tokio::sync::Notify>,
     /// The namespaces `retire` was asked for, in order.
     retired: Mutex<Vec<String>>,
 }
@@ -147,6 +149,12 @@ fn head(log: &[u8], limit: Option<i64>) -> &[u8] {
         Some(limit) if log.len() > limit => &log[..limit],
         _ => log,
     }
+}
+
+/// The pod's container is running: its log may grow.
+fn running(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_none()
+        && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
 }
 
 fn limit(options: &LogOptions) -> Option<usize> {
@@ -320,6 +328,22 @@ impl FakeGateway {
 
     fn changed(&self) {
         self.version.fetch_add(1, Ordering::AcqRel);
+        self.changes.notify_waiters();
+    }
+
+    /// The running attempt `pod` writes `bytes` to its log (a followed
+    /// log gets them at once).
+    ///
+    /// # Panics
+    /// When the pod's container has not started.
+    pub fn write_log(&self, tenant_id: &str, namespace: &str, pod: &str, bytes: &[u8]) {
+        let pk = key(tenant_id, namespace, pod);
+        self.cluster()
+            .logs
+            .get_mut(&pk)
+            .unwrap_or_else(|| panic!("the fake cluster has no started pod {pk:?}"))
+            .extend_from_slice(bytes);
+        self.changed();
     }
 
     /// From now on every call fails as if the apiserver were down (or works again).
@@ -941,22 +965,27 @@ impl Gateway for FakeGateway {
         cronjob: &str,
         run: &str,
         options: &LogOptions,
-    ) -> Result<Vec<AttemptLog>, KubeError> {
+    ) -> Result<Vec<crate::AttemptLog>, KubeError> {
         self.check()?;
         let pods = self.run_logs(cluster, namespace, cronjob, run)?;
         self.check_logs()?;
-        let out: Vec<AttemptLog> = pods
+        let (names, logs): (Vec<String>, Vec<Vec<u8>>) = pods
             .into_iter()
             .filter(|(pod, _)| options.attempt.as_ref().is_none_or(|a| a == pod))
-            .map(|(pod, log)| AttemptLog {
-                log: logtext::lossy_head(clip(&log, options), limit(options)),
-                pod,
-            })
-            .collect();
-        if options.attempt.is_some() && out.is_empty() {
+            .unzip();
+        if options.attempt.is_some() && names.is_empty() {
             return Err(KubeError::NotFound);
         }
-        Ok(out)
+        read_within_total(names.clone(), options, |pod, limit| {
+            let i = names.iter().position(|n| *n == pod).unwrap_or_default();
+            let limited = LogOptions {
+                limit_bytes: limit.and_then(|l| i64::try_from(l).ok()),
+                ..options.clone()
+            };
+            let bytes = clip(&logs[i], &limited).to_vec();
+            async move { Ok(bytes) }
+        })
+        .await
     }
 
     async fn follow_logs(
@@ -970,13 +999,50 @@ impl Gateway for FakeGateway {
         self.check()?;
         let pods = self.run_logs(cluster, namespace, cronjob, run)?;
         self.check_logs()?;
-        let (_, log) = match &options.attempt {
+        let (pod, log) = match &options.attempt {
             Some(a) => pods.into_iter().find(|(pod, _)| pod == a),
             None => pods.into_iter().last(),
         }
         .ok_or(KubeError::NotFound)?;
-        let log = logtext::lossy_head(clip(&log, options), limit(options));
-        Ok(Box::pin(futures::stream::once(async move { Ok(log) })))
+        let pk = key(cluster.tenant_id, namespace, &pod);
+        if !self.cluster().pods.get(&pk).is_some_and(running) {
+            let log = logtext::lossy_head(clip(&log, options), limit(options));
+            return Ok(Box::pin(futures::stream::once(async move { Ok(log) })));
+        }
+        // A running attempt: its log from the start, then what it writes
+        // as it writes it, until it ends (or `limitBytes` is reached).
+        let shared = self.cluster.clone();
+        let changes = self.changes.clone();
+        let limit = limit(options).unwrap_or(usize::MAX);
+        let state = (0_usize, LossyDecoder::default());
+        Ok(Box::pin(futures::stream::unfold(
+            state,
+            move |(sent, mut decoder)| {
+                let (shared, changes, pk) = (shared.clone(), changes.clone(), pk.clone());
+                async move {
+                    loop {
+                        let notified = changes.notified();
+                        tokio::pin!(notified);
+                        notified.as_mut().enable();
+                        let (new, running) = {
+                            let c = shared.lock().unwrap_or_else(|e| e.into_inner());
+                            let log = c.logs.get(&pk).map(Vec::as_slice).unwrap_or_default();
+                            let end = log.len().min(limit);
+                            let new = log[sent.min(end)..end].to_vec();
+                            (new, c.pods.get(&pk).is_some_and(running))
+                        };
+                        if !new.is_empty() {
+                            let text = decoder.push(&new);
+                            return Some((Ok(text), (sent + new.len(), decoder)));
+                        }
+                        if !running || sent >= limit {
+                            return None;
+                        }
+                        notified.await;
+                    }
+                }
+            },
+        )))
     }
 
     async fn check_connection(
@@ -1057,6 +1123,36 @@ impl Gateway for FakeGateway {
             // As the live gateway: a log as long as the limit may have been cut.
             let cut = head(log, Some(limit_bytes));
             logtext::limited(cut, usize::try_from(limit_bytes).ok()).to_vec()
+        }))
+    }
+
+    async fn attempt_log_tail(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        tail_lines: i64,
+        keep_bytes: usize,
+    ) -> Result<Option<LogTail>, KubeError> {
+        self.check_logs()?;
+        let k = key(cluster.tenant_id, namespace, pod);
+        let c = self.cluster();
+        if c.unreadable.contains(&k) {
+            return Err(KubeError::Unreachable(
+                "the pod's kubelet does not answer (fake)".into(),
+            ));
+        }
+        Ok(c.logs.get(&k).map(|log| {
+            let lines = LogOptions {
+                tail_lines: Some(tail_lines),
+                ..LogOptions::default()
+            };
+            let mut tail = crate::TailKeeper::new(keep_bytes);
+            // In pieces, as the kubelet streams it.
+            for chunk in clip(log, &lines).chunks(64 * 1024) {
+                tail.push(chunk);
+            }
+            tail.finish()
         }))
     }
 

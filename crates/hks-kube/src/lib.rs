@@ -173,8 +173,12 @@ pub struct LogOptions {
     /// Only this attempt (pod); all attempts when `None` (the latest when following).
     pub attempt: Option<String>,
     pub tail_lines: Option<i64>,
+    /// At most this many bytes of each attempt.
     pub limit_bytes: Option<i64>,
     pub timestamps: bool,
+    /// At most this many bytes of all attempts together, given to the
+    /// newest attempts first (see [`read_within_total`]).
+    pub total_bytes: Option<usize>,
 }
 
 /// The log of one attempt, as text: bytes that are not UTF-8 come out as U+FFFD.
@@ -182,6 +186,96 @@ pub struct LogOptions {
 pub struct AttemptLog {
     pub pod: String,
     pub log: String,
+    /// [`LogOptions::total_bytes`], not the attempt's own limit, cut it short.
+    pub cut: bool,
+}
+
+/// The end of an attempt's log ([`Gateway::attempt_log_tail`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogTail {
+    /// At most the `keep_bytes` asked for, the last ones.
+    pub bytes: Vec<u8>,
+    /// Bytes the kubelet sent for the lines asked: more than `bytes` when
+    /// those lines were longer than `keep_bytes`.
+    pub sent: u64,
+}
+
+/// Keeps the last `keep` bytes of what is pushed, in at most twice that
+/// memory, then moves its start to a character boundary.
+#[derive(Debug, Default)]
+pub struct TailKeeper {
+    keep: usize,
+    bytes: Vec<u8>,
+    sent: u64,
+}
+
+impl TailKeeper {
+    pub fn new(keep: usize) -> Self {
+        Self {
+            keep,
+            ..Self::default()
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.sent += chunk.len() as u64;
+        self.bytes.extend_from_slice(chunk);
+        if self.bytes.len() > self.keep.saturating_mul(2) {
+            let drop = self.bytes.len() - self.keep;
+            self.bytes.drain(..drop);
+        }
+    }
+
+    pub fn finish(mut self) -> LogTail {
+        if self.bytes.len() > self.keep {
+            let from = self.bytes.len() - self.keep;
+            let from = hks_core::logtext::ceil_boundary(&self.bytes, from);
+            self.bytes.drain(..from);
+        }
+        LogTail {
+            bytes: self.bytes,
+            sent: self.sent,
+        }
+    }
+}
+
+/// Reads the logs of `pods` (oldest first) within [`LogOptions::total_bytes`],
+/// so that a run with many attempts costs no more than that: the newest
+/// attempts are read first, each with its own `limit_bytes` or what is left
+/// of the total, whichever is less. An attempt the total cut short is marked
+/// [`AttemptLog::cut`]; one left with nothing is not read at all.
+/// `read(pod, limit)` gives at most `limit` bytes of a pod's log.
+pub async fn read_within_total<F>(
+    pods: Vec<String>,
+    options: &LogOptions,
+    mut read: impl FnMut(String, Option<usize>) -> F,
+) -> Result<Vec<AttemptLog>, KubeError>
+where
+    F: Future<Output = Result<Vec<u8>, KubeError>>,
+{
+    let own = options.limit_bytes.and_then(|l| usize::try_from(l).ok());
+    let mut left = options.total_bytes;
+    let mut out = Vec::with_capacity(pods.len());
+    for pod in pods.into_iter().rev() {
+        let limit = match (own, left) {
+            (Some(own), Some(left)) => Some(own.min(left)),
+            (own, left) => own.or(left),
+        };
+        let by_total = left.is_some_and(|left| own.is_none_or(|own| left < own));
+        let bytes = if limit == Some(0) {
+            Vec::new()
+        } else {
+            read(pod.clone(), limit).await?
+        };
+        let cut = by_total && limit.is_some_and(|l| bytes.len() >= l);
+        if let Some(left) = &mut left {
+            *left = left.saturating_sub(bytes.len());
+        }
+        let log = hks_core::logtext::lossy_head(&bytes, limit);
+        out.push(AttemptLog { pod, log, cut });
+    }
+    out.reverse();
+    Ok(out)
 }
 
 /// A Job or pod of a run, as the run history sees it: whether it carries
@@ -342,6 +436,19 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         limit_bytes: i64,
     ) -> Result<Option<Vec<u8>>, KubeError>;
 
+    /// The end of a finished attempt's log: the kubelet's last `tail_lines`
+    /// lines, read as a stream of which only the last `keep_bytes` bytes
+    /// are kept (starting on a character boundary), so a long line costs
+    /// no memory; `None` when the cluster no longer has it.
+    async fn attempt_log_tail(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        tail_lines: i64,
+        keep_bytes: usize,
+    ) -> Result<Option<LogTail>, KubeError>;
+
     /// Adds (`has_finalizer`) or removes HKS's finalizer
     /// ([`hks_core::manifest::FINALIZER_ARCHIVE`]) on a Job or pod. Adding is
     /// a no-op when it is there or the object is being deleted (when none
@@ -362,4 +469,32 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         namespace: &str,
         cronjob: &str,
     ) -> Result<Vec<CronJobEvent>, KubeError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tail_keeps_the_last_bytes_whole_characters_in_bounded_memory() {
+        let log = "ab€😀\n".repeat(1000).into_bytes();
+        for chunk in [1, 7, 64, 5000] {
+            let mut tail = TailKeeper::new(100);
+            for c in log.chunks(chunk) {
+                tail.push(c);
+                assert!(tail.bytes.len() <= 200 + chunk, "chunks of {chunk}");
+            }
+            let t = tail.finish();
+            assert_eq!(t.sent, log.len() as u64);
+            assert!(
+                t.bytes.len() <= 100 && t.bytes.len() > 96,
+                "{}",
+                t.bytes.len()
+            );
+            assert!(log.ends_with(&t.bytes));
+            assert!(std::str::from_utf8(&t.bytes).is_ok(), "chunks of {chunk}");
+        }
+        let short = TailKeeper::new(100);
+        assert_eq!(short.finish().bytes, b"");
+    }
 }

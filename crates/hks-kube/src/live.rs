@@ -30,8 +30,8 @@ use tracing::{debug, warn};
 
 use crate::{
     Applied, AttemptLog, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind, KubeError,
-    LogOptions, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
-    TenantCluster, history,
+    LogOptions, LogTail, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
+    TenantCluster, history, read_within_total,
 };
 
 /// Timeouts for talking to tenant clusters.
@@ -634,33 +634,32 @@ impl Gateway for KubeGateway {
         let c = self.connect(cluster).await?;
         let pods = Self::pods_of_run(&c, namespace, cronjob, run).await?;
         let api = Api::<Pod>::namespaced(c.client.clone(), namespace);
-        let params = LogParams {
-            tail_lines: options.tail_lines,
-            limit_bytes: options.limit_bytes,
-            timestamps: options.timestamps,
-            ..LogParams::default()
-        };
-        let limit = options.limit_bytes.and_then(|l| usize::try_from(l).ok());
-        let mut out = Vec::new();
-        for pod in pods.iter().filter(|p| {
-            options
-                .attempt
-                .as_ref()
-                .is_none_or(|a| Some(a) == p.metadata.name.as_ref())
-        }) {
-            let name = pod.name_any();
-            let log = match read_log(&api, &name, &params).await {
-                Ok(bytes) => logtext::lossy_head(&bytes, limit),
-                // A container that has not started has no log yet.
-                Err(kube::Error::Api(s)) if s.code == 400 => String::new(),
-                Err(e) => return Err(e.into()),
-            };
-            out.push(AttemptLog { pod: name, log });
-        }
-        if options.attempt.is_some() && out.is_empty() {
+        let names: Vec<String> = pods
+            .iter()
+            .map(ResourceExt::name_any)
+            .filter(|name| options.attempt.as_ref().is_none_or(|a| a == name))
+            .collect();
+        if options.attempt.is_some() && names.is_empty() {
             return Err(KubeError::NotFound);
         }
-        Ok(out)
+        read_within_total(names, options, |name, limit| {
+            let params = LogParams {
+                tail_lines: options.tail_lines,
+                limit_bytes: limit.and_then(|l| i64::try_from(l).ok()),
+                timestamps: options.timestamps,
+                ..LogParams::default()
+            };
+            let api = api.clone();
+            async move {
+                match read_log(&api, &name, &params, limit).await {
+                    Ok(bytes) => Ok(bytes),
+                    // A container that has not started has no log yet.
+                    Err(kube::Error::Api(s)) if s.code == 400 => Ok(Vec::new()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+        })
+        .await
     }
 
     async fn follow_logs(
@@ -775,15 +774,55 @@ impl Gateway for KubeGateway {
             limit_bytes: Some(limit_bytes),
             ..LogParams::default()
         };
-        match read_log(&Api::namespaced(c.client.clone(), namespace), pod, &params).await {
+        let limit = usize::try_from(limit_bytes).ok();
+        match read_log(
+            &Api::namespaced(c.client.clone(), namespace),
+            pod,
+            &params,
+            limit,
+        )
+        .await
+        {
             Ok(mut bytes) => {
-                let keep = logtext::limited(&bytes, usize::try_from(limit_bytes).ok()).len();
+                let keep = logtext::limited(&bytes, limit).len();
                 bytes.truncate(keep);
                 Ok(Some(bytes))
             }
             // The pod, or its container, is gone.
             Err(kube::Error::Api(s)) if s.code == 400 || s.code == 404 => Ok(None),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn attempt_log_tail(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        pod: &str,
+        tail_lines: i64,
+        keep_bytes: usize,
+    ) -> Result<Option<LogTail>, KubeError> {
+        let c = self.connect(cluster).await?;
+        let params = LogParams {
+            tail_lines: Some(tail_lines),
+            ..LogParams::default()
+        };
+        let api = Api::<Pod>::namespaced(c.client.clone(), namespace);
+        let reader = match api.log_stream(pod, &params).await {
+            Ok(reader) => reader,
+            // The pod, or its container, is gone.
+            Err(kube::Error::Api(s)) if s.code == 400 || s.code == 404 => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut reader = Box::pin(reader);
+        let mut tail = crate::TailKeeper::new(keep_bytes);
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) => return Ok(Some(tail.finish())),
+                Ok(n) => tail.push(&buf[..n]),
+                Err(e) => return Err(KubeError::Unreachable(Box::new(e))),
+            }
         }
     }
 
@@ -903,9 +942,17 @@ where
 
 /// Reads a log as the container wrote it: `Api::logs` decodes it as UTF-8
 /// and fails on the first byte that is not, which is the run's output, not
-/// an outage.
-async fn read_log(api: &Api<Pod>, pod: &str, params: &LogParams) -> Result<Vec<u8>, kube::Error> {
-    let mut reader = Box::pin(api.log_stream(pod, params).await?);
+/// an outage. At most `limit` bytes are read, whatever the tenant's
+/// apiserver sends (it need not honour `limitBytes`).
+async fn read_log(
+    api: &Api<Pod>,
+    pod: &str,
+    params: &LogParams,
+    limit: Option<usize>,
+) -> Result<Vec<u8>, kube::Error> {
+    let reader = api.log_stream(pod, params).await?;
+    let limit = limit.map_or(u64::MAX, |l| u64::try_from(l).unwrap_or(u64::MAX));
+    let mut reader = Box::pin(reader.take(limit));
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
@@ -971,5 +1018,31 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    /// A followed log passes on what the container wrote at once, in
+    /// pieces of at most the read buffer: a line without a newline is never
+    /// held back, however long.
+    #[tokio::test]
+    async fn a_followed_line_without_newline_is_passed_on_in_pieces() {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<std::io::Result<Vec<u8>>>();
+        tx.unbounded_send(Ok(vec![b'x'; 100 * 1024])).unwrap();
+        tx.unbounded_send(Ok("é".as_bytes()[..1].to_vec())).unwrap();
+        // The sender stays: the container is still running.
+        let mut text = Box::pin(follow_text(rx.into_async_read(), None));
+        let mut got = String::new();
+        // A generous ceiling: it takes microseconds, and never ends if held back.
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while got.len() < 100 * 1024 {
+                let piece = text.next().await.unwrap().unwrap();
+                assert!(piece.len() <= 16 * 1024, "{} bytes at once", piece.len());
+                got.push_str(&piece);
+            }
+        })
+        .await
+        .expect("the line passed on before it ended");
+        assert_eq!(got, "x".repeat(100 * 1024));
+        tx.unbounded_send(Ok("é".as_bytes()[1..].to_vec())).unwrap();
+        assert_eq!(text.next().await.unwrap().unwrap(), "é");
     }
 }

@@ -428,11 +428,18 @@ impl Store {
 
     /// The owner of a tenant token, if it is one.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
+        self.authenticate_hash(&token_hash(token)).await
+    }
+
+    /// The principal of the token whose hash ([`token_hash`]) is `hash`,
+    /// while the token exists: to check again, later, a token that was
+    /// valid, without keeping the token itself.
+    pub async fn authenticate_hash(&self, hash: &str) -> Result<Option<Principal>> {
         let row = sqlx::query(
             "SELECT tokens.name AS token_name, tenants.id AS tenant_id, tenants.name AS tenant_name \
              FROM tokens JOIN tenants ON tenants.id = tokens.tenant_id WHERE tokens.hash = ?",
         )
-        .bind(token_hash(token))
+        .bind(hash)
         .fetch_optional(&self.pool)
         .await
         .map_err(q)?;

@@ -90,6 +90,12 @@ pub struct ServeArgs {
     /// The largest request body accepted; a larger one gets 413.
     #[arg(long, env = "HKS_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Followed logs one tenant may have open at once; more get 429.
+    #[arg(long, env = "HKS_MAX_FOLLOWS_PER_TENANT", default_value_t = 8)]
+    pub max_follows_per_tenant: usize,
+    /// Followed logs open at once in all; more get 429.
+    #[arg(long, env = "HKS_MAX_FOLLOWS", default_value_t = 256)]
+    pub max_follows: usize,
     /// An address range (CIDR such as `10.20.0.0/16`, or one address) that
     /// alert webhooks may be sent to besides public addresses; repeat it, or
     /// separate ranges with commas. Without it, webhooks to loopback,
@@ -238,6 +244,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),
             max_concurrent_requests: args.max_concurrent_requests.max(1),
             max_body_bytes: args.max_body_bytes.max(4096),
+            max_follows_per_tenant: args.max_follows_per_tenant.max(1),
+            max_follows: args.max_follows.max(1),
+            ..hks_api::HttpLimits::default()
         },
     );
 
@@ -292,9 +301,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         info!(dir = %args.console_dir.display(), "No console build found; serving the API only.");
     }
+    let follows = state.clone();
     let app = hks_api::app(state, console.then_some(args.console_dir.as_path()));
+    // A graceful shutdown waits for open responses: followed logs are
+    // ended, or a log followed for hours would keep HKS from stopping.
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(async move {
+            shutdown().await;
+            follows.shut_down();
+        })
         .await?;
     reconciler.abort();
     retirement.abort();

@@ -773,3 +773,76 @@ async fn alerts_are_delivered_exactly_once() {
     hks.stop();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A log longer than the recorder reads whole (8 MiB with the 1 MiB cap)
+/// is archived with its real beginning and its real end: a run prints
+/// 9 MiB between a first line and `THE-END`, and the archived log has both.
+/// (Lines of 4 KiB: the kubelet rotates a container's log at 10 MiB of
+/// its own format, which adds about 40 bytes a line.)
+#[tokio::test]
+async fn a_log_over_8_mib_is_archived_with_its_real_end() {
+    let Some(Env {
+        kubeconfig,
+        dir,
+        key,
+        client: _,
+    }) = Env::new("tail").await
+    else {
+        return;
+    };
+    let hks = Hks::start(&dir, &key).await;
+    let (token, base, _namespace) = hks.project("tail", &kubeconfig).await;
+    let script = "echo first-line; line=$(head -c 4095 /dev/zero | tr '\\0' x); \
+        i=0; while [ $i -lt 2304 ]; do echo \"$line\"; i=$((i+1)); done; echo THE-END";
+    let r = hks
+        .call(
+            Method::POST,
+            &format!("{base}/cronjobs"),
+            &token,
+            Some(json!({"name": "big", "spec": {
+                "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1",
+                "command": {"argv": [script], "shell": true}, "retries": 0
+            }})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{r}");
+    let run: Run = hks
+        .call(
+            Method::POST,
+            &format!("{base}/cronjobs/big/runs"),
+            &token,
+            Some(json!({})),
+        )
+        .await
+        .expect_json(StatusCode::CREATED);
+    let Backend::InProcess { app, .. } = &hks.backend else {
+        unreachable!("started in this process");
+    };
+    let project = base.trim_start_matches("/api/v1/projects/");
+    let project_id = app.project_id("tail", project).await;
+    let archived = wait("the run's log archived", 300, async || {
+        let logs = app
+            .state
+            .store()
+            .run_logs(&project_id, "big", &run.name)
+            .await
+            .ok()?;
+        logs.into_iter().next()
+    })
+    .await;
+    let text = hks_history::archive::restore(&archived.gzip).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(archived.truncated);
+    assert!(text.starts_with("first-line\nxxxx"), "{}", &text[..100]);
+    assert!(
+        text.ends_with("xxxx\nTHE-END\n"),
+        "{}",
+        &text[text.len() - 100..]
+    );
+    assert!(text.contains("bytes in between were left out"));
+    assert!(text.len() <= 1024 * 1024, "{} bytes kept", text.len());
+    let r = hks.call(Method::DELETE, &base, &token, None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    hks.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}

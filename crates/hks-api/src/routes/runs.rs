@@ -69,13 +69,17 @@ pub async fn run_now(
 const DEFAULT_LOG_LIMIT_BYTES: i64 = 1024 * 1024;
 
 /// The logs of a run: every attempt as JSON, or with `follow=true` one
-/// attempt streamed as text while it runs.
+/// attempt streamed as text while it runs. A followed log ends when the
+/// attempt ends, when the token is revoked or its tenant deleted (checked
+/// every 5 seconds), or when the server shuts down.
 #[utoipa::path(get, path = "/projects/{project}/cronjobs/{name}/runs/{run}/logs", tag = "cronjobs",
     params(("project" = String, Path), ("name" = String, Path), ("run" = String, Path), LogQuery),
     responses((status = 200, description = "JSON; with follow=true, text/plain streamed",
             content((RunLogs = "application/json"), (String = "text/plain"))),
-        (status = 400, body = ErrorBody, description = "A parameter is invalid, for example `tailLines` not positive (`invalid`)."),
+        (status = 400, body = ErrorBody, description = "A parameter is invalid, for example `tailLines` not from 1 to 100000 or `limitBytes` not from 1 to 8388608 (`invalid`)."),
         (status = 404, body = ErrorBody, description = "No such project, CronJob, run or attempt (`not_found`)."),
+        (status = 429, body = ErrorBody, description = "With follow=true: the tenant has 8 followed logs open, or the installation 256 (`hks serve --max-follows-per-tenant`, `--max-follows`); retry after `Retry-After` seconds (`too_many_requests`).",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying."))),
         (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`).")),
     security(("token" = [])))]
 pub async fn run_logs(
@@ -86,9 +90,13 @@ pub async fn run_logs(
 ) -> Result<Response> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
     tenancy::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
-    for (field, v) in [("tailLines", q.tail_lines), ("limitBytes", q.limit_bytes)] {
-        if v.is_some_and(|v| v <= 0) {
-            return Err(Invalid::one(field, Code::OutOfRange, "must be a positive number").into());
+    for (field, v, max) in [
+        ("tailLines", q.tail_lines, MAX_LOG_TAIL_LINES),
+        ("limitBytes", q.limit_bytes, MAX_LOG_LIMIT_BYTES),
+    ] {
+        if v.is_some_and(|v| !(1..=max).contains(&v)) {
+            let why = format!("must be a number from 1 to {max}");
+            return Err(Invalid::one(field, Code::OutOfRange, why).into());
         }
     }
     let options = LogOptions {
@@ -96,11 +104,22 @@ pub async fn run_logs(
         tail_lines: q.tail_lines,
         limit_bytes: Some(q.limit_bytes.unwrap_or(DEFAULT_LOG_LIMIT_BYTES)),
         timestamps: q.timestamps,
+        total_bytes: Some(MAX_LOG_TOTAL_BYTES),
     };
     let scope = Scope::of(&state, &tenant.principal).await?;
     let cluster = scope.cluster();
     if q.follow {
+        let permit = state
+            .follows()
+            .open(state.limits(), &tenant.principal.tenant_id)?;
         let stream = history::follow(&state, cluster, &p, &name, &run, &options).await?;
+        let stream = state.follows().guard(
+            stream,
+            permit,
+            state.store().clone(),
+            tenant.token_hash.clone(),
+            state.limits(),
+        );
         let body = Body::from_stream(stream.map(|r| r.map_err(std::io::Error::other)));
         return Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response());
     }
