@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use hks_app::App;
 use hks_app::plan::{self, Sources};
+use hks_app::tenancy::Scope;
 use hks_core::spec::ApplicationType;
 use hks_kube::{Kind, Object, ObjectKey};
 use tracing::{info, warn};
@@ -27,7 +28,8 @@ pub struct Reconciled {
 /// missing, or whose generation is not the one HKS's last apply returned
 /// (edited by hand), is applied again, and server-side apply takes the
 /// fields back. Namespaces, Deployments and Services are re-applied every
-/// pass. HKS CronJobs the store does not know are deleted. A tenant whose
+/// pass. HKS CronJobs the store does not know are deleted, and so are
+/// Deployments, Services and namespaces ([`remove_unrecorded`]). A tenant whose
 /// cluster does not answer is skipped for this pass; the others go on.
 pub async fn reconcile(app: &App) -> Result<Reconciled, ControllerError> {
     let mut out = Reconciled::default();
@@ -108,8 +110,79 @@ pub async fn reconcile(app: &App) -> Result<Reconciled, ControllerError> {
                 }
             }
         }
+        out.orphans_deleted += remove_unrecorded(app, &scope).await?;
     }
     Ok(out)
+}
+
+/// How old a namespace the store does not know must be before it is
+/// deleted: a project being created applies its namespace moments before it
+/// is stored, without a lock the reconciler could wait for.
+pub const UNRECORDED_NAMESPACE_GRACE: Duration = Duration::from_secs(600);
+
+/// Deletes what HKS created in a tenant's cluster but the store does not
+/// know: the Deployments and Services of applications whose creation failed
+/// after the apply (a failed insert, a crash in between), and likewise the
+/// namespaces of projects, once older than [`UNRECORDED_NAMESPACE_GRACE`].
+/// CronJobs are compared in the pass itself, with the watch cache. Each
+/// project's objects are compared with the store under the project's lock,
+/// after they were listed, so a create in flight is waited for, not undone.
+/// Answers how many objects were deleted.
+pub async fn remove_unrecorded(app: &App, scope: &Scope) -> Result<usize, ControllerError> {
+    let prefix = hks_core::tenant::tenant_namespace_prefix(&scope.tenant_id);
+    let managed = match app.gateway().managed(scope.cluster(), &prefix).await {
+        Ok(m) => m,
+        Err(error) => {
+            warn!(%error, tenant = %scope.tenant_name, "Cannot list what HKS made in the cluster.");
+            return Ok(0);
+        }
+    };
+    let projects = app.store().list_projects(&scope.tenant_id).await?;
+    let now = jiff::Timestamp::now();
+    let grace = jiff::SignedDuration::try_from(UNRECORDED_NAMESPACE_GRACE).unwrap_or_default();
+    let mut deleted = 0;
+    for (namespace, created) in &managed.namespaces {
+        if projects.iter().any(|p| &p.namespace == namespace)
+            || created.is_some_and(|t| now.duration_since(t) < grace)
+        {
+            continue;
+        }
+        let key = ObjectKey {
+            kind: Kind::Namespace,
+            namespace: None,
+            name: namespace.clone(),
+        };
+        if app.gateway().delete(scope.cluster(), &key).await.is_ok() {
+            deleted += 1;
+            info!(tenant = %scope.tenant_name, %namespace, "Deleted a namespace HKS made but has no project for.");
+        }
+    }
+    for project in &projects {
+        let listed: Vec<&ObjectKey> = managed
+            .objects
+            .iter()
+            .filter(|k| k.namespace.as_deref() == Some(project.namespace.as_str()))
+            .collect();
+        if listed.is_empty() {
+            continue;
+        }
+        let _guard = app.locks().lock(&project.id).await;
+        let p = scope.placement(project);
+        let expected: BTreeSet<ObjectKey> = app
+            .store()
+            .list_applications(&project.id, None)
+            .await?
+            .iter()
+            .flat_map(|a| plan::owned(&p, &a.name, a.spec.kind()))
+            .collect();
+        for key in listed.into_iter().filter(|k| !expected.contains(k)) {
+            if app.gateway().delete(scope.cluster(), key).await.is_ok() {
+                deleted += 1;
+                info!(tenant = %scope.tenant_name, project = %project.name, kind = ?key.kind, name = %key.name, "Deleted an object HKS made but has no application for.");
+            }
+        }
+    }
+    Ok(deleted)
 }
 
 /// Runs [`reconcile`] every `interval` until the task is aborted.

@@ -1058,6 +1058,32 @@ impl Gateway for FakeGateway {
 
     fn forget(&self, _tenant_id: &str) {}
 
+    async fn managed(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace_prefix: &str,
+    ) -> Result<crate::Managed, KubeError> {
+        self.check()?;
+        let c = self.cluster();
+        let mut out = crate::Managed::default();
+        for (t, key) in c.objects.keys() {
+            if t != cluster.tenant_id {
+                continue;
+            }
+            let ns = key.namespace.as_deref().unwrap_or(&key.name);
+            if !ns.starts_with(namespace_prefix) {
+                continue;
+            }
+            match key.kind {
+                // The fake keeps no creation times.
+                crate::Kind::Namespace => out.namespaces.push((key.name.clone(), None)),
+                crate::Kind::Deployment | crate::Kind::Service => out.objects.push(key.clone()),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
     /// The fake's namespace controller and garbage collector act at once, and
     /// its finalizers are released with the objects: every namespace is gone.
     async fn retire(

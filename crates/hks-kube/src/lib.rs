@@ -167,6 +167,17 @@ pub struct Observed {
     pub fresh: bool,
 }
 
+/// What HKS labelled in a tenant's cluster, for the reconciler to compare
+/// with the store: objects that HKS created and then could not record (a
+/// failed insert, a crash in between) are found here.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Managed {
+    /// Namespaces with their creation times.
+    pub namespaces: Vec<(String, Option<jiff::Timestamp>)>,
+    /// Deployments and Services.
+    pub objects: Vec<ObjectKey>,
+}
+
 /// Options for reading a run's logs.
 #[derive(Debug, Clone, Default)]
 pub struct LogOptions {
@@ -408,6 +419,15 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
 
     /// Drops what is cached for a tenant (its connection changed or it was deleted).
     fn forget(&self, tenant_id: &str);
+
+    /// What HKS labelled in the tenant's cluster, read from the apiserver
+    /// (not the watch caches): the namespaces whose names start with
+    /// `namespace_prefix`, and the Deployments and Services in them.
+    async fn managed(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace_prefix: &str,
+    ) -> Result<Managed, KubeError>;
 
     /// Cleans up namespaces HKS no longer manages, through `cluster`'s
     /// connection but without its caches (it may be a tenant's previous

@@ -30,8 +30,8 @@ use tracing::{debug, warn};
 
 use crate::{
     Applied, AttemptLog, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind, KubeError,
-    LogOptions, LogTail, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
-    TenantCluster, history, read_within_total,
+    LogOptions, LogTail, MANAGED_SELECTOR, Managed, Object, ObjectKey, Observed, ObservedCronJob,
+    RunObject, TenantCluster, history, read_within_total,
 };
 
 /// Timeouts for talking to tenant clusters.
@@ -732,6 +732,53 @@ impl Gateway for KubeGateway {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(tenant_id);
+    }
+
+    async fn managed(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace_prefix: &str,
+    ) -> Result<Managed, KubeError> {
+        let c = self.connect(cluster).await?;
+        let lp = ListParams::default().labels(MANAGED_SELECTOR);
+        let mine = |ns: Option<&str>| ns.is_some_and(|n| n.starts_with(namespace_prefix));
+        let mut out = Managed::default();
+        for n in Api::<Namespace>::all(c.client.clone())
+            .list_metadata(&lp)
+            .await?
+        {
+            let name = n.name_any();
+            if mine(Some(&name)) {
+                out.namespaces
+                    .push((name, n.metadata.creation_timestamp.map(|t| t.0)));
+            }
+        }
+        let deployments = Api::<Deployment>::all(c.client.clone())
+            .list_metadata(&lp)
+            .await?;
+        let services = Api::<Service>::all(c.client.clone())
+            .list_metadata(&lp)
+            .await?;
+        let metas = (deployments
+            .items
+            .into_iter()
+            .map(|o| (Kind::Deployment, o.metadata)))
+        .chain(
+            services
+                .items
+                .into_iter()
+                .map(|o| (Kind::Service, o.metadata)),
+        );
+        for (kind, meta) in metas {
+            if mine(meta.namespace.as_deref()) {
+                out.objects.push(ObjectKey {
+                    kind,
+                    namespace: meta.namespace,
+                    name: meta.name.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn retire(

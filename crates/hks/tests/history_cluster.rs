@@ -1,6 +1,8 @@
 //! The run history on the real cluster: runs and logs outlive Kubernetes'
 //! history limits of 0 and a restart of the `hks serve` process in the
-//! middle; alerts on runs are delivered exactly once. Without
+//! middle; alerts on runs are delivered exactly once; a SIGKILL in the middle
+//! of 200 concurrent creates leaves nothing the store and the cluster
+//! disagree on once the reconciler has run. Without
 //! `HKS_KUBECONFIG` `hks_testkit`'s guard fails these under CI and skips them
 //! visibly elsewhere.
 
@@ -162,6 +164,11 @@ fn hks_program() -> std::path::PathBuf {
 
 impl Server {
     async fn start(dir: &std::path::Path) -> Self {
+        Self::start_with(dir, &[]).await
+    }
+
+    /// With extra environment variables (`hks serve`'s settings).
+    async fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let address = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -181,6 +188,7 @@ impl Server {
             .args(["--webhook-allow-cidr", "127.0.0.0/8"])
             .env("HKS_ADMIN_TOKEN", ADMIN)
             .env_remove("HKS_DEMO_KUBECONFIG")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -199,6 +207,15 @@ impl Server {
         })
         .await;
         server
+    }
+
+    /// SIGKILL now, while requests are in flight (`kill` then reaps it).
+    fn sigkill(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     /// SIGKILL: the process gets no chance to finish anything.
@@ -231,7 +248,8 @@ impl Server {
             stream.write_all(request.as_bytes()).await?;
             stream.read_to_end(&mut raw).await
         };
-        if sent.await.is_err() {
+        // A server killed mid-request closes the connection without an answer.
+        if sent.await.is_err() || raw.is_empty() {
             return unavailable();
         }
         let raw = String::from_utf8(raw).unwrap();
@@ -845,4 +863,188 @@ async fn a_log_over_8_mib_is_archived_with_its_real_end() {
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     hks.stop();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `hks serve` killed (SIGKILL) while 200 creates run concurrently (five
+/// rounds of 40): each kill lands while a create is between its apply and
+/// its insert (seen as a Deployment in the cluster that no answer announced
+/// yet), which leaves objects the store does not know; the test checks, in
+/// the store file itself, that at least one round did. After the last
+/// restart the reconciler makes the cluster hold exactly what the store
+/// has: a CronJob for each CronJob, a Deployment and a Service for each
+/// Stateless application, nothing else.
+#[tokio::test]
+async fn a_crash_during_concurrent_creates_leaves_store_and_cluster_agreeing() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::batch::v1::CronJob;
+    use k8s_openapi::api::core::v1::Service;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(env) = Env::new("crash").await else {
+        return;
+    };
+    let settings = [("HKS_RECONCILE_SECONDS", "5")];
+    let hks = Hks {
+        backend: Backend::Process(Server::start_with(&env.dir, &settings).await),
+    };
+    let (token, base, namespace) = hks.project("crash", &env.kubeconfig).await;
+    let Backend::Process(mut server) = hks.backend else {
+        unreachable!()
+    };
+    let cronjobs = kube::Api::<CronJob>::namespaced(env.client.clone(), &namespace);
+    let deployments = kube::Api::<Deployment>::namespaced(env.client.clone(), &namespace);
+    let services = kube::Api::<Service>::namespaced(env.client.clone(), &namespace);
+    let lp = ListParams::default().labels("app.kubernetes.io/managed-by=hks");
+    let mut answered = 0;
+    let mut unrecorded_seen = 0;
+    for round in 0..5 {
+        let shared = Arc::new(server);
+        let created = Arc::new(AtomicUsize::new(0));
+        let created_webs = Arc::new(AtomicUsize::new(0));
+        let mut creates = tokio::task::JoinSet::new();
+        for i in 0..40 {
+            let (server, token, base, created, created_webs) = (
+                shared.clone(),
+                token.clone(),
+                base.clone(),
+                created.clone(),
+                created_webs.clone(),
+            );
+            creates.spawn(async move {
+                let body = if i % 2 == 0 {
+                    json!({"name": format!("web-{round}-{i}"), "type": "stateless", "spec": {
+                        "image": "hks.local/busybox:1", "port": 8080, "replicas": 0}})
+                } else {
+                    json!({"name": format!("job-{round}-{i}"), "type": "cronjob", "spec": {
+                        "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1", "suspend": true}})
+                };
+                let r = server
+                    .call(
+                        &Method::POST,
+                        &format!("{base}/applications"),
+                        &token,
+                        Some(body),
+                    )
+                    .await;
+                if r.status == StatusCode::CREATED {
+                    created.fetch_add(1, Ordering::SeqCst);
+                    if i % 2 == 0 {
+                        created_webs.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+        // Kill when the cluster has a Deployment of this round that no
+        // answer has announced: its create is between apply and insert.
+        let prefix = format!("web-{round}-");
+        try_wait(60, async || {
+            let webs = live_names(deployments.list_metadata(&lp).await.unwrap().items)
+                .into_iter()
+                .filter(|n| n.starts_with(&prefix))
+                .count();
+            (webs > created_webs.load(Ordering::SeqCst)).then_some(())
+        })
+        .await;
+        shared.sigkill();
+        creates.join_all().await;
+        Arc::into_inner(shared)
+            .expect("the creates are done")
+            .kill();
+        answered += created.load(Ordering::SeqCst);
+
+        // What the store holds now, read from its file, against the cluster.
+        let stored = stored_applications(&env.dir).await;
+        let in_cluster = live_names(deployments.list_metadata(&lp).await.unwrap().items);
+        unrecorded_seen += in_cluster.iter().filter(|n| !stored.contains(n)).count();
+        server = Server::start_with(&env.dir, &settings).await;
+        if unrecorded_seen > 0 {
+            break;
+        }
+    }
+    assert!(
+        unrecorded_seen > 0,
+        "no kill landed between an apply and its insert: nothing was tested"
+    );
+
+    let mut last = String::new();
+    let agreed = try_wait(240, async || {
+        let apps: Vec<hks_api::dto::ApplicationView> = server
+            .call(&Method::GET, &format!("{base}/applications"), &token, None)
+            .await
+            .json();
+        let of = |kind| {
+            let mut v: Vec<String> = apps
+                .iter()
+                .filter(|a| a.kind == kind)
+                .map(|a| a.name.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        let store = (
+            of(hks_core::spec::ApplicationType::Cronjob),
+            of(hks_core::spec::ApplicationType::Stateless),
+        );
+        let cluster = (
+            live_names(cronjobs.list_metadata(&lp).await.unwrap().items),
+            live_names(deployments.list_metadata(&lp).await.unwrap().items),
+            live_names(services.list_metadata(&lp).await.unwrap().items),
+        );
+        last = format!(
+            "store: {} CronJobs, {} Stateless; cluster: {} CronJobs, {} Deployments, {} Services",
+            store.0.len(),
+            store.1.len(),
+            cluster.0.len(),
+            cluster.1.len(),
+            cluster.2.len()
+        );
+        (store.0 == cluster.0 && store.1 == cluster.1 && store.1 == cluster.2)
+            .then_some(store.0.len() + store.1.len())
+    })
+    .await;
+    let stored = agreed.unwrap_or_else(|| panic!("store and cluster still disagree: {last}"));
+    assert!(
+        stored >= answered,
+        "{stored} stored, {answered} answered 201: {last}"
+    );
+    let _ = server.call(&Method::DELETE, &base, &token, None).await;
+    server.kill();
+    namespace_gone(env.client.clone(), &namespace).await;
+}
+
+/// The names of every application in the store file of a stopped `hks
+/// serve` in `dir`.
+async fn stored_applications(dir: &std::path::Path) -> Vec<String> {
+    let key = std::fs::read_to_string(dir.join("encryption.key")).unwrap();
+    let store = Store::open(
+        &dir.join("hks.db"),
+        EncryptionKey::from_base64(key.trim()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut names = vec![];
+    for t in store.list_tenants().await.unwrap() {
+        for p in store.list_projects(&t.id).await.unwrap() {
+            names.extend(
+                store
+                    .list_applications(&p.id, None)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|a| a.name),
+            );
+        }
+    }
+    store.close().await;
+    names
+}
+
+/// The sorted names of the objects not being deleted.
+fn live_names<K>(items: Vec<kube::core::PartialObjectMeta<K>>) -> Vec<String> {
+    let mut v: Vec<String> = items
+        .into_iter()
+        .filter(|o| o.metadata.deletion_timestamp.is_none())
+        .map(|o| o.metadata.name.unwrap_or_default())
+        .collect();
+    v.sort();
+    v
 }

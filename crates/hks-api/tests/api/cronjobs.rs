@@ -274,3 +274,69 @@ async fn reconciler_reapplies_only_cronjobs_that_changed() {
     let r = hks_controller::reconcile(app.state.app()).await.unwrap();
     assert_eq!(r.unchanged, 1);
 }
+
+/// What HKS applied but never stored (a failed insert, a crash between the
+/// apply and the insert) is found and deleted by the reconciler, every
+/// kind: a Deployment and Service of an application, the namespace of a
+/// project. What the store knows stays.
+#[tokio::test]
+async fn reconciler_removes_what_the_store_never_recorded() {
+    use hks_core::manifest;
+    use hks_kube::Gateway;
+    let app = TestApp::new().await;
+    seeded(&app, "acme").await;
+    let tenant_id = app.tenant_id("acme").await;
+    let before = app.objects().await;
+    let conn = app
+        .state
+        .store()
+        .tenant_with_cluster(&tenant_id)
+        .await
+        .unwrap()
+        .1;
+    let cluster = hks_kube::TenantCluster {
+        tenant_id: &tenant_id,
+        connection: &conn,
+    };
+    let ns = pod_spec_namespace(&app).await;
+    let p = manifest::Placement {
+        tenant: "acme".into(),
+        project: "shop".into(),
+        namespace: ns,
+    };
+    let spec: hks_core::spec::StatelessSpec =
+        serde_json::from_value(json!({"image": "busybox", "port": 8080})).unwrap();
+    let (deployment, service) = manifest::stateless(&p, "never-stored", &spec);
+    let lost = manifest::Placement {
+        tenant: "acme".into(),
+        project: "lost".into(),
+        namespace: hks_core::tenant::project_namespace(&tenant_id, "lost"),
+    };
+    app.fake
+        .apply(
+            cluster,
+            &[
+                Object::Deployment(deployment),
+                Object::Service(service.unwrap()),
+                Object::Namespace(manifest::namespace(&lost)),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.objects().await.len(), before.len() + 3);
+
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
+    assert_eq!(r.orphans_deleted, 3);
+    assert_eq!(app.objects().await, before);
+    let r = hks_controller::reconcile(app.state.app()).await.unwrap();
+    assert_eq!(r.orphans_deleted, 0);
+}
+
+async fn pod_spec_namespace(app: &TestApp) -> String {
+    app.fake_cronjob("report")
+        .await
+        .unwrap()
+        .metadata
+        .namespace
+        .unwrap()
+}
