@@ -39,6 +39,13 @@ struct Receiver {
 
 impl Receiver {
     async fn start(script: &[u16]) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, script)
+    }
+
+    /// The receiver on a listener already bound (for one that comes back on
+    /// the address it was unreachable at).
+    fn serve(listener: tokio::net::TcpListener, script: &[u16]) -> Self {
         let seen = Arc::new(Mutex::new(Seen {
             script: script.iter().copied().collect(),
             ..Default::default()
@@ -46,7 +53,6 @@ impl Receiver {
         let app = Router::new()
             .route("/hook", axum::routing::post(hook))
             .with_state(seen.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { seen, url }
@@ -388,6 +394,56 @@ async fn an_unreachable_receiver_fails_after_the_last_attempt() {
     assert!(error.contains("onnect"), "{error}");
     assert!(!error.contains(&port.to_string()), "{error}");
     assert!(!error.contains("in-the-query"), "{error}");
+}
+
+/// The receiver is down (nothing listens) while several alerts are raised
+/// and retried, then comes back on the same address before the schedule
+/// ends: each alert reaches it exactly once, with the attempts it took.
+#[tokio::test]
+async fn a_receiver_that_comes_back_gets_each_alert_once() {
+    let store = Store::in_memory().await.unwrap();
+    let p = project(&store).await;
+    let address = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    configure(&store, &p, None, &format!("http://{address}/hook")).await;
+    let worker = hks_alerting::spawn(store.clone(), fast()).unwrap();
+    let alerter = Alerter::new(store.clone());
+    for run in ["run-a", "run-b", "run-c"] {
+        alerter
+            .run_finished(&p, "report", run, Outcome::Failed, None, &[])
+            .await
+            .unwrap();
+    }
+    // Down until every delivery is on its second attempt (the first was
+    // refused; attempts are counted when claimed).
+    wait_for(&store, &p, |h| {
+        h.len() == 3
+            && h.iter().all(|r| {
+                r.delivery
+                    .as_ref()
+                    .is_some_and(|d| d.attempts >= 2 && d.state == DeliveryState::Pending)
+            })
+    })
+    .await;
+    let receiver = Receiver::serve(tokio::net::TcpListener::bind(address).await.unwrap(), &[]);
+    let history = wait_for(&store, &p, all_in(DeliveryState::Delivered)).await;
+    // Later polls send nothing more.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    worker.abort();
+    let mut keys: Vec<String> = receiver
+        .requests()
+        .iter()
+        .map(|(_, b)| b["key"].as_str().unwrap().to_owned())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["failed:run-a", "failed:run-b", "failed:run-c"]);
+    for r in &history {
+        let d = r.delivery.as_ref().unwrap();
+        assert!(d.attempts >= 2 && d.attempts <= MAX_ATTEMPTS, "{d:?}");
+        assert_eq!(d.last_status, Some(200));
+    }
 }
 
 #[tokio::test]
