@@ -178,6 +178,9 @@ pub fn router(state: AppState) -> Router {
     let api = api
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
+        // A method the path does not have is no endpoint either: without
+        // this, axum answers 405 with an empty body, not the error shape.
+        .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(state.inner.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             state.clone(),

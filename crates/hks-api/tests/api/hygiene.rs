@@ -1,7 +1,7 @@
 //! HTTP hygiene, through the router with an in-memory store and the fake
-//! cluster: oversized bodies, unreadable query and path parameters, the
-//! request timeout and concurrency limit, echoed input in error messages,
-//! and the security headers on the console's files.
+//! cluster: oversized bodies, unreadable query and path parameters, methods
+//! a path does not have, the request timeout and concurrency limit, echoed
+//! input in error messages, and the security headers on the console's files.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +84,26 @@ async fn bad_query_and_path_parameters_are_400s_naming_the_parameter() {
         let error = a.error();
         assert_eq!(error.code, "invalid", "{path}: {a}");
         assert_eq!(error.problems[0].field, field, "{path}: {a}");
+    }
+}
+
+#[tokio::test]
+async fn a_method_the_path_does_not_have_is_a_404_in_the_json_error_shape() {
+    let app = with_limits(HttpLimits::default()).await;
+    let token = tenant(&app).await;
+    for (method, path) in [
+        (Method::PUT, "/api/v1/admin/tenants"),
+        (Method::PATCH, "/api/v1/projects/p"),
+        (Method::DELETE, "/api/v1/projects/p/cronjobs/c/runs"),
+    ] {
+        let a = app
+            .call(method.clone(), path, Some(&token), Some(json!({})))
+            .await;
+        assert_eq!(
+            a.expect_error(StatusCode::NOT_FOUND).code,
+            "not_found",
+            "{method} {path}: {a}"
+        );
     }
 }
 
