@@ -143,7 +143,9 @@ pub async fn logs(
             }
             Ok(out)
         }
-        Err(KubeError::NotFound | KubeError::Unreachable(_)) if !archived.is_empty() => {
+        Err(KubeError::NotFound | KubeError::Unreachable(_) | KubeError::BadAnswer(_))
+            if !archived.is_empty() =>
+        {
             Ok(archived.iter().map(|a| restore(a, options)).collect())
         }
         Err(KubeError::NotFound) => {
