@@ -363,6 +363,80 @@ async fn vcluster_connections_read_the_vc_secret() {
     .await;
 }
 
+/// `text` with its user's credentials replaced by bearer token `token`.
+fn with_token(text: &str, token: &str) -> String {
+    let mut kc = kube::config::Kubeconfig::from_yaml(text).unwrap();
+    for a in &mut kc.auth_infos {
+        a.auth_info = Some(kube::config::AuthInfo {
+            token: Some(token.to_owned().into()),
+            ..kube::config::AuthInfo::default()
+        });
+    }
+    serde_yaml::to_string(&kc).unwrap()
+}
+
+/// A vCluster whose Secret `vc-<name>` is rotated (its kubeconfig replaced
+/// by one with other credentials) is reached with the new credentials,
+/// without a restart: the gateway reads the Secret again when the cluster
+/// refuses the old ones (and on an interval).
+#[tokio::test]
+async fn a_rotated_vcluster_secret_is_used_without_a_restart() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let gw = KubeGateway::new(Settings::default());
+    let host = client.clone();
+    with_temp_ns(&client, |ns| async move {
+        use kube::api::{Patch, PatchParams};
+        let secrets = Api::<Secret>::namespaced(host, &ns);
+        let old = with_token(&text, "a-revoked-token");
+        let secret: Secret = serde_json::from_value(
+            json!({"metadata": {"name": "vc-rot"}, "stringData": {"config": old}}),
+        )
+        .unwrap();
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+        let conn: ClusterConnection = serde_json::from_value(json!({
+            "kind": "vcluster", "hostKubeconfig": text, "namespace": ns, "name": "rot"
+        }))
+        .unwrap();
+        let tenant = format!("rot-{ns}");
+        let cluster = TenantCluster {
+            tenant_id: &tenant,
+            connection: &conn,
+        };
+        let objects = [Object::Namespace(manifest::namespace(&placement(&ns)))];
+        let err = gw.dry_run(cluster, &objects).await.unwrap_err();
+        assert!(
+            err.is_unauthorized(),
+            "the old credentials are refused: {err:?}"
+        );
+
+        // The vCluster's credentials are rotated.
+        secrets
+            .patch(
+                "vc-rot",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"stringData": {"config": text}})),
+            )
+            .await
+            .unwrap();
+        let ceiling = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            match gw.dry_run(cluster, &objects).await {
+                Ok(()) => break,
+                Err(e) => assert!(
+                    std::time::Instant::now() < ceiling,
+                    "still not connected with the new credentials: {e:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+}
+
 fn kubeconfig_for(server: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: not-a-secret\n"
@@ -438,6 +512,7 @@ async fn an_apiserver_that_does_not_answer_is_unreachable() {
             connect_timeout,
             request_timeout: Duration::from_secs(4),
             sync_timeout: Duration::from_secs(3),
+            ..Settings::default()
         },
     )
     .await;
