@@ -1146,6 +1146,7 @@ mod tests {
         let conn = connection();
         let cluster = TenantCluster {
             tenant_id: T,
+            tenant_name: "acme",
             connection: &conn,
         };
         fake.apply(cluster, &[Object::CronJob(cj)]).await.unwrap();
@@ -1158,6 +1159,7 @@ mod tests {
         let conn = connection();
         let cluster = TenantCluster {
             tenant_id: T,
+            tenant_name: "acme",
             connection: &conn,
         };
         let at: Timestamp = "2025-01-01T03:00:00Z".parse().unwrap();
@@ -1204,6 +1206,7 @@ mod tests {
         let conn = connection();
         let cluster = TenantCluster {
             tenant_id: T,
+            tenant_name: "acme",
             connection: &conn,
         };
         let run = fake.run_now(cluster, NS, "report", "ci").await.unwrap();

@@ -5,8 +5,10 @@
 //!   so applying the same objects again is harmless and fields a user changed
 //!   by hand are taken back (drift correction is a re-apply);
 //! - reads (CronJobs, Jobs, pods) come from reflectors, one set per tenant
-//!   cluster, watching only objects labelled `app.kubernetes.io/managed-by=hks`,
-//!   not from an apiserver round trip per request;
+//!   cluster, watching only the tenant's objects ([`TenantCluster::selector`]:
+//!   `app.kubernetes.io/managed-by=hks` and `hks.dev/tenant=<name>`), keeping
+//!   only what HKS reads of them (`trim`), not from an apiserver round trip
+//!   per request;
 //! - logs and Run now go to the apiserver.
 //!
 //! [`live::KubeGateway`] is the real implementation; [`fake::FakeGateway`] is
@@ -138,7 +140,22 @@ fn unparsable(e: &(dyn std::error::Error + 'static)) -> bool {
 #[derive(Debug, Clone, Copy)]
 pub struct TenantCluster<'a> {
     pub tenant_id: &'a str,
+    /// The tenant's name: the value of [`hks_core::labels::LABEL_TENANT`]
+    /// on its objects, which the watches select.
+    pub tenant_name: &'a str,
     pub connection: &'a ClusterConnection,
+}
+
+impl TenantCluster<'_> {
+    /// The label selector of this tenant's objects: HKS's, and the tenant's
+    /// (another tenant's or installation's on the same cluster are not).
+    pub fn selector(&self) -> String {
+        format!(
+            "{MANAGED_SELECTOR},{}={}",
+            hks_core::labels::LABEL_TENANT,
+            self.tenant_name
+        )
+    }
 }
 
 /// An object HKS applies.

@@ -30,8 +30,7 @@ use tracing::{debug, warn};
 
 use crate::{
     Applied, AttemptLog, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind, KubeError,
-    LogOptions, MANAGED_SELECTOR, Object, ObjectKey, Observed, ObservedCronJob, RunObject,
-    TenantCluster, history,
+    LogOptions, Object, ObjectKey, Observed, ObservedCronJob, RunObject, TenantCluster, history,
 };
 
 /// Timeouts for talking to tenant clusters.
@@ -346,7 +345,8 @@ impl KubeGateway {
         &self,
         cluster: TenantCluster<'_>,
     ) -> Result<Arc<Connected>, KubeError> {
-        let fp = fingerprint(cluster.connection);
+        // The watches select by the tenant's name: a new name, new watches.
+        let fp = fingerprint(cluster.connection) ^ text_fingerprint(cluster.tenant_name);
         let entry = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
             let entry = tenants
@@ -372,6 +372,7 @@ impl KubeGateway {
                 let (client, stream_client) = self.clients(config)?;
                 let healthy = Arc::new(AtomicBool::new(false));
                 let refused = Arc::new(AtomicBool::new(false));
+                let selector = cluster.selector();
                 // Each connection counts from its own base, so a reconnected
                 // tenant never repeats a number an old view was stored under.
                 static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
@@ -380,6 +381,7 @@ impl KubeGateway {
                 ));
                 let (cronjobs, t1) = watch::<CronJob>(
                     stream_client.clone(),
+                    &selector,
                     healthy.clone(),
                     changes.clone(),
                     refused.clone(),
@@ -387,6 +389,7 @@ impl KubeGateway {
                 );
                 let (jobs, t2) = watch::<Job>(
                     stream_client.clone(),
+                    &selector,
                     healthy.clone(),
                     changes.clone(),
                     refused.clone(),
@@ -394,6 +397,7 @@ impl KubeGateway {
                 );
                 let (pods, t3) = watch::<Pod>(
                     stream_client.clone(),
+                    &selector,
                     healthy.clone(),
                     changes.clone(),
                     refused.clone(),
@@ -459,9 +463,11 @@ impl KubeGateway {
     }
 }
 
-/// Watches one kind of HKS-labelled object in every namespace into a cache.
+/// Watches one kind of the tenant's HKS objects (`selector`) in every
+/// namespace into a cache.
 fn watch<K>(
     client: Client,
+    selector: &str,
     healthy: Arc<AtomicBool>,
     changes: Arc<AtomicU64>,
     refused: Arc<AtomicBool>,
@@ -480,7 +486,7 @@ where
     let (reader, writer) = reflector::store();
     let api: Api<K> = Api::all(client);
     let tenant = tenant.to_owned();
-    let stream = watcher(api, watcher::Config::default().labels(MANAGED_SELECTOR))
+    let stream = watcher(api, watcher::Config::default().labels(selector))
         .default_backoff()
         // Managed fields and pod specs are most of an object's size and never read.
         .modify(K::trim);

@@ -227,6 +227,7 @@ async fn reconciler_corrects_drift_and_removes_orphans() {
         .apply(
             hks_kube::TenantCluster {
                 tenant_id: &tenant_id,
+                tenant_name: "acme",
                 connection: &conn,
             },
             &[Object::CronJob(orphan)],
