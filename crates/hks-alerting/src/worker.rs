@@ -2,18 +2,25 @@
 //! attempt went, and schedules the next one with
 //! [`hks_history::webhook::next_attempt`] until [`MAX_ATTEMPTS`].
 //!
+//! Deliveries go out independently: up to `concurrency` requests are in
+//! flight, each under its own timeout, and a delivery that becomes due
+//! while others are in flight goes out as soon as a slot is free, so a
+//! slow receiver holds up no other delivery (and no other tenant's).
+//!
 //! Every attempt is claimed in the store before it is sent (see
 //! [`hks_store::Store::claim_due_deliveries`]): if HKS stops during the
 //! request, the delivery becomes due again once the claim's lease ends, and
 //! is sent again with the same delivery id.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hks_history::webhook::{MAX_ATTEMPTS, next_attempt};
 use hks_store::{AttemptResult, DeliveryJob, Store};
 use jiff::{SignedDuration, Timestamp};
 use secrecy::ExposeSecret;
-use tokio::task::JoinHandle;
+use tokio::sync::Semaphore;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::delivery::{self, Answer};
 use crate::{AlertError, TargetPolicy};
@@ -71,35 +78,80 @@ impl Worker {
         })
     }
 
-    /// Delivers every `poll_interval` until the task is aborted.
+    /// Delivers until the task is aborted (which aborts the requests in
+    /// flight: their claims make them due again). Every `poll_interval` it
+    /// claims as many due deliveries as there are free slots and sends each
+    /// in a task of its own, without waiting for the others.
     pub fn spawn(self) -> JoinHandle<()> {
         tokio::spawn(async move {
+            let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+            let mut in_flight = JoinSet::new();
             let mut tick = tokio::time::interval(self.settings.poll_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(error) = self.deliver_due().await {
+                while in_flight.try_join_next().is_some() {}
+                if let Err(error) = self.dispatch(&slots, &mut in_flight).await {
                     tracing::warn!(%error, source = ?std::error::Error::source(&error), "Webhook delivery pass failed.");
                 }
             }
         })
     }
 
-    /// Makes one attempt at every delivery due now; how many attempts were made.
+    /// Claims due deliveries for the free slots and starts them.
+    async fn dispatch(
+        &self,
+        slots: &Arc<Semaphore>,
+        in_flight: &mut JoinSet<()>,
+    ) -> Result<(), AlertError> {
+        loop {
+            let free = slots.available_permits();
+            if free == 0 {
+                return Ok(());
+            }
+            let jobs = self.claim(free).await?;
+            let claimed = jobs.len();
+            for job in jobs {
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    // Cannot happen (only this loop takes slots); the
+                    // claim's lease makes the delivery due again.
+                    break;
+                };
+                let me = self.clone();
+                in_flight.spawn(async move {
+                    let _slot = slot;
+                    if let Err(error) = me.attempt(job).await {
+                        tracing::warn!(%error, source = ?std::error::Error::source(&error), "Could not record a webhook delivery attempt.");
+                    }
+                });
+            }
+            if claimed < free {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Claims up to `n` due deliveries: due again only after this attempt
+    /// surely ended (its timeout) and a retry's wait, so a crash mid-request
+    /// retries it then.
+    async fn claim(&self, n: usize) -> Result<Vec<DeliveryJob>, AlertError> {
+        let now = Timestamp::now();
+        let lease = now
+            .checked_add(to_signed(self.settings.timeout + self.settings.retry_base))
+            .unwrap_or(now);
+        Ok(self
+            .store
+            .claim_due_deliveries(now, lease, u32::try_from(n).unwrap_or(u32::MAX))
+            .await?)
+    }
+
+    /// Makes one attempt at every delivery due now and waits for them all;
+    /// how many attempts were made.
     pub async fn deliver_due(&self) -> Result<usize, AlertError> {
         let mut made = 0;
         loop {
-            let now = Timestamp::now();
-            // Due again only after this attempt surely ended (its timeout)
-            // and a retry's wait: a crash mid-request retries it then.
-            let lease = now
-                .checked_add(to_signed(self.settings.timeout + self.settings.retry_base))
-                .unwrap_or(now);
             let batch = self.settings.concurrency.max(1);
-            let jobs = self
-                .store
-                .claim_due_deliveries(now, lease, u32::try_from(batch).unwrap_or(u32::MAX))
-                .await?;
+            let jobs = self.claim(batch).await?;
             let claimed = jobs.len();
             made += claimed;
             let results =

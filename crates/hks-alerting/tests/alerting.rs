@@ -29,6 +29,8 @@ struct Seen {
     bad_signatures: usize,
     /// How long each answer takes (none unless a test sets it).
     delay: Duration,
+    /// Requests that arrived, answered yet or not.
+    arrived: usize,
 }
 
 #[derive(Clone)]
@@ -68,7 +70,11 @@ impl Receiver {
 }
 
 async fn hook(State(seen): State<Arc<Mutex<Seen>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let delay = seen.lock().unwrap().delay;
+    let delay = {
+        let mut seen = seen.lock().unwrap();
+        seen.arrived += 1;
+        seen.delay
+    };
     tokio::time::sleep(delay).await;
     let mut seen = seen.lock().unwrap();
     let signature = headers
@@ -160,6 +166,18 @@ async fn wait_for(
         "timed out; history: {:?}",
         store.alert_history(project_id, None, 100, 0).await.unwrap()
     );
+}
+
+/// Waits until `done` holds, 60 s at most (it takes milliseconds).
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let ceiling = std::time::Instant::now() + Duration::from_secs(60);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < ceiling,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn all_in(state: DeliveryState) -> impl Fn(&[AlertRecord]) -> bool {
@@ -366,6 +384,56 @@ async fn a_failing_receiver_gets_it_on_the_third_attempt() {
         requests[0].1, requests[2].1,
         "the body is the same on every attempt"
     );
+}
+
+/// A receiver that takes its time with one delivery holds up no other:
+/// deliveries are sent at once (a bounded number), each under its own
+/// timeout, and one that is due while another is in flight goes out.
+#[tokio::test]
+async fn a_slow_receiver_holds_up_no_other_delivery() {
+    let store = Store::in_memory().await.unwrap();
+    let p = project(&store).await;
+    let slow = Receiver::start(&[]).await;
+    // Far longer than any test waits: it answers only when the test is over.
+    slow.seen.lock().unwrap().delay = Duration::from_secs(600);
+    let quick = Receiver::start(&[]).await;
+    configure(&store, &p, Some("slow"), &slow.url).await;
+    configure(&store, &p, Some("fast"), &quick.url).await;
+    let worker = hks_alerting::spawn(
+        store.clone(),
+        Settings {
+            timeout: Duration::from_secs(600),
+            ..fast()
+        },
+    )
+    .unwrap();
+    let alerter = Alerter::new(store.clone());
+    alerter
+        .run_finished(&p, "slow", "slow-1", Outcome::Failed, None, &[])
+        .await
+        .unwrap();
+    until("the slow receiver to have the request", async || {
+        slow.seen.lock().unwrap().arrived == 1
+    })
+    .await;
+    alerter
+        .run_finished(&p, "fast", "fast-1", Outcome::Failed, None, &[])
+        .await
+        .unwrap();
+    until(
+        "the other delivery while the slow one is in flight",
+        async || {
+            let h = store.alert_history(&p, Some("fast"), 10, 0).await.unwrap();
+            all_in(DeliveryState::Delivered)(&h)
+        },
+    )
+    .await;
+    assert_eq!(quick.requests().len(), 1);
+    assert!(
+        slow.requests().is_empty(),
+        "the slow one is still in flight"
+    );
+    worker.abort();
 }
 
 #[tokio::test]

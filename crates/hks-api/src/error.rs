@@ -140,7 +140,9 @@ impl From<hks_alerting::AlertError> for ApiError {
 impl From<KubeError> for ApiError {
     fn from(e: KubeError) -> Self {
         match e {
-            KubeError::Unreachable(_) | KubeError::Misconfigured(_) => Self::ClusterUnavailable(e),
+            KubeError::Unreachable(_) | KubeError::BadAnswer(_) | KubeError::Misconfigured(_) => {
+                Self::ClusterUnavailable(e)
+            }
             KubeError::Rejected { message, .. } => Self::ClusterRejected(message),
             KubeError::NotFound => Self::NotFound("object in the cluster"),
         }
@@ -192,6 +194,10 @@ impl IntoResponse for ApiError {
             },
             Self::ClusterUnavailable(KubeError::Misconfigured(why)) => {
                 format!("the project's cluster cannot be reached ({why}); nothing was changed")
+            }
+            // Not "unreachable": the tenant's apiserver answered, wrongly.
+            Self::ClusterUnavailable(KubeError::BadAnswer(_)) => {
+                "the project's cluster sent an answer HKS cannot read; nothing was changed".into()
             }
             other => other.to_string(),
         };

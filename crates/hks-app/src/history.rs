@@ -187,7 +187,9 @@ pub async fn logs(
             }
             Ok(out)
         }
-        Err(KubeError::NotFound | KubeError::Unreachable(_)) if !archived.is_empty() => {
+        Err(KubeError::NotFound | KubeError::Unreachable(_) | KubeError::BadAnswer(_))
+            if !archived.is_empty() =>
+        {
             let mut left = options.total_bytes;
             let mut out: Vec<AttemptLogView> = archived
                 .iter()

@@ -31,7 +31,11 @@ pub async fn project(
     };
     match observed {
         Ok(o) => Ok(Some(o)),
-        Err(e @ (hks_kube::KubeError::Unreachable(_) | hks_kube::KubeError::Misconfigured(_))) => {
+        Err(
+            e @ (hks_kube::KubeError::Unreachable(_)
+            | hks_kube::KubeError::BadAnswer(_)
+            | hks_kube::KubeError::Misconfigured(_)),
+        ) => {
             warn!(error = %e, tenant = %scope.tenant_name, "Showing CronJobs without cluster state.");
             Ok(None)
         }

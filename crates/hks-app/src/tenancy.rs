@@ -74,6 +74,7 @@ impl Scope {
     pub fn cluster(&self) -> TenantCluster<'_> {
         TenantCluster {
             tenant_id: &self.tenant_id,
+            tenant_name: &self.tenant_name,
             connection: &self.connection,
         }
     }

@@ -328,6 +328,7 @@ mod tests {
         };
         let cluster = hks_kube::TenantCluster {
             tenant_id: &tenant.id,
+            tenant_name: &tenant.name,
             connection: &conn,
         };
         let subjects = || async {
@@ -392,6 +393,7 @@ mod tests {
         let now = times[699] + SignedDuration::from_mins(1);
         let cluster = hks_kube::TenantCluster {
             tenant_id: &tenant.id,
+            tenant_name: &tenant.name,
             connection: &conn,
         };
         let (recorded, _) = missed(&app, cluster, &project, &cronjob, &spec, now)
@@ -420,6 +422,7 @@ mod tests {
         let now = start + SignedDuration::from_mins(1500) + SignedDuration::from_secs(30);
         let cluster = hks_kube::TenantCluster {
             tenant_id: &tenant.id,
+            tenant_name: &tenant.name,
             connection: &conn,
         };
         let (first, next) = missed(&app, cluster, &project, &cronjob, &spec, now)

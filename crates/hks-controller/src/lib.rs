@@ -6,8 +6,10 @@
 //! tenants and of clusters a tenant no longer uses. `hks serve` runs them next to the HTTP API; the API
 //! crate does not depend on this one.
 //!
-//! Each loop works tenant by tenant: a tenant whose cluster does not answer
-//! is skipped for that pass, and the others go on.
+//! Each loop works on the tenants at once, a bounded number at a time, each
+//! under its own time limit ([`tenants`]): a tenant whose cluster does not
+//! answer, answers slowly, or whose store rows or alerts fail, is skipped
+//! for that pass, counted, and the others go on.
 
 mod alerts;
 pub mod housekeeping;
@@ -15,9 +17,11 @@ mod pass;
 pub mod reconciler;
 pub mod recorder;
 pub mod retirement;
+mod tenants;
 
 pub use pass::{Pass, PassError, Settings};
-pub use reconciler::{Reconciled, reconcile};
+pub use reconciler::{Reconciled, reconcile, reconcile_with};
+pub use tenants::Isolation;
 
 /// What a background pass fails with (a tenant's unreachable cluster is not
 /// one: that tenant is skipped).
@@ -25,4 +29,12 @@ pub use reconciler::{Reconciled, reconcile};
 pub enum ControllerError {
     #[error(transparent)]
     Store(#[from] hks_store::StoreError),
+}
+
+impl tenants::Cause for ControllerError {
+    fn cause(&self) -> &'static str {
+        match self {
+            Self::Store(_) => "store",
+        }
+    }
 }

@@ -21,6 +21,8 @@ pub struct Settings {
     pub retention: Retention,
     /// Alerts kept per CronJob (the newest; with their deliveries).
     pub alerts_max_per_cronjob: u32,
+    /// How tenants are kept from holding each other up.
+    pub isolation: crate::Isolation,
 }
 
 impl Default for Settings {
@@ -32,6 +34,7 @@ impl Default for Settings {
             log_cap_bytes: hks_history::archive::DEFAULT_CAP_BYTES,
             retention: Retention::default(),
             alerts_max_per_cronjob: 1000,
+            isolation: crate::Isolation::default(),
         }
     }
 }
@@ -49,6 +52,9 @@ pub struct Pass {
     pub alerts_expired: usize,
     /// Runs whose recording failed in this pass (a later pass retries them).
     pub failed: usize,
+    /// Tenants whose part of the pass failed or timed out (a later pass
+    /// retries them; the other tenants' part is done).
+    pub failed_tenants: usize,
 }
 
 impl Pass {
@@ -62,6 +68,7 @@ impl Pass {
         self.expired += p.expired;
         self.alerts_expired += p.alerts_expired;
         self.failed += p.failed;
+        self.failed_tenants += p.failed_tenants;
     }
 }
 
@@ -74,4 +81,14 @@ pub enum PassError {
     Store(#[from] hks_store::StoreError),
     #[error(transparent)]
     Alert(#[from] hks_alerting::AlertError),
+}
+
+impl crate::tenants::Cause for PassError {
+    fn cause(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "cluster",
+            Self::Store(_) => "store",
+            Self::Alert(_) => "alert",
+        }
+    }
 }

@@ -11,6 +11,7 @@ use hks_kube::{Kind, Object, ObjectKey};
 use tracing::{info, warn};
 
 use crate::ControllerError;
+use crate::tenants::{self, Isolation};
 
 /// Outcome of one reconciliation pass.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,20 @@ pub struct Reconciled {
     /// CronJobs left alone because the cluster shows them as HKS applied them.
     pub unchanged: usize,
     pub orphans_deleted: usize,
+    /// Tenants whose part failed or timed out (their other projects wait
+    /// for the next pass; other tenants are not held up).
+    pub failed_tenants: usize,
+}
+
+impl Reconciled {
+    fn add(&mut self, r: Reconciled) {
+        self.projects += r.projects;
+        self.failed_projects += r.failed_projects;
+        self.applied += r.applied;
+        self.unchanged += r.unchanged;
+        self.orphans_deleted += r.orphans_deleted;
+        self.failed_tenants += r.failed_tenants;
+    }
 }
 
 /// One pass. CronJobs are compared with the watch cache: one that is
@@ -29,11 +44,35 @@ pub struct Reconciled {
 /// (edited by hand), is applied again, and server-side apply takes the
 /// fields back. Namespaces, Deployments and Services are re-applied every
 /// pass. HKS CronJobs the store does not know are deleted, and so are
-/// Deployments, Services and namespaces ([`remove_unrecorded`]). A tenant whose
-/// cluster does not answer is skipped for this pass; the others go on.
+/// Deployments, Services and namespaces ([`remove_unrecorded`]). Tenants are
+/// reconciled [`Isolation::default`]: a tenant whose cluster does not
+/// answer, or whose part fails or takes too long, is skipped for this pass;
+/// the others go on.
 pub async fn reconcile(app: &App) -> Result<Reconciled, ControllerError> {
+    reconcile_with(app, Isolation::default()).await
+}
+
+/// [`reconcile`] with tenants isolated as `isolation` says. Fails only when
+/// the tenants cannot be listed.
+pub async fn reconcile_with(
+    app: &App,
+    isolation: Isolation,
+) -> Result<Reconciled, ControllerError> {
+    let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
     let mut out = Reconciled::default();
-    for scope in hks_app::tenancy::tenants_with_clusters(app).await? {
+    for r in tenants::each("reconcile", isolation, &scopes, |s| tenant(app, s)).await {
+        match r {
+            Some(r) => out.add(r),
+            None => out.failed_tenants += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// Reconciles one tenant's projects.
+async fn tenant(app: &App, scope: &Scope) -> Result<Reconciled, ControllerError> {
+    let mut out = Reconciled::default();
+    {
         let cluster = scope.cluster();
         for project in app.store().list_projects(&scope.tenant_id).await? {
             out.projects += 1;
@@ -110,7 +149,7 @@ pub async fn reconcile(app: &App) -> Result<Reconciled, ControllerError> {
                 }
             }
         }
-        out.orphans_deleted += remove_unrecorded(app, &scope).await?;
+        out.orphans_deleted += remove_unrecorded(app, scope).await?;
     }
     Ok(out)
 }
@@ -185,17 +224,18 @@ pub async fn remove_unrecorded(app: &App, scope: &Scope) -> Result<usize, Contro
     Ok(deleted)
 }
 
-/// Runs [`reconcile`] every `interval` until the task is aborted.
-pub fn spawn(app: App, interval: Duration) -> tokio::task::JoinHandle<()> {
+/// Runs [`reconcile_with`] every `interval` until the task is aborted.
+pub fn spawn(app: App, interval: Duration, isolation: Isolation) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match reconcile(&app).await {
+            match reconcile_with(&app, isolation).await {
                 Ok(r) => tracing::debug!(
                     projects = r.projects,
                     failed = r.failed_projects,
+                    failed_tenants = r.failed_tenants,
                     applied = r.applied,
                     unchanged = r.unchanged,
                     orphans = r.orphans_deleted,

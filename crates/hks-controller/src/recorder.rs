@@ -13,6 +13,7 @@
 //! that happened and records missed times, and applies the retention policy.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use hks_core::run::Run;
@@ -23,23 +24,32 @@ use jiff::Timestamp;
 use tracing::{debug, warn};
 
 use hks_app::App;
+use hks_app::tenancy::Scope;
 
 pub use crate::pass::{Pass, PassError, Settings};
 
-/// What the recorder remembers between passes, to skip runs it has finished
-/// with: a run whose view is unchanged and that is recorded, archived and
-/// released needs nothing.
+/// What the recorder remembers between passes, per tenant, to skip work
+/// it has done: a run whose view is unchanged and that is recorded,
+/// archived and released needs nothing.
 #[derive(Debug, Default)]
 pub struct Memory {
-    done: HashMap<(String, String, String), Run>,
-    views: HashMap<String, u64>,
-    housekeeping: HashMap<String, Instant>,
-    retention: HashMap<String, Instant>,
+    /// Each tenant's, behind its own lock: tenants' parts of a pass run at
+    /// once, and one given up at its time limit leaves what it had done.
+    tenants: HashMap<String, Arc<tokio::sync::Mutex<TenantMemory>>>,
+    swept: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct TenantMemory {
+    /// By (namespace, run name).
+    done: HashMap<(String, String), Run>,
+    view: Option<u64>,
+    housekeeping: Option<Instant>,
+    retention: Option<Instant>,
     /// Per CronJob (project id, name): the configuration it was checked
     /// under and the earliest time a scheduled run can be missed next, so
     /// that housekeeping reads the store only for CronJobs with something due.
     missed_due: HashMap<(String, String), (Timestamp, Timestamp)>,
-    swept: bool,
 }
 
 /// Runs the recorder until the task is aborted.
@@ -59,7 +69,11 @@ pub fn spawn(app: App, settings: Settings) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// One pass over every tenant.
+/// One pass over every tenant: tenants at once, each under
+/// `settings.isolation`'s time limit; one tenant's failure (its cluster, its
+/// store rows, its alerts, its time) is counted in `failed_tenants` and
+/// does not keep the others' runs from being recorded. Fails only when the
+/// tenants cannot be listed.
 pub async fn pass_all(
     app: &App,
     settings: &Settings,
@@ -68,71 +82,88 @@ pub async fn pass_all(
     let mut total = Pass::default();
     if !memory.swept {
         // Runs that ended while a crash came between recording them and
-        // raising their alerts (their Jobs may be gone by now).
+        // raising their alerts (their Jobs may be gone by now). One that
+        // fails is retried by the next pass; the others are raised.
+        let mut all = true;
         for (project_id, cronjob, run) in app.store().runs_needing_alerts().await? {
-            crate::alerts::raise(app, &project_id, &cronjob, &run).await?;
+            if let Err(error) = crate::alerts::raise(app, &project_id, &cronjob, &run).await {
+                warn!(%error, project = %project_id, %cronjob, run = %run.name, "Cannot raise a run's alerts now.");
+                all = false;
+            }
         }
-        memory.swept = true;
+        memory.swept = all;
     }
-    for scope in hks_app::tenancy::tenants_with_clusters(app).await? {
-        let cluster = scope.cluster();
-        let tenant = &scope;
-        let housekeeping_due = memory
-            .housekeeping
-            .get(&tenant.tenant_id)
-            .is_none_or(|at| at.elapsed() >= settings.housekeeping);
-        let view = app.gateway().view_version(&tenant.tenant_id);
-        let unchanged = view.is_some() && memory.views.get(&tenant.tenant_id) == view.as_ref();
-        if !unchanged {
-            match pass(app, cluster, settings, memory).await {
-                Ok(p) => {
-                    // A run that failed is retried even if the view stays as it is.
-                    if let Some(v) = view.filter(|_| p.failed == 0) {
-                        memory.views.insert(tenant.tenant_id.clone(), v);
-                    }
-                    total.add(p);
-                }
-                Err(PassError::Kube(error)) => {
-                    debug!(%error, tenant = %tenant.tenant_name, "Cannot record the tenant's runs now.");
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
+    let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
+    memory
+        .tenants
+        .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+    let mine: HashMap<&str, Arc<tokio::sync::Mutex<TenantMemory>>> = scopes
+        .iter()
+        .map(|s| {
+            let m = memory.tenants.entry(s.tenant_id.clone()).or_default();
+            (s.tenant_id.as_str(), m.clone())
+        })
+        .collect();
+    let results = crate::tenants::each("record", settings.isolation, &scopes, |scope| {
+        let m = mine[scope.tenant_id.as_str()].clone();
+        async move { tenant_pass(app, scope, settings, &mut *m.lock().await).await }
+    })
+    .await;
+    for r in results {
+        match r {
+            Some(p) => total.add(p),
+            None => total.failed_tenants += 1,
         }
-        // Only while the watches are connected: a run the recorder could not
-        // see is not a missed run.
-        if housekeeping_due && app.gateway().view_version(&tenant.tenant_id).is_some() {
-            memory
-                .housekeeping
-                .insert(tenant.tenant_id.clone(), Instant::now());
-            let retention_due = memory
-                .retention
-                .get(&tenant.tenant_id)
-                .is_none_or(|at| at.elapsed() >= settings.retention_interval);
-            if retention_due {
-                memory
-                    .retention
-                    .insert(tenant.tenant_id.clone(), Instant::now());
-            }
-            match crate::housekeeping::housekeeping(
+    }
+    if total.runs_written + total.missed + total.expired > 0 {
+        app.wrote();
+    }
+    Ok(total)
+}
+
+/// One tenant's part of a pass: its runs when its view changed, then
+/// housekeeping when due.
+async fn tenant_pass(
+    app: &App,
+    tenant: &Scope,
+    settings: &Settings,
+    memory: &mut TenantMemory,
+) -> Result<Pass, PassError> {
+    let mut total = Pass::default();
+    let cluster = tenant.cluster();
+    let housekeeping_due = memory
+        .housekeeping
+        .is_none_or(|at| at.elapsed() >= settings.housekeeping);
+    let view = app.gateway().view_version(&tenant.tenant_id);
+    let unchanged = view.is_some() && memory.view == view;
+    if !unchanged {
+        let p = pass(app, cluster, settings, memory).await?;
+        // A run that failed is retried even if the view stays as it is.
+        if let Some(v) = view.filter(|_| p.failed == 0) {
+            memory.view = Some(v);
+        }
+        total.add(p);
+    }
+    // Only while the watches are connected: a run the recorder could not
+    // see is not a missed run.
+    if housekeeping_due && app.gateway().view_version(&tenant.tenant_id).is_some() {
+        memory.housekeeping = Some(Instant::now());
+        let retention_due = memory
+            .retention
+            .is_none_or(|at| at.elapsed() >= settings.retention_interval);
+        if retention_due {
+            memory.retention = Some(Instant::now());
+        }
+        total.add(
+            crate::housekeeping::housekeeping(
                 app,
                 cluster,
                 settings,
                 retention_due,
                 &mut memory.missed_due,
             )
-            .await
-            {
-                Ok(p) => total.add(p),
-                Err(PassError::Kube(error)) => {
-                    debug!(%error, tenant = %tenant.tenant_name, "Cannot check for missed runs now.");
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    if total.runs_written + total.missed + total.expired > 0 {
-        app.wrote();
+            .await?,
+        );
     }
     Ok(total)
 }
@@ -183,7 +214,7 @@ pub async fn pass(
     app: &App,
     cluster: TenantCluster<'_>,
     settings: &Settings,
-    memory: &mut Memory,
+    memory: &mut TenantMemory,
 ) -> Result<Pass, PassError> {
     let runs = app.gateway().cluster_runs(cluster).await?;
     let mut out = Pass::default();
@@ -196,11 +227,7 @@ pub async fn pass(
         .into_iter()
         .filter(|r| r.namespace.starts_with(&prefix))
     {
-        let key = (
-            cluster.tenant_id.to_owned(),
-            cr.namespace.clone(),
-            cr.run.name.clone(),
-        );
+        let key = (cr.namespace.clone(), cr.run.name.clone());
         seen.insert(key.clone());
         out.runs_seen += 1;
         if memory.done.get(&key) == Some(&cr.run) {
@@ -223,9 +250,7 @@ pub async fn pass(
             }
         }
     }
-    memory
-        .done
-        .retain(|k, _| k.0 != cluster.tenant_id || seen.contains(k));
+    memory.done.retain(|k, _| seen.contains(k));
     Ok(out)
 }
 

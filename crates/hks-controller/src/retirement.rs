@@ -30,6 +30,7 @@ pub async fn retire(app: &App) -> Result<Retired, ControllerError> {
     for r in app.store().retirements().await? {
         let cluster = TenantCluster {
             tenant_id: &r.tenant_id,
+            tenant_name: &r.tenant_name,
             connection: &r.connection,
         };
         match app.gateway().retire(cluster, &r.namespaces).await {

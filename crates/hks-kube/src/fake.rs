@@ -37,7 +37,8 @@
 //!   pass and the list cache see each change; `None` while unreachable.
 //!
 //! [`FakeGateway::set_unreachable`] makes every call fail as if the
-//! apiserver were down.
+//! apiserver were down; [`FakeGateway::set_hanging`] makes one tenant's
+//! calls wait without an answer, as a slow or hostile apiserver would.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -78,6 +79,8 @@ fn key(tenant_id: &str, namespace: &str, name: &str) -> Key {
 #[derive(Debug, Default)]
 pub struct FakeGateway {
     unreachable: AtomicBool,
+    /// Tenants whose calls never get an answer ([`FakeGateway::set_hanging`]).
+    hanging: Mutex<BTreeSet<String>>,
     logs_unavailable: AtomicBool,
     applies: AtomicUsize,
     /// Counts changes, as the live gateway counts watch events.
@@ -349,6 +352,19 @@ impl FakeGateway {
     /// From now on every call fails as if the apiserver were down (or works again).
     pub fn set_unreachable(&self, down: bool) {
         self.unreachable.store(down, Ordering::SeqCst);
+    }
+
+    /// From now on every call about this tenant's cluster waits, without
+    /// an answer, until this is called again with `false`, as a tenant
+    /// apiserver that accepts connections and never answers; other
+    /// tenants' calls are answered as before.
+    pub fn set_hanging(&self, tenant_id: &str, hangs: bool) {
+        let mut hanging = self.hanging.lock().unwrap_or_else(|e| e.into_inner());
+        if hangs {
+            hanging.insert(tenant_id.to_owned());
+        } else {
+            hanging.remove(tenant_id);
+        }
     }
 
     /// From now on reading a log fails as when the kubelet does not answer
@@ -719,6 +735,22 @@ impl FakeGateway {
             .unwrap_or(0)
     }
 
+    /// What every call about a tenant's cluster goes through: it waits while
+    /// the tenant's apiserver hangs, then fails if the cluster is down.
+    async fn enter(&self, tenant_id: &str) -> Result<(), KubeError> {
+        while self.is_hanging(tenant_id) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.check()
+    }
+
+    fn is_hanging(&self, tenant_id: &str) -> bool {
+        self.hanging
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(tenant_id)
+    }
+
     fn check(&self) -> Result<(), KubeError> {
         if self.unreachable.load(Ordering::SeqCst) {
             Err(KubeError::Unreachable("connection refused (fake)".into()))
@@ -780,7 +812,7 @@ impl Gateway for FakeGateway {
         cluster: TenantCluster<'_>,
         objects: &[Object],
     ) -> Result<Vec<Applied>, KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let mut c = self.cluster();
         let mut applied = vec![];
         for o in objects {
@@ -804,14 +836,14 @@ impl Gateway for FakeGateway {
 
     async fn dry_run(
         &self,
-        _cluster: TenantCluster<'_>,
+        cluster: TenantCluster<'_>,
         _objects: &[Object],
     ) -> Result<(), KubeError> {
-        self.check()
+        self.enter(cluster.tenant_id).await
     }
 
     async fn delete(&self, cluster: TenantCluster<'_>, key: &ObjectKey) -> Result<(), KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let mut c = self.cluster();
         let tenant = cluster.tenant_id;
         c.objects.remove(&(tenant.to_owned(), key.clone()));
@@ -857,7 +889,7 @@ impl Gateway for FakeGateway {
         cluster: TenantCluster<'_>,
         namespace: &str,
     ) -> Result<Observed, KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let c = self.cluster();
         let mut observed = Observed {
             fresh: true,
@@ -936,7 +968,7 @@ impl Gateway for FakeGateway {
         cronjob: &str,
         triggered_by: &str,
     ) -> Result<Run, KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let mut c = self.cluster();
         let cj = c
             .cronjob(cluster.tenant_id, namespace, cronjob)
@@ -966,7 +998,7 @@ impl Gateway for FakeGateway {
         run: &str,
         options: &LogOptions,
     ) -> Result<Vec<crate::AttemptLog>, KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let pods = self.run_logs(cluster, namespace, cronjob, run)?;
         self.check_logs()?;
         let (names, logs): (Vec<String>, Vec<Vec<u8>>) = pods
@@ -996,7 +1028,7 @@ impl Gateway for FakeGateway {
         run: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<String, KubeError>>, KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let pods = self.run_logs(cluster, namespace, cronjob, run)?;
         self.check_logs()?;
         let (pod, log) = match &options.attempt {
@@ -1107,7 +1139,7 @@ impl Gateway for FakeGateway {
     }
 
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let c = self.cluster();
         let mine = |(t, _, _): &&Key| *t == cluster.tenant_id;
         let jobs: Vec<Arc<Job>> = c
@@ -1132,7 +1164,7 @@ impl Gateway for FakeGateway {
         pod: &str,
         limit_bytes: i64,
     ) -> Result<Option<Vec<u8>>, KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let k = key(cluster.tenant_id, namespace, pod);
         let mut c = self.cluster();
         *c.log_reads.entry(k.clone()).or_default() += 1;
@@ -1190,7 +1222,7 @@ impl Gateway for FakeGateway {
         name: &str,
         has_finalizer: bool,
     ) -> Result<(), KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let mut c = self.cluster();
         let k = key(cluster.tenant_id, namespace, name);
         let changed = if has_finalizer {
@@ -1223,7 +1255,7 @@ impl Gateway for FakeGateway {
         namespace: &str,
         cronjob: &str,
     ) -> Result<Vec<CronJobEvent>, KubeError> {
-        self.check()?;
+        self.enter(cluster.tenant_id).await?;
         let mut events = self
             .cluster()
             .events
@@ -1268,6 +1300,7 @@ mod tests {
         let conn = connection();
         let cluster = TenantCluster {
             tenant_id: T,
+            tenant_name: "acme",
             connection: &conn,
         };
         fake.apply(cluster, &[Object::CronJob(cj)]).await.unwrap();
@@ -1280,6 +1313,7 @@ mod tests {
         let conn = connection();
         let cluster = TenantCluster {
             tenant_id: T,
+            tenant_name: "acme",
             connection: &conn,
         };
         let at: Timestamp = "2025-01-01T03:00:00Z".parse().unwrap();
@@ -1326,6 +1360,7 @@ mod tests {
         let conn = connection();
         let cluster = TenantCluster {
             tenant_id: T,
+            tenant_name: "acme",
             connection: &conn,
         };
         let run = fake.run_now(cluster, NS, "report", "ci").await.unwrap();

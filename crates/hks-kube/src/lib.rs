@@ -5,8 +5,10 @@
 //!   so applying the same objects again is harmless and fields a user changed
 //!   by hand are taken back (drift correction is a re-apply);
 //! - reads (CronJobs, Jobs, pods) come from reflectors, one set per tenant
-//!   cluster, watching only objects labelled `app.kubernetes.io/managed-by=hks`,
-//!   not from an apiserver round trip per request;
+//!   cluster, watching only the tenant's objects ([`TenantCluster::selector`]:
+//!   `app.kubernetes.io/managed-by=hks` and `hks.dev/tenant=<name>`), keeping
+//!   only what HKS reads of them (`trim`), not from an apiserver round trip
+//!   per request;
 //! - logs and Run now go to the apiserver.
 //!
 //! [`live::KubeGateway`] is the real implementation; [`fake::FakeGateway`] is
@@ -34,12 +36,21 @@ pub const FIELD_MANAGER: &str = "hks";
 pub const MANAGED_SELECTOR: &str = "app.kubernetes.io/managed-by=hks";
 
 /// What can go wrong talking to a tenant's cluster.
+///
+/// A tenant controls what its apiserver answers, so only what is surely the
+/// connection (refused, reset, timed out, a TLS handshake, a server error)
+/// is `Unreachable`: an answer HKS cannot read is `BadAnswer`, settings or
+/// credentials that cannot be used are `Misconfigured`.
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     /// The apiserver did not answer (connection refused, timeout, TLS) or
     /// answered with a server error. Worth retrying later.
     #[error("the tenant's cluster is unreachable")]
     Unreachable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The apiserver answered with something that is not the HTTP or the
+    /// JSON it should be: the tenant's cluster, not the network, is at fault.
+    #[error("the tenant's cluster sent an answer HKS cannot read")]
+    BadAnswer(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The connection settings are unusable (bad kubeconfig, missing vCluster Secret).
     #[error("the tenant's cluster connection is misconfigured: {0}")]
     Misconfigured(String),
@@ -58,31 +69,93 @@ impl KubeError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::Unreachable(_))
     }
+
+    /// The apiserver did not accept HKS's credentials (401).
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::Rejected { code: 401, .. })
+    }
 }
 
 impl From<kube::Error> for KubeError {
     fn from(e: kube::Error) -> Self {
+        use kube::Error as E;
+        let misconfigured = |why: &str| Self::Misconfigured(why.to_owned());
         match e {
-            kube::Error::Api(status) if status.code == 404 => Self::NotFound,
-            kube::Error::Api(status) if status.code >= 500 || status.code == 429 => {
-                Self::Unreachable(Box::new(kube::Error::Api(status)))
+            E::Api(status) if status.code == 404 => Self::NotFound,
+            E::Api(status) if status.code >= 500 || status.code == 429 => {
+                Self::Unreachable(Box::new(E::Api(status)))
             }
-            kube::Error::Api(status) => Self::Rejected {
+            E::Api(status) => Self::Rejected {
                 code: status.code,
                 reason: status.reason.clone(),
                 message: status.message.clone(),
             },
-            kube::Error::InferKubeconfig(e) => Self::Misconfigured(e.to_string()),
+            // What the apiserver sent cannot be read: its doing.
+            E::SerdeError(_) | E::FromUtf8(_) | E::LinesCodecMaxLineLengthExceeded => {
+                Self::BadAnswer(Box::new(e))
+            }
+            E::ReadEvents(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Self::BadAnswer(Box::new(e))
+            }
+            // The connection, unless hyper could not parse the answer.
+            E::HyperError(_) | E::Service(_) if unparsable(&e) => Self::BadAnswer(Box::new(e)),
+            E::HyperError(_) | E::Service(_) | E::ReadEvents(_) => Self::Unreachable(Box::new(e)),
+            // Settings and credentials (the words are fixed: the source
+            // could quote parts of a credential).
+            E::InferKubeconfig(_) | E::InferConfig(_) => {
+                misconfigured("the kubeconfig has no usable cluster or user")
+            }
+            E::Auth(_) => misconfigured("the credentials cannot be used"),
+            E::RustlsTls(_) | E::TlsRequired => misconfigured("the TLS settings cannot be used"),
+            E::ProxyProtocolUnsupported { .. } | E::ProxyProtocolDisabled { .. } => {
+                misconfigured("the proxy settings cannot be used")
+            }
+            // A request HKS could not build (a name that cannot be in a URL, say).
+            E::BuildRequest(_) | E::HttpError(_) => Self::Rejected {
+                code: 0,
+                reason: "Invalid".into(),
+                message: "the request cannot be made".into(),
+            },
             other => Self::Unreachable(Box::new(other)),
         }
     }
+}
+
+/// Whether hyper failed to parse the answer (not HTTP, a bad status line
+/// or header), somewhere in `e`'s sources.
+fn unparsable(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(h) = e.downcast_ref::<hyper::Error>()
+            && (h.is_parse() || h.is_parse_status())
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 /// A tenant's cluster, as the API names it for the gateway.
 #[derive(Debug, Clone, Copy)]
 pub struct TenantCluster<'a> {
     pub tenant_id: &'a str,
+    /// The tenant's name: the value of [`hks_core::labels::LABEL_TENANT`]
+    /// on its objects, which the watches select.
+    pub tenant_name: &'a str,
     pub connection: &'a ClusterConnection,
+}
+
+impl TenantCluster<'_> {
+    /// The label selector of this tenant's objects: HKS's, and the tenant's
+    /// (another tenant's or installation's on the same cluster are not).
+    pub fn selector(&self) -> String {
+        format!(
+            "{MANAGED_SELECTOR},{}={}",
+            hks_core::labels::LABEL_TENANT,
+            self.tenant_name
+        )
+    }
 }
 
 /// An object HKS applies.
@@ -493,6 +566,8 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
 
 #[cfg(test)]
 mod tests {
+    use std::io;
+
     use super::*;
 
     #[test]
@@ -516,5 +591,132 @@ mod tests {
         }
         let short = TailKeeper::new(100);
         assert_eq!(short.finish().bytes, b"");
+    }
+
+    fn api(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            reason: "Reason".into(),
+            message: "message".into(),
+            ..kube::core::Status::default()
+        }))
+    }
+
+    fn io(kind: io::ErrorKind) -> io::Error {
+        io::Error::new(kind, "fake")
+    }
+
+    #[test]
+    fn api_statuses() {
+        assert!(matches!(KubeError::from(api(404)), KubeError::NotFound));
+        assert!(KubeError::from(api(500)).is_unreachable());
+        assert!(KubeError::from(api(503)).is_unreachable());
+        assert!(KubeError::from(api(429)).is_unreachable());
+        let e = KubeError::from(api(401));
+        assert!(e.is_unauthorized() && !e.is_unreachable(), "{e:?}");
+        assert!(matches!(
+            KubeError::from(api(422)),
+            KubeError::Rejected { code: 422, .. }
+        ));
+    }
+
+    #[test]
+    fn connections_that_fail_are_unreachable() {
+        for kind in [
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::TimedOut,
+        ] {
+            assert!(
+                KubeError::from(kube::Error::Service(Box::new(io(kind)))).is_unreachable(),
+                "{kind:?}"
+            );
+            assert!(
+                KubeError::from(kube::Error::ReadEvents(io(kind))).is_unreachable(),
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn answers_that_cannot_be_read_are_bad_answers() {
+        let serde = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let utf8 = String::from_utf8(vec![0xff]).unwrap_err();
+        for e in [
+            kube::Error::SerdeError(serde),
+            kube::Error::FromUtf8(utf8),
+            kube::Error::LinesCodecMaxLineLengthExceeded,
+            kube::Error::ReadEvents(io(io::ErrorKind::InvalidData)),
+        ] {
+            let what = e.to_string();
+            assert!(
+                matches!(KubeError::from(e), KubeError::BadAnswer(_)),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn settings_and_credentials_that_cannot_be_used_are_misconfigured() {
+        let kubeconfig =
+            kube::config::Kubeconfig::from_yaml("apiVersion: v1\nkind: Config\n").unwrap();
+        let infer = futures::executor::block_on(kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        ))
+        .unwrap_err();
+        for e in [
+            kube::Error::InferKubeconfig(infer),
+            kube::Error::Auth(kube::client::AuthError::ExecPluginFailed),
+            kube::Error::RustlsTls(kube::client::RustlsTlsError::MissingCertificate),
+            kube::Error::TlsRequired,
+        ] {
+            let what = e.to_string();
+            assert!(
+                matches!(KubeError::from(e), KubeError::Misconfigured(_)),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn requests_that_cannot_be_built_are_rejected_not_unreachable() {
+        let e = KubeError::from(kube::Error::BuildRequest(
+            kube::core::request::Error::Validation("bad".into()),
+        ));
+        assert!(matches!(e, KubeError::Rejected { code: 0, .. }), "{e:?}");
+    }
+
+    /// A loopback "apiserver" that answers `answer` to every connection
+    /// (or closes it at once when empty); what reading from it fails with.
+    async fn served(answer: &'static [u8]) -> KubeError {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(answer).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        let config = kube::Config::new(url.parse().unwrap());
+        let client = kube::Client::try_from(config).unwrap();
+        kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(client)
+            .get("x")
+            .await
+            .unwrap_err()
+            .into()
+    }
+
+    #[tokio::test]
+    async fn what_a_tenant_apiserver_answers_is_not_an_outage() {
+        let e = served(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
+        assert!(matches!(e, KubeError::BadAnswer(_)), "not HTTP: {e:?}");
+        let e = served(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nnope!").await;
+        assert!(matches!(e, KubeError::BadAnswer(_)), "not JSON: {e:?}");
+        let e = served(b"").await;
+        assert!(e.is_unreachable(), "closed without an answer: {e:?}");
     }
 }

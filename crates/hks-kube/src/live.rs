@@ -43,6 +43,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long a read waits for the watch caches of a newly connected cluster.
     pub sync_timeout: Duration,
+    /// How often a vCluster's Secret `vc-<name>` is read again (sooner when
+    /// the vCluster refuses HKS's credentials): when its kubeconfig changed,
+    /// the client and its watches are built anew from it.
+    pub credentials_check: Duration,
 }
 
 impl Default for Settings {
@@ -51,12 +55,14 @@ impl Default for Settings {
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(15),
             sync_timeout: Duration::from_secs(5),
+            credentials_check: Duration::from_secs(60),
         }
     }
 }
 
 /// Connects to tenant clusters on first use and keeps one connection (and
-/// one set of watches) per tenant until its connection settings change.
+/// one set of watches) per tenant until its connection settings change, or,
+/// for a vCluster, until the kubeconfig in its Secret does.
 #[derive(Debug, Default)]
 pub struct KubeGateway {
     settings: Settings,
@@ -82,6 +88,37 @@ struct Connected {
     /// unchanged view, which lets readers reuse what they derived from it.
     changes: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
+    /// For a vCluster: a fingerprint of the kubeconfig its Secret held when
+    /// this connection was made, and when the Secret was last read.
+    secret: Option<u64>,
+    checked: Mutex<std::time::Instant>,
+    /// The cluster refused the credentials (401): the Secret is read again
+    /// at the next use, whatever the time.
+    refused: Arc<AtomicBool>,
+}
+
+impl Connected {
+    /// Whether a vCluster's Secret is due to be read again (and, if so,
+    /// marks it read now, so that concurrent callers do not all read it).
+    fn secret_due(&self, every: Duration) -> bool {
+        if self.secret.is_none() {
+            return false;
+        }
+        let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
+        let due = self.refused.swap(false, Ordering::Relaxed) || checked.elapsed() >= every;
+        if due {
+            *checked = std::time::Instant::now();
+        }
+        due
+    }
+
+    /// Notes a refusal of the credentials, so the next use checks for new ones.
+    fn noted<T>(&self, r: Result<T, KubeError>) -> Result<T, KubeError> {
+        if r.as_ref().is_err_and(KubeError::is_unauthorized) {
+            self.refused.store(true, Ordering::Relaxed);
+        }
+        r
+    }
 }
 
 impl std::fmt::Debug for Connected {
@@ -101,8 +138,12 @@ impl Drop for Connected {
 }
 
 fn fingerprint(c: &ClusterConnection) -> u64 {
+    text_fingerprint(&c.to_stored().to_string())
+}
+
+fn text_fingerprint(text: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    c.to_stored().to_string().hash(&mut h);
+    text.hash(&mut h);
     h.finish()
 }
 
@@ -184,53 +225,27 @@ impl KubeGateway {
     }
 
     /// The cluster's configuration: straight from a kubeconfig, or from a
-    /// vCluster's Secret `vc-<name>` on its host cluster.
-    async fn config(&self, connection: &ClusterConnection) -> Result<Config, KubeError> {
+    /// vCluster's Secret `vc-<name>` on its host cluster (then with a
+    /// fingerprint of the kubeconfig the Secret holds).
+    async fn config(
+        &self,
+        connection: &ClusterConnection,
+    ) -> Result<(Config, Option<u64>), KubeError> {
         match connection {
             ClusterConnection::Kubeconfig {
                 kubeconfig,
                 context,
-            } => {
-                kubeconfig_config(kubeconfig.expose_secret(), context.as_ref(), "kubeconfig").await
-            }
+            } => Ok((
+                kubeconfig_config(kubeconfig.expose_secret(), context.as_ref(), "kubeconfig")
+                    .await?,
+                None,
+            )),
             ClusterConnection::Vcluster {
-                host_kubeconfig,
-                host_context,
-                namespace,
-                name,
                 server,
                 tls_server_name,
+                ..
             } => {
-                let host = kubeconfig_config(
-                    host_kubeconfig.expose_secret(),
-                    host_context.as_ref(),
-                    "host kubeconfig",
-                )
-                .await?;
-                let (host, _) = self.clients(host)?;
-                let secret_name = format!("vc-{name}");
-                let secret = Api::<Secret>::namespaced(host, namespace)
-                    .get(&secret_name)
-                    .await
-                    .map_err(|e| match KubeError::from(e) {
-                        KubeError::NotFound => KubeError::Misconfigured(format!(
-                            "the host cluster has no Secret {secret_name} in namespace {namespace}"
-                        )),
-                        other => other,
-                    })?;
-                let data = secret
-                    .data
-                    .and_then(|mut d| d.remove("config"))
-                    .ok_or_else(|| {
-                        KubeError::Misconfigured(format!(
-                            "Secret {secret_name} has no key `config`"
-                        ))
-                    })?;
-                let text = String::from_utf8(data.0).map_err(|_| {
-                    KubeError::Misconfigured(format!(
-                        "Secret {secret_name} key `config` is not text"
-                    ))
-                })?;
+                let text = self.vcluster_kubeconfig(connection).await?;
                 let mut config = kubeconfig_config(&text, None, "vCluster kubeconfig").await?;
                 if let Some(server) = server {
                     config.cluster_url = server.parse().map_err(|_| {
@@ -240,13 +255,99 @@ impl KubeGateway {
                 if let Some(n) = tls_server_name {
                     config.tls_server_name = Some(n.clone());
                 }
-                Ok(config)
+                Ok((config, Some(text_fingerprint(&text))))
             }
         }
     }
 
+    /// The kubeconfig in a vCluster's Secret `vc-<name>` on its host cluster
+    /// (read anew on every call).
+    async fn vcluster_kubeconfig(
+        &self,
+        connection: &ClusterConnection,
+    ) -> Result<String, KubeError> {
+        let ClusterConnection::Vcluster {
+            host_kubeconfig,
+            host_context,
+            namespace,
+            name,
+            ..
+        } = connection
+        else {
+            return Err(KubeError::Misconfigured("not a vCluster".into()));
+        };
+        let host = kubeconfig_config(
+            host_kubeconfig.expose_secret(),
+            host_context.as_ref(),
+            "host kubeconfig",
+        )
+        .await?;
+        let (host, _) = self.clients(host)?;
+        let secret_name = format!("vc-{name}");
+        let secret = Api::<Secret>::namespaced(host, namespace)
+            .get(&secret_name)
+            .await
+            .map_err(|e| match KubeError::from(e) {
+                KubeError::NotFound => KubeError::Misconfigured(format!(
+                    "the host cluster has no Secret {secret_name} in namespace {namespace}"
+                )),
+                other => other,
+            })?;
+        let data = secret
+            .data
+            .and_then(|mut d| d.remove("config"))
+            .ok_or_else(|| {
+                KubeError::Misconfigured(format!("Secret {secret_name} has no key `config`"))
+            })?;
+        String::from_utf8(data.0).map_err(|_| {
+            KubeError::Misconfigured(format!("Secret {secret_name} key `config` is not text"))
+        })
+    }
+
+    /// The tenant's connection; for a vCluster whose Secret is due to be
+    /// read again and now holds another kubeconfig, a new one (the old
+    /// client and its watches go when their last user drops them).
     async fn connect(&self, cluster: TenantCluster<'_>) -> Result<Arc<Connected>, KubeError> {
-        let fp = fingerprint(cluster.connection);
+        let c = self.connect_cached(cluster).await?;
+        if !c.secret_due(self.settings.credentials_check) {
+            return Ok(c);
+        }
+        match self.vcluster_kubeconfig(cluster.connection).await {
+            Ok(text) if Some(text_fingerprint(&text)) != c.secret => {
+                debug!(tenant = %cluster.tenant_id, "The vCluster's kubeconfig changed: connecting anew.");
+                self.reset(cluster.tenant_id, &c);
+                self.connect_cached(cluster).await
+            }
+            Ok(_) => Ok(c),
+            // The connection made before may still work; the next check
+            // tries again.
+            Err(error) => {
+                debug!(%error, tenant = %cluster.tenant_id, "Cannot read the vCluster's Secret now.");
+                Ok(c)
+            }
+        }
+    }
+
+    /// Forgets the tenant's connection `old`, unless another caller already
+    /// replaced it.
+    fn reset(&self, tenant_id: &str, old: &Arc<Connected>) {
+        let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = tenants.get_mut(tenant_id)
+            && entry.connected.get().is_some_and(|c| Arc::ptr_eq(c, old))
+        {
+            *entry = Arc::new(Entry {
+                fingerprint: entry.fingerprint,
+                connected: OnceCell::new(),
+            });
+        }
+    }
+
+    async fn connect_cached(
+        &self,
+        cluster: TenantCluster<'_>,
+    ) -> Result<Arc<Connected>, KubeError> {
+        // The watches select by the tenant's name: a new name, new watches.
+        let fp = fingerprint(cluster.connection) ^ text_fingerprint(cluster.tenant_name);
         let entry = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
             let entry = tenants
@@ -268,9 +369,11 @@ impl KubeGateway {
         let connected = entry
             .connected
             .get_or_try_init(|| async {
-                let config = self.config(cluster.connection).await?;
+                let (config, secret) = self.config(cluster.connection).await?;
                 let (client, stream_client) = self.clients(config)?;
                 let healthy = Arc::new(AtomicBool::new(false));
+                let refused = Arc::new(AtomicBool::new(false));
+                let selector = cluster.selector();
                 // Each connection counts from its own base, so a reconnected
                 // tenant never repeats a number an old view was stored under.
                 static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
@@ -279,20 +382,26 @@ impl KubeGateway {
                 ));
                 let (cronjobs, t1) = watch::<CronJob>(
                     stream_client.clone(),
+                    &selector,
                     healthy.clone(),
                     changes.clone(),
+                    refused.clone(),
                     cluster.tenant_id,
                 );
                 let (jobs, t2) = watch::<Job>(
                     stream_client.clone(),
+                    &selector,
                     healthy.clone(),
                     changes.clone(),
+                    refused.clone(),
                     cluster.tenant_id,
                 );
                 let (pods, t3) = watch::<Pod>(
                     stream_client.clone(),
+                    &selector,
                     healthy.clone(),
                     changes.clone(),
+                    refused.clone(),
                     cluster.tenant_id,
                 );
                 debug!(tenant = %cluster.tenant_id, "Connected to the tenant cluster.");
@@ -305,6 +414,9 @@ impl KubeGateway {
                     healthy,
                     changes,
                     tasks: vec![t1, t2, t3],
+                    secret,
+                    checked: Mutex::new(std::time::Instant::now()),
+                    refused,
                 }))
             })
             .await?;
@@ -352,11 +464,14 @@ impl KubeGateway {
     }
 }
 
-/// Watches one kind of HKS-labelled object in every namespace into a cache.
+/// Watches one kind of the tenant's HKS objects (`selector`) in every
+/// namespace into a cache.
 fn watch<K>(
     client: Client,
+    selector: &str,
     healthy: Arc<AtomicBool>,
     changes: Arc<AtomicU64>,
+    refused: Arc<AtomicBool>,
     tenant: &str,
 ) -> (Store<K>, JoinHandle<()>)
 where
@@ -372,7 +487,7 @@ where
     let (reader, writer) = reflector::store();
     let api: Api<K> = Api::all(client);
     let tenant = tenant.to_owned();
-    let stream = watcher(api, watcher::Config::default().labels(MANAGED_SELECTOR))
+    let stream = watcher(api, watcher::Config::default().labels(selector))
         .default_backoff()
         // Managed fields and pod specs are most of an object's size and never read.
         .modify(K::trim);
@@ -384,6 +499,9 @@ where
                 match event {
                     Ok(_) => healthy.store(true, Ordering::Relaxed),
                     Err(error) => {
+                        if unauthorized(&error) {
+                            refused.store(true, Ordering::Relaxed);
+                        }
                         if healthy.swap(false, Ordering::Relaxed) {
                             warn!(%error, tenant = %tenant, kind = %K::kind(&()), "Lost the watch of a tenant cluster.");
                         }
@@ -394,6 +512,17 @@ where
             .await;
     });
     (reader, task)
+}
+
+/// Whether a watch failed because the cluster refused the credentials.
+fn unauthorized(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => matches!(e, kube::Error::Api(s) if s.code == 401),
+        watcher::Error::WatchError(s) => s.code == 401,
+        watcher::Error::NoResourceVersion => false,
+    }
 }
 
 /// The CronJobs and runs of a namespace in the watch caches (`only` one
@@ -549,7 +678,7 @@ impl Gateway for KubeGateway {
         objects: &[Object],
     ) -> Result<Vec<Applied>, KubeError> {
         let c = self.connect(cluster).await?;
-        apply_all(&c.client, objects, false).await
+        c.noted(apply_all(&c.client, objects, false).await)
     }
 
     async fn dry_run(
@@ -558,7 +687,7 @@ impl Gateway for KubeGateway {
         objects: &[Object],
     ) -> Result<(), KubeError> {
         let c = self.connect(cluster).await?;
-        apply_all(&c.client, objects, true).await.map(drop)
+        c.noted(apply_all(&c.client, objects, true).await.map(drop))
     }
 
     async fn delete(&self, cluster: TenantCluster<'_>, key: &ObjectKey) -> Result<(), KubeError> {
@@ -786,7 +915,8 @@ impl Gateway for KubeGateway {
         cluster: TenantCluster<'_>,
         namespaces: &[String],
     ) -> Result<Vec<String>, KubeError> {
-        let (client, _) = self.clients(self.config(cluster.connection).await?)?;
+        let (config, _) = self.config(cluster.connection).await?;
+        let (client, _) = self.clients(config)?;
         let mut remaining = Vec::new();
         for ns in namespaces {
             let api = Api::<Namespace>::all(client.clone());

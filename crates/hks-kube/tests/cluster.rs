@@ -122,6 +122,7 @@ async fn the_apiserver_accepts_every_golden_manifest() {
     with_temp_ns(&client, |ns| async move {
         let cluster = TenantCluster {
             tenant_id: "golden",
+            tenant_name: "acme",
             connection: &conn,
         };
         let p = placement(&ns);
@@ -179,6 +180,7 @@ async fn apply_run_now_runs_and_logs() {
     with_temp_ns(&client, |ns| async move {
         let cluster = TenantCluster {
             tenant_id: "runs",
+            tenant_name: "acme",
             connection: &conn,
         };
         let p = placement(&ns);
@@ -271,6 +273,57 @@ async fn apply_run_now_runs_and_logs() {
     .await;
 }
 
+/// The watch caches hold the tenant's objects only: a CronJob with HKS's
+/// labels but another tenant's name (another tenant, or another
+/// installation, on the same cluster) is not in them.
+#[tokio::test]
+async fn the_caches_hold_only_the_tenants_objects() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let conn = connection(&text);
+    let gw = KubeGateway::new(Settings::default());
+    with_temp_ns(&client, |ns| async move {
+        let cluster = TenantCluster {
+            tenant_id: "selector",
+            tenant_name: "acme",
+            connection: &conn,
+        };
+        let spec: hks_core::spec::CronJobSpec = serde_json::from_value(json!({
+            "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1", "suspend": true
+        }))
+        .unwrap();
+        let runs = spec.resolve(None).unwrap();
+        let theirs = Placement {
+            tenant: "intruder".into(),
+            ..placement(&ns)
+        };
+        // Theirs first: once ours is in the cache, theirs would be too.
+        let objects = [
+            Object::CronJob(manifest::cronjob(&theirs, "theirs", &spec, &runs)),
+            Object::CronJob(manifest::cronjob(&placement(&ns), "mine", &spec, &runs)),
+        ];
+        gw.apply(cluster, &objects).await.unwrap();
+        let ceiling = std::time::Instant::now() + Duration::from_secs(120);
+        let observed = loop {
+            let o = gw.observe(cluster, &ns).await;
+            match o {
+                Ok(o) if o.cronjobs.contains_key("mine") => break o,
+                o => assert!(
+                    std::time::Instant::now() < ceiling,
+                    "ours never cached: {o:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(
+            observed.cronjobs.keys().collect::<Vec<_>>(),
+            ["mine"],
+            "another tenant's CronJob is not cached"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_log_that_is_not_utf8_is_read_lossily_not_as_an_outage() {
     let Some(text) = kubeconfig() else { return };
@@ -280,6 +333,7 @@ async fn a_log_that_is_not_utf8_is_read_lossily_not_as_an_outage() {
     with_temp_ns(&client, |ns| async move {
         let cluster = TenantCluster {
             tenant_id: "bytes",
+            tenant_name: "acme",
             connection: &conn,
         };
         let p = placement(&ns);
@@ -352,13 +406,88 @@ async fn vcluster_connections_read_the_vc_secret() {
             "kind": "vcluster", "hostKubeconfig": text, "namespace": ns, "name": "team", "server": server
         }))
         .unwrap();
-        let cluster = TenantCluster { tenant_id: "vc", connection: &conn };
+        let cluster = TenantCluster { tenant_id: "vc", tenant_name: "acme", connection: &conn };
         let p = placement(&ns);
         gw.dry_run(cluster, &[Object::Namespace(manifest::namespace(&p))]).await.expect("connected through the vCluster Secret");
 
         let missing: ClusterConnection = serde_json::from_value(json!({"kind": "vcluster", "hostKubeconfig": text, "namespace": ns, "name": "nope"})).unwrap();
-        let err = gw.dry_run(TenantCluster { tenant_id: "vc-missing", connection: &missing }, &[]).await.unwrap_err();
+        let err = gw.dry_run(TenantCluster { tenant_id: "vc-missing", tenant_name: "acme", connection: &missing }, &[]).await.unwrap_err();
         assert!(matches!(err, KubeError::Misconfigured(ref m) if m.contains("vc-nope")), "{err:?}");
+    })
+    .await;
+}
+
+/// `text` with its user's credentials replaced by bearer token `token`.
+fn with_token(text: &str, token: &str) -> String {
+    let mut kc = kube::config::Kubeconfig::from_yaml(text).unwrap();
+    for a in &mut kc.auth_infos {
+        a.auth_info = Some(kube::config::AuthInfo {
+            token: Some(token.to_owned().into()),
+            ..kube::config::AuthInfo::default()
+        });
+    }
+    serde_yaml::to_string(&kc).unwrap()
+}
+
+/// A vCluster whose Secret `vc-<name>` is rotated (its kubeconfig replaced
+/// by one with other credentials) is reached with the new credentials,
+/// without a restart: the gateway reads the Secret again when the cluster
+/// refuses the old ones (and on an interval).
+#[tokio::test]
+async fn a_rotated_vcluster_secret_is_used_without_a_restart() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let gw = KubeGateway::new(Settings::default());
+    let host = client.clone();
+    with_temp_ns(&client, |ns| async move {
+        use kube::api::{Patch, PatchParams};
+        let secrets = Api::<Secret>::namespaced(host, &ns);
+        let old = with_token(&text, "a-revoked-token");
+        let secret: Secret = serde_json::from_value(
+            json!({"metadata": {"name": "vc-rot"}, "stringData": {"config": old}}),
+        )
+        .unwrap();
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+        let conn: ClusterConnection = serde_json::from_value(json!({
+            "kind": "vcluster", "hostKubeconfig": text, "namespace": ns, "name": "rot"
+        }))
+        .unwrap();
+        let tenant = format!("rot-{ns}");
+        let cluster = TenantCluster {
+            tenant_id: &tenant,
+            tenant_name: "acme",
+            connection: &conn,
+        };
+        let objects = [Object::Namespace(manifest::namespace(&placement(&ns)))];
+        let err = gw.dry_run(cluster, &objects).await.unwrap_err();
+        assert!(
+            err.is_unauthorized(),
+            "the old credentials are refused: {err:?}"
+        );
+
+        // The vCluster's credentials are rotated.
+        secrets
+            .patch(
+                "vc-rot",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"stringData": {"config": text}})),
+            )
+            .await
+            .unwrap();
+        let ceiling = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            match gw.dry_run(cluster, &objects).await {
+                Ok(()) => break,
+                Err(e) => assert!(
+                    std::time::Instant::now() < ceiling,
+                    "still not connected with the new credentials: {e:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     })
     .await;
 }
@@ -378,6 +507,7 @@ async fn unreachable_within(server: &str, settings: Settings) -> (Duration, Dura
     let gw = KubeGateway::new(settings);
     let cluster = TenantCluster {
         tenant_id: "down",
+        tenant_name: "acme",
         connection: &conn,
     };
     let started = std::time::Instant::now();
@@ -438,6 +568,7 @@ async fn an_apiserver_that_does_not_answer_is_unreachable() {
             connect_timeout,
             request_timeout: Duration::from_secs(4),
             sync_timeout: Duration::from_secs(3),
+            ..Settings::default()
         },
     )
     .await;
@@ -633,7 +764,7 @@ async fn a_function_is_called_on_schedule_and_by_run_now() {
     let host = client.clone();
     with_temp_ns(&client, |ns| async move {
         let client = host;
-        let cluster = TenantCluster { tenant_id: "fn-ok", connection: &conn };
+        let cluster = TenantCluster { tenant_id: "fn-ok", tenant_name: "acme", connection: &conn };
         let p = placement(&ns);
         // The token reaches the Function from a mounted Secret; it is in
         // neither the CronJob nor the run's log.
@@ -700,7 +831,7 @@ async fn a_function_answering_500_fails_the_run() {
     let host = client.clone();
     with_temp_ns(&client, |ns| async move {
         let client = host;
-        let cluster = TenantCluster { tenant_id: "fn-500", connection: &conn };
+        let cluster = TenantCluster { tenant_id: "fn-500", tenant_name: "acme", connection: &conn };
         let p = placement(&ns);
         let function = deploy_function(&gw, cluster, &p, "broken", json!([{"name": "STATUS", "value": "500"}]), 1).await;
         gw.apply(cluster, &[function_cronjob(&p, "call", &function, json!({
@@ -734,7 +865,7 @@ async fn an_unreachable_function_fails_within_the_timeout() {
     let host = client.clone();
     with_temp_ns(&client, |ns| async move {
         let client = host;
-        let cluster = TenantCluster { tenant_id: "fn-down", connection: &conn };
+        let cluster = TenantCluster { tenant_id: "fn-down", tenant_name: "acme", connection: &conn };
         let p = placement(&ns);
         // A Service without ready endpoints, inside the cluster.
         let function = deploy_function(&gw, cluster, &p, "gone", json!([]), 0).await;

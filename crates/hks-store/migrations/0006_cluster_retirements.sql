@@ -6,6 +6,7 @@
 CREATE TABLE cluster_retirements (
     id          TEXT PRIMARY KEY,
     tenant_id   TEXT NOT NULL,
+    tenant_name TEXT NOT NULL,
     reason      TEXT NOT NULL,
     connection  BLOB NOT NULL,      -- sealed, context `retirement:<id>`
     namespaces  TEXT NOT NULL,      -- JSON array of namespace names

@@ -52,6 +52,7 @@ pub enum Previous {
 pub struct Retirement {
     pub id: String,
     pub tenant_id: String,
+    pub tenant_name: String,
     pub reason: RetireReason,
     pub connection: ClusterConnection,
     pub namespaces: Vec<String>,
@@ -126,7 +127,7 @@ impl Store {
         else {
             return Err(StoreError::NotFound);
         };
-        let (_, connection) = self.tenant_row(&row)?;
+        let (tenant, connection) = self.tenant_row(&row)?;
         let namespaces: Vec<String> = sqlx::query_scalar(
             "SELECT namespace FROM projects WHERE tenant_id = ? ORDER BY namespace",
         )
@@ -143,10 +144,11 @@ impl Store {
             connection.to_stored().to_string().as_bytes(),
         )?;
         sqlx::query(
-            "INSERT INTO cluster_retirements (id, tenant_id, reason, connection, namespaces, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO cluster_retirements (id, tenant_id, tenant_name, reason, connection, namespaces, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(tenant_id)
+        .bind(&tenant.name)
         .bind(reason.as_str())
         .bind(sealed)
         .bind(serde_json::to_string(&namespaces).map_err(StoreError::Corrupt)?)
@@ -173,6 +175,7 @@ impl Store {
         let namespaces: String = row.try_get("namespaces").map_err(q)?;
         Ok(Retirement {
             tenant_id: row.try_get("tenant_id").map_err(q)?,
+            tenant_name: row.try_get("tenant_name").map_err(q)?,
             reason: RetireReason::parse(&row.try_get::<String, _>("reason").map_err(q)?)?,
             connection: serde_json::from_slice(&plain).map_err(StoreError::Corrupt)?,
             namespaces: serde_json::from_str(&namespaces).map_err(StoreError::Corrupt)?,

@@ -53,6 +53,14 @@ pub struct ServeArgs {
     /// Seconds between reconciliations (re-applying everything, removing orphans).
     #[arg(long, env = "HKS_RECONCILE_SECONDS", default_value_t = 60)]
     pub reconcile_seconds: u64,
+    /// Seconds one tenant's part of a background pass (reconciling,
+    /// recording runs, housekeeping, alerts) may take; then it is given up
+    /// for that pass, so a slow tenant cluster holds up no one else.
+    #[arg(long, env = "HKS_TENANT_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub tenant_timeout_seconds: u64,
+    /// Tenants each background loop works on at once.
+    #[arg(long, env = "HKS_TENANT_CONCURRENCY", default_value_t = 4)]
+    pub tenant_concurrency: usize,
     /// Seconds to wait for a tenant cluster to accept a connection.
     #[arg(long, env = "HKS_CLUSTER_CONNECT_TIMEOUT", default_value_t = 3)]
     pub cluster_connect_timeout: u64,
@@ -259,9 +267,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let isolation = hks_controller::Isolation {
+        concurrency: args.tenant_concurrency.max(1),
+        timeout: Duration::from_secs(args.tenant_timeout_seconds.max(1)),
+    };
     let reconciler = hks_controller::reconciler::spawn(
         service.clone(),
         Duration::from_secs(args.reconcile_seconds.max(5)),
+        isolation,
     );
     // Same interval as the reconciler: a deleted tenant's CronJobs stop
     // within one pass.
@@ -278,6 +291,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 max_age_days: Some(args.history_max_age_days.max(1)),
             },
             alerts_max_per_cronjob: args.alerts_max_per_cronjob.max(1),
+            isolation,
             ..hks_controller::Settings::default()
         },
     );

@@ -227,6 +227,7 @@ async fn reconciler_corrects_drift_and_removes_orphans() {
         .apply(
             hks_kube::TenantCluster {
                 tenant_id: &tenant_id,
+                tenant_name: "acme",
                 connection: &conn,
             },
             &[Object::CronJob(orphan)],
@@ -296,6 +297,7 @@ async fn reconciler_removes_what_the_store_never_recorded() {
         .1;
     let cluster = hks_kube::TenantCluster {
         tenant_id: &tenant_id,
+        tenant_name: "acme",
         connection: &conn,
     };
     let ns = pod_spec_namespace(&app).await;

@@ -56,6 +56,26 @@ impl Hks {
         }
     }
 
+    /// HKS on `store` (say, a file the test also opens itself), with its
+    /// recorder not running.
+    #[allow(dead_code, reason = "each test binary uses part of the harness")]
+    pub async fn on_store(settings: recorder::Settings, store: hks_store::Store) -> Self {
+        Self {
+            app: TestApp::build(hks_testkit::app::Setup {
+                store: Some(store),
+                ..hks_testkit::app::Setup::default()
+            })
+            .await,
+            settings,
+        }
+    }
+
+    /// The recorder's settings.
+    #[allow(dead_code, reason = "each test binary uses part of the harness")]
+    pub fn settings(&self) -> &recorder::Settings {
+        &self.settings
+    }
+
     /// Starts the recorder, with nothing remembered from an earlier one.
     pub fn start(&self) {
         self.app.start_recorder(self.settings.clone());

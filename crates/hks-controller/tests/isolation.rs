@@ -1,0 +1,126 @@
+//! Tenants in the background loops: one tenant's cluster that never
+//! answers, or one tenant's store rows that cannot be read, hold up no
+//! other tenant. The reconciler and the recorder run as `hks serve` runs
+//! them (over every tenant), on the fake cluster.
+
+#[allow(dead_code, reason = "the harness is shared with the recorder's tests")]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Hks, Project, minutes_ago, settings};
+use hks_controller::{Isolation, recorder};
+use hks_kube::{Kind, ObjectKey};
+use serde_json::json;
+
+/// How long a pass may take in these tests: generous next to the tenant
+/// time limit (1 s), far below a hanging tenant's forever.
+const PASS_CEILING: Duration = Duration::from_secs(30);
+
+fn isolated() -> recorder::Settings {
+    recorder::Settings {
+        isolation: Isolation {
+            concurrency: 4,
+            timeout: Duration::from_secs(1),
+        },
+        ..settings()
+    }
+}
+
+/// Tenant `aaa` (listed first) and tenant `zzz`, each with CronJob
+/// `report`; `zzz`'s CronJob was deleted by hand and it has a finished run
+/// the store does not have yet. Returns both projects and `zzz`'s run.
+async fn two_tenants(hks: &Hks) -> (Project, Project, String) {
+    let a = hks.project("aaa").await;
+    let z = hks.project("zzz").await;
+    hks.cronjob(&a, "report", json!({})).await;
+    hks.cronjob(&z, "report", json!({})).await;
+    let (job, _) = hks.run_at(&z, "report", minutes_ago(2), 0, "done\n");
+    hks.fake.remove(&z.tenant, &cronjob_key(&z));
+    (a, z, job)
+}
+
+fn cronjob_key(p: &Project) -> ObjectKey {
+    ObjectKey {
+        kind: Kind::CronJob,
+        namespace: Some(p.namespace.clone()),
+        name: "report".into(),
+    }
+}
+
+/// One reconciliation and one recorder pass over every tenant: each
+/// finishes within [`PASS_CEILING`], with `aaa` counted as failed and
+/// `zzz`'s CronJob back and its run recorded.
+async fn the_other_tenant_is_served(hks: &Hks, z: &Project, job: &str) {
+    let app = hks.state.app();
+    let started = Instant::now();
+    let r = tokio::time::timeout(
+        PASS_CEILING,
+        hks_controller::reconcile_with(app, hks.settings().isolation),
+    )
+    .await
+    .expect("the reconciliation is not held up by one tenant")
+    .expect("the tenants can be listed");
+    eprintln!("reconciliation took {:?}", started.elapsed());
+    assert_eq!(r.failed_tenants, 1, "{r:?}");
+    assert!(
+        hks.fake
+            .objects(&z.tenant)
+            .iter()
+            .any(|o| o.key() == cronjob_key(z)),
+        "zzz's CronJob is applied again"
+    );
+
+    let started = Instant::now();
+    let p = tokio::time::timeout(
+        PASS_CEILING,
+        recorder::pass_all(app, hks.settings(), &mut recorder::Memory::default()),
+    )
+    .await
+    .expect("the recorder's pass is not held up by one tenant")
+    .expect("the tenants can be listed");
+    eprintln!("recorder pass took {:?}", started.elapsed());
+    assert_eq!(p.failed_tenants, 1, "{p:?}");
+    let run = hks.state.store().run(&z.id, "report", job).await.unwrap();
+    assert!(run.is_some(), "zzz's run is recorded");
+}
+
+#[tokio::test]
+async fn a_tenant_cluster_that_never_answers_holds_up_no_other_tenant() {
+    let hks = Hks::new(isolated()).await;
+    let (a, z, job) = two_tenants(&hks).await;
+    hks.fake.remove(&a.tenant, &cronjob_key(&a));
+    hks.fake.set_hanging(&a.tenant, true);
+    the_other_tenant_is_served(&hks, &z, &job).await;
+    hks.fake.set_hanging(&a.tenant, false);
+}
+
+#[tokio::test]
+async fn a_tenant_whose_store_rows_cannot_be_read_holds_up_no_other_tenant() {
+    let dir = std::env::temp_dir().join(format!(
+        "hks-isolation-{}-{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_nanosecond()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hks.db");
+    let store = hks_store::Store::open(&file, hks_store::EncryptionKey::generate().unwrap())
+        .await
+        .unwrap();
+    let hks = Hks::on_store(isolated(), store).await;
+    let (a, z, job) = two_tenants(&hks).await;
+    // `aaa`'s CronJob is stored as something that is not a spec: every
+    // read of it fails.
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE applications SET spec = '{' WHERE project_id = ?")
+        .bind(&a.id)
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    the_other_tenant_is_served(&hks, &z, &job).await;
+    drop(hks);
+    std::fs::remove_dir_all(&dir).ok();
+}
