@@ -348,10 +348,12 @@ async fn record(
     release_all(app, cluster, cr, out).await
 }
 
-/// How much of an attempt's log the recorder reads whole: enough for the
-/// head and the tail of a capped log, then the end is read apart.
+/// How much of an attempt's log the recorder reads whole: the cap. A
+/// longer log's end is read apart, so a pass never reads, decodes or
+/// compresses more than about one and a half caps per attempt, and stays
+/// well within its tenant's time limit however long the log is.
 fn read_limit(settings: &Settings) -> usize {
-    settings.log_cap_bytes.saturating_mul(8)
+    settings.log_cap_bytes
 }
 
 /// A finished attempt's log, capped and compressed. The bytes are archived
