@@ -49,19 +49,25 @@ pub fn namespace(p: &Placement) -> Namespace {
     Namespace {
         metadata: ObjectMeta {
             name: Some(p.namespace.clone()),
-            labels: Some(BTreeMap::from([
-                (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
-                (LABEL_TENANT.to_owned(), p.tenant.clone()),
-                (LABEL_PROJECT.to_owned(), p.project.clone()),
+            labels: Some(BTreeMap::from_iter(project_labels(p).into_iter().chain([
                 (POD_SECURITY_ENFORCE.to_owned(), "baseline".to_owned()),
                 (POD_SECURITY_ENFORCE_VERSION.to_owned(), "latest".to_owned()),
                 (POD_SECURITY_WARN.to_owned(), "restricted".to_owned()),
                 (POD_SECURITY_AUDIT.to_owned(), "restricted".to_owned()),
-            ])),
+            ]))),
             ..ObjectMeta::default()
         },
         ..Namespace::default()
     }
+}
+
+/// The labels of a project's own objects (its namespace and LimitRange).
+fn project_labels(p: &Placement) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
+        (LABEL_TENANT.to_owned(), p.tenant.clone()),
+        (LABEL_PROJECT.to_owned(), p.project.clone()),
+    ])
 }
 
 pub const POD_SECURITY_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
@@ -90,11 +96,7 @@ pub fn limit_range(p: &Placement) -> LimitRange {
         metadata: ObjectMeta {
             name: Some(LIMIT_RANGE.to_owned()),
             namespace: Some(p.namespace.clone()),
-            labels: Some(BTreeMap::from([
-                (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
-                (LABEL_TENANT.to_owned(), p.tenant.clone()),
-                (LABEL_PROJECT.to_owned(), p.project.clone()),
-            ])),
+            labels: Some(project_labels(p)),
             ..ObjectMeta::default()
         },
         spec: Some(LimitRangeSpec {
