@@ -155,8 +155,24 @@ async fn missed(
     // After a long outage a check examines a bounded number of times and
     // the next one goes on from there: none is dropped.
     let decided = found.examined_until.map_or(decided, |u| u.min(decided));
-    let times = found.times;
+    let mut times = found.times;
     let mut recorded = 0;
+    if !times.is_empty() {
+        // The store knows the runs the recorder has seen, through watch
+        // caches that lag behind the cluster after an outage: a time whose
+        // Job the cluster has is a run not recorded yet, not a missed one.
+        // Without an answer from the cluster nothing is decided (the error
+        // ends the pass, and the next one checks again).
+        let jobs = app
+            .gateway()
+            .cronjob_jobs(cluster, &project.namespace, &cronjob.name)
+            .await?;
+        let ran: HashSet<Timestamp> = jobs
+            .iter()
+            .filter_map(|job| hks_history::missed::scheduled_time_from_job_name(&cronjob.name, job))
+            .collect();
+        times.retain(|t| !ran.contains(t));
+    }
     if !times.is_empty() {
         let events = app
             .gateway()

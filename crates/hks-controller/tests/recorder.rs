@@ -582,6 +582,56 @@ async fn missed_times_are_recorded_with_the_cronjobs_event_and_none_while_suspen
     assert_eq!(hks.runs(&p, "paused").await, []);
 }
 
+/// After an outage the watch caches catch up later than the apiserver
+/// answers: a scheduled time whose Job the cluster has, but the recorder has
+/// not seen yet, is not missed, even once its starting deadline passed.
+#[tokio::test]
+async fn a_run_the_watch_caches_have_not_seen_yet_is_not_missed() {
+    let hks = Hks::new(settings()).await;
+    hks.start();
+    let p = hks.project("acme").await;
+    hks.cronjob(
+        &p,
+        "every",
+        json!({"schedule": "* * * * *", "startingDeadlineSeconds": 10}),
+    )
+    .await;
+    let created = hks
+        .state
+        .store()
+        .application(&p.id, "every")
+        .await
+        .unwrap()
+        .updated_at;
+    let schedule = hks_schedule::check("* * * * *", "UTC").unwrap();
+    let due = schedule.fire_times(created).next().unwrap();
+    let (t, ns) = (&p.tenant, &p.namespace);
+    // The caches stop here; then the CronJob controller starts `due`'s run.
+    hks.fake.set_caches_lagging(t, true);
+    let job = hks.fake.schedule_run(t, ns, "every", due);
+    hks.fake.start_attempt(t, ns, &job, due);
+    // Past the deadline, with many housekeeping passes (every 200 ms)
+    // after it, and before the next time's deadline.
+    let decided = due + SignedDuration::from_secs(14);
+    let wait_for = decided.duration_since(Timestamp::now());
+    tokio::time::sleep(wait_for.try_into().unwrap_or_default()).await;
+    let runs = hks.runs(&p, "every").await;
+    assert!(
+        runs.iter().all(|r| r.result != RunResult::Missed),
+        "a run nobody has recorded yet is not missed: {runs:?}"
+    );
+    // The caches catch up: the run is recorded, and nothing was missed.
+    hks.fake.set_caches_lagging(t, false);
+    wait("the run, recorded", CEILING, async || {
+        let runs = hks.runs(&p, "every").await;
+        runs.iter().any(|r| r.name == job).then_some(runs)
+    })
+    .await;
+    let runs = hks.runs(&p, "every").await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].scheduled_at, Some(due));
+}
+
 #[tokio::test]
 async fn a_run_longer_than_its_limit_raises_one_alert() {
     let hks = Hks::new(settings()).await;

@@ -90,7 +90,13 @@ pub struct FakeGateway {
     changes: Arc<tokio::sync::Notify>,
     /// The namespaces `retire` was asked for, in order.
     retired: Mutex<Vec<String>>,
+    /// Tenants whose watch caches lag ([`FakeGateway::set_caches_lagging`]):
+    /// the Jobs and pods `cluster_runs` answers with, as they were.
+    lagging: Mutex<BTreeMap<String, CachedRuns>>,
 }
+
+/// What a tenant's watch caches hold: its Jobs and pods.
+type CachedRuns = (Vec<Arc<Job>>, Vec<Arc<Pod>>);
 
 /// Everything the fake's clusters hold.
 #[derive(Debug, Default)]
@@ -350,6 +356,43 @@ impl FakeGateway {
     }
 
     /// From now on every call fails as if the apiserver were down (or works again).
+    /// From now until called with `false`, the tenant's watch caches
+    /// (what [`Gateway::cluster_runs`] reads) keep what the cluster holds
+    /// now, as after an outage before the watches caught up; direct reads
+    /// (like [`Gateway::cronjob_jobs`]) see the cluster as it is.
+    pub fn set_caches_lagging(&self, tenant_id: &str, lagging: bool) {
+        let now = lagging.then(|| self.cached_runs(tenant_id));
+        let mut map = self.lagging.lock().unwrap_or_else(|e| e.into_inner());
+        match now {
+            Some(runs) => {
+                map.insert(tenant_id.to_owned(), runs);
+            }
+            None => {
+                map.remove(tenant_id);
+            }
+        }
+        drop(map);
+        self.changed();
+    }
+
+    fn cached_runs(&self, tenant_id: &str) -> CachedRuns {
+        let c = self.cluster();
+        let mine = |(t, _, _): &&Key| *t == tenant_id;
+        let jobs = c
+            .jobs
+            .iter()
+            .filter(|(k, _)| mine(k))
+            .map(|(_, j)| Arc::new(j.clone()))
+            .collect();
+        let pods = c
+            .pods
+            .iter()
+            .filter(|(k, _)| mine(k))
+            .map(|(_, p)| Arc::new(p.clone()))
+            .collect();
+        (jobs, pods)
+    }
+
     pub fn set_unreachable(&self, down: bool) {
         self.unreachable.store(down, Ordering::SeqCst);
     }
@@ -1140,20 +1183,13 @@ impl Gateway for FakeGateway {
 
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
         self.enter(cluster.tenant_id).await?;
-        let c = self.cluster();
-        let mine = |(t, _, _): &&Key| *t == cluster.tenant_id;
-        let jobs: Vec<Arc<Job>> = c
-            .jobs
-            .iter()
-            .filter(|(k, _)| mine(k))
-            .map(|(_, j)| Arc::new(j.clone()))
-            .collect();
-        let pods: Vec<Arc<Pod>> = c
-            .pods
-            .iter()
-            .filter(|(k, _)| mine(k))
-            .map(|(_, p)| Arc::new(p.clone()))
-            .collect();
+        let lagging = self
+            .lagging
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(cluster.tenant_id)
+            .cloned();
+        let (jobs, pods) = lagging.unwrap_or_else(|| self.cached_runs(cluster.tenant_id));
         Ok(crate::history::cluster_runs(&jobs, &pods))
     }
 
@@ -1247,6 +1283,44 @@ impl Gateway for FakeGateway {
             self.changed();
         }
         Ok(())
+    }
+
+    async fn cronjob_jobs(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+    ) -> Result<Vec<String>, KubeError> {
+        self.enter(cluster.tenant_id).await?;
+        let c = self.cluster();
+        let here = |(t, ns, _): &Key| t == cluster.tenant_id && ns == namespace;
+        let of_cronjob = |labels: &Option<BTreeMap<String, String>>| {
+            labels
+                .as_ref()
+                .and_then(|l| l.get(hks_core::labels::LABEL_APPLICATION))
+                .is_some_and(|a| a == cronjob)
+        };
+        let mut names: Vec<String> = c
+            .jobs
+            .iter()
+            .filter(|(k, j)| here(k) && of_cronjob(&j.metadata.labels))
+            .map(|((_, _, name), _)| name.clone())
+            .chain(
+                c.pods
+                    .iter()
+                    .filter(|(k, p)| here(k) && of_cronjob(&p.metadata.labels))
+                    .filter_map(|(_, p)| {
+                        p.metadata
+                            .labels
+                            .as_ref()?
+                            .get("batch.kubernetes.io/job-name")
+                            .cloned()
+                    }),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
     }
 
     async fn cronjob_events(

@@ -555,6 +555,17 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         has_finalizer: bool,
     ) -> Result<(), KubeError>;
 
+    /// The names of `cronjob`'s Jobs the cluster has now, read from the
+    /// apiserver (not the watch caches, which lag after an outage): its
+    /// Jobs, and the Jobs named by its pods whose Job is already gone (HKS's
+    /// finalizer keeps those pods until their run is recorded).
+    async fn cronjob_jobs(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+    ) -> Result<Vec<String>, KubeError>;
+
     /// The events Kubernetes recorded about a CronJob, newest last.
     async fn cronjob_events(
         &self,

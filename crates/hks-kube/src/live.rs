@@ -1022,6 +1022,36 @@ impl Gateway for KubeGateway {
         }
     }
 
+    async fn cronjob_jobs(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+    ) -> Result<Vec<String>, KubeError> {
+        let c = self.connect(cluster).await?;
+        let selector = format!("{},{LABEL_APPLICATION}={cronjob}", cluster.selector());
+        let params = ListParams::default().labels(&selector);
+        let jobs = Api::<Job>::namespaced(c.client.clone(), namespace)
+            .list_metadata(&params)
+            .await?;
+        let pods = Api::<Pod>::namespaced(c.client.clone(), namespace)
+            .list_metadata(&params)
+            .await?;
+        let mut names: Vec<String> = jobs
+            .items
+            .into_iter()
+            .filter_map(|j| j.metadata.name)
+            .chain(
+                pods.items
+                    .into_iter()
+                    .filter_map(|p| p.metadata.labels?.remove("batch.kubernetes.io/job-name")),
+            )
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     async fn cronjob_events(
         &self,
         cluster: TenantCluster<'_>,
