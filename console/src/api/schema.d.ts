@@ -796,11 +796,11 @@ export interface components {
         ErrorBody: {
             /**
              * @description Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
-             *     `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
+             *     `method_not_allowed`, `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
              *     `payload_too_large`, `timeout`, `overloaded` or `too_many_requests`.
              * @enum {string}
              */
-            code: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal";
+            code: "invalid" | "unauthorized" | "not_found" | "method_not_allowed" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal";
             message: string;
             /** @description For `invalid`: every problem, with its field path. */
             problems?: components["schemas"]["Problem"][];

@@ -31,6 +31,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The path exists, with other methods (the `Allow` header lists them).
+    #[error("this endpoint does not take this method; the Allow header lists those it takes")]
+    MethodNotAllowed,
     #[error("{0}")]
     Conflict(String),
     /// The tenant's cluster did not answer: nothing was stored.
@@ -66,6 +69,8 @@ pub enum ErrorCode {
     Unauthorized,
     /// 404: the resource does not exist, or is another tenant's.
     NotFound,
+    /// 405: the path exists, but not with this method (see `Allow`).
+    MethodNotAllowed,
     /// 409: the request clashes with the current state.
     Conflict,
     /// 503: the tenant's cluster is unreachable; nothing was changed.
@@ -88,7 +93,7 @@ pub enum ErrorCode {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code: `invalid`, `unauthorized`, `not_found`,
-    /// `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
+    /// `method_not_allowed`, `conflict`, `cluster_unavailable`, `cluster_rejected`, `internal`,
     /// `payload_too_large`, `timeout`, `overloaded` or `too_many_requests`.
     // A plain string with `ErrorCode`'s values (see `openapi::complete`),
     // rather than a reference, so the document's shape stays as it was.
@@ -156,6 +161,7 @@ impl IntoResponse for ApiError {
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, C::Invalid),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, C::Unauthorized),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, C::NotFound),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, C::MethodNotAllowed),
             Self::Conflict(_) => (StatusCode::CONFLICT, C::Conflict),
             Self::ClusterUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, C::ClusterUnavailable),
             Self::ClusterRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, C::ClusterRejected),

@@ -178,9 +178,9 @@ pub fn router(state: AppState) -> Router {
     let api = api
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
-        // A method the path does not have is no endpoint either: without
-        // this, axum answers 405 with an empty body, not the error shape.
-        .method_not_allowed_fallback(not_found)
+        // A method the path does not have: 405 in the error shape (axum's
+        // own has an empty body); axum adds the `Allow` header to it.
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.inner.limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -247,6 +247,10 @@ async fn limit_requests(State(state): State<AppState>, req: Request, next: Next)
 
 async fn not_found() -> error::ApiError {
     error::ApiError::NotFound("endpoint")
+}
+
+async fn method_not_allowed() -> error::ApiError {
+    error::ApiError::MethodNotAllowed
 }
 
 async fn openapi_json() -> Response {

@@ -1776,10 +1776,14 @@ fn error_shape(status: u16, reply: &Reply) -> Result<(), String> {
             "a {status} with a field {k:?} the error shape has not"
         ));
     }
+    if status == 405 && reply.header("allow").is_none_or(str::is_empty) {
+        return Err("a 405 without the methods the path takes (Allow)".into());
+    }
     let expected = match status {
         400 => "invalid",
         401 => "unauthorized",
         404 => "not_found",
+        405 => "method_not_allowed",
         409 => "conflict",
         413 => "payload_too_large",
         422 => "cluster_rejected",

@@ -87,24 +87,40 @@ async fn bad_query_and_path_parameters_are_400s_naming_the_parameter() {
     }
 }
 
+/// RFC 9110: a path that exists answers a method it lacks with 405 and the
+/// methods it takes in `Allow`; the body has the error shape.
 #[tokio::test]
-async fn a_method_the_path_does_not_have_is_a_404_in_the_json_error_shape() {
+async fn a_method_the_path_does_not_have_is_a_405_with_allow_in_the_json_error_shape() {
     let app = with_limits(HttpLimits::default()).await;
     let token = tenant(&app).await;
-    for (method, path) in [
-        (Method::PUT, "/api/v1/admin/tenants"),
-        (Method::PATCH, "/api/v1/projects/p"),
-        (Method::DELETE, "/api/v1/projects/p/cronjobs/c/runs"),
+    for (method, path, allow) in [
+        (Method::PUT, "/api/v1/admin/tenants", "GET,HEAD,POST"),
+        (Method::PATCH, "/api/v1/projects/p", "GET,HEAD,DELETE"),
+        (
+            Method::DELETE,
+            "/api/v1/projects/p/cronjobs/c/runs",
+            "GET,HEAD,POST",
+        ),
     ] {
         let a = app
             .call(method.clone(), path, Some(&token), Some(json!({})))
             .await;
         assert_eq!(
-            a.expect_error(StatusCode::NOT_FOUND).code,
-            "not_found",
+            a.expect_error(StatusCode::METHOD_NOT_ALLOWED).code,
+            "method_not_allowed",
             "{method} {path}: {a}"
         );
+        let mut allowed: Vec<&str> = a.header("allow").unwrap_or_default().split(',').collect();
+        allowed.sort_unstable();
+        let mut expected: Vec<&str> = allow.split(',').collect();
+        expected.sort_unstable();
+        assert_eq!(allowed, expected, "{method} {path}: {a}");
     }
+    // A path that does not exist is still a 404, whatever the method.
+    let a = app
+        .call(Method::PATCH, "/api/v1/nowhere", Some(&token), None)
+        .await;
+    assert_eq!(a.expect_error(StatusCode::NOT_FOUND).code, "not_found");
 }
 
 #[tokio::test]
