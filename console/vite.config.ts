@@ -13,5 +13,8 @@ export default defineConfig({
     globals: true,
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test-setup.ts'],
+    // Typing into jsdom is slow on a loaded 2-core machine (the suite runs
+    // beside builds): 5 s, the default, failed there; a hung test still fails.
+    testTimeout: 30_000,
   },
 })
