@@ -19,6 +19,7 @@ mod next;
 mod preset;
 mod runs;
 mod schedule;
+pub mod spread;
 mod warnings;
 mod words;
 mod zone;
@@ -96,11 +97,15 @@ pub enum ProblemCode {
     TimeZoneLocal,
     /// No such zone in the time zone database.
     TimeZoneUnknown,
+    /// `H` outside the minute and hour fields.
+    SpreadField,
+    /// `H` where no CronJob name is known to choose its value from.
+    SpreadNeedsName,
 }
 
 impl ProblemCode {
     /// Every code.
-    pub const ALL: [ProblemCode; 16] = [
+    pub const ALL: [ProblemCode; 18] = [
         Self::Empty,
         Self::SecondsField,
         Self::FieldCount,
@@ -117,6 +122,8 @@ impl ProblemCode {
         Self::TimeZoneSyntax,
         Self::TimeZoneLocal,
         Self::TimeZoneUnknown,
+        Self::SpreadField,
+        Self::SpreadNeedsName,
     ];
 
     /// The code as it is written on the wire.
@@ -138,6 +145,8 @@ impl ProblemCode {
             Self::TimeZoneSyntax => "time_zone_syntax",
             Self::TimeZoneLocal => "time_zone_local",
             Self::TimeZoneUnknown => "time_zone_unknown",
+            Self::SpreadField => "spread_field",
+            Self::SpreadNeedsName => "spread_needs_name",
         }
     }
 }
@@ -263,6 +272,10 @@ impl Schedule {
 pub struct Preview {
     pub valid: bool,
     pub schedule: String,
+    /// When the schedule uses `H`: the plain expression Kubernetes gets,
+    /// with the values chosen from the CronJob's identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expanded_schedule: Option<String>,
     pub time_zone: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -277,9 +290,22 @@ pub struct Preview {
 /// Checks a schedule and zone and, when valid, describes it and lists its next
 /// `count` runs (at most [`MAX_PREVIEW_RUNS`]) after `after`.
 pub fn preview(expr: &str, time_zone: &str, after: Timestamp, count: usize) -> Preview {
+    preview_for(expr, time_zone, None, after, count)
+}
+
+/// [`preview`] of a CronJob's schedule: `H` in it takes its values from
+/// `identity` (see [`spread`]); without one, `H` is a problem.
+pub fn preview_for(
+    expr: &str,
+    time_zone: &str,
+    identity: Option<&str>,
+    after: Timestamp,
+    count: usize,
+) -> Preview {
     let mut preview = Preview {
         valid: false,
         schedule: expr.to_owned(),
+        expanded_schedule: None,
         time_zone: time_zone.to_owned(),
         description: None,
         preset: None,
@@ -288,7 +314,35 @@ pub fn preview(expr: &str, time_zone: &str, after: Timestamp, count: usize) -> P
         warnings: Vec::new(),
         errors: Vec::new(),
     };
-    match check(expr, time_zone) {
+    let plain = if spread::has_spread(expr) {
+        match identity.map(|id| spread::expand(expr, id)) {
+            Some(Ok(plain)) => {
+                preview.expanded_schedule = Some(plain.clone());
+                plain
+            }
+            Some(Err(problem)) => {
+                preview.errors = vec![problem];
+                preview.errors.extend(check_time_zone(time_zone).err());
+                return preview;
+            }
+            None => {
+                preview.errors = vec![Problem {
+                    input: Input::Schedule,
+                    cron_field: None,
+                    code: ProblemCode::SpreadNeedsName,
+                    message: "H takes its value from the CronJob's project and name: name the \
+                              CronJob to see when it runs"
+                        .into(),
+                    kubernetes_accepts: false,
+                }];
+                preview.errors.extend(check_time_zone(time_zone).err());
+                return preview;
+            }
+        }
+    } else {
+        expr.to_owned()
+    };
+    match check(&plain, time_zone) {
         Ok(schedule) => {
             let (runs, skipped) = schedule.upcoming(after, count.min(MAX_PREVIEW_RUNS));
             preview.valid = true;

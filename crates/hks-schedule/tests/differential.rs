@@ -304,7 +304,22 @@ struct Case {
     zone: String,
     from: i64,
     count: usize,
+    /// An expansion of `H` (a spread schedule): Kubernetes must accept it.
+    spread: bool,
 }
+
+/// Spread schedules (`H`); each is expanded for many CronJob names.
+const SPREAD: &[&str] = &[
+    "H * * * *",
+    "H H * * *",
+    "H/15 * * * *",
+    "H/7 H/5 * * *",
+    "H(0-29) H(8-17) * * MON-FRI",
+    "H(10-40)/10 H(0-3)/2 1 * *",
+    "H(0-10)/30 */2 * * *",
+    "H,H H * * SUN",
+    "H(59-59) H(23-23) 31 12 *",
+];
 
 fn cases() -> Vec<Case> {
     let mut rng = Rng(0x5EED_CAFE);
@@ -320,6 +335,7 @@ fn cases() -> Vec<Case> {
             zone: zone.to_owned(),
             from: start(&mut rng, zone),
             count: 1 + rng.below(8) as usize,
+            spread: false,
         });
     }
     for edge in EDGES {
@@ -335,6 +351,7 @@ fn cases() -> Vec<Case> {
                     zone: zone.into(),
                     from,
                     count: 5,
+                    spread: false,
                 });
             }
         }
@@ -353,6 +370,20 @@ fn cases() -> Vec<Case> {
                 zone: (*zone).into(),
                 from: 1_735_689_600,
                 count: 400,
+                spread: false,
+            });
+        }
+    }
+    for template in SPREAD {
+        for i in 0..40 {
+            let zone = *rng.pick(ZONES);
+            cases.push(Case {
+                schedule: hks_schedule::spread::expand(template, &format!("shop/job-{i}"))
+                    .unwrap_or_else(|p| panic!("{template}: {p:?}")),
+                zone: zone.to_owned(),
+                from: start(&mut rng, zone),
+                count: 5,
+                spread: true,
             });
         }
     }
@@ -394,6 +425,15 @@ fn agrees_with_robfig_on_generated_cases() {
     let (mut accepted, mut rejected, mut runs_compared) = (0, 0, 0);
     for (case, answer) in cases.iter().zip(&answers) {
         let label = format!("{:?} in {:?} from {}", case.schedule, case.zone, case.from);
+        if case.spread && check(&case.schedule, &case.zone).is_err() {
+            disagreements.push(format!("{label}: an expansion of H that HKS refuses"));
+        }
+        if case.spread && !answer.accepted {
+            disagreements.push(format!(
+                "{label}: an expansion of H that Kubernetes rejects ({:?})",
+                answer.error
+            ));
+        }
         match check(&case.schedule, &case.zone) {
             Err(problems) if problems.iter().all(|p| p.kubernetes_accepts) => {
                 if !answer.accepted {
