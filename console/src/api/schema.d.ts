@@ -724,14 +724,20 @@ export interface components {
             /** @description Runs in progress. */
             active: number;
             clusterState: components["schemas"]["ClusterState"];
-            /** @description The schedule in words. */
+            /** @description The schedule in words (of the expanded schedule). */
             description?: string | null;
+            /**
+             * @description When the schedule uses `H`: the plain expression Kubernetes runs,
+             *     with the values chosen from the project and the CronJob's name.
+             */
+            expandedSchedule?: string | null;
             /** @description The Function it calls, for a CronJob that calls one. */
             function?: string | null;
             lastRun?: null | components["schemas"]["Run"];
             name: string;
             /** Format: date-time */
             nextRun?: string | null;
+            /** @description The schedule as written (it may use `H`). */
             schedule: string;
             suspended: boolean;
             template?: string | null;
@@ -902,6 +908,13 @@ export interface components {
             after?: string | null;
             /** @description How many next runs (default 5, at most 100). */
             count?: number | null;
+            /** @description The CronJob's name (see `project`). */
+            name?: string | null;
+            /**
+             * @description The CronJob's project: with `name`, what `H` in the schedule takes
+             *     its values from (without both, `H` is an error in the preview).
+             */
+            project?: string | null;
             /**
              * @description A cron expression (five fields, or a macro such as `@daily`); an
              *     invalid one is described in the preview's `errors`.
@@ -993,6 +1006,8 @@ export interface components {
          *     - `time_zone_syntax`: A time zone that is not written as a zone name.
          *     - `time_zone_local`: `Local`, which would depend on the controller's machine.
          *     - `time_zone_unknown`: A time zone the time zone database does not have.
+         *     - `spread_field`: `H` outside the minute and hour fields of a schedule.
+         *     - `spread_needs_name`: `H` in a schedule with no CronJob name to choose its value from.
          *     - `function_not_found`: The CronJob calls no Function of the project.
          *     - `not_a_function`: The CronJob calls an application that is not a Function.
          *     - `invalid_method`: Not one of the HTTP methods HKS sends.
@@ -1006,7 +1021,7 @@ export interface components {
          *     - `exceeds_run_timeout`: The requests and waits between them can take longer than the run's timeout.
          * @enum {string}
          */
-        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout";
+        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout";
         ProjectView: {
             /** Format: date-time */
             createdAt: string;
@@ -1084,7 +1099,7 @@ export interface components {
         /** @enum {string} */
         RunResult: "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended" | "Missed";
         /**
-         * @description A Kubernetes CronJob schedule: five fields (minute hour day-of-month month day-of-week), like `0 3 * * *` or `*\/15 9-17 * * MON-FRI`, or a descriptor: `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`. Refused although Kubernetes accepts them, because they do not do what they seem to: `@every`, ranges starting with `*` (`*-5`), signed numbers, empty list elements, steps that select a single value, dates that never come (30 February) and a `TZ=` or `CRON_TZ=` prefix (the time zone is `timeZone`). Use `/api/v1/schedules/preview` to check one and see its next runs.
+         * @description A Kubernetes CronJob schedule: five fields (minute hour day-of-month month day-of-week), like `0 3 * * *` or `*\/15 9-17 * * MON-FRI`, or a descriptor: `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`. Refused although Kubernetes accepts them, because they do not do what they seem to: `@every`, ranges starting with `*` (`*-5`), signed numbers, empty list elements, steps that select a single value, dates that never come (30 February) and a `TZ=` or `CRON_TZ=` prefix (the time zone is `timeZone`). `H` in the minute or hour field (`H`, `H(a-b)`, `H/n`, `H(a-b)/n`) is a value HKS chooses from the project and the CronJob's name, to spread CronJobs over the hour or day: Kubernetes gets the plain expression (`expandedSchedule`). Use `/api/v1/schedules/preview` to check one and see its next runs.
          * @example 0 3 * * *
          */
         Schedule: string;

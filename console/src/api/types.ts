@@ -10,6 +10,8 @@ type S = components['schemas']
 export type SchedulePreview = {
   valid: boolean
   schedule: string
+  /** When the schedule uses H: the plain expression Kubernetes gets. */
+  expandedSchedule?: string
   timeZone: string
   description?: string
   preset?: unknown

@@ -298,6 +298,13 @@ pub struct PreviewRequest {
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub after: Option<Timestamp>,
+    /// The CronJob's project: with `name`, what `H` in the schedule takes
+    /// its values from (without both, `H` is an error in the preview).
+    #[serde(default)]
+    pub project: Option<String>,
+    /// The CronJob's name (see `project`).
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 fn utc() -> String {

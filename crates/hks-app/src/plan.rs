@@ -334,7 +334,7 @@ pub async fn prepare(
                 }
                 Workload::Container(c.resolve(live.as_ref())?)
             };
-            schedule = hks_schedule::check(&c.schedule, &c.time_zone).ok();
+            schedule = hks_core::schedule::of_cronjob(&c.schedule, &c.time_zone, &p.project, &name);
             container = Some(workload.container());
             vec![workload.cronjob(p, &name, c)]
         }

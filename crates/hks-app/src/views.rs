@@ -34,9 +34,14 @@ pub enum ClusterState {
 #[serde(rename_all = "camelCase")]
 pub struct CronJobSummary {
     pub name: String,
+    /// The schedule as written (it may use `H`).
     pub schedule: String,
+    /// When the schedule uses `H`: the plain expression Kubernetes runs,
+    /// with the values chosen from the project and the CronJob's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expanded_schedule: Option<String>,
     pub time_zone: String,
-    /// The schedule in words.
+    /// The schedule in words (of the expanded schedule).
     pub description: Option<String>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_run: Option<Timestamp>,
@@ -77,6 +82,7 @@ pub struct CronJobView {
 /// A CronJob's summary; `last_runs` from [`crate::history::last_runs`];
 /// `schedule`: its schedule parsed, when the caller has it already.
 pub fn summarize(
+    project: &str,
     app: &Application,
     observed: Option<&Observed>,
     last_runs: &HashMap<String, Run>,
@@ -90,7 +96,7 @@ pub fn summarize(
     let schedule = match schedule {
         Some(s) => Some(s),
         None => {
-            parsed = hks_schedule::check(&c.schedule, &c.time_zone).ok();
+            parsed = hks_core::schedule::of_cronjob(&c.schedule, &c.time_zone, project, &app.name);
             parsed.as_ref()
         }
     };
@@ -98,6 +104,8 @@ pub fn summarize(
     Some(CronJobSummary {
         name: app.name.clone(),
         schedule: c.schedule.to_string(),
+        expanded_schedule: hks_schedule::spread::has_spread(&c.schedule)
+            .then(|| hks_core::schedule::kubernetes_schedule(&c.schedule, project, &app.name)),
         time_zone: c.time_zone.to_string(),
         description: schedule.map(|s| s.describe()),
         next_run: if c.suspend {
@@ -138,7 +146,7 @@ pub async fn cronjob_list(
     );
     let summaries = apps
         .iter()
-        .filter_map(|a| summarize(a, observed.as_ref(), &last_runs, now, None))
+        .filter_map(|a| summarize(&project.name, a, observed.as_ref(), &last_runs, now, None))
         .collect();
     Ok((summaries, observed.is_some()))
 }
@@ -204,14 +212,26 @@ async fn view(
         Some(s) => Some(s),
         None => {
             parsed = match &application.spec {
-                ApplicationSpec::Cronjob(c) => hks_schedule::check(&c.schedule, &c.time_zone).ok(),
+                ApplicationSpec::Cronjob(c) => hks_core::schedule::of_cronjob(
+                    &c.schedule,
+                    &c.time_zone,
+                    &project.name,
+                    &application.name,
+                ),
                 _ => None,
             };
             parsed.as_ref()
         }
     };
-    let summary = summarize(&application, observed.as_ref(), &last_runs, now, schedule)
-        .ok_or(AppError::NotFound("CronJob"))?;
+    let summary = summarize(
+        &project.name,
+        &application,
+        observed.as_ref(),
+        &last_runs,
+        now,
+        schedule,
+    )
+    .ok_or(AppError::NotFound("CronJob"))?;
     let next_runs = match schedule {
         Some(s) if !summary.suspended => s.fire_times(now).take(5).collect(),
         _ => vec![],

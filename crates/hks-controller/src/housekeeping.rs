@@ -143,7 +143,12 @@ async fn missed(
             .await?;
         return Ok((0, never));
     }
-    let Ok(schedule) = hks_schedule::check(&spec.schedule, &spec.time_zone) else {
+    let Some(schedule) = hks_core::schedule::of_cronjob(
+        &spec.schedule,
+        &spec.time_zone,
+        &project.name,
+        &cronjob.name,
+    ) else {
         return Ok((0, never));
     };
     // Every run since the last check, however many: runs left out would

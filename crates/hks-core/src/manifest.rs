@@ -317,7 +317,7 @@ fn cronjob_with(p: &Placement, name: &str, spec: &CronJobSpec, pod: PodSpec) -> 
     CronJob {
         metadata: p.meta(name, labels),
         spec: KubeCronJobSpec {
-            schedule: spec.schedule.trim().to_owned(),
+            schedule: crate::schedule::kubernetes_schedule(&spec.schedule, &p.project, name),
             time_zone: Some(spec.time_zone.to_string()),
             concurrency_policy: Some(spec.concurrency_policy.as_str().to_owned()),
             starting_deadline_seconds: Some(i64::from(spec.starting_deadline_seconds)),

@@ -176,6 +176,10 @@ codes! {
     TimeZoneLocal = "time_zone_local",
     /// A time zone the time zone database does not have.
     TimeZoneUnknown = "time_zone_unknown",
+    /// `H` outside the minute and hour fields of a schedule.
+    SpreadField = "spread_field",
+    /// `H` in a schedule with no CronJob name to choose its value from.
+    SpreadNeedsName = "spread_needs_name",
 
     // Functions and the CronJobs that call them.
     /// The CronJob calls no Function of the project.

@@ -9,16 +9,59 @@ use hks_schedule::{Input, ProblemCode};
 
 use crate::problem::{Code, Invalid, Problem};
 
-/// Checks a schedule and its time zone; `Ok` carries the parsed schedule.
+/// The identity a CronJob's `H` takes its values from: its project and name
+/// (see `hks_schedule::spread`), so the values stay as they are across
+/// edits, restarts and re-creation of the same project and name.
+pub fn spread_identity(project: &str, cronjob: &str) -> String {
+    format!("{project}/{cronjob}")
+}
+
+/// The plain expression Kubernetes gets for CronJob `cronjob` of `project`:
+/// its schedule with any `H` replaced, trimmed. (A schedule that does not
+/// expand is returned as written; validation refuses it before it gets here.)
+pub fn kubernetes_schedule(schedule: &str, project: &str, cronjob: &str) -> String {
+    hks_schedule::spread::expand(schedule, &spread_identity(project, cronjob))
+        .unwrap_or_else(|_| schedule.trim().to_owned())
+}
+
+/// A CronJob's schedule as Kubernetes fires it, when it is valid.
+pub fn of_cronjob(
+    schedule: &str,
+    time_zone: &str,
+    project: &str,
+    cronjob: &str,
+) -> Option<hks_schedule::Schedule> {
+    hks_schedule::check(&kubernetes_schedule(schedule, project, cronjob), time_zone).ok()
+}
+
+/// Whether an `H` in `schedule` expands, whatever the CronJob; the plain
+/// expression of some CronJob when it does (any one: what is valid does not
+/// depend on the values chosen).
+fn expand_any(schedule: &str) -> Result<String, Problem> {
+    hks_schedule::spread::expand(schedule, "").map_err(problem)
+}
+
+/// Checks a schedule and its time zone; `Ok` carries the parsed schedule
+/// (of some CronJob when it uses `H`: use [`of_cronjob`] for a given one's).
 pub fn check(schedule: &str, time_zone: &str) -> Result<hks_schedule::Schedule, Invalid> {
-    hks_schedule::check(schedule, time_zone).map_err(|problems| Invalid {
+    let plain = match expand_any(schedule) {
+        Ok(plain) => plain,
+        Err(p) => {
+            let zone = hks_schedule::check_time_zone(time_zone).err().map(problem);
+            return Err(Invalid {
+                problems: std::iter::once(p).chain(zone).collect(),
+            });
+        }
+    };
+    hks_schedule::check(&plain, time_zone).map_err(|problems| Invalid {
         problems: problems.into_iter().map(problem).collect(),
     })
 }
 
 /// Checks a schedule on its own, with the same problem [`check`] reports.
 pub fn check_schedule(schedule: &str) -> Result<(), Invalid> {
-    hks_schedule::check_schedule(schedule)
+    let plain = expand_any(schedule).map_err(|p| Invalid { problems: vec![p] })?;
+    hks_schedule::check_schedule(&plain)
         .map(drop)
         .map_err(|p| Invalid {
             problems: vec![problem(p)],
@@ -70,6 +113,8 @@ fn code(c: ProblemCode) -> Code {
         ProblemCode::TimeZoneSyntax => Code::TimeZoneSyntax,
         ProblemCode::TimeZoneLocal => Code::TimeZoneLocal,
         ProblemCode::TimeZoneUnknown => Code::TimeZoneUnknown,
+        ProblemCode::SpreadField => Code::SpreadField,
+        ProblemCode::SpreadNeedsName => Code::SpreadNeedsName,
     }
 }
 

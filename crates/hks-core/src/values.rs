@@ -198,7 +198,10 @@ impl utoipa::PartialSchema for Schedule {
              Refused although Kubernetes accepts them, because they do not do what they seem \
              to: `@every`, ranges starting with `*` (`*-5`), signed numbers, empty list \
              elements, steps that select a single value, dates that never come (30 February) \
-             and a `TZ=` or `CRON_TZ=` prefix (the time zone is `timeZone`). Use \
+             and a `TZ=` or `CRON_TZ=` prefix (the time zone is `timeZone`). `H` in the \
+             minute or hour field (`H`, `H(a-b)`, `H/n`, `H(a-b)/n`) is a value HKS chooses \
+             from the project and the CronJob's name, to spread CronJobs over the hour or day: \
+             Kubernetes gets the plain expression (`expandedSchedule`). Use \
              `/api/v1/schedules/preview` to check one and see its next runs.",
             None,
             None,

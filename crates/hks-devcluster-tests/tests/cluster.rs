@@ -245,6 +245,44 @@ async fn service_answers_by_dns_name_from_another_pod() -> Result<()> {
     .await
 }
 
+/// Spread schedules (`H`, issue 17): every expansion HKS makes is a schedule
+/// the real apiserver accepts (a dry-run create validates it fully).
+#[tokio::test]
+async fn apiserver_accepts_every_expansion_of_a_spread_schedule() -> Result<()> {
+    with_namespace("spread", |client, ns| async move {
+        let cronjobs: Api<CronJob> = Api::namespaced(client, &ns);
+        let dry_run = PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        };
+        for template in [
+            "H * * * *",
+            "H H * * *",
+            "H/15 * * * *",
+            "H(0-29) H(8-17) * * MON-FRI",
+            "H(10-40)/10 H(0-3)/2 1 * *",
+            "H(0-10)/30 */2 * * *",
+            "H,H H * * SUN",
+        ] {
+            for i in 0..10 {
+                let schedule = hks_schedule::spread::expand(template, &format!("shop/job-{i}"))
+                    .map_err(|p| anyhow::anyhow!("{template}: {}", p.message))?;
+                let cronjob: CronJob = serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": format!("spread-{i}")},
+                    "spec": {"schedule": schedule, "timeZone": "Europe/Berlin",
+                             "jobTemplate": echo_job_template("x")},
+                }))?;
+                cronjobs
+                    .create(&dry_run, &cronjob)
+                    .await
+                    .with_context(|| format!("{template} as {schedule:?}"))?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn apiserver_rejects_a_cronjob_name_of_53_characters() -> Result<()> {
     with_namespace("cronjob-name", |client, ns| async move {

@@ -330,8 +330,8 @@ pub fn preview_for(
                     input: Input::Schedule,
                     cron_field: None,
                     code: ProblemCode::SpreadNeedsName,
-                    message: "H takes its value from the CronJob's project and name: name the \
-                              CronJob to see when it runs"
+                    message: "H takes its value from the CronJob's project and name: without \
+                              them HKS cannot say when it runs"
                         .into(),
                     kubernetes_accepts: false,
                 }];

@@ -282,6 +282,14 @@ fn last_run(r: &Value) -> String {
     s
 }
 
+/// The schedule as written and, when it uses `H`, what Kubernetes runs.
+fn schedule(j: &Value) -> String {
+    match j["expandedSchedule"].as_str() {
+        Some(plain) => format!("{} = {plain}", cell(&j["schedule"])),
+        None => cell(&j["schedule"]),
+    }
+}
+
 pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyhow::Result<()> {
     let c = Client::new(conn, "HKS_TOKEN")?;
     let base = format!("/projects/{project}/cronjobs");
@@ -292,7 +300,7 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
                 let rows = l.as_array().into_iter().flatten().map(|j| {
                     vec![
                         cell(&j["name"]),
-                        format!("{} ({})", cell(&j["schedule"]), cell(&j["timeZone"])),
+                        format!("{} ({})", schedule(j), cell(&j["timeZone"])),
                         if j["suspended"] == true {
                             "suspended".into()
                         } else {
@@ -311,11 +319,7 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
             let j = c.call(Method::GET, &format!("{base}/{name}"), None).await?;
             c.print(&j, |j| {
                 println!("Name:        {}", cell(&j["name"]));
-                println!(
-                    "Schedule:    {} ({})",
-                    cell(&j["schedule"]),
-                    cell(&j["timeZone"])
-                );
+                println!("Schedule:    {} ({})", schedule(j), cell(&j["timeZone"]));
                 println!("Description: {}", cell(&j["description"]));
                 println!("Suspended:   {}", cell(&j["suspended"]));
                 if !j["template"].is_null() {

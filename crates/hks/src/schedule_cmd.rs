@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use hks_schedule::{Preview, RunNote, preview};
+use hks_schedule::{Preview, RunNote, preview_for};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -38,6 +38,10 @@ pub struct Common {
     /// runs strictly after it, and warnings about the year after it.
     #[arg(long)]
     from: Option<Timestamp>,
+    /// The CronJob as PROJECT/NAME: `H` in the schedule takes its values
+    /// from it, as HKS chooses them for that CronJob.
+    #[arg(long = "for", value_name = "PROJECT/NAME")]
+    cronjob: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -61,7 +65,17 @@ pub fn run(cmd: ScheduleCommand) -> ExitCode {
         ScheduleCommand::Next { common, count } => (common, usize::from(count), true),
     };
     let from = common.from.unwrap_or_else(Timestamp::now);
-    let preview = preview(&common.schedule, &common.time_zone, from, count);
+    let identity = common.cronjob.as_deref().and_then(|c| {
+        let (project, name) = c.split_once('/')?;
+        Some(hks_core::schedule::spread_identity(project, name))
+    });
+    let preview = preview_for(
+        &common.schedule,
+        &common.time_zone,
+        identity.as_deref(),
+        from,
+        count,
+    );
     let runs = is_next.then(|| preview.next_runs.iter().map(|r| r.at.to_string()).collect());
     let mut out = std::io::stdout().lock();
     let written = if common.json {
@@ -97,6 +111,9 @@ fn write_text(out: &mut impl Write, p: &Preview, is_next: bool) -> std::io::Resu
             writeln!(out, "error: {input}: {}", e.message)?;
         }
         return Ok(());
+    }
+    if let Some(plain) = &p.expanded_schedule {
+        writeln!(out, "runs as: {plain}")?;
     }
     if is_next {
         for run in &p.next_runs {

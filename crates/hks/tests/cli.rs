@@ -102,6 +102,18 @@ fn schedule_check_accepts_a_valid_schedule_with_status_0() {
     let out = hks(&["schedule", "describe", "@daily"]);
     out.assert_code(0);
     assert_eq!(out.stdout, "At 00:00 (UTC)\n");
+    // H takes its values from the CronJob named with --for, as HKS
+    // chooses them for it; without one it cannot be read.
+    let out = hks(&[
+        "schedule",
+        "describe",
+        "--for",
+        "shop/nightly",
+        "H H(1-5) * * *",
+    ]);
+    out.assert_code(0);
+    assert_eq!(out.stdout, "runs as: 45 2 * * *\nAt 02:45 (UTC)\n");
+    hks(&["schedule", "check", "H * * * *"]).assert_code(1);
     // Warnings are printed, and do not fail the check.
     let out = hks(&["schedule", "check", "*/2 * * * *"]);
     out.assert_code(0);

@@ -36,9 +36,16 @@ pub async fn schedule_preview(
         )
         .into());
     }
-    let preview = hks_schedule::preview(
+    let identity = match (body.project.as_deref(), body.name.as_deref()) {
+        (Some(project), Some(name)) if !project.is_empty() && !name.is_empty() => {
+            Some(hks_core::schedule::spread_identity(project, name))
+        }
+        _ => None,
+    };
+    let preview = hks_schedule::preview_for(
         &body.schedule,
         &body.time_zone,
+        identity.as_deref(),
         body.after.unwrap_or_else(Timestamp::now),
         count,
     );

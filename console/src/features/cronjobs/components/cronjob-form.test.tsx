@@ -57,7 +57,12 @@ function serve() {
       }
       if (path.includes('applications?type=function')) return json([greet])
       if (path.includes('applications')) return json([])
-      if (path.includes('schedules/preview')) return json({ valid: true, schedule: '0 9 * * MON', timeZone: 'UTC', nextRuns: [], skipped: [], warnings: [], errors: [] })
+      if (path.includes('schedules/preview')) {
+        const asked = JSON.parse(String(init?.body)) as { schedule: string; project?: string; name?: string }
+        // H takes its value from the project and name, as the server does.
+        const expandedSchedule = asked.schedule.startsWith('H ') && asked.project && asked.name ? asked.schedule.replace('H', '17') : undefined
+        return json({ valid: true, schedule: asked.schedule, expandedSchedule, timeZone: 'UTC', nextRuns: [], skipped: [], warnings: [], errors: [] })
+      }
       return json({})
     }),
   )
@@ -133,5 +138,22 @@ describe('Edit a CronJob', () => {
     await waitFor(() => expect(sent).toHaveLength(1))
     expect(sent[0]).toMatchObject({ method: 'PUT', path: '/projects/demo/cronjobs/nightly' })
     expect(sent[0].body).toEqual({ ...nightly.spec, schedule: '30 4 * * *' })
+  })
+
+  it('shows what Kubernetes runs for a schedule with H, chosen from the project and name', async () => {
+    serve()
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <CronJobForm project="demo" existing={nightly} />
+      </QueryClientProvider>,
+    )
+    const user = userEvent.setup()
+    const cron = screen.getByRole('textbox', { name: 'Cron expression' })
+    await user.clear(cron)
+    await user.type(cron, 'H 3 * * *')
+    const hint = await screen.findByText(/Kubernetes runs/)
+    expect(hint).toHaveTextContent('Kubernetes runs 17 3 * * *')
+    const asked = vi.mocked(fetch).mock.calls.map(([, init]) => JSON.parse(String(init?.body ?? '{}')))
+    expect(asked).toContainEqual(expect.objectContaining({ schedule: 'H 3 * * *', project: 'demo', name: 'nightly' }))
   })
 })

@@ -179,7 +179,13 @@ export function CronJobForm({ project, existing, fromFunction }: Props) {
         </>
       )}
 
-      <ScheduleEditor schedule={schedule} timeZone={timeZone} onChange={onSchedule} serverError={fieldError('spec.schedule') ?? fieldError('spec.timeZone')} />
+      <ScheduleEditor
+        schedule={schedule}
+        timeZone={timeZone}
+        onChange={onSchedule}
+        serverError={fieldError('spec.schedule') ?? fieldError('spec.timeZone')}
+        identity={{ project, name }}
+      />
 
       <details>
         <summary>Advanced settings</summary>

@@ -37,7 +37,10 @@ export function CronJobList({ project }: { project: string }) {
                 </td>
                 <td>
                   {c.description ?? c.schedule}
-                  <div className="muted mono">{c.schedule}</div>
+                  <div className="muted mono">
+                    {c.schedule}
+                    {c.expandedSchedule && ` = ${c.expandedSchedule}`}
+                  </div>
                 </td>
                 <td>{c.suspended ? <span className="muted">suspended</span> : c.nextRun ? <RelativeTime at={c.nextRun} /> : '—'}</td>
                 <td>

@@ -53,6 +53,12 @@ export function CronJobPage({ project, name }: { project: string; name: string }
         <dt>Schedule</dt>
         <dd>
           {c.description ?? c.schedule} <code>{c.schedule}</code>
+          {c.expandedSchedule && (
+            <>
+              {' '}
+              (runs as <code>{c.expandedSchedule}</code>)
+            </>
+          )}
         </dd>
         <dt>Next run</dt>
         <dd>{c.suspended ? 'Suspended' : c.nextRun ? <RelativeTime at={c.nextRun} /> : '—'}</dd>

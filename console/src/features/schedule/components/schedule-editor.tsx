@@ -39,14 +39,17 @@ type Props = {
   onChange: (schedule: string, timeZone: string) => void
   /** Set when the server refused the schedule on save. */
   serverError?: string | null
+  /** The CronJob's project and name: what `H` in the schedule takes its values from. */
+  identity?: { project: string; name: string }
 }
 
 /** Preset tabs and a raw cron field over one expression, with a live preview. */
-export function ScheduleEditor({ schedule, timeZone, onChange, serverError }: Props) {
+export function ScheduleEditor({ schedule, timeZone, onChange, serverError, identity }: Props) {
   const [state, dispatch] = useReducer(reduce, schedule, (s) => initialState(s))
   const debounced = useDebounced(state.cron, 250)
   const zone = useDebounced(timeZone, 250)
-  const preview = useSchedulePreview(debounced, zone)
+  const name = useDebounced(identity?.name ?? '', 250)
+  const preview = useSchedulePreview(debounced, zone, identity && name ? { project: identity.project, name } : undefined)
 
   useEffect(() => {
     if (state.cron !== schedule) onChange(state.cron, timeZone)
@@ -90,7 +93,7 @@ export function ScheduleEditor({ schedule, timeZone, onChange, serverError }: Pr
         {state.view === 'cron' || !state.preset ? (
           <Field
             label="Cron expression"
-            hint="5 fields: minute hour day-of-month month day-of-week, e.g. 0 9 * * MON-FRI. Sunday is 0."
+            hint="5 fields: minute hour day-of-month month day-of-week, e.g. 0 9 * * MON-FRI. Sunday is 0. H in the minute or hour (H, H(0-29), H/15) is a value chosen from the CronJob's name, to spread jobs out."
           >
             {(p) => (
               <input
@@ -277,6 +280,12 @@ function SchedulePreviewPanel({
           <p className="description" aria-live="polite">
             {preview.description}
           </p>
+          {preview.expandedSchedule && (
+            <p className="hint">
+              Kubernetes runs <code>{preview.expandedSchedule}</code>: each H is a value chosen from this CronJob&apos;s
+              project and name, the same every time.
+            </p>
+          )}
           <table className="runs">
             <caption>Next runs</caption>
             <thead>
