@@ -457,6 +457,11 @@ export interface components {
         };
         /** @description One pod of a run. */
         Attempt: {
+            /**
+             * Format: date-time
+             * @description When its (first) container started, once it has.
+             */
+            containerStartedAt?: string | null;
             /** Format: int32 */
             exitCode?: number | null;
             /** Format: date-time */
@@ -1083,6 +1088,13 @@ export interface components {
              * @description The time the schedule called for (scheduled runs).
              */
             scheduledAt?: string | null;
+            startDelay?: null | components["schemas"]["StartDelay"];
+            /**
+             * Format: int64
+             * @description For a scheduled run whose container started: from the scheduled time
+             *     to the first container's start (`startDelay` has the two parts).
+             */
+            startDelaySeconds?: number | null;
             /** Format: date-time */
             startedAt?: string | null;
             trigger: components["schemas"]["Trigger"];
@@ -1156,6 +1168,20 @@ export interface components {
          * @enum {string}
          */
         SettingsSource: "cronjob" | "project" | "none";
+        /** @description The two parts of a scheduled run's start delay. */
+        StartDelay: {
+            /**
+             * Format: int64
+             * @description From the Job's creation to the first container's start: the Job
+             *     controller, the scheduler, the image and the container runtime.
+             */
+            toContainerSeconds: number;
+            /**
+             * Format: int64
+             * @description From the scheduled time to the Job's creation: the CronJob controller.
+             */
+            toJobSeconds: number;
+        };
         /**
          * @description A long-running HTTP service: a Deployment and, with a port, a Service.
          *     Stateless applications are also the templates CronJobs are made from.

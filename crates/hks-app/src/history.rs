@@ -269,6 +269,8 @@ mod tests {
             message: None,
             exit_code: None,
             attempts: vec![],
+            start_delay_seconds: None,
+            start_delay: None,
             in_cluster: true,
         }
     }

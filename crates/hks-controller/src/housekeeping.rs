@@ -206,6 +206,7 @@ async fn missed(
             }
             if r.needs_alerts {
                 crate::alerts::raise(app, &project.id, &cronjob.name, &run).await?;
+                crate::run_metrics::ended(&run);
             }
         }
     }
@@ -407,6 +408,8 @@ mod tests {
                 message: None,
                 exit_code: None,
                 attempts: vec![],
+                start_delay_seconds: None,
+                start_delay: None,
                 in_cluster: false,
             };
             store.record_run(&project.id, "every", &run).await.unwrap();

@@ -17,6 +17,7 @@ mod pass;
 pub mod reconciler;
 pub mod recorder;
 pub mod retirement;
+pub mod run_metrics;
 mod tenants;
 
 pub use pass::{Pass, PassError, Settings};

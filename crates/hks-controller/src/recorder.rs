@@ -339,6 +339,8 @@ async fn record(
     }
     if recorded.needs_alerts {
         crate::alerts::raise(app, &project.id, &cr.cronjob, &run).await?;
+        // Once per run: the alerts raised, it no longer needs them.
+        crate::run_metrics::ended(&run);
     }
     // Ended: every attempt's log is in the store, so Kubernetes may go on.
     let ended = run.result.is_final() || (cr.job.is_none() && cr.pods.iter().all(|p| p.finished));

@@ -67,6 +67,12 @@ pub struct Run {
     pub finished_at: Option<Timestamp>,
     /// From start to end, for finished runs.
     pub duration_seconds: Option<i64>,
+    /// For a scheduled run whose container started: from the scheduled time
+    /// to the first container's start (`startDelay` has the two parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_delay_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_delay: Option<StartDelay>,
     pub result: RunResult,
     /// Why it failed: `BackoffLimitExceeded`, `DeadlineExceeded`, `OOMKilled`, ...
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,6 +93,35 @@ fn yes() -> bool {
     true
 }
 
+/// The two parts of a scheduled run's start delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StartDelay {
+    /// From the scheduled time to the Job's creation: the CronJob controller.
+    pub to_job_seconds: i64,
+    /// From the Job's creation to the first container's start: the Job
+    /// controller, the scheduler, the image and the container runtime.
+    pub to_container_seconds: i64,
+}
+
+/// The start delay of a run scheduled at `scheduled`, whose Job was created
+/// at `job_created` and whose first container started at `container`
+/// (Kubernetes' times have whole seconds: a part is never below 0).
+pub fn start_delay(
+    scheduled: Timestamp,
+    job_created: Timestamp,
+    container: Timestamp,
+) -> (i64, StartDelay) {
+    let secs = |from: Timestamp, to: Timestamp| (to.as_second() - from.as_second()).max(0);
+    (
+        secs(scheduled, container),
+        StartDelay {
+            to_job_seconds: secs(scheduled, job_created),
+            to_container_seconds: secs(job_created, container),
+        },
+    )
+}
+
 /// One pod of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -98,6 +133,10 @@ pub struct Attempt {
     pub started_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<Timestamp>,
+    /// When its (first) container started, once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub container_started_at: Option<Timestamp>,
     pub exit_code: Option<i32>,
     /// `Completed`, `Error`, `OOMKilled`, `ContainerCannotRun`, or why it is waiting
     /// (`ImagePullBackOff`, ...).
@@ -131,6 +170,26 @@ fn terminated(pod: &Pod) -> Option<&ContainerStateTerminated> {
     })
 }
 
+/// When the pod's first container started (running, or since ended).
+fn container_started(pod: &Pod) -> Option<Timestamp> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    statuses.iter().find_map(|s| {
+        let state = s.state.as_ref();
+        state
+            .and_then(|st| st.running.as_ref()?.started_at.as_ref())
+            .or_else(|| state?.terminated.as_ref()?.started_at.as_ref())
+            .or_else(|| {
+                s.last_state
+                    .as_ref()?
+                    .terminated
+                    .as_ref()?
+                    .started_at
+                    .as_ref()
+            })
+            .map(|t| t.0)
+    })
+}
+
 fn waiting_reason(pod: &Pod) -> Option<String> {
     let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
     statuses
@@ -152,6 +211,7 @@ pub fn attempt(pod: &Pod) -> Attempt {
             .and_then(|t| t.started_at.as_ref().map(|x| x.0))
             .or_else(|| pod.status.as_ref()?.start_time.as_ref().map(|x| x.0)),
         finished_at: t.and_then(|t| t.finished_at.as_ref().map(|x| x.0)),
+        container_started_at: container_started(pod),
         exit_code: t.map(|t| t.exit_code),
         reason: t
             .and_then(|t| t.reason.clone())
@@ -243,6 +303,13 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
                 .map(|z| z.timestamp())
                 .or_else(|| s.parse::<Timestamp>().ok())
         });
+    let created_at = meta.creation_timestamp.as_ref().map(|t| t.0);
+    let delay = match (scheduled_at, created_at, attempts.first()) {
+        (Some(s), Some(c), Some(a)) if !manual => a
+            .container_started_at
+            .map(|started| start_delay(s, c, started)),
+        _ => None,
+    };
     Run {
         name: meta.name.clone().unwrap_or_default(),
         uid: meta.uid.clone(),
@@ -253,7 +320,7 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
         },
         triggered_by: annotations.and_then(|a| a.get(ANNOTATION_TRIGGERED_BY).cloned()),
         scheduled_at,
-        created_at: meta.creation_timestamp.as_ref().map(|t| t.0),
+        created_at,
         started_at,
         finished_at,
         duration_seconds: match (started_at, finished_at) {
@@ -265,6 +332,8 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
         message,
         exit_code: last.and_then(|a| a.exit_code),
         attempts,
+        start_delay_seconds: delay.map(|d| d.0),
+        start_delay: delay.map(|d| d.1),
         in_cluster: true,
     }
 }
@@ -320,6 +389,8 @@ pub fn run_from_pods(job_name: &str, pods: &[&Pod]) -> Run {
         ),
         exit_code: last.and_then(|a| a.exit_code),
         attempts,
+        start_delay_seconds: None,
+        start_delay: None,
         in_cluster: false,
     }
 }
@@ -346,6 +417,8 @@ pub fn missed_run(scheduled: Timestamp, reason: Option<String>, message: String)
         message: Some(message),
         exit_code: None,
         attempts: vec![],
+        start_delay_seconds: None,
+        start_delay: None,
         in_cluster: false,
     }
 }
@@ -389,6 +462,52 @@ mod tests {
         );
         assert_eq!(r.duration_seconds, Some(30));
         assert_eq!(r.exit_code, Some(0));
+        // Scheduled 03:00:00, Job 03:00:00, container 03:00:02.
+        assert_eq!(r.start_delay_seconds, Some(2));
+        assert_eq!(
+            r.start_delay,
+            Some(StartDelay {
+                to_job_seconds: 0,
+                to_container_seconds: 2
+            })
+        );
+    }
+
+    #[test]
+    fn the_start_delay_has_two_parts_and_only_scheduled_started_runs_have_one() {
+        let scheduled = |created: &str| {
+            job(json!({
+                "metadata": {"name": "report-29000000", "creationTimestamp": created,
+                    "annotations": {"batch.kubernetes.io/cronjob-scheduled-timestamp": "2025-01-01T03:00:00Z"}},
+                "status": {"startTime": created, "active": 1}
+            }))
+        };
+        let running = pod(
+            json!({"metadata": {"name": "report-29000000-a", "creationTimestamp": "2025-01-01T03:00:09Z"},
+            "status": {"phase": "Running", "startTime": "2025-01-01T03:00:09Z", "containerStatuses": [{"name": "c", "image": "i", "imageID": "", "ready": true, "restartCount": 0,
+                "state": {"running": {"startedAt": "2025-01-01T03:00:12Z"}}}]}}),
+        );
+        let r = run(&scheduled("2025-01-01T03:00:07Z"), &[&running]);
+        assert_eq!(r.start_delay_seconds, Some(12));
+        assert_eq!(
+            r.start_delay,
+            Some(StartDelay {
+                to_job_seconds: 7,
+                to_container_seconds: 5
+            })
+        );
+        // Not started yet: pulling its image.
+        let pulling = pod(json!({"metadata": {"name": "report-29000000-a"},
+            "status": {"phase": "Pending", "containerStatuses": [{"name": "c", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"waiting": {"reason": "ContainerCreating"}}}]}}));
+        let r = run(&scheduled("2025-01-01T03:00:07Z"), &[&pulling]);
+        assert_eq!((r.start_delay_seconds, r.start_delay), (None, None));
+        // A manual run has no schedule to be late for.
+        let manual = job(
+            json!({"metadata": {"name": "report-m1", "creationTimestamp": "2025-01-01T03:00:07Z",
+            "labels": {"hks.dev/trigger": "manual"}}}),
+        );
+        assert_eq!(run(&manual, &[&running]).start_delay_seconds, None);
     }
 
     #[test]

@@ -499,6 +499,8 @@ mod tests {
             message: None,
             exit_code: None,
             attempts: vec![],
+            start_delay_seconds: None,
+            start_delay: None,
             in_cluster: true,
         }
     }

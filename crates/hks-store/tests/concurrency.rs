@@ -27,6 +27,8 @@ fn run(name: &str, result: RunResult) -> Run {
         message: None,
         exit_code: None,
         attempts: vec![],
+        start_delay_seconds: None,
+        start_delay: None,
         in_cluster: true,
     }
 }

@@ -231,7 +231,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open_with_keys(&args.data_dir.join("hks.db"), keys)
         .await
         .context("cannot open the database")?;
+    use hks_controller::run_metrics;
+    use metrics_exporter_prometheus::Matcher;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(run_metrics::START_DELAY.into()),
+            run_metrics::START_DELAY_BUCKETS,
+        )
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full(run_metrics::DURATION.into()),
+                run_metrics::DURATION_BUCKETS,
+            )
+        })
+        .context("cannot set the metrics' buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     let gateway = Arc::new(KubeGateway::new(Settings {

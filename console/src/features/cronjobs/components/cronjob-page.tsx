@@ -102,6 +102,7 @@ export function CronJobPage({ project, name }: { project: string; name: string }
                 <th scope="col">Run</th>
                 <th scope="col">Trigger</th>
                 <th scope="col">Started</th>
+                <th scope="col">Start delay</th>
                 <th scope="col">Duration</th>
                 <th scope="col">Result</th>
                 <th scope="col">Exit code</th>
@@ -126,6 +127,15 @@ export function CronJobPage({ project, name }: { project: string; name: string }
                     ) : (
                       '—'
                     )}
+                  </td>
+                  <td
+                    title={
+                      r.startDelay
+                        ? `Scheduled to Job: ${r.startDelay.toJobSeconds} s; Job to container: ${r.startDelay.toContainerSeconds} s`
+                        : undefined
+                    }
+                  >
+                    {formatDuration(r.startDelaySeconds)}
                   </td>
                   <td>{formatDuration(r.durationSeconds)}</td>
                   <td>
