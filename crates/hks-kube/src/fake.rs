@@ -1017,13 +1017,12 @@ impl Gateway for FakeGateway {
             .cronjob(cluster.tenant_id, namespace, cronjob)
             .ok_or(KubeError::NotFound)?;
         let serial = c.serial();
-        let mut job = manual_job(&cj, triggered_by, &serial.to_string()).map_err(|e| {
-            KubeError::Rejected {
+        let mut job = manual_job(&cj, cluster.installation, triggered_by, &serial.to_string())
+            .map_err(|e| KubeError::Rejected {
                 code: 0,
                 reason: "Invalid".into(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         job.metadata.uid = Some(format!("uid-job-{serial}"));
         job.metadata.creation_timestamp = time(Timestamp::now());
         let name = job.metadata.name.clone().unwrap_or_default();
@@ -1157,6 +1156,16 @@ impl Gateway for FakeGateway {
             }
         }
         Ok(out)
+    }
+
+    /// The fake keeps no labels apart from its objects: nothing to adopt.
+    async fn adopt(
+        &self,
+        cluster: TenantCluster<'_>,
+        _namespace_prefix: &str,
+    ) -> Result<usize, KubeError> {
+        self.enter(cluster.tenant_id).await?;
+        Ok(0)
     }
 
     /// The fake's namespace controller and garbage collector act at once, and
@@ -1373,6 +1382,7 @@ mod tests {
         let fake = FakeGateway::new();
         let conn = connection();
         let cluster = TenantCluster {
+            installation: "inst",
             tenant_id: T,
             tenant_name: "acme",
             connection: &conn,
@@ -1386,6 +1396,7 @@ mod tests {
         let fake = fake().await;
         let conn = connection();
         let cluster = TenantCluster {
+            installation: "inst",
             tenant_id: T,
             tenant_name: "acme",
             connection: &conn,
@@ -1433,6 +1444,7 @@ mod tests {
         let fake = fake().await;
         let conn = connection();
         let cluster = TenantCluster {
+            installation: "inst",
             tenant_id: T,
             tenant_name: "acme",
             connection: &conn,

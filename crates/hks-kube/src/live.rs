@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use futures::{AsyncReadExt, StreamExt, TryStreamExt};
-use hks_core::labels::LABEL_APPLICATION;
+use hks_core::labels::{LABEL_APPLICATION, LABEL_INSTALLATION};
 use hks_core::logtext::{self, LossyDecoder};
 use hks_core::manifest::manual_job;
 use hks_core::run::{Run, run, sort_newest_first};
@@ -17,6 +17,7 @@ use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Pod, Secret, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -346,8 +347,9 @@ impl KubeGateway {
         &self,
         cluster: TenantCluster<'_>,
     ) -> Result<Arc<Connected>, KubeError> {
-        // The watches select by the tenant's name: a new name, new watches.
-        let fp = fingerprint(cluster.connection) ^ text_fingerprint(cluster.tenant_name);
+        // The watches select by the installation and the tenant's name: a
+        // new name, new watches.
+        let fp = fingerprint(cluster.connection) ^ text_fingerprint(&cluster.selector());
         let entry = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
             let entry = tenants
@@ -528,9 +530,7 @@ fn unauthorized(e: &watcher::Error) -> bool {
 /// The CronJobs and runs of a namespace in the watch caches (`only` one
 /// CronJob's, if given).
 fn observed(c: &Connected, namespace: &str, only: Option<&str>) -> Observed {
-    let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        m.namespace.as_deref() == Some(namespace)
-    };
+    let in_ns = |m: &ObjectMeta| m.namespace.as_deref() == Some(namespace);
     let mut observed = Observed {
         fresh: c.healthy.load(Ordering::Relaxed),
         ..Observed::default()
@@ -741,10 +741,12 @@ impl Gateway for KubeGateway {
         let cj = Api::<CronJob>::namespaced(c.client.clone(), namespace)
             .get(cronjob)
             .await?;
-        let job = manual_job(&cj, triggered_by, &suffix()).map_err(|e| KubeError::Rejected {
-            code: 0,
-            reason: "Invalid".into(),
-            message: e.to_string(),
+        let job = manual_job(&cj, cluster.installation, triggered_by, &suffix()).map_err(|e| {
+            KubeError::Rejected {
+                code: 0,
+                reason: "Invalid".into(),
+                message: e.to_string(),
+            }
         })?;
         let created = Api::<Job>::namespaced(c.client.clone(), namespace)
             .create(&PostParams::default(), &job)
@@ -869,7 +871,7 @@ impl Gateway for KubeGateway {
         namespace_prefix: &str,
     ) -> Result<Managed, KubeError> {
         let c = self.connect(cluster).await?;
-        let lp = ListParams::default().labels(MANAGED_SELECTOR);
+        let lp = ListParams::default().labels(&cluster.selector());
         let mine = |ns: Option<&str>| ns.is_some_and(|n| n.starts_with(namespace_prefix));
         let mut out = Managed::default();
         for n in Api::<Namespace>::all(c.client.clone())
@@ -923,14 +925,63 @@ impl Gateway for KubeGateway {
             let Some(namespace) = api.get_opt(ns).await? else {
                 continue;
             };
+            if !ours(&namespace.metadata, cluster.installation) {
+                warn!(tenant = %cluster.tenant_id, namespace = %ns, "Not cleaning up a namespace another HKS installation labelled.");
+                continue;
+            }
             if namespace.metadata.deletion_timestamp.is_none() {
                 delete_one::<Namespace>(api, ns).await?;
             }
-            release_all::<Job>(&client, ns).await?;
-            release_all::<Pod>(&client, ns).await?;
+            release_all::<Job>(&client, ns, cluster.installation).await?;
+            release_all::<Pod>(&client, ns, cluster.installation).await?;
             remaining.push(ns.clone());
         }
         Ok(remaining)
+    }
+    async fn adopt(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace_prefix: &str,
+    ) -> Result<usize, KubeError> {
+        let c = self.connect(cluster).await?;
+        let client = &c.client;
+        let to = Adoption {
+            selector: cluster.unlabelled_selector(),
+            prefix: namespace_prefix,
+            installation: cluster.installation,
+        };
+        let mut adopted = 0;
+        adopted += to
+            .adopt(Api::<Namespace>::all(client.clone()), |_| {
+                Api::all(client.clone())
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<Deployment>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<Service>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<CronJob>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<Job>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<Pod>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        Ok(adopted)
     }
 
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
@@ -1113,10 +1164,78 @@ where
     }
 }
 
-/// Removes HKS's finalizer from every HKS object of kind `K` in `namespace`,
-/// read from the apiserver (not a cache: the connection may be one HKS no
-/// longer watches).
-async fn release_all<K>(client: &Client, namespace: &str) -> Result<(), KubeError>
+/// Whether an object is this installation's: it carries its label, or none
+/// (it was made before HKS labelled installations).
+fn ours(meta: &ObjectMeta, installation: &str) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_INSTALLATION))
+        .is_none_or(|i| i == installation)
+}
+
+/// How many objects of one kind [`Gateway::adopt`] labels in one call: a
+/// tenant with more has the rest labelled by the next calls.
+const ADOPT_PAGE: u32 = 500;
+
+/// What [`Gateway::adopt`] labels, and with what.
+struct Adoption<'a> {
+    /// [`TenantCluster::unlabelled_selector`].
+    selector: String,
+    /// The tenant's namespaces start with it.
+    prefix: &'a str,
+    installation: &'a str,
+}
+
+impl Adoption<'_> {
+    /// Labels a page of the objects of kind `K` that `all` lists (across
+    /// namespaces), each through `api(its namespace)`.
+    async fn adopt<K>(&self, all: Api<K>, api: impl Fn(&str) -> Api<K>) -> Result<usize, KubeError>
+    where
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        let listed = all
+            .list_metadata(
+                &ListParams::default()
+                    .labels(&self.selector)
+                    .limit(ADOPT_PAGE),
+            )
+            .await?;
+        let patch = serde_json::json!({
+            "metadata": {"labels": {LABEL_INSTALLATION: self.installation}}
+        });
+        let mut adopted = 0;
+        // A tenant's apiserver need not honour the limit.
+        for o in listed.items.iter().take(ADOPT_PAGE as usize) {
+            let (Some(name), namespace) = (&o.metadata.name, o.metadata.namespace.as_deref())
+            else {
+                continue;
+            };
+            // A namespace is its own; any other object is in one.
+            if !namespace.unwrap_or(name).starts_with(self.prefix) {
+                continue;
+            }
+            match api(namespace.unwrap_or_default())
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => adopted += 1,
+                // Gone since the list: nothing to adopt.
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(adopted)
+    }
+}
+
+/// Removes HKS's finalizer from every HKS object of kind `K` in `namespace`
+/// but another installation's, read from the apiserver (not a cache: the
+/// connection may be one HKS no longer watches).
+async fn release_all<K>(
+    client: &Client,
+    namespace: &str,
+    installation: &str,
+) -> Result<(), KubeError>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -1127,7 +1246,11 @@ where
     let held = api
         .list(&ListParams::default().labels(MANAGED_SELECTOR))
         .await?;
-    for object in held.items {
+    for object in held
+        .items
+        .into_iter()
+        .filter(|o| ours(o.meta(), installation))
+    {
         let Some(patch) = history::finalizer_patch(object.meta(), false) else {
             continue;
         };

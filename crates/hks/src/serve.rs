@@ -247,6 +247,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let service = hks_app::App::with_invoke_image(store, gateway, args.invoke_image.clone())
         .with_webhook_targets(targets.clone());
+    info!(installation = %service.installation(), "Labelling what HKS creates in tenants' clusters with this installation.");
     let state = AppState::of(service.clone(), Some(&admin), Some(metrics)).with_http_limits(
         hks_api::HttpLimits {
             request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),

@@ -226,6 +226,7 @@ async fn reconciler_corrects_drift_and_removes_orphans() {
     app.fake
         .apply(
             hks_kube::TenantCluster {
+                installation: app.state.app().installation(),
                 tenant_id: &tenant_id,
                 tenant_name: "acme",
                 connection: &conn,
@@ -296,12 +297,14 @@ async fn reconciler_removes_what_the_store_never_recorded() {
         .unwrap()
         .1;
     let cluster = hks_kube::TenantCluster {
+        installation: app.state.app().installation(),
         tenant_id: &tenant_id,
         tenant_name: "acme",
         connection: &conn,
     };
     let ns = pod_spec_namespace(&app).await;
     let p = manifest::Placement {
+        installation: app.state.app().installation().into(),
         tenant: "acme".into(),
         project: "shop".into(),
         namespace: ns,
@@ -310,6 +313,7 @@ async fn reconciler_removes_what_the_store_never_recorded() {
         serde_json::from_value(json!({"image": "busybox", "port": 8080})).unwrap();
     let (deployment, service) = manifest::stateless(&p, "never-stored", &spec);
     let lost = manifest::Placement {
+        installation: app.state.app().installation().into(),
         tenant: "acme".into(),
         project: "lost".into(),
         namespace: hks_core::tenant::project_namespace(&tenant_id, "lost"),
