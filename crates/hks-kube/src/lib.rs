@@ -6,9 +6,11 @@
 //!   by hand are taken back (drift correction is a re-apply);
 //! - reads (CronJobs, Jobs, pods) come from reflectors, one set per tenant
 //!   cluster, watching only the tenant's objects ([`TenantCluster::selector`]:
-//!   `app.kubernetes.io/managed-by=hks` and `hks.dev/tenant=<name>`), keeping
-//!   only what HKS reads of them (`trim`), not from an apiserver round trip
-//!   per request;
+//!   `app.kubernetes.io/managed-by=hks`, `hks.dev/installation=<id>` and
+//!   `hks.dev/tenant=<name>`), keeping only what HKS reads of them (`trim`)
+//!   and at most a bound of objects per kind
+//!   ([`live::Settings::max_cached_objects`]), not from an apiserver round
+//!   trip per request;
 //! - logs and Run now go to the apiserver.
 //!
 //! [`live::KubeGateway`] is the real implementation; [`fake::FakeGateway`] is
@@ -64,6 +66,14 @@ pub enum KubeError {
     },
     #[error("not found in the cluster")]
     NotFound,
+    /// The tenant's cluster has more objects of one kind with HKS's labels
+    /// (its own, or made to look so) than HKS's watch caches hold for a
+    /// tenant: the watches are stopped and their caches dropped until it
+    /// has fewer (tried again later). Reads that need the caches fail.
+    #[error(
+        "the tenant's cluster has more than {limit} objects of kind {kind} labelled as HKS's; HKS stopped watching it until there are fewer"
+    )]
+    TooManyObjects { kind: &'static str, limit: usize },
 }
 
 impl KubeError {

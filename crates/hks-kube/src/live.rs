@@ -48,7 +48,20 @@ pub struct Settings {
     /// the vCluster refuses HKS's credentials): when its kubeconfig changed,
     /// the client and its watches are built anew from it.
     pub credentials_check: Duration,
+    /// The most objects one watch cache of a tenant (its CronJobs, its
+    /// Jobs, its pods) holds. A tenant can label any number of objects in
+    /// its cluster as HKS's: when one of its watches would hold more, all
+    /// its watches stop, their caches are dropped, and reads that need them
+    /// fail with [`KubeError::TooManyObjects`] until, after
+    /// `over_limit_retry`, the tenant is connected anew and has fewer.
+    pub max_cached_objects: usize,
+    /// How long a tenant whose watches went over `max_cached_objects`
+    /// waits before they are started again (at its next use).
+    pub over_limit_retry: Duration,
 }
+
+/// The default of [`Settings::max_cached_objects`].
+pub const DEFAULT_MAX_CACHED_OBJECTS: usize = 20_000;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -57,6 +70,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(15),
             sync_timeout: Duration::from_secs(5),
             credentials_check: Duration::from_secs(60),
+            max_cached_objects: DEFAULT_MAX_CACHED_OBJECTS,
+            over_limit_retry: Duration::from_secs(60),
         }
     }
 }
@@ -96,6 +111,69 @@ struct Connected {
     /// The cluster refused the credentials (401): the Secret is read again
     /// at the next use, whatever the time.
     refused: Arc<AtomicBool>,
+    /// The bound on the caches, and whether a watch went over it.
+    limit: Arc<Limit>,
+}
+
+/// The bound on the number of objects each of a tenant's watch caches
+/// holds ([`Settings::max_cached_objects`]), shared by its watches.
+#[derive(Debug)]
+struct Limit {
+    max: usize,
+    /// Set once, when a watch would hold more than `max` objects: every
+    /// watch of the tenant then stops and empties its cache, and the
+    /// connection is made anew after [`Settings::over_limit_retry`].
+    over: tokio::sync::watch::Sender<Option<Over>>,
+}
+
+/// Which watch went over the bound, and when.
+#[derive(Debug, Clone, Copy)]
+struct Over {
+    kind: &'static str,
+    at: std::time::Instant,
+}
+
+impl Limit {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            over: tokio::sync::watch::Sender::new(None),
+        }
+    }
+
+    fn over(&self) -> Option<Over> {
+        *self.over.borrow()
+    }
+
+    /// Notes that the watch of `kind` would hold more than the bound: the
+    /// first time, logged and counted (by kind only, a fixed set).
+    fn exceeded(&self, kind: &'static str, tenant: &str) {
+        let first = self.over.send_if_modified(|over| {
+            let first = over.is_none();
+            if first {
+                *over = Some(Over {
+                    kind,
+                    at: std::time::Instant::now(),
+                });
+            }
+            first
+        });
+        if first {
+            metrics::counter!("hks_watch_cache_overflows_total", "kind" => kind).increment(1);
+            warn!(tenant = %tenant, kind, limit = self.max, "A tenant's cluster has more HKS objects than a watch cache may hold: its watches stop and their caches are dropped until it has fewer.");
+        }
+    }
+
+    /// `Ok` while the caches are within the bound.
+    fn check(&self) -> Result<(), KubeError> {
+        match self.over() {
+            Some(over) => Err(KubeError::TooManyObjects {
+                kind: over.kind,
+                limit: self.max,
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Connected {
@@ -305,11 +383,22 @@ impl KubeGateway {
         })
     }
 
-    /// The tenant's connection; for a vCluster whose Secret is due to be
-    /// read again and now holds another kubeconfig, a new one (the old
-    /// client and its watches go when their last user drops them).
+    /// The tenant's connection. A new one when its watches went over the
+    /// bound longer than [`Settings::over_limit_retry`] ago (its caches are
+    /// listed again, and hold what they should if the tenant now has fewer
+    /// objects), or, for a vCluster whose Secret is due to be read again
+    /// and now holds another kubeconfig (the old client and its watches go
+    /// when their last user drops them).
     async fn connect(&self, cluster: TenantCluster<'_>) -> Result<Arc<Connected>, KubeError> {
-        let c = self.connect_cached(cluster).await?;
+        let mut c = self.connect_cached(cluster).await?;
+        if c.limit
+            .over()
+            .is_some_and(|over| over.at.elapsed() >= self.settings.over_limit_retry)
+        {
+            debug!(tenant = %cluster.tenant_id, "Watching a tenant cluster again after it went over the bound.");
+            self.reset(cluster.tenant_id, &c);
+            c = self.connect_cached(cluster).await?;
+        }
         if !c.secret_due(self.settings.credentials_check) {
             return Ok(c);
         }
@@ -375,6 +464,7 @@ impl KubeGateway {
                 let (client, stream_client) = self.clients(config)?;
                 let healthy = Arc::new(AtomicBool::new(false));
                 let refused = Arc::new(AtomicBool::new(false));
+                let limit = Arc::new(Limit::new(self.settings.max_cached_objects));
                 let selector = cluster.selector();
                 // Each connection counts from its own base, so a reconnected
                 // tenant never repeats a number an old view was stored under.
@@ -385,25 +475,34 @@ impl KubeGateway {
                 let (cronjobs, t1) = watch::<CronJob>(
                     stream_client.clone(),
                     &selector,
-                    healthy.clone(),
-                    changes.clone(),
-                    refused.clone(),
+                    Shared {
+                        healthy: healthy.clone(),
+                        changes: changes.clone(),
+                        refused: refused.clone(),
+                        limit: limit.clone(),
+                    },
                     cluster.tenant_id,
                 );
                 let (jobs, t2) = watch::<Job>(
                     stream_client.clone(),
                     &selector,
-                    healthy.clone(),
-                    changes.clone(),
-                    refused.clone(),
+                    Shared {
+                        healthy: healthy.clone(),
+                        changes: changes.clone(),
+                        refused: refused.clone(),
+                        limit: limit.clone(),
+                    },
                     cluster.tenant_id,
                 );
                 let (pods, t3) = watch::<Pod>(
                     stream_client.clone(),
                     &selector,
-                    healthy.clone(),
-                    changes.clone(),
-                    refused.clone(),
+                    Shared {
+                        healthy: healthy.clone(),
+                        changes: changes.clone(),
+                        refused: refused.clone(),
+                        limit: limit.clone(),
+                    },
                     cluster.tenant_id,
                 );
                 debug!(tenant = %cluster.tenant_id, "Connected to the tenant cluster.");
@@ -419,13 +518,18 @@ impl KubeGateway {
                     secret,
                     checked: Mutex::new(std::time::Instant::now()),
                     refused,
+                    limit,
                 }))
             })
             .await?;
         Ok(connected.clone())
     }
 
+    /// Waits until the tenant's caches hold the cluster's objects: an error
+    /// when they are not ready in time, or went over the bound (before or
+    /// while they were listed).
     async fn synced(&self, c: &Connected) -> Result<(), KubeError> {
+        c.limit.check()?;
         let ready = async {
             c.cronjobs.wait_until_ready().await.ok();
             c.jobs.wait_until_ready().await.ok();
@@ -435,7 +539,8 @@ impl KubeGateway {
             .await
             .map_err(|_| {
                 KubeError::Unreachable("the watches of the tenant cluster have not synced".into())
-            })
+            })?;
+        c.limit.check()
     }
 
     /// The pods of `cronjob`'s run `run`, oldest first.
@@ -466,18 +571,32 @@ impl KubeGateway {
     }
 }
 
-/// Watches one kind of the tenant's HKS objects (`selector`) in every
-/// namespace into a cache.
-fn watch<K>(
-    client: Client,
-    selector: &str,
+/// What a tenant's watches share: whether they are connected, how many
+/// events they applied, whether the cluster refused the credentials, and
+/// the bound on their caches.
+struct Shared {
     healthy: Arc<AtomicBool>,
     changes: Arc<AtomicU64>,
     refused: Arc<AtomicBool>,
+    limit: Arc<Limit>,
+}
+
+/// Watches one kind of the tenant's HKS objects (`selector`) in every
+/// namespace into a cache of at most [`Settings::max_cached_objects`]:
+/// when it would hold more (in a listing, or as objects are added), or
+/// another of the tenant's watches would, the watch stops and its cache is
+/// emptied, so a tenant's cluster cannot make HKS's memory grow without
+/// bound. Objects are counted as they arrive, so a listing stops at the
+/// first object over the bound, not at its end.
+fn watch<K>(
+    client: Client,
+    selector: &str,
+    shared: Shared,
     tenant: &str,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource<DynamicType = ()>
+        + k8s_openapi::Resource
         + crate::trim::Trim
         + Clone
         + DeserializeOwned
@@ -486,32 +605,73 @@ where
         + Sync
         + 'static,
 {
-    let (reader, writer) = reflector::store();
+    let (reader, mut writer) = reflector::store();
+    let cache = reader.clone();
     let api: Api<K> = Api::all(client);
     let tenant = tenant.to_owned();
+    let kind = <K as k8s_openapi::Resource>::KIND;
     let stream = watcher(api, watcher::Config::default().labels(selector))
         .default_backoff()
         // Managed fields and pod specs are most of an object's size and never read.
         .modify(K::trim);
+    let Shared {
+        healthy,
+        changes,
+        refused,
+        limit,
+    } = shared;
     let task = tokio::spawn(async move {
-        reflector::reflector(writer, stream)
-            .for_each(|event| {
-                // Counted after the reflector applied the event to the store.
-                changes.fetch_add(1, Ordering::Release);
-                match event {
-                    Ok(_) => healthy.store(true, Ordering::Relaxed),
-                    Err(error) => {
-                        if unauthorized(&error) {
-                            refused.store(true, Ordering::Relaxed);
+        let mut stream = std::pin::pin!(stream);
+        let mut over = limit.over.subscribe();
+        // Objects of the listing in progress (buffered until it ends).
+        let mut listed = 0_usize;
+        while over.borrow_and_update().is_none() {
+            let event = tokio::select! {
+                event = stream.next() => event,
+                // Another of the tenant's watches went over the bound.
+                _ = over.changed() => continue,
+            };
+            let Some(event) = event else { break };
+            match event {
+                Ok(event) => {
+                    writer.apply_watcher_event(&event);
+                    let held = match &event {
+                        watcher::Event::Init => {
+                            listed = 0;
+                            0
                         }
-                        if healthy.swap(false, Ordering::Relaxed) {
-                            warn!(%error, tenant = %tenant, kind = %K::kind(&()), "Lost the watch of a tenant cluster.");
+                        watcher::Event::InitApply(_) => {
+                            listed += 1;
+                            listed
                         }
+                        _ => cache.len(),
+                    };
+                    if held > limit.max {
+                        limit.exceeded(kind, &tenant);
+                        break;
+                    }
+                    // Counted after the event was applied to the cache.
+                    changes.fetch_add(1, Ordering::Release);
+                    healthy.store(true, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    changes.fetch_add(1, Ordering::Release);
+                    if unauthorized(&error) {
+                        refused.store(true, Ordering::Relaxed);
+                    }
+                    if healthy.swap(false, Ordering::Relaxed) {
+                        warn!(%error, tenant = %tenant, kind, "Lost the watch of a tenant cluster.");
                     }
                 }
-                futures::future::ready(())
-            })
-            .await;
+            }
+        }
+        // Over the bound: the watch ends (the stream is dropped with this
+        // task's end) and the cache is emptied, listing buffer and all; the
+        // empty cache counts as ready, so no reader waits for it.
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        healthy.store(false, Ordering::Relaxed);
+        changes.fetch_add(1, Ordering::Release);
     });
     (reader, task)
 }
@@ -852,9 +1012,7 @@ impl Gateway for KubeGateway {
         drop(tenants);
         // Every event counts, the end of the initial listing included, so a
         // view derived before the caches were complete never matches later.
-        connected
-            .healthy
-            .load(Ordering::Relaxed)
+        (connected.healthy.load(Ordering::Relaxed) && connected.limit.over().is_none())
             .then(|| connected.changes.load(Ordering::Acquire))
     }
 
@@ -938,6 +1096,7 @@ impl Gateway for KubeGateway {
         }
         Ok(remaining)
     }
+
     async fn adopt(
         &self,
         cluster: TenantCluster<'_>,
@@ -1063,6 +1222,8 @@ impl Gateway for KubeGateway {
         has_finalizer: bool,
     ) -> Result<(), KubeError> {
         let c = self.connect(cluster).await?;
+        // It acts on what the caches hold.
+        c.limit.check()?;
         match kind {
             RunObject::Job => {
                 set_finalizer(&c.jobs, &c.client, namespace, name, has_finalizer).await
@@ -1348,6 +1509,26 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    /// The bound is noted once, with the kind that went over first, and
+    /// from then on every read that needs the caches is refused with it.
+    #[tokio::test]
+    async fn a_bound_once_exceeded_refuses_reads_with_the_first_kind() {
+        let limit = Limit::new(5);
+        assert!(limit.check().is_ok());
+        let mut stopped = limit.over.subscribe();
+        limit.exceeded("Pod", "t1");
+        limit.exceeded("CronJob", "t1");
+        stopped.changed().await.unwrap();
+        assert!(matches!(
+            limit.check(),
+            Err(KubeError::TooManyObjects {
+                kind: "Pod",
+                limit: 5
+            })
+        ));
+        assert_eq!(limit.over().unwrap().kind, "Pod");
     }
 
     /// A followed log passes on what the container wrote at once, in

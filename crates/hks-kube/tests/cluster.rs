@@ -583,6 +583,132 @@ async fn installations_sharing_a_cluster_keep_apart() {
     .await;
 }
 
+/// A tenant whose cluster has more objects labelled as its own than a watch
+/// cache may hold: its watches stop and their caches are dropped, its reads
+/// that need them fail with `TooManyObjects` (not an outage, not a panic),
+/// while another tenant on the same cluster and gateway goes on; with the
+/// extra objects gone, it is watched again and its reads work.
+#[tokio::test]
+async fn a_tenant_over_the_cache_bound_is_stopped_alone_until_it_is_under() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let conn = connection(&text);
+    let gw = KubeGateway::new(Settings {
+        max_cached_objects: 5,
+        over_limit_retry: Duration::from_secs(1),
+        ..Settings::default()
+    });
+    let admin = client.clone();
+    with_temp_ns(&client, |ns| async move {
+        // Names of their own: a leftover of another run in another
+        // namespace would count too.
+        let flooded_name = format!("flood-{}", suffix());
+        let calm_name = format!("calm-{}", suffix());
+        let flooded = TenantCluster {
+            installation: INSTALLATION,
+            tenant_id: "flooded",
+            tenant_name: &flooded_name,
+            connection: &conn,
+        };
+        let calm = TenantCluster {
+            installation: INSTALLATION,
+            tenant_id: "calm",
+            tenant_name: &calm_name,
+            connection: &conn,
+        };
+        let spec: hks_core::spec::CronJobSpec = serde_json::from_value(json!({
+            "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1", "suspend": true
+        }))
+        .unwrap();
+        let runs = spec.resolve(None).unwrap();
+        let of = |tenant: &str| Placement {
+            tenant: tenant.to_owned(),
+            ..placement(&ns)
+        };
+        let cronjobs: Api<CronJob> = Api::namespaced(admin, &ns);
+        // The tenant's own doing: CronJobs made by hand with its labels.
+        let create = async |tenant: &str, names: std::ops::Range<usize>| {
+            for i in names {
+                let cj = manifest::cronjob(&of(tenant), &format!("{tenant}-{i}"), &spec, &runs);
+                cronjobs.create(&PostParams::default(), &cj).await.unwrap();
+            }
+        };
+        create(&calm_name, 0..1).await;
+        create(&flooded_name, 0..3).await;
+        let seen = async |cluster: TenantCluster<'_>, count: usize| {
+            until(
+                &format!("{} CronJobs of {}", count, cluster.tenant_name),
+                async || {
+                    let o = gw.observe(cluster, &ns).await.ok()?;
+                    (o.fresh && o.cronjobs.len() == count).then_some(())
+                },
+            )
+            .await;
+        };
+        seen(flooded, 3).await;
+        seen(calm, 1).await;
+
+        // Over the bound: the flooded tenant's reads that need the caches fail.
+        create(&flooded_name, 3..7).await;
+        let error = until("the flooded tenant's watches stopped", async || {
+            match gw.observe(flooded, &ns).await {
+                Err(e @ KubeError::TooManyObjects { .. }) => Some(e),
+                _ => None,
+            }
+        })
+        .await;
+        assert!(
+            matches!(
+                error,
+                KubeError::TooManyObjects {
+                    kind: "CronJob",
+                    limit: 5
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("more than 5"), "{error}");
+        assert!(matches!(
+            gw.cluster_runs(flooded).await,
+            Err(KubeError::TooManyObjects { .. })
+        ));
+        assert!(matches!(
+            gw.observe_cronjob(flooded, &ns, &format!("{flooded_name}-0"))
+                .await,
+            Err(KubeError::TooManyObjects { .. })
+        ));
+        assert_eq!(gw.view_version(flooded.tenant_id), None);
+        // Tried again (a second later here): still too many.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(matches!(
+            gw.observe(flooded, &ns).await,
+            Err(KubeError::TooManyObjects { .. })
+        ));
+
+        // The other tenant, on the same cluster and gateway, goes on.
+        let o = gw.observe(calm, &ns).await.unwrap();
+        assert!(o.fresh);
+        assert_eq!(
+            o.cronjobs.keys().collect::<Vec<_>>(),
+            [&format!("{calm_name}-0")]
+        );
+        gw.cluster_runs(calm).await.unwrap();
+        assert!(gw.view_version(calm.tenant_id).is_some());
+
+        // Under the bound again: watched again, its reads work.
+        for i in 3..7 {
+            cronjobs
+                .delete(&format!("{flooded_name}-{i}"), &DeleteParams::default())
+                .await
+                .unwrap();
+        }
+        seen(flooded, 3).await;
+        gw.cluster_runs(flooded).await.unwrap();
+        assert!(gw.view_version(flooded.tenant_id).is_some());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_log_that_is_not_utf8_is_read_lossily_not_as_an_outage() {
     let Some(text) = kubeconfig() else { return };

@@ -195,6 +195,58 @@ async fn unreachable_cluster_refuses_writes_and_stores_nothing() {
     );
 }
 
+/// A tenant whose cluster has more HKS objects than its watch caches hold
+/// (its watches stopped) is answered as when its cluster is down, never
+/// with a 500: reads from the store with the cluster state unknown, and
+/// writes still go through (they need no cache). Another tenant is not
+/// affected.
+#[tokio::test]
+async fn a_tenant_over_the_cache_bound_reads_with_an_unknown_state_and_others_go_on() {
+    let app = TestApp::new().await;
+    let flooded = seeded(&app, "acme").await;
+    let calm = seeded(&app, "globex").await;
+    let acme = app.tenant_id("acme").await;
+    app.fake.set_over_limit(&acme, true);
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &flooded)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(list[0].cluster_state, ClusterState::Unknown);
+    let one = app
+        .get("/api/v1/projects/shop/cronjobs/report", &flooded)
+        .await;
+    assert_eq!(
+        one.expect_json::<CronJobView>(StatusCode::OK)
+            .summary
+            .cluster_state,
+        ClusterState::Unknown
+    );
+    let mut job = report();
+    job["name"] = json!("later");
+    let created: CronJobView = app
+        .post("/api/v1/projects/shop/cronjobs", &flooded, job)
+        .await
+        .expect_json(StatusCode::CREATED);
+    // Applied, but what the caches would show is unknown.
+    assert_eq!(created.summary.cluster_state, ClusterState::Unknown);
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &calm)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(list[0].cluster_state, ClusterState::Applied);
+    // Under the bound again: the state is known again.
+    app.fake.set_over_limit(&acme, false);
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &flooded)
+        .await
+        .expect_json(StatusCode::OK);
+    assert!(
+        list.iter()
+            .all(|c| c.cluster_state == ClusterState::Applied),
+        "{list:?}"
+    );
+}
+
 #[tokio::test]
 async fn reconciler_corrects_drift_and_removes_orphans() {
     let app = TestApp::new().await;
