@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use hks_core::examples;
-use hks_core::labels::LABEL_INSTALLATION;
+use hks_core::labels::{LABEL_INSTALLATION, LABEL_JOB_NAME};
 use hks_core::manifest::{self, Placement};
 use hks_core::run::RunResult;
 use hks_core::tenant::ClusterConnection;
@@ -463,6 +463,26 @@ async fn installations_sharing_a_cluster_keep_apart() {
         ] {
             jobs.create(&PostParams::default(), &job).await.unwrap();
         }
+        // The older run's attempt, as the Job controller made it from the
+        // older template: held by HKS's finalizer, unlabelled. It asks for
+        // a node there is not, so it never runs.
+        let pods: Api<Pod> = Api::namespaced(admin.clone(), &ns);
+        let mut pod_labels = old_cj
+            .spec
+            .job_template
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.labels.clone())
+            .unwrap();
+        pod_labels.insert(LABEL_JOB_NAME.to_owned(), "older-run".to_owned());
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "older-run-1", "labels": pod_labels, "finalizers": [manifest::FINALIZER_ARCHIVE]},
+            "spec": {"nodeSelector": {"hks.dev/nowhere": "true"},
+                     "containers": [{"name": "c", "image": "hks.local/busybox:1"}]}
+        }))
+        .unwrap();
+        pods.create(&PostParams::default(), &pod).await.unwrap();
         // Ours last: once it is cached, the others would be too.
         gw.apply(
             ours,
@@ -528,8 +548,8 @@ async fn installations_sharing_a_cluster_keep_apart() {
         // then seen. Another installation's are left as they are.
         assert_eq!(
             gw.adopt(ours, &ns).await.unwrap(),
-            3,
-            "the older CronJob, Deployment and Job"
+            4,
+            "the older CronJob, Deployment, Job and pod"
         );
         assert_eq!(
             gw.adopt(ours, &ns).await.unwrap(),
@@ -544,10 +564,15 @@ async fn installations_sharing_a_cluster_keep_apart() {
         expected.push((Kind::Deployment, "older-web".to_owned()));
         expected.sort();
         assert_eq!(listed(&gw, ours).await, expected);
-        until("the adopted run seen", async || {
-            (run_names(&gw, ours).await == ["older-run"]).then_some(())
+        // The run in flight at the upgrade is seen, its attempt with it, so
+        // the recorder records it and releases it.
+        until("the adopted run seen with its attempt", async || {
+            let runs = gw.cluster_runs(ours).await.ok()?;
+            let run = runs.iter().find(|r| r.namespace == ns)?;
+            (run.run.name == "older-run" && run.pods.len() == 1).then_some(())
         })
         .await;
+        assert_eq!(run_names(&gw, ours).await, ["older-run"]);
         assert_eq!(cached(&other_gw, other, "their-job").await, ["their-job"]);
         let label = |o: &kube::api::ObjectMeta| {
             o.labels
@@ -575,6 +600,16 @@ async fn installations_sharing_a_cluster_keep_apart() {
         assert!(
             !held(&jobs.get("older-run").await.unwrap()),
             "ours released"
+        );
+        let older_pod = pods.get("older-run-1").await.unwrap();
+        assert!(
+            !older_pod
+                .metadata
+                .finalizers
+                .iter()
+                .flatten()
+                .any(|f| f == manifest::FINALIZER_ARCHIVE),
+            "our pod released"
         );
         let their_run = jobs.get("their-run").await.unwrap();
         assert!(held(&their_run), "another installation's run stays held");
