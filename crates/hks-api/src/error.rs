@@ -145,9 +145,10 @@ impl From<hks_alerting::AlertError> for ApiError {
 impl From<KubeError> for ApiError {
     fn from(e: KubeError) -> Self {
         match e {
-            KubeError::Unreachable(_) | KubeError::BadAnswer(_) | KubeError::Misconfigured(_) => {
-                Self::ClusterUnavailable(e)
-            }
+            KubeError::Unreachable(_)
+            | KubeError::BadAnswer(_)
+            | KubeError::Misconfigured(_)
+            | KubeError::TooManyObjects { .. } => Self::ClusterUnavailable(e),
             KubeError::Rejected { message, .. } => Self::ClusterRejected(message),
             KubeError::NotFound => Self::NotFound("object in the cluster"),
         }
@@ -205,6 +206,10 @@ impl IntoResponse for ApiError {
             Self::ClusterUnavailable(KubeError::BadAnswer(_)) => {
                 "the project's cluster sent an answer HKS cannot read; nothing was changed".into()
             }
+            // Not "unreachable" either: the cluster holds more than HKS watches.
+            Self::ClusterUnavailable(KubeError::TooManyObjects { kind, limit }) => format!(
+                "the project's cluster has more than {limit} objects of kind {kind} labelled as HKS's, more than HKS watches for a tenant: HKS stopped watching it until there are fewer; nothing was changed"
+            ),
             other => other.to_string(),
         };
         let message = cap(&message);
@@ -236,5 +241,34 @@ fn cap(text: &str) -> String {
     match text.char_indices().nth(MAX_ECHO_CHARS) {
         Some((end, _)) => format!("{}… ({} bytes cut)", &text[..end], text.len() - end),
         None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tenant cluster with more HKS objects than HKS watches is told
+    /// apart from an outage in words, but answered as one: 503 with
+    /// Retry-After, never a 500.
+    #[tokio::test]
+    async fn too_many_objects_is_a_503_that_says_why() {
+        let response = ApiError::from(KubeError::TooManyObjects {
+            kind: "CronJob",
+            limit: 20_000,
+        })
+        .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["code"], "cluster_unavailable");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("more than 20000 objects of kind CronJob"),
+            "{message}"
+        );
     }
 }

@@ -54,6 +54,7 @@ pub async fn create_project(
     }
     let scope = Scope::of(app, principal).await?;
     let p = manifest::Placement {
+        installation: app.installation().to_owned(),
         tenant: principal.tenant_name.clone(),
         project: name.to_owned(),
         namespace: hks_core::tenant::project_namespace(&principal.tenant_id, name),
@@ -108,7 +109,7 @@ pub async fn preview(
         .await
         .ok()
         .map(|a| a.spec);
-    let p = tenancy::placement(&principal.tenant_name, project);
+    let p = tenancy::placement(app, &principal.tenant_name, project);
     let plan = plan::prepare(
         app,
         Sources::store(app, &project.id),
@@ -133,7 +134,7 @@ pub async fn create_application(
     if app.store().application(&project.id, name).await.is_ok() {
         return Err(plan::name_taken(name, &project.name));
     }
-    let p = tenancy::placement(&principal.tenant_name, project);
+    let p = tenancy::placement(app, &principal.tenant_name, project);
     let plan = plan::prepare(
         app,
         Sources::store(app, &project.id),
@@ -225,7 +226,7 @@ async fn write_existing(
         ApplicationType::Cronjob => vec![],
         _ => app.store().cronjobs_referring_to(&project.id, name).await?,
     };
-    let p = tenancy::placement(&principal.tenant_name, project);
+    let p = tenancy::placement(app, &principal.tenant_name, project);
     let plan = plan::prepare(
         app,
         Sources::store(app, &project.id),
@@ -293,7 +294,7 @@ pub async fn delete_application(
             )));
         }
     }
-    let p = tenancy::placement(&principal.tenant_name, project);
+    let p = tenancy::placement(app, &principal.tenant_name, project);
     let scope = Scope::of(app, principal).await?;
     for key in plan::owned(&p, name, kind) {
         app.gateway().delete(scope.cluster(), &key).await?;

@@ -99,6 +99,13 @@ impl App {
         &self.inner.store
     }
 
+    /// This installation's id ([`Store::installation`]): the value of the
+    /// `hks.dev/installation` label on everything HKS creates, which its
+    /// watches and listings select.
+    pub fn installation(&self) -> &str {
+        self.inner.store.installation()
+    }
+
     pub fn gateway(&self) -> &dyn Gateway {
         self.inner.gateway.as_ref()
     }

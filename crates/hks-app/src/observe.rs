@@ -9,7 +9,8 @@ use crate::tenancy::Scope;
 use crate::{App, AppError};
 
 /// What the cluster shows of a project (of one CronJob when `only` names
-/// it), or `None` when it cannot be reached: reads then show the stored
+/// it), or `None` when it cannot be reached or its watches are stopped
+/// (more HKS objects than the caches hold): reads then show the stored
 /// configuration with an unknown state.
 pub async fn project(
     app: &App,
@@ -34,7 +35,8 @@ pub async fn project(
         Err(
             e @ (hks_kube::KubeError::Unreachable(_)
             | hks_kube::KubeError::BadAnswer(_)
-            | hks_kube::KubeError::Misconfigured(_)),
+            | hks_kube::KubeError::Misconfigured(_)
+            | hks_kube::KubeError::TooManyObjects { .. }),
         ) => {
             warn!(error = %e, tenant = %scope.tenant_name, "Showing CronJobs without cluster state.");
             Ok(None)

@@ -31,9 +31,11 @@ impl ProjectLocks {
     }
 }
 
-/// Where a project's objects go in its tenant's cluster.
-pub fn placement(tenant_name: &str, project: &Project) -> Placement {
+/// Where a project's objects go in its tenant's cluster, labelled with
+/// the installation `app` is and the tenant.
+pub fn placement(app: &App, tenant_name: &str, project: &Project) -> Placement {
     Placement {
+        installation: app.installation().to_owned(),
         tenant: tenant_name.to_owned(),
         project: project.name.clone(),
         namespace: project.namespace.clone(),
@@ -43,6 +45,8 @@ pub fn placement(tenant_name: &str, project: &Project) -> Placement {
 /// A tenant's cluster connection, read (and decrypted) once per operation.
 #[derive(Debug)]
 pub struct Scope {
+    /// The installation's id ([`App::installation`]).
+    pub installation: String,
     pub tenant_id: String,
     pub tenant_name: String,
     connection: ClusterConnection,
@@ -52,6 +56,7 @@ impl Scope {
     /// The scope of the principal's tenant.
     pub async fn of(app: &App, principal: &Principal) -> Result<Self, AppError> {
         Ok(Self {
+            installation: app.installation().to_owned(),
             tenant_id: principal.tenant_id.clone(),
             tenant_name: principal.tenant_name.clone(),
             connection: app
@@ -63,8 +68,9 @@ impl Scope {
     }
 
     /// The scope of a tenant the installation works for (background work).
-    pub fn new(tenant: &hks_store::Tenant, connection: ClusterConnection) -> Self {
+    pub fn new(app: &App, tenant: &hks_store::Tenant, connection: ClusterConnection) -> Self {
         Self {
+            installation: app.installation().to_owned(),
             tenant_id: tenant.id.clone(),
             tenant_name: tenant.name.clone(),
             connection,
@@ -73,6 +79,7 @@ impl Scope {
 
     pub fn cluster(&self) -> TenantCluster<'_> {
         TenantCluster {
+            installation: &self.installation,
             tenant_id: &self.tenant_id,
             tenant_name: &self.tenant_name,
             connection: &self.connection,
@@ -80,7 +87,12 @@ impl Scope {
     }
 
     pub fn placement(&self, project: &Project) -> Placement {
-        placement(&self.tenant_name, project)
+        Placement {
+            installation: self.installation.clone(),
+            tenant: self.tenant_name.clone(),
+            project: project.name.clone(),
+            namespace: project.namespace.clone(),
+        }
     }
 }
 
@@ -126,7 +138,7 @@ pub async fn tenants_with_clusters(app: &App) -> Result<Vec<Scope>, hks_store::S
     let mut out = Vec::new();
     for tenant in app.store().list_tenants().await? {
         match app.store().tenant_with_cluster(&tenant.id).await {
-            Ok((_, c)) => out.push(Scope::new(&tenant, c)),
+            Ok((_, c)) => out.push(Scope::new(app, &tenant, c)),
             Err(error) => {
                 warn!(%error, tenant = %tenant.name, "Cannot read the tenant's cluster connection.");
             }

@@ -349,6 +349,7 @@ mod tests {
             ..Settings::default()
         };
         let cluster = hks_kube::TenantCluster {
+            installation: app.installation(),
             tenant_id: &tenant.id,
             tenant_name: &tenant.name,
             connection: &conn,
@@ -416,6 +417,7 @@ mod tests {
         }
         let now = times[699] + SignedDuration::from_mins(1);
         let cluster = hks_kube::TenantCluster {
+            installation: app.installation(),
             tenant_id: &tenant.id,
             tenant_name: &tenant.name,
             connection: &conn,
@@ -445,6 +447,7 @@ mod tests {
         // 1,500 minutes without a run.
         let now = start + SignedDuration::from_mins(1500) + SignedDuration::from_secs(30);
         let cluster = hks_kube::TenantCluster {
+            installation: app.installation(),
             tenant_id: &tenant.id,
             tenant_name: &tenant.name,
             connection: &conn,

@@ -86,6 +86,9 @@ pub enum PassError {
 impl crate::tenants::Cause for PassError {
     fn cause(&self) -> &'static str {
         match self {
+            // The tenant's cluster holds more HKS objects than its watch
+            // caches may: told apart from an outage.
+            Self::Kube(hks_kube::KubeError::TooManyObjects { .. }) => "cache_limit",
             Self::Kube(_) => "cluster",
             Self::Store(_) => "store",
             Self::Alert(_) => "alert",

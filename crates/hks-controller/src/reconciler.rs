@@ -23,6 +23,9 @@ pub struct Reconciled {
     /// CronJobs left alone because the cluster shows them as HKS applied them.
     pub unchanged: usize,
     pub orphans_deleted: usize,
+    /// Objects made before HKS labelled its installation, labelled now
+    /// ([`hks_kube::Gateway::adopt`]).
+    pub adopted: usize,
     /// Tenants whose part failed or timed out (their other projects wait
     /// for the next pass; other tenants are not held up).
     pub failed_tenants: usize,
@@ -35,11 +38,14 @@ impl Reconciled {
         self.applied += r.applied;
         self.unchanged += r.unchanged;
         self.orphans_deleted += r.orphans_deleted;
+        self.adopted += r.adopted;
         self.failed_tenants += r.failed_tenants;
     }
 }
 
-/// One pass. CronJobs are compared with the watch cache: one that is
+/// One pass. First, what HKS made in a tenant's cluster before it labelled
+/// its installation is labelled ([`hks_kube::Gateway::adopt`]). CronJobs
+/// are compared with the watch cache: one that is
 /// missing, or whose generation is not the one HKS's last apply returned
 /// (edited by hand), is applied again, and server-side apply takes the
 /// fields back. Namespaces, Deployments and Services are re-applied every
@@ -74,6 +80,20 @@ async fn tenant(app: &App, scope: &Scope) -> Result<Reconciled, ControllerError>
     let mut out = Reconciled::default();
     {
         let cluster = scope.cluster();
+        // What HKS made before it labelled its installation is labelled
+        // first, so the watches and the listings below see it: runs in
+        // flight get recorded, orphans removed.
+        let prefix = hks_core::tenant::tenant_namespace_prefix(&scope.tenant_id);
+        match app.gateway().adopt(cluster, &prefix).await {
+            Ok(0) => {}
+            Ok(n) => {
+                out.adopted += n;
+                info!(tenant = %scope.tenant_name, objects = n, "Labelled objects HKS made before it labelled its installation.");
+            }
+            Err(error) => {
+                warn!(%error, tenant = %scope.tenant_name, "Cannot label the objects HKS made before it labelled its installation.");
+            }
+        }
         for project in app.store().list_projects(&scope.tenant_id).await? {
             out.projects += 1;
             let _guard = app.locks().lock(&project.id).await;
@@ -239,6 +259,7 @@ pub fn spawn(app: App, interval: Duration, isolation: Isolation) -> tokio::task:
                     applied = r.applied,
                     unchanged = r.unchanged,
                     orphans = r.orphans_deleted,
+                    adopted = r.adopted,
                     "Reconciled."
                 ),
                 Err(error) => tracing::warn!(%error, "Reconciliation pass failed."),

@@ -29,6 +29,7 @@ pub async fn retire(app: &App) -> Result<Retired, ControllerError> {
     let mut out = Retired::default();
     for r in app.store().retirements().await? {
         let cluster = TenantCluster {
+            installation: app.installation(),
             tenant_id: &r.tenant_id,
             tenant_name: &r.tenant_name,
             connection: &r.connection,

@@ -33,7 +33,8 @@ impl Default for Isolation {
 
 /// What a tenant's part of a pass failed with, as the metric counts it.
 pub(crate) trait Cause: std::fmt::Display {
-    /// `cluster`, `store` or `alert`: a fixed set of label values.
+    /// `cluster`, `cache_limit`, `store` or `alert`: a fixed set of label
+    /// values.
     fn cause(&self) -> &'static str;
 }
 
@@ -86,9 +87,10 @@ async fn isolated<T, E: Cause>(
         ),
     };
     metrics::counter!("hks_tenant_failures_total", "loop" => what, "cause" => cause).increment(1);
-    if cause == "cluster" {
-        // Common and expected (a cluster that is down): the reconciler and
-        // the views say so where it matters.
+    if matches!(cause, "cluster" | "cache_limit") {
+        // Common and expected (a cluster that is down), or warned about
+        // once by the gateway (too many objects): the reconciler and the
+        // views say so where it matters.
         debug!(%error, tenant = %scope.tenant_name, pass = what, "A tenant's pass failed.");
     } else {
         warn!(%error, cause, tenant = %scope.tenant_name, pass = what, "A tenant's pass failed.");

@@ -1,6 +1,6 @@
 //! Tenants in the background loops: one tenant's cluster that never
-//! answers, or one tenant's store rows that cannot be read, hold up no
-//! other tenant. The reconciler and the recorder run as `hks serve` runs
+//! answers, or that has more HKS objects than its watch caches hold, or one
+//! tenant's store rows that cannot be read, hold up no other tenant. The reconciler and the recorder run as `hks serve` runs
 //! them (over every tenant), on the fake cluster.
 
 #[allow(dead_code, reason = "the harness is shared with the recorder's tests")]
@@ -123,4 +123,47 @@ async fn a_tenant_whose_store_rows_cannot_be_read_holds_up_no_other_tenant() {
     the_other_tenant_is_served(&hks, &z, &job).await;
     drop(hks);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A tenant whose cluster has more HKS objects than its watch caches hold
+/// (its watches stopped): the reconciler cannot compare its CronJobs with
+/// the caches, so it applies them and deletes none; the recorder's part for
+/// it fails (its runs wait, held by HKS's finalizer) while the other
+/// tenant's run is recorded; once it is under the bound, its run is too.
+#[tokio::test]
+async fn a_tenant_over_the_cache_bound_holds_up_no_other_tenant() {
+    let hks = Hks::new(isolated()).await;
+    let (a, z, job) = two_tenants(&hks).await;
+    let (a_job, _) = hks.run_at(&a, "report", minutes_ago(3), 0, "done\n");
+    hks.fake.set_over_limit(&a.tenant, true);
+    let app = hks.state.app();
+    let r = hks_controller::reconcile_with(app, hks.settings().isolation)
+        .await
+        .unwrap();
+    assert_eq!((r.failed_tenants, r.orphans_deleted), (0, 0), "{r:?}");
+    for p in [&a, &z] {
+        assert!(
+            hks.fake
+                .objects(&p.tenant)
+                .iter()
+                .any(|o| o.key() == cronjob_key(p)),
+            "{}'s CronJob is there",
+            p.tenant
+        );
+    }
+    let mut memory = recorder::Memory::default();
+    let p = recorder::pass_all(app, hks.settings(), &mut memory)
+        .await
+        .unwrap();
+    assert_eq!(p.failed_tenants, 1, "{p:?}");
+    let store = hks.state.store();
+    assert!(store.run(&z.id, "report", &job).await.unwrap().is_some());
+    assert!(store.run(&a.id, "report", &a_job).await.unwrap().is_none());
+
+    hks.fake.set_over_limit(&a.tenant, false);
+    let p = recorder::pass_all(app, hks.settings(), &mut memory)
+        .await
+        .unwrap();
+    assert_eq!(p.failed_tenants, 0, "{p:?}");
+    assert!(store.run(&a.id, "report", &a_job).await.unwrap().is_some());
 }

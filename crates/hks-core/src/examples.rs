@@ -9,6 +9,7 @@ use crate::spec::{CronJobSpec, FunctionSpec, StatelessSpec};
 
 pub fn placement() -> Placement {
     Placement {
+        installation: "7f3a9c21b0de".into(),
         tenant: "acme".into(),
         project: "shop".into(),
         namespace: "hks-0a1b2c3d-shop".into(),

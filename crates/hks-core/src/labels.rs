@@ -6,6 +6,10 @@
 
 /// Prefix of HKS's own labels and annotations.
 pub const LABEL_PREFIX: &str = "hks.dev/";
+/// The HKS installation that made the object (an id its store keeps): two
+/// installations on one cluster, each with a tenant of the same name, see
+/// and remove only their own objects.
+pub const LABEL_INSTALLATION: &str = "hks.dev/installation";
 pub const LABEL_TENANT: &str = "hks.dev/tenant";
 pub const LABEL_PROJECT: &str = "hks.dev/project";
 pub const LABEL_APPLICATION: &str = "hks.dev/application";

@@ -28,8 +28,8 @@ use crate::container::{EnvVar, ResourceList, Resources, Security};
 use crate::formats;
 use crate::invoke::{self, Invocation};
 use crate::labels::{
-    ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION, LABEL_JOB_NAME,
-    LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TENANT, LABEL_TRIGGER, MANAGED_BY,
+    ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION, LABEL_INSTALLATION,
+    LABEL_JOB_NAME, LABEL_PROJECT, LABEL_TRIGGER,
 };
 use crate::spec::{ContainerSource, CronJobSpec, StatelessSpec};
 
@@ -49,7 +49,7 @@ pub fn namespace(p: &Placement) -> Namespace {
     Namespace {
         metadata: ObjectMeta {
             name: Some(p.namespace.clone()),
-            labels: Some(BTreeMap::from_iter(project_labels(p).into_iter().chain([
+            labels: Some(BTreeMap::from_iter(p.project_labels().into_iter().chain([
                 (POD_SECURITY_ENFORCE.to_owned(), "baseline".to_owned()),
                 (POD_SECURITY_ENFORCE_VERSION.to_owned(), "latest".to_owned()),
                 (POD_SECURITY_WARN.to_owned(), "restricted".to_owned()),
@@ -59,15 +59,6 @@ pub fn namespace(p: &Placement) -> Namespace {
         },
         ..Namespace::default()
     }
-}
-
-/// The labels of a project's own objects (its namespace and LimitRange).
-fn project_labels(p: &Placement) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        (LABEL_MANAGED_BY.to_owned(), MANAGED_BY.to_owned()),
-        (LABEL_TENANT.to_owned(), p.tenant.clone()),
-        (LABEL_PROJECT.to_owned(), p.project.clone()),
-    ])
 }
 
 pub const POD_SECURITY_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
@@ -96,7 +87,7 @@ pub fn limit_range(p: &Placement) -> LimitRange {
         metadata: ObjectMeta {
             name: Some(LIMIT_RANGE.to_owned()),
             namespace: Some(p.namespace.clone()),
-            labels: Some(project_labels(p)),
+            labels: Some(p.project_labels()),
             ..ObjectMeta::default()
         },
         spec: Some(LimitRangeSpec {
@@ -367,12 +358,16 @@ pub const MAX_JOB_NAME: usize = 63;
 /// CronJob controller neither counts it for the concurrency policy nor
 /// deletes it with the history, while garbage collection still removes it
 /// with the CronJob. HKS adds the `trigger: manual` label (on the Job and its
-/// pods, so runs lists can tell) and who triggered it.
+/// pods, so runs lists can tell) and who triggered it, and sets the
+/// `installation` label on both: a CronJob applied before HKS labelled
+/// installations has no such label in its template, and a Job without it
+/// would be invisible to the watches.
 ///
 /// `suffix` makes the name unique (lowercase alphanumerics); the name is
 /// `<cronjob>-m<suffix>`, cut so that it stays within 63 characters.
 pub fn manual_job(
     cronjob: &CronJob,
+    installation: &str,
     triggered_by: &str,
     suffix: &str,
 ) -> Result<Job, ManualJobError> {
@@ -387,8 +382,12 @@ pub fn manual_job(
         BTreeMap::from([(ANNOTATION_INSTANTIATE.to_owned(), "manual".to_owned())]);
     annotations.extend(template_meta.annotations.unwrap_or_default());
     annotations.insert(ANNOTATION_TRIGGERED_BY.to_owned(), triggered_by.to_owned());
+    let ours = [
+        (LABEL_INSTALLATION.to_owned(), installation.to_owned()),
+        (LABEL_TRIGGER.to_owned(), "manual".to_owned()),
+    ];
     let mut labels = template_meta.labels.unwrap_or_default();
-    labels.insert(LABEL_TRIGGER.to_owned(), "manual".to_owned());
+    labels.extend(ours.clone());
 
     let mut spec = template.spec.unwrap_or_default();
     let pod_meta = spec
@@ -398,7 +397,7 @@ pub fn manual_job(
     pod_meta
         .labels
         .get_or_insert_with(BTreeMap::new)
-        .insert(LABEL_TRIGGER.to_owned(), "manual".to_owned());
+        .extend(ours);
 
     let mut job_name = format!("{name}-m{suffix}");
     job_name.truncate(MAX_JOB_NAME);
@@ -497,6 +496,112 @@ fn resources(r: &Resources) -> Option<ResourceRequirements> {
 mod tests {
     use super::*;
     use crate::examples::{greet, placement, report, tick, wake, web};
+
+    /// Every `metadata` in `object` (its own, a Job template's, a pod
+    /// template's): the installation's label on each, and how many there are.
+    fn installation_labels(object: &impl serde::Serialize) -> Vec<Option<String>> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<Option<String>>) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    for (k, v) in map {
+                        if k == "metadata" {
+                            out.push(
+                                v.pointer(&format!(
+                                    "/labels/{}",
+                                    LABEL_INSTALLATION.replace('/', "~1")
+                                ))
+                                .and_then(|l| l.as_str())
+                                .map(str::to_owned),
+                            );
+                        }
+                        walk(v, out);
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&serde_json::to_value(object).unwrap(), &mut out);
+        out
+    }
+
+    /// Every object HKS generates, and in a CronJob its Job template and pod
+    /// template (the controllers copy labels to Jobs and pods from there),
+    /// carries the installation's label: its watches select by it.
+    #[test]
+    fn every_generated_object_carries_the_installation() {
+        let p = placement();
+        let report = report();
+        let tick = tick();
+        let wake = wake();
+        let inv = wake.function.as_ref().unwrap().resolve(
+            &greet(),
+            "hks.local/busybox:1",
+            Resources::default(),
+        );
+        let (deployment, service) = stateless(&p, "web", &web());
+        let mut cj = cronjob(&p, "r", &report, &report.resolve(Some(&web())).unwrap());
+        cj.metadata.uid = Some("u".into());
+        // A CronJob applied before installations were labelled: Run now
+        // still labels its Job and pods.
+        let mut older = cj.clone();
+        for labels in [
+            older.metadata.labels.as_mut(),
+            older
+                .spec
+                .job_template
+                .metadata
+                .as_mut()
+                .unwrap()
+                .labels
+                .as_mut(),
+            older
+                .spec
+                .job_template
+                .spec
+                .as_mut()
+                .unwrap()
+                .template
+                .metadata
+                .as_mut()
+                .unwrap()
+                .labels
+                .as_mut(),
+        ] {
+            labels.unwrap().remove(LABEL_INSTALLATION);
+        }
+        let all = [
+            ("namespace", installation_labels(&namespace(&p)), 1),
+            ("limit range", installation_labels(&limit_range(&p)), 1),
+            ("deployment", installation_labels(&deployment), 2),
+            ("service", installation_labels(&service.unwrap()), 1),
+            ("cronjob", installation_labels(&cj), 3),
+            (
+                "cronjob with image",
+                installation_labels(&cronjob(&p, "t", &tick, &tick.resolve(None).unwrap())),
+                3,
+            ),
+            (
+                "function cronjob",
+                installation_labels(&function_cronjob(&p, "w", &wake, &inv)),
+                3,
+            ),
+            (
+                "manual job",
+                installation_labels(&manual_job(&cj, &p.installation, "x", "abc").unwrap()),
+                2,
+            ),
+            (
+                "manual job of an older cronjob",
+                installation_labels(&manual_job(&older, &p.installation, "x", "abc").unwrap()),
+                2,
+            ),
+        ];
+        for (what, labels, count) in all {
+            assert_eq!(labels, vec![Some(p.installation.clone()); count], "{what}");
+        }
+    }
 
     #[test]
     fn golden_namespace() {
@@ -663,7 +768,9 @@ mod tests {
             &spec.resolve(Some(&web())).unwrap(),
         );
         cj.metadata.uid = Some("2c9f3b1e-0000-4000-8000-000000000001".into());
-        insta::assert_yaml_snapshot!(manual_job(&cj, "token:ci-bot", "k3x9q2").unwrap());
+        insta::assert_yaml_snapshot!(
+            manual_job(&cj, "7f3a9c21b0de", "token:ci-bot", "k3x9q2").unwrap()
+        );
     }
 
     #[test]
@@ -676,7 +783,7 @@ mod tests {
             &spec.resolve(Some(&web())).unwrap(),
         );
         cj.metadata.uid = Some("u".into());
-        let job = manual_job(&cj, "someone", "abc").unwrap();
+        let job = manual_job(&cj, "7f3a9c21b0de", "someone", "abc").unwrap();
         let mut expected = cj.spec.job_template.spec.unwrap();
         expected
             .template
@@ -703,7 +810,7 @@ mod tests {
             &spec.resolve(Some(&web())).unwrap(),
         );
         cj.metadata.uid = Some("u".into());
-        let name = manual_job(&cj, "x", "0123456789abcdef")
+        let name = manual_job(&cj, "7f3a9c21b0de", "x", "0123456789abcdef")
             .unwrap()
             .metadata
             .name

@@ -38,7 +38,9 @@
 //!
 //! [`FakeGateway::set_unreachable`] makes every call fail as if the
 //! apiserver were down; [`FakeGateway::set_hanging`] makes one tenant's
-//! calls wait without an answer, as a slow or hostile apiserver would.
+//! calls wait without an answer, as a slow or hostile apiserver would;
+//! [`FakeGateway::set_over_limit`] makes one tenant's reads of the watch
+//! caches fail as when its cluster has more HKS objects than they hold.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -81,6 +83,8 @@ pub struct FakeGateway {
     unreachable: AtomicBool,
     /// Tenants whose calls never get an answer ([`FakeGateway::set_hanging`]).
     hanging: Mutex<BTreeSet<String>>,
+    /// Tenants whose watches went over the bound ([`FakeGateway::set_over_limit`]).
+    over_limit: Mutex<BTreeSet<String>>,
     logs_unavailable: AtomicBool,
     applies: AtomicUsize,
     /// Counts changes, as the live gateway counts watch events.
@@ -408,6 +412,41 @@ impl FakeGateway {
         } else {
             hanging.remove(tenant_id);
         }
+    }
+
+    /// From now on this tenant's reads of the watch caches (`observe`,
+    /// `cluster_runs`, `set_finalizer`) fail with
+    /// [`KubeError::TooManyObjects`] and its view version is `None`, as the
+    /// live gateway's while the tenant's cluster has more HKS objects than
+    /// a cache holds (or work again); its other calls, and other tenants',
+    /// work as before.
+    pub fn set_over_limit(&self, tenant_id: &str, over: bool) {
+        let mut set = self.over_limit.lock().unwrap_or_else(|e| e.into_inner());
+        if over {
+            set.insert(tenant_id.to_owned());
+        } else {
+            set.remove(tenant_id);
+        }
+    }
+
+    /// What a read of a tenant's watch caches goes through: [`FakeGateway::enter`],
+    /// then the bound ([`FakeGateway::set_over_limit`]).
+    async fn cached(&self, tenant_id: &str) -> Result<(), KubeError> {
+        self.enter(tenant_id).await?;
+        if self.is_over_limit(tenant_id) {
+            return Err(KubeError::TooManyObjects {
+                kind: "CronJob",
+                limit: 20_000,
+            });
+        }
+        Ok(())
+    }
+
+    fn is_over_limit(&self, tenant_id: &str) -> bool {
+        self.over_limit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(tenant_id)
     }
 
     /// From now on reading a log fails as when the kubelet does not answer
@@ -932,7 +971,7 @@ impl Gateway for FakeGateway {
         cluster: TenantCluster<'_>,
         namespace: &str,
     ) -> Result<Observed, KubeError> {
-        self.enter(cluster.tenant_id).await?;
+        self.cached(cluster.tenant_id).await?;
         let c = self.cluster();
         let mut observed = Observed {
             fresh: true,
@@ -1017,13 +1056,12 @@ impl Gateway for FakeGateway {
             .cronjob(cluster.tenant_id, namespace, cronjob)
             .ok_or(KubeError::NotFound)?;
         let serial = c.serial();
-        let mut job = manual_job(&cj, triggered_by, &serial.to_string()).map_err(|e| {
-            KubeError::Rejected {
+        let mut job = manual_job(&cj, cluster.installation, triggered_by, &serial.to_string())
+            .map_err(|e| KubeError::Rejected {
                 code: 0,
                 reason: "Invalid".into(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         job.metadata.uid = Some(format!("uid-job-{serial}"));
         job.metadata.creation_timestamp = time(Timestamp::now());
         let name = job.metadata.name.clone().unwrap_or_default();
@@ -1127,8 +1165,9 @@ impl Gateway for FakeGateway {
         Ok(())
     }
 
-    fn view_version(&self, _tenant_id: &str) -> Option<u64> {
-        (!self.unreachable.load(Ordering::SeqCst)).then(|| self.version.load(Ordering::Acquire))
+    fn view_version(&self, tenant_id: &str) -> Option<u64> {
+        (!self.unreachable.load(Ordering::SeqCst) && !self.is_over_limit(tenant_id))
+            .then(|| self.version.load(Ordering::Acquire))
     }
 
     fn forget(&self, _tenant_id: &str) {}
@@ -1159,6 +1198,16 @@ impl Gateway for FakeGateway {
         Ok(out)
     }
 
+    /// The fake keeps no labels apart from its objects: nothing to adopt.
+    async fn adopt(
+        &self,
+        cluster: TenantCluster<'_>,
+        _namespace_prefix: &str,
+    ) -> Result<usize, KubeError> {
+        self.enter(cluster.tenant_id).await?;
+        Ok(0)
+    }
+
     /// The fake's namespace controller and garbage collector act at once, and
     /// its finalizers are released with the objects: every namespace is gone.
     async fn retire(
@@ -1182,7 +1231,7 @@ impl Gateway for FakeGateway {
     }
 
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
-        self.enter(cluster.tenant_id).await?;
+        self.cached(cluster.tenant_id).await?;
         let lagging = self
             .lagging
             .lock()
@@ -1258,7 +1307,7 @@ impl Gateway for FakeGateway {
         name: &str,
         has_finalizer: bool,
     ) -> Result<(), KubeError> {
-        self.enter(cluster.tenant_id).await?;
+        self.cached(cluster.tenant_id).await?;
         let mut c = self.cluster();
         let k = key(cluster.tenant_id, namespace, name);
         let changed = if has_finalizer {
@@ -1373,6 +1422,7 @@ mod tests {
         let fake = FakeGateway::new();
         let conn = connection();
         let cluster = TenantCluster {
+            installation: "inst",
             tenant_id: T,
             tenant_name: "acme",
             connection: &conn,
@@ -1386,6 +1436,7 @@ mod tests {
         let fake = fake().await;
         let conn = connection();
         let cluster = TenantCluster {
+            installation: "inst",
             tenant_id: T,
             tenant_name: "acme",
             connection: &conn,
@@ -1433,6 +1484,7 @@ mod tests {
         let fake = fake().await;
         let conn = connection();
         let cluster = TenantCluster {
+            installation: "inst",
             tenant_id: T,
             tenant_name: "acme",
             connection: &conn,

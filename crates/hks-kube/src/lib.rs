@@ -6,9 +6,11 @@
 //!   by hand are taken back (drift correction is a re-apply);
 //! - reads (CronJobs, Jobs, pods) come from reflectors, one set per tenant
 //!   cluster, watching only the tenant's objects ([`TenantCluster::selector`]:
-//!   `app.kubernetes.io/managed-by=hks` and `hks.dev/tenant=<name>`), keeping
-//!   only what HKS reads of them (`trim`), not from an apiserver round trip
-//!   per request;
+//!   `app.kubernetes.io/managed-by=hks`, `hks.dev/installation=<id>` and
+//!   `hks.dev/tenant=<name>`), keeping only what HKS reads of them (`trim`)
+//!   and at most a bound of objects per kind
+//!   ([`live::Settings::max_cached_objects`]), not from an apiserver round
+//!   trip per request;
 //! - logs and Run now go to the apiserver.
 //!
 //! [`live::KubeGateway`] is the real implementation; [`fake::FakeGateway`] is
@@ -23,6 +25,7 @@ pub mod live;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use hks_core::labels::{LABEL_INSTALLATION, LABEL_TENANT};
 use hks_core::run::Run;
 use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -63,6 +66,14 @@ pub enum KubeError {
     },
     #[error("not found in the cluster")]
     NotFound,
+    /// The tenant's cluster has more objects of one kind with HKS's labels
+    /// (its own, or made to look so) than HKS's watch caches hold for a
+    /// tenant: the watches are stopped and their caches dropped until it
+    /// has fewer (tried again later). Reads that need the caches fail.
+    #[error(
+        "the tenant's cluster has more than {limit} objects of kind {kind} labelled as HKS's; HKS stopped watching it until there are fewer"
+    )]
+    TooManyObjects { kind: &'static str, limit: usize },
 }
 
 impl KubeError {
@@ -139,6 +150,10 @@ fn unparsable(e: &(dyn std::error::Error + 'static)) -> bool {
 /// A tenant's cluster, as the API names it for the gateway.
 #[derive(Debug, Clone, Copy)]
 pub struct TenantCluster<'a> {
+    /// The HKS installation's id: the value of
+    /// [`hks_core::labels::LABEL_INSTALLATION`] on everything it creates,
+    /// which the watches and listings select.
+    pub installation: &'a str,
     pub tenant_id: &'a str,
     /// The tenant's name: the value of [`hks_core::labels::LABEL_TENANT`]
     /// on its objects, which the watches select.
@@ -147,12 +162,22 @@ pub struct TenantCluster<'a> {
 }
 
 impl TenantCluster<'_> {
-    /// The label selector of this tenant's objects: HKS's, and the tenant's
-    /// (another tenant's or installation's on the same cluster are not).
+    /// The label selector of this tenant's objects: HKS's, this
+    /// installation's and the tenant's (another tenant's, or another
+    /// installation's tenant of the same name, on the same cluster are not).
     pub fn selector(&self) -> String {
         format!(
-            "{MANAGED_SELECTOR},{}={}",
-            hks_core::labels::LABEL_TENANT,
+            "{MANAGED_SELECTOR},{}={},{}={}",
+            LABEL_INSTALLATION, self.installation, LABEL_TENANT, self.tenant_name
+        )
+    }
+
+    /// The label selector of the tenant's objects made before HKS labelled
+    /// its installation: HKS's and the tenant's labels, and no
+    /// installation's ([`Gateway::adopt`]).
+    pub fn unlabelled_selector(&self) -> String {
+        format!(
+            "{MANAGED_SELECTOR},!{LABEL_INSTALLATION},{LABEL_TENANT}={}",
             self.tenant_name
         )
     }
@@ -502,12 +527,28 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         namespace_prefix: &str,
     ) -> Result<Managed, KubeError>;
 
+    /// Labels with this installation the tenant's objects that HKS made
+    /// before it labelled installations (HKS's and the tenant's labels, no
+    /// installation's), in the namespaces whose names start with
+    /// `namespace_prefix` (the tenant's, whose names hold its id in this
+    /// installation): namespaces, Deployments, Services, CronJobs, Jobs and
+    /// pods. The watches and listings select the installation, so without
+    /// it a run in flight at the upgrade would never be recorded (its pods
+    /// held by HKS's finalizer for ever) and an orphan never removed. At
+    /// most a page of each kind per call; answers how many were labelled.
+    async fn adopt(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace_prefix: &str,
+    ) -> Result<usize, KubeError>;
+
     /// Cleans up namespaces HKS no longer manages, through `cluster`'s
     /// connection but without its caches (it may be a tenant's previous
     /// connection): deletes each namespace, and releases HKS's finalizer
     /// from every Job and pod in it, since nobody will record those runs.
-    /// Answers the namespaces still there (being deleted); empty once all
-    /// are gone.
+    /// A namespace, Job or pod labelled as another installation's is left
+    /// alone. Answers the namespaces still there (being deleted); empty
+    /// once all are gone.
     async fn retire(
         &self,
         cluster: TenantCluster<'_>,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use futures::{AsyncReadExt, StreamExt, TryStreamExt};
-use hks_core::labels::LABEL_APPLICATION;
+use hks_core::labels::{LABEL_APPLICATION, LABEL_INSTALLATION};
 use hks_core::logtext::{self, LossyDecoder};
 use hks_core::manifest::manual_job;
 use hks_core::run::{Run, run, sort_newest_first};
@@ -17,6 +17,7 @@ use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Pod, Secret, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -47,7 +48,20 @@ pub struct Settings {
     /// the vCluster refuses HKS's credentials): when its kubeconfig changed,
     /// the client and its watches are built anew from it.
     pub credentials_check: Duration,
+    /// The most objects one watch cache of a tenant (its CronJobs, its
+    /// Jobs, its pods) holds. A tenant can label any number of objects in
+    /// its cluster as HKS's: when one of its watches would hold more, all
+    /// its watches stop, their caches are dropped, and reads that need them
+    /// fail with [`KubeError::TooManyObjects`] until, after
+    /// `over_limit_retry`, the tenant is connected anew and has fewer.
+    pub max_cached_objects: usize,
+    /// How long a tenant whose watches went over `max_cached_objects`
+    /// waits before they are started again (at its next use).
+    pub over_limit_retry: Duration,
 }
+
+/// The default of [`Settings::max_cached_objects`].
+pub const DEFAULT_MAX_CACHED_OBJECTS: usize = 20_000;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -56,6 +70,8 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(15),
             sync_timeout: Duration::from_secs(5),
             credentials_check: Duration::from_secs(60),
+            max_cached_objects: DEFAULT_MAX_CACHED_OBJECTS,
+            over_limit_retry: Duration::from_secs(60),
         }
     }
 }
@@ -95,6 +111,69 @@ struct Connected {
     /// The cluster refused the credentials (401): the Secret is read again
     /// at the next use, whatever the time.
     refused: Arc<AtomicBool>,
+    /// The bound on the caches, and whether a watch went over it.
+    limit: Arc<Limit>,
+}
+
+/// The bound on the number of objects each of a tenant's watch caches
+/// holds ([`Settings::max_cached_objects`]), shared by its watches.
+#[derive(Debug)]
+struct Limit {
+    max: usize,
+    /// Set once, when a watch would hold more than `max` objects: every
+    /// watch of the tenant then stops and empties its cache, and the
+    /// connection is made anew after [`Settings::over_limit_retry`].
+    over: tokio::sync::watch::Sender<Option<Over>>,
+}
+
+/// Which watch went over the bound, and when.
+#[derive(Debug, Clone, Copy)]
+struct Over {
+    kind: &'static str,
+    at: std::time::Instant,
+}
+
+impl Limit {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            over: tokio::sync::watch::Sender::new(None),
+        }
+    }
+
+    fn over(&self) -> Option<Over> {
+        *self.over.borrow()
+    }
+
+    /// Notes that the watch of `kind` would hold more than the bound: the
+    /// first time, logged and counted (by kind only, a fixed set).
+    fn exceeded(&self, kind: &'static str, tenant: &str) {
+        let first = self.over.send_if_modified(|over| {
+            let first = over.is_none();
+            if first {
+                *over = Some(Over {
+                    kind,
+                    at: std::time::Instant::now(),
+                });
+            }
+            first
+        });
+        if first {
+            metrics::counter!("hks_watch_cache_overflows_total", "kind" => kind).increment(1);
+            warn!(tenant = %tenant, kind, limit = self.max, "A tenant's cluster has more HKS objects than a watch cache may hold: its watches stop and their caches are dropped until it has fewer.");
+        }
+    }
+
+    /// `Ok` while the caches are within the bound.
+    fn check(&self) -> Result<(), KubeError> {
+        match self.over() {
+            Some(over) => Err(KubeError::TooManyObjects {
+                kind: over.kind,
+                limit: self.max,
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Connected {
@@ -304,11 +383,22 @@ impl KubeGateway {
         })
     }
 
-    /// The tenant's connection; for a vCluster whose Secret is due to be
-    /// read again and now holds another kubeconfig, a new one (the old
-    /// client and its watches go when their last user drops them).
+    /// The tenant's connection. A new one when its watches went over the
+    /// bound longer than [`Settings::over_limit_retry`] ago (its caches are
+    /// listed again, and hold what they should if the tenant now has fewer
+    /// objects), or, for a vCluster whose Secret is due to be read again
+    /// and now holds another kubeconfig (the old client and its watches go
+    /// when their last user drops them).
     async fn connect(&self, cluster: TenantCluster<'_>) -> Result<Arc<Connected>, KubeError> {
-        let c = self.connect_cached(cluster).await?;
+        let mut c = self.connect_cached(cluster).await?;
+        if c.limit
+            .over()
+            .is_some_and(|over| over.at.elapsed() >= self.settings.over_limit_retry)
+        {
+            debug!(tenant = %cluster.tenant_id, "Watching a tenant cluster again after it went over the bound.");
+            self.reset(cluster.tenant_id, &c);
+            c = self.connect_cached(cluster).await?;
+        }
         if !c.secret_due(self.settings.credentials_check) {
             return Ok(c);
         }
@@ -346,8 +436,9 @@ impl KubeGateway {
         &self,
         cluster: TenantCluster<'_>,
     ) -> Result<Arc<Connected>, KubeError> {
-        // The watches select by the tenant's name: a new name, new watches.
-        let fp = fingerprint(cluster.connection) ^ text_fingerprint(cluster.tenant_name);
+        // The watches select by the installation and the tenant's name: a
+        // new name, new watches.
+        let fp = fingerprint(cluster.connection) ^ text_fingerprint(&cluster.selector());
         let entry = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
             let entry = tenants
@@ -373,6 +464,7 @@ impl KubeGateway {
                 let (client, stream_client) = self.clients(config)?;
                 let healthy = Arc::new(AtomicBool::new(false));
                 let refused = Arc::new(AtomicBool::new(false));
+                let limit = Arc::new(Limit::new(self.settings.max_cached_objects));
                 let selector = cluster.selector();
                 // Each connection counts from its own base, so a reconnected
                 // tenant never repeats a number an old view was stored under.
@@ -383,25 +475,34 @@ impl KubeGateway {
                 let (cronjobs, t1) = watch::<CronJob>(
                     stream_client.clone(),
                     &selector,
-                    healthy.clone(),
-                    changes.clone(),
-                    refused.clone(),
+                    Shared {
+                        healthy: healthy.clone(),
+                        changes: changes.clone(),
+                        refused: refused.clone(),
+                        limit: limit.clone(),
+                    },
                     cluster.tenant_id,
                 );
                 let (jobs, t2) = watch::<Job>(
                     stream_client.clone(),
                     &selector,
-                    healthy.clone(),
-                    changes.clone(),
-                    refused.clone(),
+                    Shared {
+                        healthy: healthy.clone(),
+                        changes: changes.clone(),
+                        refused: refused.clone(),
+                        limit: limit.clone(),
+                    },
                     cluster.tenant_id,
                 );
                 let (pods, t3) = watch::<Pod>(
                     stream_client.clone(),
                     &selector,
-                    healthy.clone(),
-                    changes.clone(),
-                    refused.clone(),
+                    Shared {
+                        healthy: healthy.clone(),
+                        changes: changes.clone(),
+                        refused: refused.clone(),
+                        limit: limit.clone(),
+                    },
                     cluster.tenant_id,
                 );
                 debug!(tenant = %cluster.tenant_id, "Connected to the tenant cluster.");
@@ -417,13 +518,18 @@ impl KubeGateway {
                     secret,
                     checked: Mutex::new(std::time::Instant::now()),
                     refused,
+                    limit,
                 }))
             })
             .await?;
         Ok(connected.clone())
     }
 
+    /// Waits until the tenant's caches hold the cluster's objects: an error
+    /// when they are not ready in time, or went over the bound (before or
+    /// while they were listed).
     async fn synced(&self, c: &Connected) -> Result<(), KubeError> {
+        c.limit.check()?;
         let ready = async {
             c.cronjobs.wait_until_ready().await.ok();
             c.jobs.wait_until_ready().await.ok();
@@ -433,7 +539,8 @@ impl KubeGateway {
             .await
             .map_err(|_| {
                 KubeError::Unreachable("the watches of the tenant cluster have not synced".into())
-            })
+            })?;
+        c.limit.check()
     }
 
     /// The pods of `cronjob`'s run `run`, oldest first.
@@ -464,18 +571,32 @@ impl KubeGateway {
     }
 }
 
-/// Watches one kind of the tenant's HKS objects (`selector`) in every
-/// namespace into a cache.
-fn watch<K>(
-    client: Client,
-    selector: &str,
+/// What a tenant's watches share: whether they are connected, how many
+/// events they applied, whether the cluster refused the credentials, and
+/// the bound on their caches.
+struct Shared {
     healthy: Arc<AtomicBool>,
     changes: Arc<AtomicU64>,
     refused: Arc<AtomicBool>,
+    limit: Arc<Limit>,
+}
+
+/// Watches one kind of the tenant's HKS objects (`selector`) in every
+/// namespace into a cache of at most [`Settings::max_cached_objects`]:
+/// when it would hold more (in a listing, or as objects are added), or
+/// another of the tenant's watches would, the watch stops and its cache is
+/// emptied, so a tenant's cluster cannot make HKS's memory grow without
+/// bound. Objects are counted as they arrive, so a listing stops at the
+/// first object over the bound, not at its end.
+fn watch<K>(
+    client: Client,
+    selector: &str,
+    shared: Shared,
     tenant: &str,
 ) -> (Store<K>, JoinHandle<()>)
 where
     K: Resource<DynamicType = ()>
+        + k8s_openapi::Resource
         + crate::trim::Trim
         + Clone
         + DeserializeOwned
@@ -484,32 +605,73 @@ where
         + Sync
         + 'static,
 {
-    let (reader, writer) = reflector::store();
+    let (reader, mut writer) = reflector::store();
+    let cache = reader.clone();
     let api: Api<K> = Api::all(client);
     let tenant = tenant.to_owned();
+    let kind = <K as k8s_openapi::Resource>::KIND;
     let stream = watcher(api, watcher::Config::default().labels(selector))
         .default_backoff()
         // Managed fields and pod specs are most of an object's size and never read.
         .modify(K::trim);
+    let Shared {
+        healthy,
+        changes,
+        refused,
+        limit,
+    } = shared;
     let task = tokio::spawn(async move {
-        reflector::reflector(writer, stream)
-            .for_each(|event| {
-                // Counted after the reflector applied the event to the store.
-                changes.fetch_add(1, Ordering::Release);
-                match event {
-                    Ok(_) => healthy.store(true, Ordering::Relaxed),
-                    Err(error) => {
-                        if unauthorized(&error) {
-                            refused.store(true, Ordering::Relaxed);
+        let mut stream = std::pin::pin!(stream);
+        let mut over = limit.over.subscribe();
+        // Objects of the listing in progress (buffered until it ends).
+        let mut listed = 0_usize;
+        while over.borrow_and_update().is_none() {
+            let event = tokio::select! {
+                event = stream.next() => event,
+                // Another of the tenant's watches went over the bound.
+                _ = over.changed() => continue,
+            };
+            let Some(event) = event else { break };
+            match event {
+                Ok(event) => {
+                    writer.apply_watcher_event(&event);
+                    let held = match &event {
+                        watcher::Event::Init => {
+                            listed = 0;
+                            0
                         }
-                        if healthy.swap(false, Ordering::Relaxed) {
-                            warn!(%error, tenant = %tenant, kind = %K::kind(&()), "Lost the watch of a tenant cluster.");
+                        watcher::Event::InitApply(_) => {
+                            listed += 1;
+                            listed
                         }
+                        _ => cache.len(),
+                    };
+                    if held > limit.max {
+                        limit.exceeded(kind, &tenant);
+                        break;
+                    }
+                    // Counted after the event was applied to the cache.
+                    changes.fetch_add(1, Ordering::Release);
+                    healthy.store(true, Ordering::Relaxed);
+                }
+                Err(error) => {
+                    changes.fetch_add(1, Ordering::Release);
+                    if unauthorized(&error) {
+                        refused.store(true, Ordering::Relaxed);
+                    }
+                    if healthy.swap(false, Ordering::Relaxed) {
+                        warn!(%error, tenant = %tenant, kind, "Lost the watch of a tenant cluster.");
                     }
                 }
-                futures::future::ready(())
-            })
-            .await;
+            }
+        }
+        // Over the bound: the watch ends (the stream is dropped with this
+        // task's end) and the cache is emptied, listing buffer and all; the
+        // empty cache counts as ready, so no reader waits for it.
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        healthy.store(false, Ordering::Relaxed);
+        changes.fetch_add(1, Ordering::Release);
     });
     (reader, task)
 }
@@ -528,9 +690,7 @@ fn unauthorized(e: &watcher::Error) -> bool {
 /// The CronJobs and runs of a namespace in the watch caches (`only` one
 /// CronJob's, if given).
 fn observed(c: &Connected, namespace: &str, only: Option<&str>) -> Observed {
-    let in_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        m.namespace.as_deref() == Some(namespace)
-    };
+    let in_ns = |m: &ObjectMeta| m.namespace.as_deref() == Some(namespace);
     let mut observed = Observed {
         fresh: c.healthy.load(Ordering::Relaxed),
         ..Observed::default()
@@ -741,10 +901,12 @@ impl Gateway for KubeGateway {
         let cj = Api::<CronJob>::namespaced(c.client.clone(), namespace)
             .get(cronjob)
             .await?;
-        let job = manual_job(&cj, triggered_by, &suffix()).map_err(|e| KubeError::Rejected {
-            code: 0,
-            reason: "Invalid".into(),
-            message: e.to_string(),
+        let job = manual_job(&cj, cluster.installation, triggered_by, &suffix()).map_err(|e| {
+            KubeError::Rejected {
+                code: 0,
+                reason: "Invalid".into(),
+                message: e.to_string(),
+            }
         })?;
         let created = Api::<Job>::namespaced(c.client.clone(), namespace)
             .create(&PostParams::default(), &job)
@@ -850,9 +1012,7 @@ impl Gateway for KubeGateway {
         drop(tenants);
         // Every event counts, the end of the initial listing included, so a
         // view derived before the caches were complete never matches later.
-        connected
-            .healthy
-            .load(Ordering::Relaxed)
+        (connected.healthy.load(Ordering::Relaxed) && connected.limit.over().is_none())
             .then(|| connected.changes.load(Ordering::Acquire))
     }
 
@@ -869,7 +1029,7 @@ impl Gateway for KubeGateway {
         namespace_prefix: &str,
     ) -> Result<Managed, KubeError> {
         let c = self.connect(cluster).await?;
-        let lp = ListParams::default().labels(MANAGED_SELECTOR);
+        let lp = ListParams::default().labels(&cluster.selector());
         let mine = |ns: Option<&str>| ns.is_some_and(|n| n.starts_with(namespace_prefix));
         let mut out = Managed::default();
         for n in Api::<Namespace>::all(c.client.clone())
@@ -923,14 +1083,64 @@ impl Gateway for KubeGateway {
             let Some(namespace) = api.get_opt(ns).await? else {
                 continue;
             };
+            if !ours(&namespace.metadata, cluster.installation) {
+                warn!(tenant = %cluster.tenant_id, namespace = %ns, "Not cleaning up a namespace another HKS installation labelled.");
+                continue;
+            }
             if namespace.metadata.deletion_timestamp.is_none() {
                 delete_one::<Namespace>(api, ns).await?;
             }
-            release_all::<Job>(&client, ns).await?;
-            release_all::<Pod>(&client, ns).await?;
+            release_all::<Job>(&client, ns, cluster.installation).await?;
+            release_all::<Pod>(&client, ns, cluster.installation).await?;
             remaining.push(ns.clone());
         }
         Ok(remaining)
+    }
+
+    async fn adopt(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace_prefix: &str,
+    ) -> Result<usize, KubeError> {
+        let c = self.connect(cluster).await?;
+        let client = &c.client;
+        let to = Adoption {
+            selector: cluster.unlabelled_selector(),
+            prefix: namespace_prefix,
+            installation: cluster.installation,
+        };
+        let mut adopted = 0;
+        adopted += to
+            .adopt(Api::<Namespace>::all(client.clone()), |_| {
+                Api::all(client.clone())
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<Deployment>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<Service>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<CronJob>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<Job>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        adopted += to
+            .adopt(Api::<Pod>::all(client.clone()), |ns| {
+                Api::namespaced(client.clone(), ns)
+            })
+            .await?;
+        Ok(adopted)
     }
 
     async fn cluster_runs(&self, cluster: TenantCluster<'_>) -> Result<Vec<ClusterRun>, KubeError> {
@@ -1012,6 +1222,8 @@ impl Gateway for KubeGateway {
         has_finalizer: bool,
     ) -> Result<(), KubeError> {
         let c = self.connect(cluster).await?;
+        // It acts on what the caches hold.
+        c.limit.check()?;
         match kind {
             RunObject::Job => {
                 set_finalizer(&c.jobs, &c.client, namespace, name, has_finalizer).await
@@ -1113,10 +1325,78 @@ where
     }
 }
 
-/// Removes HKS's finalizer from every HKS object of kind `K` in `namespace`,
-/// read from the apiserver (not a cache: the connection may be one HKS no
-/// longer watches).
-async fn release_all<K>(client: &Client, namespace: &str) -> Result<(), KubeError>
+/// Whether an object is this installation's: it carries its label, or none
+/// (it was made before HKS labelled installations).
+fn ours(meta: &ObjectMeta, installation: &str) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_INSTALLATION))
+        .is_none_or(|i| i == installation)
+}
+
+/// How many objects of one kind [`Gateway::adopt`] labels in one call: a
+/// tenant with more has the rest labelled by the next calls.
+const ADOPT_PAGE: u32 = 500;
+
+/// What [`Gateway::adopt`] labels, and with what.
+struct Adoption<'a> {
+    /// [`TenantCluster::unlabelled_selector`].
+    selector: String,
+    /// The tenant's namespaces start with it.
+    prefix: &'a str,
+    installation: &'a str,
+}
+
+impl Adoption<'_> {
+    /// Labels a page of the objects of kind `K` that `all` lists (across
+    /// namespaces), each through `api(its namespace)`.
+    async fn adopt<K>(&self, all: Api<K>, api: impl Fn(&str) -> Api<K>) -> Result<usize, KubeError>
+    where
+        K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        let listed = all
+            .list_metadata(
+                &ListParams::default()
+                    .labels(&self.selector)
+                    .limit(ADOPT_PAGE),
+            )
+            .await?;
+        let patch = serde_json::json!({
+            "metadata": {"labels": {LABEL_INSTALLATION: self.installation}}
+        });
+        let mut adopted = 0;
+        // A tenant's apiserver need not honour the limit.
+        for o in listed.items.iter().take(ADOPT_PAGE as usize) {
+            let (Some(name), namespace) = (&o.metadata.name, o.metadata.namespace.as_deref())
+            else {
+                continue;
+            };
+            // A namespace is its own; any other object is in one.
+            if !namespace.unwrap_or(name).starts_with(self.prefix) {
+                continue;
+            }
+            match api(namespace.unwrap_or_default())
+                .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => adopted += 1,
+                // Gone since the list: nothing to adopt.
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(adopted)
+    }
+}
+
+/// Removes HKS's finalizer from every HKS object of kind `K` in `namespace`
+/// but another installation's, read from the apiserver (not a cache: the
+/// connection may be one HKS no longer watches).
+async fn release_all<K>(
+    client: &Client,
+    namespace: &str,
+    installation: &str,
+) -> Result<(), KubeError>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -1127,7 +1407,11 @@ where
     let held = api
         .list(&ListParams::default().labels(MANAGED_SELECTOR))
         .await?;
-    for object in held.items {
+    for object in held
+        .items
+        .into_iter()
+        .filter(|o| ours(o.meta(), installation))
+    {
         let Some(patch) = history::finalizer_patch(object.meta(), false) else {
             continue;
         };
@@ -1225,6 +1509,26 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    /// The bound is noted once, with the kind that went over first, and
+    /// from then on every read that needs the caches is refused with it.
+    #[tokio::test]
+    async fn a_bound_once_exceeded_refuses_reads_with_the_first_kind() {
+        let limit = Limit::new(5);
+        assert!(limit.check().is_ok());
+        let mut stopped = limit.over.subscribe();
+        limit.exceeded("Pod", "t1");
+        limit.exceeded("CronJob", "t1");
+        stopped.changed().await.unwrap();
+        assert!(matches!(
+            limit.check(),
+            Err(KubeError::TooManyObjects {
+                kind: "Pod",
+                limit: 5
+            })
+        ));
+        assert_eq!(limit.over().unwrap().kind, "Pod");
     }
 
     /// A followed log passes on what the container wrote at once, in

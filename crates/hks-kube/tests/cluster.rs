@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use hks_core::examples;
+use hks_core::labels::{LABEL_INSTALLATION, LABEL_JOB_NAME};
 use hks_core::manifest::{self, Placement};
 use hks_core::run::RunResult;
 use hks_core::tenant::ClusterConnection;
 use hks_kube::live::{KubeGateway, Settings};
 use hks_kube::{Gateway, Kind, KubeError, LogOptions, Object, ObjectKey, TenantCluster};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Secret};
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, Client};
@@ -106,8 +108,12 @@ async fn release_finalizers(client: &Client, ns: &str) {
     }
 }
 
+/// The installation the tests' gateways work for.
+const INSTALLATION: &str = "7f3a9c21b0de";
+
 fn placement(ns: &str) -> Placement {
     Placement {
+        installation: INSTALLATION.to_owned(),
         namespace: ns.to_owned(),
         ..examples::placement()
     }
@@ -121,6 +127,7 @@ async fn the_apiserver_accepts_every_golden_manifest() {
     let gw = KubeGateway::new(Settings::default());
     with_temp_ns(&client, |ns| async move {
         let cluster = TenantCluster {
+            installation: INSTALLATION,
             tenant_id: "golden",
             tenant_name: "acme",
             connection: &conn,
@@ -179,6 +186,7 @@ async fn apply_run_now_runs_and_logs() {
     let gw = KubeGateway::new(Settings::default());
     with_temp_ns(&client, |ns| async move {
         let cluster = TenantCluster {
+            installation: INSTALLATION,
             tenant_id: "runs",
             tenant_name: "acme",
             connection: &conn,
@@ -274,8 +282,8 @@ async fn apply_run_now_runs_and_logs() {
 }
 
 /// The watch caches hold the tenant's objects only: a CronJob with HKS's
-/// labels but another tenant's name (another tenant, or another
-/// installation, on the same cluster) is not in them.
+/// labels but another tenant's name (another tenant on the same cluster) is
+/// not in them.
 #[tokio::test]
 async fn the_caches_hold_only_the_tenants_objects() {
     let Some(text) = kubeconfig() else { return };
@@ -284,6 +292,7 @@ async fn the_caches_hold_only_the_tenants_objects() {
     let gw = KubeGateway::new(Settings::default());
     with_temp_ns(&client, |ns| async move {
         let cluster = TenantCluster {
+            installation: INSTALLATION,
             tenant_id: "selector",
             tenant_name: "acme",
             connection: &conn,
@@ -324,6 +333,420 @@ async fn the_caches_hold_only_the_tenants_objects() {
     .await;
 }
 
+/// `object` as HKS made it before it labelled installations: without the
+/// installation's label anywhere (its own, its templates').
+fn unlabelled<T: serde::Serialize + serde::de::DeserializeOwned>(object: &T) -> T {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::Object(labels)) = map.get_mut("labels") {
+                    labels.remove(LABEL_INSTALLATION);
+                }
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(object).unwrap();
+    strip(&mut v);
+    serde_json::from_value(v).unwrap()
+}
+
+/// A suspended Job (it makes no pods) from `cronjob`'s template, held by
+/// HKS's finalizer as the recorder holds every run.
+fn held_job(cronjob: &CronJob, name: &str) -> Job {
+    let template = cronjob.spec.job_template.clone();
+    Job {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: template.metadata.and_then(|m| m.labels),
+            finalizers: Some(vec![manifest::FINALIZER_ARCHIVE.to_owned()]),
+            ..Default::default()
+        },
+        spec: Some(k8s_openapi::api::batch::v1::JobSpec {
+            suspend: Some(true),
+            ..template.spec.unwrap()
+        }),
+        status: None,
+    }
+}
+
+/// Polls `check` every 200 ms until it answers `Some`; fails after 120 s.
+async fn until<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let ceiling = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(t) = check().await {
+            return t;
+        }
+        assert!(
+            std::time::Instant::now() < ceiling,
+            "{what}: not after 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Two installations of HKS share a cluster, each with a tenant `acme`
+/// (staging and production, say), here even in one namespace: each one's
+/// watches and listings hold only its own objects, so its reconciler can
+/// neither see nor remove the other's. What HKS made before it labelled
+/// installations (no installation label) is adopted by the installation
+/// whose tenant's namespace it is in, and only that; retiring a namespace
+/// releases that installation's runs and leaves another's held.
+#[tokio::test]
+async fn installations_sharing_a_cluster_keep_apart() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let conn = connection(&text);
+    // Two installations: two processes, each with its own gateway.
+    let gw = KubeGateway::new(Settings::default());
+    let other_gw = KubeGateway::new(Settings::default());
+    let admin = client.clone();
+    with_temp_ns(&client, |ns| async move {
+        let ours = TenantCluster {
+            installation: INSTALLATION,
+            tenant_id: "inst-ours",
+            tenant_name: "acme",
+            connection: &conn,
+        };
+        let other = TenantCluster {
+            installation: "0123456789ab",
+            tenant_id: "inst-other",
+            tenant_name: "acme",
+            connection: &conn,
+        };
+        let spec: hks_core::spec::CronJobSpec = serde_json::from_value(json!({
+            "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1", "suspend": true
+        }))
+        .unwrap();
+        let runs = spec.resolve(None).unwrap();
+        let web: hks_core::spec::StatelessSpec = serde_json::from_value(
+            json!({"image": "hks.local/busybox:1", "port": 8080, "replicas": 0}),
+        )
+        .unwrap();
+        let mine = placement(&ns);
+        let theirs = Placement {
+            installation: other.installation.to_owned(),
+            ..placement(&ns)
+        };
+        let objects = |p: &Placement, prefix: &str| {
+            let (d, s) = manifest::stateless(p, &format!("{prefix}web"), &web);
+            let cj = manifest::cronjob(p, &format!("{prefix}job"), &spec, &runs);
+            (cj, d, s.unwrap())
+        };
+        let (their_cj, their_d, their_s) = objects(&theirs, "their-");
+        let (my_cj, my_d, my_s) = objects(&mine, "my-");
+        let (old_cj, old_d, _) = objects(&mine, "older-");
+        let (old_cj, old_d) = (unlabelled(&old_cj), unlabelled(&old_d));
+        other_gw
+            .apply(
+                other,
+                &[
+                    Object::CronJob(their_cj.clone()),
+                    Object::Deployment(their_d),
+                    Object::Service(their_s),
+                ],
+            )
+            .await
+            .unwrap();
+        gw.apply(
+            ours,
+            &[Object::CronJob(old_cj.clone()), Object::Deployment(old_d)],
+        )
+        .await
+        .unwrap();
+        let jobs: Api<Job> = Api::namespaced(admin.clone(), &ns);
+        for job in [
+            held_job(&their_cj, "their-run"),
+            held_job(&old_cj, "older-run"),
+        ] {
+            jobs.create(&PostParams::default(), &job).await.unwrap();
+        }
+        // The older run's attempt, as the Job controller made it from the
+        // older template: held by HKS's finalizer, unlabelled. It asks for
+        // a node there is not, so it never runs.
+        let pods: Api<Pod> = Api::namespaced(admin.clone(), &ns);
+        let mut pod_labels = old_cj
+            .spec
+            .job_template
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.labels.clone())
+            .unwrap();
+        pod_labels.insert(LABEL_JOB_NAME.to_owned(), "older-run".to_owned());
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "older-run-1", "labels": pod_labels, "finalizers": [manifest::FINALIZER_ARCHIVE]},
+            "spec": {"nodeSelector": {"hks.dev/nowhere": "true"},
+                     "containers": [{"name": "c", "image": "hks.local/busybox:1"}]}
+        }))
+        .unwrap();
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+        // Ours last: once it is cached, the others would be too.
+        gw.apply(
+            ours,
+            &[
+                Object::CronJob(my_cj),
+                Object::Deployment(my_d),
+                Object::Service(my_s),
+            ],
+        )
+        .await
+        .unwrap();
+
+        let cached = async |gw: &KubeGateway, cluster: TenantCluster<'_>, name: &str| {
+            let name = name.to_owned();
+            until(&format!("{name} cached"), async || {
+                gw.observe(cluster, &ns)
+                    .await
+                    .ok()
+                    .filter(|o| o.cronjobs.contains_key(&name))
+                    .map(|o| o.cronjobs.into_keys().collect::<Vec<_>>())
+            })
+            .await
+        };
+        assert_eq!(cached(&gw, ours, "my-job").await, ["my-job"]);
+        assert_eq!(cached(&other_gw, other, "their-job").await, ["their-job"]);
+        let listed = async |gw: &KubeGateway, cluster: TenantCluster<'_>| {
+            let mut names: Vec<(Kind, String)> = gw
+                .managed(cluster, &ns)
+                .await
+                .unwrap()
+                .objects
+                .into_iter()
+                .map(|k| (k.kind, k.name))
+                .collect();
+            names.sort();
+            names
+        };
+        let web_of = |name: &str| {
+            vec![
+                (Kind::Deployment, name.to_owned()),
+                (Kind::Service, name.to_owned()),
+            ]
+        };
+        assert_eq!(listed(&gw, ours).await, web_of("my-web"));
+        assert_eq!(listed(&other_gw, other).await, web_of("their-web"));
+        let run_names = async |gw: &KubeGateway, cluster: TenantCluster<'_>| {
+            let mut names: Vec<String> = gw
+                .cluster_runs(cluster)
+                .await
+                .unwrap()
+                .into_iter()
+                // Other tests' runs are of the same installation and tenant.
+                .filter(|r| r.namespace == ns)
+                .map(|r| r.run.name)
+                .collect();
+            names.sort();
+            names
+        };
+        assert!(run_names(&gw, ours).await.is_empty(), "no run is ours yet");
+        assert_eq!(run_names(&other_gw, other).await, ["their-run"]);
+
+        // The older objects are ours (in our tenant's namespace): adopted,
+        // then seen. Another installation's are left as they are.
+        assert_eq!(
+            gw.adopt(ours, &ns).await.unwrap(),
+            4,
+            "the older CronJob, Deployment, Job and pod"
+        );
+        assert_eq!(
+            gw.adopt(ours, &ns).await.unwrap(),
+            0,
+            "nothing left to adopt"
+        );
+        assert_eq!(
+            cached(&gw, ours, "older-job").await,
+            ["my-job", "older-job"]
+        );
+        let mut expected = web_of("my-web");
+        expected.push((Kind::Deployment, "older-web".to_owned()));
+        expected.sort();
+        assert_eq!(listed(&gw, ours).await, expected);
+        // The run in flight at the upgrade is seen, its attempt with it, so
+        // the recorder records it and releases it.
+        until("the adopted run seen with its attempt", async || {
+            let runs = gw.cluster_runs(ours).await.ok()?;
+            let run = runs.iter().find(|r| r.namespace == ns)?;
+            (run.run.name == "older-run" && run.pods.len() == 1).then_some(())
+        })
+        .await;
+        assert_eq!(run_names(&gw, ours).await, ["older-run"]);
+        assert_eq!(cached(&other_gw, other, "their-job").await, ["their-job"]);
+        let label = |o: &kube::api::ObjectMeta| {
+            o.labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_INSTALLATION))
+                .cloned()
+        };
+        let cronjobs: Api<CronJob> = Api::namespaced(admin, &ns);
+        let theirs_now = cronjobs.get("their-job").await.unwrap();
+        assert_eq!(
+            label(&theirs_now.metadata).as_deref(),
+            Some(other.installation)
+        );
+
+        // Retiring the namespace releases our runs, not theirs.
+        let remaining = gw.retire(ours, std::slice::from_ref(&ns)).await.unwrap();
+        assert_eq!(remaining, std::slice::from_ref(&ns));
+        let held = |j: &Job| {
+            j.metadata
+                .finalizers
+                .iter()
+                .flatten()
+                .any(|f| f == manifest::FINALIZER_ARCHIVE)
+        };
+        assert!(
+            !held(&jobs.get("older-run").await.unwrap()),
+            "ours released"
+        );
+        let older_pod = pods.get("older-run-1").await.unwrap();
+        assert!(
+            !older_pod
+                .metadata
+                .finalizers
+                .iter()
+                .flatten()
+                .any(|f| f == manifest::FINALIZER_ARCHIVE),
+            "our pod released"
+        );
+        let their_run = jobs.get("their-run").await.unwrap();
+        assert!(held(&their_run), "another installation's run stays held");
+        assert_eq!(
+            label(&their_run.metadata).as_deref(),
+            Some(other.installation)
+        );
+    })
+    .await;
+}
+
+/// A tenant whose cluster has more objects labelled as its own than a watch
+/// cache may hold: its watches stop and their caches are dropped, its reads
+/// that need them fail with `TooManyObjects` (not an outage, not a panic),
+/// while another tenant on the same cluster and gateway goes on; with the
+/// extra objects gone, it is watched again and its reads work.
+#[tokio::test]
+async fn a_tenant_over_the_cache_bound_is_stopped_alone_until_it_is_under() {
+    let Some(text) = kubeconfig() else { return };
+    let client = admin_client(&text).await;
+    let conn = connection(&text);
+    let gw = KubeGateway::new(Settings {
+        max_cached_objects: 5,
+        over_limit_retry: Duration::from_secs(1),
+        ..Settings::default()
+    });
+    let admin = client.clone();
+    with_temp_ns(&client, |ns| async move {
+        // Names of their own: a leftover of another run in another
+        // namespace would count too.
+        let flooded_name = format!("flood-{}", suffix());
+        let calm_name = format!("calm-{}", suffix());
+        let flooded = TenantCluster {
+            installation: INSTALLATION,
+            tenant_id: "flooded",
+            tenant_name: &flooded_name,
+            connection: &conn,
+        };
+        let calm = TenantCluster {
+            installation: INSTALLATION,
+            tenant_id: "calm",
+            tenant_name: &calm_name,
+            connection: &conn,
+        };
+        let spec: hks_core::spec::CronJobSpec = serde_json::from_value(json!({
+            "schedule": "0 0 1 1 *", "image": "hks.local/busybox:1", "suspend": true
+        }))
+        .unwrap();
+        let runs = spec.resolve(None).unwrap();
+        let of = |tenant: &str| Placement {
+            tenant: tenant.to_owned(),
+            ..placement(&ns)
+        };
+        let cronjobs: Api<CronJob> = Api::namespaced(admin, &ns);
+        // The tenant's own doing: CronJobs made by hand with its labels.
+        let create = async |tenant: &str, names: std::ops::Range<usize>| {
+            for i in names {
+                let cj = manifest::cronjob(&of(tenant), &format!("{tenant}-{i}"), &spec, &runs);
+                cronjobs.create(&PostParams::default(), &cj).await.unwrap();
+            }
+        };
+        create(&calm_name, 0..1).await;
+        create(&flooded_name, 0..3).await;
+        let seen = async |cluster: TenantCluster<'_>, count: usize| {
+            until(
+                &format!("{} CronJobs of {}", count, cluster.tenant_name),
+                async || {
+                    let o = gw.observe(cluster, &ns).await.ok()?;
+                    (o.fresh && o.cronjobs.len() == count).then_some(())
+                },
+            )
+            .await;
+        };
+        seen(flooded, 3).await;
+        seen(calm, 1).await;
+
+        // Over the bound: the flooded tenant's reads that need the caches fail.
+        create(&flooded_name, 3..7).await;
+        let error = until("the flooded tenant's watches stopped", async || {
+            match gw.observe(flooded, &ns).await {
+                Err(e @ KubeError::TooManyObjects { .. }) => Some(e),
+                _ => None,
+            }
+        })
+        .await;
+        assert!(
+            matches!(
+                error,
+                KubeError::TooManyObjects {
+                    kind: "CronJob",
+                    limit: 5
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("more than 5"), "{error}");
+        assert!(matches!(
+            gw.cluster_runs(flooded).await,
+            Err(KubeError::TooManyObjects { .. })
+        ));
+        assert!(matches!(
+            gw.observe_cronjob(flooded, &ns, &format!("{flooded_name}-0"))
+                .await,
+            Err(KubeError::TooManyObjects { .. })
+        ));
+        assert_eq!(gw.view_version(flooded.tenant_id), None);
+        // Tried again (a second later here): still too many.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(matches!(
+            gw.observe(flooded, &ns).await,
+            Err(KubeError::TooManyObjects { .. })
+        ));
+
+        // The other tenant, on the same cluster and gateway, goes on.
+        let o = gw.observe(calm, &ns).await.unwrap();
+        assert!(o.fresh);
+        assert_eq!(
+            o.cronjobs.keys().collect::<Vec<_>>(),
+            [&format!("{calm_name}-0")]
+        );
+        gw.cluster_runs(calm).await.unwrap();
+        assert!(gw.view_version(calm.tenant_id).is_some());
+
+        // Under the bound again: watched again, its reads work.
+        for i in 3..7 {
+            cronjobs
+                .delete(&format!("{flooded_name}-{i}"), &DeleteParams::default())
+                .await
+                .unwrap();
+        }
+        seen(flooded, 3).await;
+        gw.cluster_runs(flooded).await.unwrap();
+        assert!(gw.view_version(flooded.tenant_id).is_some());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_log_that_is_not_utf8_is_read_lossily_not_as_an_outage() {
     let Some(text) = kubeconfig() else { return };
@@ -332,6 +755,7 @@ async fn a_log_that_is_not_utf8_is_read_lossily_not_as_an_outage() {
     let gw = KubeGateway::new(Settings::default());
     with_temp_ns(&client, |ns| async move {
         let cluster = TenantCluster {
+            installation: INSTALLATION,
             tenant_id: "bytes",
             tenant_name: "acme",
             connection: &conn,
@@ -406,12 +830,12 @@ async fn vcluster_connections_read_the_vc_secret() {
             "kind": "vcluster", "hostKubeconfig": text, "namespace": ns, "name": "team", "server": server
         }))
         .unwrap();
-        let cluster = TenantCluster { tenant_id: "vc", tenant_name: "acme", connection: &conn };
+        let cluster = TenantCluster { installation: INSTALLATION, tenant_id: "vc", tenant_name: "acme", connection: &conn };
         let p = placement(&ns);
         gw.dry_run(cluster, &[Object::Namespace(manifest::namespace(&p))]).await.expect("connected through the vCluster Secret");
 
         let missing: ClusterConnection = serde_json::from_value(json!({"kind": "vcluster", "hostKubeconfig": text, "namespace": ns, "name": "nope"})).unwrap();
-        let err = gw.dry_run(TenantCluster { tenant_id: "vc-missing", tenant_name: "acme", connection: &missing }, &[]).await.unwrap_err();
+        let err = gw.dry_run(TenantCluster { installation: INSTALLATION, tenant_id: "vc-missing", tenant_name: "acme", connection: &missing }, &[]).await.unwrap_err();
         assert!(matches!(err, KubeError::Misconfigured(ref m) if m.contains("vc-nope")), "{err:?}");
     })
     .await;
@@ -457,6 +881,7 @@ async fn a_rotated_vcluster_secret_is_used_without_a_restart() {
         .unwrap();
         let tenant = format!("rot-{ns}");
         let cluster = TenantCluster {
+            installation: INSTALLATION,
             tenant_id: &tenant,
             tenant_name: "acme",
             connection: &conn,
@@ -506,6 +931,7 @@ async fn unreachable_within(server: &str, settings: Settings) -> (Duration, Dura
     let conn = connection(&text);
     let gw = KubeGateway::new(settings);
     let cluster = TenantCluster {
+        installation: INSTALLATION,
         tenant_id: "down",
         tenant_name: "acme",
         connection: &conn,
@@ -764,7 +1190,7 @@ async fn a_function_is_called_on_schedule_and_by_run_now() {
     let host = client.clone();
     with_temp_ns(&client, |ns| async move {
         let client = host;
-        let cluster = TenantCluster { tenant_id: "fn-ok", tenant_name: "acme", connection: &conn };
+        let cluster = TenantCluster { installation: INSTALLATION, tenant_id: "fn-ok", tenant_name: "acme", connection: &conn };
         let p = placement(&ns);
         // The token reaches the Function from a mounted Secret; it is in
         // neither the CronJob nor the run's log.
@@ -831,7 +1257,7 @@ async fn a_function_answering_500_fails_the_run() {
     let host = client.clone();
     with_temp_ns(&client, |ns| async move {
         let client = host;
-        let cluster = TenantCluster { tenant_id: "fn-500", tenant_name: "acme", connection: &conn };
+        let cluster = TenantCluster { installation: INSTALLATION, tenant_id: "fn-500", tenant_name: "acme", connection: &conn };
         let p = placement(&ns);
         let function = deploy_function(&gw, cluster, &p, "broken", json!([{"name": "STATUS", "value": "500"}]), 1).await;
         gw.apply(cluster, &[function_cronjob(&p, "call", &function, json!({
@@ -865,7 +1291,7 @@ async fn an_unreachable_function_fails_within_the_timeout() {
     let host = client.clone();
     with_temp_ns(&client, |ns| async move {
         let client = host;
-        let cluster = TenantCluster { tenant_id: "fn-down", tenant_name: "acme", connection: &conn };
+        let cluster = TenantCluster { installation: INSTALLATION, tenant_id: "fn-down", tenant_name: "acme", connection: &conn };
         let p = placement(&ns);
         // A Service without ready endpoints, inside the cluster.
         let function = deploy_function(&gw, cluster, &p, "gone", json!([]), 0).await;

@@ -134,6 +134,8 @@ pub struct Application {
 pub struct Store {
     pool: SqlitePool,
     key: std::sync::Arc<KeyRing>,
+    /// This installation's id ([`Store::installation`]).
+    installation: std::sync::Arc<str>,
 }
 
 fn migrator() -> Migrator {
@@ -164,6 +166,11 @@ fn migrator() -> Migrator {
             6,
             "cluster_retirements",
             include_str!("../migrations/0006_cluster_retirements.sql"),
+        ),
+        migration(
+            7,
+            "installation",
+            include_str!("../migrations/0007_installation.sql"),
         ),
     ];
     Migrator {
@@ -256,10 +263,25 @@ impl Store {
 
     async fn migrate(pool: SqlitePool, keys: KeyRing) -> Result<Self> {
         migrator().run(&pool).await.map_err(StoreError::Migrate)?;
+        let installation: String =
+            sqlx::query_scalar("SELECT installation_id FROM installation WHERE id = 1")
+                .fetch_one(&pool)
+                .await
+                .map_err(q)?;
         Ok(Self {
             pool,
             key: std::sync::Arc::new(keys),
+            installation: installation.into(),
         })
+    }
+
+    /// This installation's id: made once, when the database was created
+    /// (or first migrated), and the same for every process on it. HKS
+    /// labels everything it creates in tenants' clusters with it
+    /// (`hks.dev/installation`) and watches and lists only what carries it,
+    /// so installations that share a cluster keep apart.
+    pub fn installation(&self) -> &str {
+        &self.installation
     }
 
     /// A transaction that will write: it takes the write lock at its start
@@ -757,6 +779,35 @@ mod tests {
                 .is_none()
         );
         assert!(s.list_applications(&p.id, None).await.unwrap().is_empty());
+    }
+
+    /// The installation's id is made once: a valid label value, the same
+    /// every time the database is opened, another for another database.
+    #[tokio::test]
+    async fn the_installation_id_is_made_once_per_database() {
+        let dir =
+            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hks.db");
+        let key = EncryptionKey::generate().unwrap().to_base64();
+        let key = || EncryptionKey::from_base64(key.expose_secret()).unwrap();
+        let first = Store::open(&path, key()).await.unwrap();
+        let id = first.installation().to_owned();
+        assert_eq!(id.len(), 12, "{id}");
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{id}"
+        );
+        // Another process on the same file (a replica, a restart) has the same.
+        let second = Store::open(&path, key()).await.unwrap();
+        assert_eq!(second.installation(), id);
+        first.close().await;
+        second.close().await;
+        assert_eq!(Store::open(&path, key()).await.unwrap().installation(), id);
+        let other = Store::in_memory().await.unwrap();
+        assert_ne!(other.installation(), id);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]

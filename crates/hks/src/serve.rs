@@ -61,6 +61,13 @@ pub struct ServeArgs {
     /// Tenants each background loop works on at once.
     #[arg(long, env = "HKS_TENANT_CONCURRENCY", default_value_t = 4)]
     pub tenant_concurrency: usize,
+    /// The most objects of one kind (CronJobs, Jobs, pods) HKS caches for
+    /// one tenant. A tenant's cluster with more objects labelled as HKS's
+    /// has its watches stopped and their caches dropped (counted in
+    /// `hks_watch_cache_overflows_total`, its views show the cluster state
+    /// as unknown, its runs wait) and is watched again a minute later.
+    #[arg(long, env = "HKS_MAX_CACHED_OBJECTS", default_value_t = hks_kube::live::DEFAULT_MAX_CACHED_OBJECTS)]
+    pub max_cached_objects: usize,
     /// Seconds to wait for a tenant cluster to accept a connection.
     #[arg(long, env = "HKS_CLUSTER_CONNECT_TIMEOUT", default_value_t = 3)]
     pub cluster_connect_timeout: u64,
@@ -249,6 +256,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("cannot install the metrics recorder")?;
     let gateway = Arc::new(KubeGateway::new(Settings {
         connect_timeout: Duration::from_secs(args.cluster_connect_timeout),
+        max_cached_objects: args.max_cached_objects.max(1),
         ..Settings::default()
     }));
     hks_core::formats::image_reference(&args.invoke_image)
@@ -260,6 +268,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let service = hks_app::App::with_invoke_image(store, gateway, args.invoke_image.clone())
         .with_webhook_targets(targets.clone());
+    info!(installation = %service.installation(), "Labelling what HKS creates in tenants' clusters with this installation.");
     let state = AppState::of(service.clone(), Some(&admin), Some(metrics)).with_http_limits(
         hks_api::HttpLimits {
             request_timeout: Duration::from_secs(args.request_timeout_seconds.max(1)),

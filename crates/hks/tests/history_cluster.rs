@@ -967,7 +967,19 @@ async fn a_crash_during_concurrent_creates_leaves_store_and_cluster_agreeing() {
         // busy machine may miss it five times): leave exactly what such a
         // kill leaves, a Deployment and a Service as HKS renders them for
         // an application the store never recorded.
+        // The installation is the server's, as its namespace is labelled.
+        let installation =
+            kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(env.client.clone())
+                .get(&namespace)
+                .await
+                .unwrap()
+                .metadata
+                .labels
+                .unwrap_or_default()
+                .remove(hks_core::labels::LABEL_INSTALLATION)
+                .expect("HKS labels its namespaces with the installation");
         let p = hks_core::manifest::Placement {
+            installation,
             tenant: "crash".into(),
             project: base.trim_start_matches("/api/v1/projects/").into(),
             namespace: namespace.clone(),

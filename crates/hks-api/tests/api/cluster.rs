@@ -426,28 +426,65 @@ async fn reconciler_and_tenants(
     )
     .await;
 
-    // An HKS-labelled CronJob that the store does not know: removed. The
-    // tenants' own CronJobs stay.
-    let mut orphan = api_a.get("report").await.unwrap();
-    orphan.metadata = kube::api::ObjectMeta {
-        name: Some("orphan".into()),
-        labels: before.metadata.labels.clone(),
-        ..Default::default()
+    // An HKS-labelled CronJob that the store does not know: removed, and so
+    // is one HKS made before it labelled its installation (adopted first).
+    // One labelled as another installation's (its tenant has the same name
+    // and, here, the same namespace) is not this installation's to remove,
+    // nor to show. The tenants' own CronJobs stay.
+    let installation = hks_core::labels::LABEL_INSTALLATION;
+    let orphan = |name: &str, installation_label: Option<&str>| {
+        let mut labels = before.metadata.labels.clone().unwrap();
+        match installation_label {
+            Some(value) => labels.insert(installation.to_owned(), value.to_owned()),
+            None => labels.remove(installation),
+        };
+        let mut o = before.clone();
+        o.metadata = kube::api::ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        o.status = None;
+        o
     };
-    orphan.status = None;
-    api_a
-        .create(&kube::api::PostParams::default(), &orphan)
-        .await
-        .unwrap();
-    wait_until("the reconciler deleting the orphan", 300, async || {
-        hks_controller::reconcile(app.state.app()).await.unwrap();
+    assert_eq!(
+        before.metadata.labels.as_ref().unwrap()[installation],
+        app.state.app().installation()
+    );
+    for o in [
+        orphan("orphan", Some(app.state.app().installation())),
+        orphan("older", None),
+        orphan("another-installations", Some("0123456789ab")),
+    ] {
         api_a
-            .get_opt("orphan")
+            .create(&kube::api::PostParams::default(), &o)
+            .await
+            .unwrap();
+    }
+    let gone = async |name: &str| {
+        api_a
+            .get_opt(name)
             .await
             .unwrap()
             .is_none_or(|c| c.metadata.deletion_timestamp.is_some())
+    };
+    wait_until("the reconciler deleting the orphans", 300, async || {
+        hks_controller::reconcile(app.state.app()).await.unwrap();
+        gone("orphan").await && gone("older").await
     })
     .await;
+    hks_controller::reconcile(app.state.app()).await.unwrap();
+    let kept = api_a.get("another-installations").await.unwrap();
+    assert!(kept.metadata.deletion_timestamp.is_none());
+    assert_eq!(
+        kept.metadata.labels.unwrap()[installation],
+        "0123456789ab",
+        "not adopted"
+    );
+    api_a
+        .delete("another-installations", &Default::default())
+        .await
+        .unwrap();
     assert!(api_a.get_opt("report").await.unwrap().is_some());
     assert!(api_b.get_opt("report").await.unwrap().is_some());
     assert!(api_b.get_opt("other").await.unwrap().is_some());

@@ -195,6 +195,58 @@ async fn unreachable_cluster_refuses_writes_and_stores_nothing() {
     );
 }
 
+/// A tenant whose cluster has more HKS objects than its watch caches hold
+/// (its watches stopped) is answered as when its cluster is down, never
+/// with a 500: reads from the store with the cluster state unknown, and
+/// writes still go through (they need no cache). Another tenant is not
+/// affected.
+#[tokio::test]
+async fn a_tenant_over_the_cache_bound_reads_with_an_unknown_state_and_others_go_on() {
+    let app = TestApp::new().await;
+    let flooded = seeded(&app, "acme").await;
+    let calm = seeded(&app, "globex").await;
+    let acme = app.tenant_id("acme").await;
+    app.fake.set_over_limit(&acme, true);
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &flooded)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(list[0].cluster_state, ClusterState::Unknown);
+    let one = app
+        .get("/api/v1/projects/shop/cronjobs/report", &flooded)
+        .await;
+    assert_eq!(
+        one.expect_json::<CronJobView>(StatusCode::OK)
+            .summary
+            .cluster_state,
+        ClusterState::Unknown
+    );
+    let mut job = report();
+    job["name"] = json!("later");
+    let created: CronJobView = app
+        .post("/api/v1/projects/shop/cronjobs", &flooded, job)
+        .await
+        .expect_json(StatusCode::CREATED);
+    // Applied, but what the caches would show is unknown.
+    assert_eq!(created.summary.cluster_state, ClusterState::Unknown);
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &calm)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(list[0].cluster_state, ClusterState::Applied);
+    // Under the bound again: the state is known again.
+    app.fake.set_over_limit(&acme, false);
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &flooded)
+        .await
+        .expect_json(StatusCode::OK);
+    assert!(
+        list.iter()
+            .all(|c| c.cluster_state == ClusterState::Applied),
+        "{list:?}"
+    );
+}
+
 #[tokio::test]
 async fn reconciler_corrects_drift_and_removes_orphans() {
     let app = TestApp::new().await;
@@ -226,6 +278,7 @@ async fn reconciler_corrects_drift_and_removes_orphans() {
     app.fake
         .apply(
             hks_kube::TenantCluster {
+                installation: app.state.app().installation(),
                 tenant_id: &tenant_id,
                 tenant_name: "acme",
                 connection: &conn,
@@ -296,12 +349,14 @@ async fn reconciler_removes_what_the_store_never_recorded() {
         .unwrap()
         .1;
     let cluster = hks_kube::TenantCluster {
+        installation: app.state.app().installation(),
         tenant_id: &tenant_id,
         tenant_name: "acme",
         connection: &conn,
     };
     let ns = pod_spec_namespace(&app).await;
     let p = manifest::Placement {
+        installation: app.state.app().installation().into(),
         tenant: "acme".into(),
         project: "shop".into(),
         namespace: ns,
@@ -310,6 +365,7 @@ async fn reconciler_removes_what_the_store_never_recorded() {
         serde_json::from_value(json!({"image": "busybox", "port": 8080})).unwrap();
     let (deployment, service) = manifest::stateless(&p, "never-stored", &spec);
     let lost = manifest::Placement {
+        installation: app.state.app().installation().into(),
         tenant: "acme".into(),
         project: "lost".into(),
         namespace: hks_core::tenant::project_namespace(&tenant_id, "lost"),
