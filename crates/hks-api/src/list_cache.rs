@@ -3,10 +3,11 @@
 //! Listing a project's CronJobs derives every summary from the store and the
 //! watch caches (descriptions, next runs, last runs), which is most of the work
 //! of the most frequent request. The result is kept per project under the
-//! numbers that say what it was derived from: the application service's
-//! write count ([`hks_app::App::writes`]) and the tenant's watch-cache
-//! version. A list whose numbers still match, and whose earliest next run
-//! has not passed, is served as it is.
+//! numbers that say what it was derived from: the tenant's write count
+//! ([`hks_app::App::writes`]) and its watch-cache version, both the
+//! tenant's own, so another tenant's writes and watch events leave it
+//! valid. A list whose numbers still match, and whose earliest next run has
+//! not passed, is served as it is.
 
 use std::collections::HashMap;
 use std::future::Future;

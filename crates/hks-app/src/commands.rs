@@ -66,7 +66,7 @@ pub async fn create_project(
         .store()
         .create_project(&principal.tenant_id, name)
         .await?;
-    app.wrote();
+    app.wrote(&principal.tenant_id);
     Ok(project)
 }
 
@@ -89,7 +89,7 @@ pub async fn delete_project(
         )
         .await?;
     app.store().delete_project(&project.id).await?;
-    app.wrote();
+    app.wrote(&principal.tenant_id);
     Ok(())
 }
 
@@ -151,7 +151,7 @@ pub async fn create_application(
         .store()
         .create_application(&project.id, name, &plan.spec)
         .await?;
-    app.wrote();
+    app.wrote(&principal.tenant_id);
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, kind = plan.spec.kind().as_str(), "Created application.");
     Ok(Written {
         application,
@@ -246,7 +246,7 @@ async fn write_existing(
         .store()
         .update_application(&project.id, name, &plan.spec)
         .await?;
-    app.wrote();
+    app.wrote(&principal.tenant_id);
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, generation = application.generation, "Updated application.");
     Ok(Written {
         application,
@@ -301,7 +301,7 @@ pub async fn delete_application(
         app.generations().forget(&scope.tenant_id, &key);
     }
     app.store().delete_application(&project.id, name).await?;
-    app.wrote();
+    app.wrote(&principal.tenant_id);
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, "Deleted application.");
     Ok(())
 }

@@ -25,8 +25,8 @@ pub mod plan;
 pub mod tenancy;
 pub mod views;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 pub use error::AppError;
 use hks_kube::Gateway;
@@ -53,9 +53,10 @@ struct Inner {
     generations: generations::Generations,
     invoke_image: String,
     alerter: hks_alerting::Alerter,
-    /// Counts writes to stored projects and applications, so a cached read
-    /// can tell it is stale.
-    writes: AtomicU64,
+    /// Counts writes to stored projects, applications and runs, so a cached
+    /// read can tell it is stale: per tenant (by id), so that one tenant's
+    /// writes do not make every other tenant's cached reads stale.
+    writes: Mutex<HashMap<String, u64>>,
 }
 
 impl App {
@@ -78,7 +79,7 @@ impl App {
                 locks: tenancy::ProjectLocks::default(),
                 generations: generations::Generations::default(),
                 invoke_image: invoke_image.into(),
-                writes: AtomicU64::new(0),
+                writes: Mutex::default(),
             }),
         }
     }
@@ -127,14 +128,18 @@ impl App {
         &self.inner.generations
     }
 
-    /// How many writes to projects and applications this process made.
-    pub fn writes(&self) -> u64 {
-        self.inner.writes.load(Ordering::Acquire)
+    /// How many writes to the tenant's projects, applications and runs
+    /// this process made.
+    pub fn writes(&self, tenant_id: &str) -> u64 {
+        let writes = self.inner.writes.lock().unwrap_or_else(|e| e.into_inner());
+        writes.get(tenant_id).copied().unwrap_or(0)
     }
 
-    /// Notes a change to what reads show (stored applications, projects,
-    /// runs), so cached reads derived before it are stale.
-    pub fn wrote(&self) {
-        self.inner.writes.fetch_add(1, Ordering::AcqRel);
+    /// Notes a change to what the tenant's reads show (its stored
+    /// applications, projects, runs), so its cached reads derived before it
+    /// are stale. Other tenants' cached reads stay valid.
+    pub fn wrote(&self, tenant_id: &str) {
+        let mut writes = self.inner.writes.lock().unwrap_or_else(|e| e.into_inner());
+        *writes.entry(tenant_id.to_owned()).or_default() += 1;
     }
 }

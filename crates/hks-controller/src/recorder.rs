@@ -109,14 +109,20 @@ pub async fn pass_all(
         async move { tenant_pass(app, scope, settings, &mut *m.lock().await).await }
     })
     .await;
-    for r in results {
+    for (scope, r) in scopes.iter().zip(results) {
         match r {
-            Some(p) => total.add(p),
-            None => total.failed_tenants += 1,
+            Some(p) => {
+                if p.runs_written + p.missed + p.expired > 0 {
+                    app.wrote(&scope.tenant_id);
+                }
+                total.add(p);
+            }
+            None => {
+                // It may have written some runs before it failed.
+                app.wrote(&scope.tenant_id);
+                total.failed_tenants += 1;
+            }
         }
-    }
-    if total.runs_written + total.missed + total.expired > 0 {
-        app.wrote();
     }
     Ok(total)
 }

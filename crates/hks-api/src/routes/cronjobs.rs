@@ -48,7 +48,7 @@ pub async fn list_cronjobs(
     let now = Timestamp::now();
     // Read before deriving, so a change while deriving makes the result stale.
     let stamp = Stamp::of(
-        state.writes(),
+        state.writes(&tenant.principal.tenant_id),
         state.gateway().view_version(&tenant.principal.tenant_id),
     );
     let body = state

@@ -398,3 +398,36 @@ async fn pod_spec_namespace(app: &TestApp) -> String {
         .namespace
         .unwrap()
 }
+
+/// A project's cached list is made stale by its own tenant's writes only:
+/// another tenant's writes (a flood of creates, say, or its runs being
+/// recorded) leave it valid, so they do not make every other tenant's lists
+/// be derived again.
+#[tokio::test]
+async fn only_the_tenants_own_writes_make_its_cached_list_stale() {
+    let app = TestApp::new().await;
+    let quiet = app.tenant_with_project("quiet", "shop").await;
+    let noisy = app.tenant_with_project("noisy", "shop").await;
+    let job = |name: &str| {
+        json!({"name": name, "spec": {"schedule": "0 0 1 1 *", "image": "busybox:1",
+            "command": {"argv": ["true"]}}})
+    };
+    app.cronjob(&quiet.token, "shop", job("one")).await;
+    let listed = || async {
+        app.get("/api/v1/projects/shop/cronjobs", &quiet.token)
+            .await
+            .expect_json::<Vec<CronJobSummary>>(StatusCode::OK)
+            .len()
+    };
+    assert_eq!(listed().await, 1);
+    // Behind the service's back: a list derived again would not show it.
+    app.state
+        .store()
+        .delete_application(&quiet.id, "one")
+        .await
+        .unwrap();
+    app.state.wrote(&noisy.tenant);
+    assert_eq!(listed().await, 1, "another tenant's write: still cached");
+    app.state.wrote(&quiet.tenant);
+    assert_eq!(listed().await, 0, "the tenant's own write: derived again");
+}
