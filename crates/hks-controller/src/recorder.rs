@@ -52,47 +52,140 @@ pub struct TenantMemory {
     missed_due: HashMap<(String, String), (Timestamp, Timestamp)>,
 }
 
-/// Runs the recorder until the task is aborted.
+/// Runs the recorder until the task is aborted. Every `settings.interval`
+/// it starts a pass for each tenant whose previous pass has ended, at most
+/// `settings.isolation.concurrency` at once, each under the tenant time
+/// limit. Tenants are not passed over in lockstep: a tenant whose pass takes
+/// long (a slow cluster, a flood of runs to record) delays its own next
+/// pass only, while the others' runs are recorded, and their alerts raised,
+/// pass after pass.
 pub fn spawn(app: App, settings: Settings) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let settings = Arc::new(settings);
+        let mut passes = Passes {
+            slots: Arc::new(tokio::sync::Semaphore::new(
+                settings.isolation.concurrency.max(1),
+            )),
+            running: tokio::task::JoinSet::new(),
+            tenants: HashMap::new(),
+        };
         let mut memory = Memory::default();
         let mut tick = tokio::time::interval(settings.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match pass_all(&app, &settings, &mut memory).await {
-                Ok(p) if p != Pass::default() => debug!(?p, "Recorded runs."),
-                Ok(_) => {}
-                Err(error) => warn!(%error, "Recorder pass failed."),
+            passes.reap();
+            if let Err(error) = passes.start(&app, &settings, &mut memory).await {
+                warn!(%error, "Recorder pass failed.");
             }
         }
     })
+}
+
+/// The tenants' passes in flight, at most one per tenant.
+struct Passes {
+    /// Passes that may run at once.
+    slots: Arc<tokio::sync::Semaphore>,
+    running: tokio::task::JoinSet<()>,
+    /// The tenant of each pass in flight.
+    tenants: HashMap<tokio::task::Id, String>,
+}
+
+impl Passes {
+    /// Forgets the passes that ended, so their tenants get the next.
+    fn reap(&mut self) {
+        while let Some(done) = self.running.try_join_next_with_id() {
+            let id = match done {
+                Ok((id, ())) => id,
+                Err(error) => {
+                    warn!(%error, "A tenant's recorder pass ended abnormally.");
+                    error.id()
+                }
+            };
+            self.tenants.remove(&id);
+        }
+    }
+
+    /// Starts a pass for every tenant that has none in flight. Fails only
+    /// when the tenants cannot be listed.
+    async fn start(
+        &mut self,
+        app: &App,
+        settings: &Arc<Settings>,
+        memory: &mut Memory,
+    ) -> Result<(), PassError> {
+        sweep(app, memory).await?;
+        let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
+        memory
+            .tenants
+            .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+        for scope in scopes {
+            if self.tenants.values().any(|t| *t == scope.tenant_id) {
+                continue;
+            }
+            let tenant = scope.tenant_id.clone();
+            let mine = memory.tenants.entry(tenant.clone()).or_default().clone();
+            let (app, settings, slots) = (app.clone(), settings.clone(), self.slots.clone());
+            let task = self.running.spawn(async move {
+                let Ok(_slot) = slots.acquire_owned().await else {
+                    return;
+                };
+                let pass =
+                    crate::tenants::one("record", settings.isolation.timeout, &scope, async {
+                        tenant_pass(&app, &scope, &settings, &mut *mine.lock().await).await
+                    })
+                    .await;
+                wrote(&app, &scope.tenant_id, pass.as_ref());
+                if let Some(p) = pass.filter(|p| *p != Pass::default()) {
+                    debug!(tenant = %scope.tenant_name, ?p, "Recorded runs.");
+                }
+            });
+            self.tenants.insert(task.id(), tenant);
+        }
+        Ok(())
+    }
+}
+
+/// Raises the alerts of runs that ended while a crash came between
+/// recording them and raising their alerts (their Jobs may be gone by
+/// now), once after a start. One that fails is retried by the next pass;
+/// the others are raised.
+async fn sweep(app: &App, memory: &mut Memory) -> Result<(), PassError> {
+    if memory.swept {
+        return Ok(());
+    }
+    let mut all = true;
+    for (project_id, cronjob, run) in app.store().runs_needing_alerts().await? {
+        if let Err(error) = crate::alerts::raise(app, &project_id, &cronjob, &run).await {
+            warn!(%error, project = %project_id, %cronjob, run = %run.name, "Cannot raise a run's alerts now.");
+            all = false;
+        }
+    }
+    memory.swept = all;
+    Ok(())
+}
+
+/// Notes the tenant's writes for its cached reads: runs written, missed or
+/// expired, or a pass that failed (it may have written some before).
+fn wrote(app: &App, tenant_id: &str, pass: Option<&Pass>) {
+    if pass.is_none_or(|p| p.runs_written + p.missed + p.expired > 0) {
+        app.wrote(tenant_id);
+    }
 }
 
 /// One pass over every tenant: tenants at once, each under
 /// `settings.isolation`'s time limit; one tenant's failure (its cluster, its
 /// store rows, its alerts, its time) is counted in `failed_tenants` and
 /// does not keep the others' runs from being recorded. Fails only when the
-/// tenants cannot be listed.
+/// tenants cannot be listed. (`spawn` does not wait for every tenant's
+/// part before starting the next: it passes over each tenant on its own.)
 pub async fn pass_all(
     app: &App,
     settings: &Settings,
     memory: &mut Memory,
 ) -> Result<Pass, PassError> {
     let mut total = Pass::default();
-    if !memory.swept {
-        // Runs that ended while a crash came between recording them and
-        // raising their alerts (their Jobs may be gone by now). One that
-        // fails is retried by the next pass; the others are raised.
-        let mut all = true;
-        for (project_id, cronjob, run) in app.store().runs_needing_alerts().await? {
-            if let Err(error) = crate::alerts::raise(app, &project_id, &cronjob, &run).await {
-                warn!(%error, project = %project_id, %cronjob, run = %run.name, "Cannot raise a run's alerts now.");
-                all = false;
-            }
-        }
-        memory.swept = all;
-    }
+    sweep(app, memory).await?;
     let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
     memory
         .tenants
@@ -110,18 +203,10 @@ pub async fn pass_all(
     })
     .await;
     for (scope, r) in scopes.iter().zip(results) {
+        wrote(app, &scope.tenant_id, r.as_ref());
         match r {
-            Some(p) => {
-                if p.runs_written + p.missed + p.expired > 0 {
-                    app.wrote(&scope.tenant_id);
-                }
-                total.add(p);
-            }
-            None => {
-                // It may have written some runs before it failed.
-                app.wrote(&scope.tenant_id);
-                total.failed_tenants += 1;
-            }
+            Some(p) => total.add(p),
+            None => total.failed_tenants += 1,
         }
     }
     Ok(total)

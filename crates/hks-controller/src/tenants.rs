@@ -70,6 +70,17 @@ where
     out.into_iter().map(|(_, t)| t).collect()
 }
 
+/// `work` for one tenant under `timeout`, as [`each`] runs it for every
+/// tenant: `None` when it failed or timed out (logged and counted).
+pub(crate) async fn one<T, E: Cause>(
+    what: &'static str,
+    timeout: Duration,
+    scope: &Scope,
+    work: impl Future<Output = Result<T, E>>,
+) -> Option<T> {
+    isolated(what, timeout, 0, scope, work).await.1
+}
+
 /// One tenant's part, under `timeout`; a failure is logged and counted.
 async fn isolated<T, E: Cause>(
     what: &'static str,

@@ -167,3 +167,40 @@ async fn a_tenant_over_the_cache_bound_holds_up_no_other_tenant() {
     assert_eq!(p.failed_tenants, 0, "{p:?}");
     assert!(store.run(&a.id, "report", &a_job).await.unwrap().is_some());
 }
+
+/// The recorder as `hks serve` runs it, pass after pass: while tenant
+/// `aaa`'s cluster never answers (its part of a pass is given up only at
+/// the time limit, 20 s here), `zzz`'s runs are recorded, and its alerts
+/// raised, within a few of its own passes, not once per time limit.
+#[tokio::test]
+async fn a_hanging_tenant_does_not_slow_the_other_tenants_passes() {
+    let hks = Hks::new(recorder::Settings {
+        isolation: Isolation {
+            concurrency: 4,
+            timeout: Duration::from_secs(20),
+        },
+        ..settings()
+    })
+    .await;
+    let (a, z, job) = two_tenants(&hks).await;
+    hks.cronjob(&z, "nightly", json!({})).await;
+    hks.fake.set_hanging(&a.tenant, true);
+    hks.start();
+    let (store, zzz) = (hks.state.store().clone(), z.id.clone());
+    let ceiling = Duration::from_secs(5);
+    common::wait("zzz's first run recorded", ceiling, async || {
+        store.run(&zzz, "report", &job).await.unwrap()
+    })
+    .await;
+    // A run that ends after the first pass: the next passes of `zzz` do
+    // not wait for `aaa`'s to be given up.
+    let (later, _) = hks.run_at(&z, "nightly", minutes_ago(1), 1, "failed\n");
+    let started = Instant::now();
+    common::wait("zzz's later run recorded", ceiling, async || {
+        store.run(&zzz, "nightly", &later).await.unwrap()
+    })
+    .await;
+    eprintln!("the later run was recorded after {:?}", started.elapsed());
+    hks.stop_recorder();
+    hks.fake.set_hanging(&a.tenant, false);
+}

@@ -88,6 +88,18 @@ pub async fn run_logs(
     Path((project, name, run)): Path<(String, String, String)>,
     Query(q): Query<LogQuery>,
 ) -> Result<Response> {
+    // A followed log beyond the limits is refused before anything is read,
+    // so a client that retries at once costs little more than its token's
+    // check.
+    let permit = if q.follow {
+        Some(
+            state
+                .follows()
+                .open(state.limits(), &tenant.principal.tenant_id)?,
+        )
+    } else {
+        None
+    };
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
     tenancy::application(&state, &p, &name, Some(ApplicationType::Cronjob)).await?;
     for (field, v, max) in [
@@ -108,10 +120,7 @@ pub async fn run_logs(
     };
     let scope = Scope::of(&state, &tenant.principal).await?;
     let cluster = scope.cluster();
-    if q.follow {
-        let permit = state
-            .follows()
-            .open(state.limits(), &tenant.principal.tenant_id)?;
+    if let Some(permit) = permit {
         let stream = history::follow(&state, cluster, &p, &name, &run, &options).await?;
         let stream = state.follows().guard(
             stream,

@@ -309,6 +309,9 @@ async fn followed_logs_are_capped_per_tenant_and_in_all() {
     };
     // The tenant's third.
     refused(follow(&app, &acme_logs, &acme).await).await;
+    // Refused before anything is read: also a follow of nothing that exists.
+    let nothing = "/api/v1/projects/none/cronjobs/none/runs/none/logs";
+    refused(follow(&app, nothing, &acme).await).await;
     // Another tenant may follow, up to the total of 3.
     let r = follow(&app, &beta_logs, &beta).await;
     assert_eq!(r.status(), StatusCode::OK);
