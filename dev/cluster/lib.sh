@@ -27,5 +27,24 @@ INVOKE_DIR="$HKS_CACHE/invoke-$(_hash "$HKS_INVOKE_SRC"/go.mod "$HKS_INVOKE_SRC"
 PAUSE_DIR="$HKS_CACHE/pause-$(_hash "$_d"/images/pause.c)"
 HKS_KUBE="$KUBE_DIR/bin/hks-kube"
 
+# vCluster (the tenants' virtual clusters, `hksc vcluster`): built from the
+# source in ../shared/third_party (no registry here serves it), with kine
+# (its embedded SQLite store) and helm (which renders vCluster's own chart)
+# from the Go module proxy. Keyed by the tarball's content and the pins.
+KINE_VERSION=v0.17.5
+HELM_VERSION=v3.22.0
+_repo="$(cd "$_d/../.." && pwd)"
+if [[ -z ${HKS_THIRD_PARTY:-} ]]; then
+	HKS_THIRD_PARTY="$_repo/../shared/third_party"
+	# A clone elsewhere (a fresh checkout under /tmp) finds the shared
+	# directory of the machine's workspace.
+	[[ -d $HKS_THIRD_PARTY ]] || HKS_THIRD_PARTY=/work/shared/third_party
+fi
+VCLUSTER_TARBALL="$HKS_THIRD_PARTY/vcluster-487667546c58.tar.gz"
+VCLUSTER_SHA256=4d14d535de2e5c599ec0811cb4e0860c62ea851e868d0acac76824035369ab36
+VCLUSTER_DIR="$HKS_CACHE/vcluster-${VCLUSTER_SHA256:0:12}-$(_hash "$_d"/vcluster/build)"
+KINE_DIR="$HKS_CACHE/kine-$KINE_VERSION-$(_hash "$_d"/vcluster/build)"
+HELM_DIR="$HKS_CACHE/helm-$HELM_VERSION"
+
 log() { printf '[hksc %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -10,6 +10,11 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::admissionregistration::v1::{
+    ApplyConfiguration, MatchResources, MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding,
+    MutatingAdmissionPolicyBindingSpec, MutatingAdmissionPolicySpec, Mutation,
+    NamedRuleWithOperations,
+};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::batch::v1::{
     CronJob, CronJobSpec as KubeCronJobSpec, Job, JobSpec, JobTemplateSpec,
@@ -29,7 +34,7 @@ use crate::formats;
 use crate::invoke::{self, Invocation};
 use crate::labels::{
     ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION, LABEL_INSTALLATION,
-    LABEL_JOB_NAME, LABEL_PROJECT, LABEL_TRIGGER,
+    LABEL_JOB_NAME, LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TRIGGER, MANAGED_BY,
 };
 use crate::spec::{ContainerSource, CronJobSpec, StatelessSpec};
 
@@ -338,6 +343,88 @@ fn cronjob_with(p: &Placement, name: &str, spec: &CronJobSpec, pod: PodSpec) -> 
         },
         ..CronJob::default()
     }
+}
+
+/// The name of the admission policy, and of its binding, that puts HKS's
+/// finalizer on every HKS Job as the apiserver creates it.
+pub const RUN_HOLD_POLICY: &str = "hks-archive-logs";
+
+/// A MutatingAdmissionPolicy (Kubernetes 1.36+, CEL in the apiserver, no
+/// webhook) and its binding that add [`FINALIZER_ARCHIVE`] to every Job
+/// labelled `app.kubernetes.io/managed-by=hks` when it is created.
+///
+/// The CronJob controller copies a Job template's labels but not its
+/// finalizers, and the run recorder adds the finalizer only when it first
+/// sees the Job: a run that ends before that (an `echo`, a busy recorder)
+/// could be deleted by the CronJob controller's history limits before it
+/// was archived. On a host cluster the pods' own finalizer keeps them and
+/// their logs; in a vCluster it does not (the syncer deletes the host pod,
+/// and its log, as soon as the virtual pod is being deleted). Held from its
+/// creation, the Job keeps its pods (the garbage collector deletes a Job's
+/// pods in the background only once the Job is gone) until the recorder
+/// has archived their logs and released it.
+///
+/// One policy serves every HKS installation on a cluster (it selects by
+/// `managed-by` only), so it is the same object whoever applies it. It
+/// fails open (`Ignore`): a policy that cannot be evaluated never stops a
+/// run from starting; the recorder still adds the finalizer when it sees
+/// the Job.
+pub fn run_hold_policy() -> (MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding) {
+    let meta = || ObjectMeta {
+        name: Some(RUN_HOLD_POLICY.to_owned()),
+        labels: Some(BTreeMap::from([(
+            LABEL_MANAGED_BY.to_owned(),
+            MANAGED_BY.to_owned(),
+        )])),
+        ..ObjectMeta::default()
+    };
+    let policy = MutatingAdmissionPolicy {
+        metadata: meta(),
+        spec: Some(MutatingAdmissionPolicySpec {
+            match_constraints: Some(MatchResources {
+                resource_rules: Some(vec![NamedRuleWithOperations {
+                    api_groups: Some(vec!["batch".into()]),
+                    api_versions: Some(vec!["v1".into()]),
+                    operations: Some(vec!["CREATE".into()]),
+                    resources: Some(vec!["jobs".into()]),
+                    ..NamedRuleWithOperations::default()
+                }]),
+                ..MatchResources::default()
+            }),
+            failure_policy: Some("Ignore".into()),
+            reinvocation_policy: Some("Never".into()),
+            mutations: Some(vec![Mutation {
+                patch_type: "ApplyConfiguration".into(),
+                // `finalizers` is a set: the apply merges it with the
+                // Job's own, as server-side apply would.
+                apply_configuration: Some(ApplyConfiguration {
+                    expression: Some(format!(
+                        "Object{{metadata: Object.metadata{{finalizers: [\"{FINALIZER_ARCHIVE}\"]}}}}"
+                    )),
+                }),
+                json_patch: None,
+            }]),
+            ..MutatingAdmissionPolicySpec::default()
+        }),
+    };
+    let binding = MutatingAdmissionPolicyBinding {
+        metadata: meta(),
+        spec: Some(MutatingAdmissionPolicyBindingSpec {
+            policy_name: Some(RUN_HOLD_POLICY.to_owned()),
+            match_resources: Some(MatchResources {
+                object_selector: Some(LabelSelector {
+                    match_labels: Some(BTreeMap::from([(
+                        LABEL_MANAGED_BY.to_owned(),
+                        MANAGED_BY.to_owned(),
+                    )])),
+                    ..LabelSelector::default()
+                }),
+                ..MatchResources::default()
+            }),
+            param_ref: None,
+        }),
+    };
+    (policy, binding)
 }
 
 /// Why a manual Job cannot be built from a CronJob read from the cluster.

@@ -46,6 +46,23 @@ pub async fn client() -> Result<Option<Client>> {
     Ok(Some(Client::try_from(config)?))
 }
 
+/// A vCluster of the development cluster (made if missing) and a client for
+/// its own API, or `None` after the shared guard skipped the test.
+pub async fn vcluster(name: &str) -> Result<Option<(hks_testkit::Vcluster, Client)>> {
+    let Some(vc) = hks_testkit::vcluster(name) else {
+        return Ok(None);
+    };
+    let client = client_of(&vc.kubeconfig).await?;
+    Ok(Some((vc, client)))
+}
+
+/// A client for the cluster a kubeconfig (YAML) names.
+pub async fn client_of(kubeconfig: &str) -> Result<Client> {
+    let kubeconfig = Kubeconfig::from_yaml(kubeconfig)?;
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    Ok(Client::try_from(config)?)
+}
+
 /// Runs `test` in a fresh namespace named after `prefix`, then deletes the
 /// namespace (and with it everything the test made), whatever the outcome.
 pub async fn with_namespace<F, Fut>(prefix: &str, test: F) -> Result<()>
@@ -56,6 +73,15 @@ where
     let Some(client) = client().await? else {
         return Ok(());
     };
+    with_namespace_on(client, prefix, test).await
+}
+
+/// Like [`with_namespace`], on the cluster `client` talks to (a vCluster).
+pub async fn with_namespace_on<F, Fut>(client: Client, prefix: &str, test: F) -> Result<()>
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let mut ns: Namespace = serde_json::from_value(serde_json::json!({
         "metadata": {

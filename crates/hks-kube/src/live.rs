@@ -14,6 +14,9 @@ use hks_core::logtext::{self, LossyDecoder};
 use hks_core::manifest::manual_job;
 use hks_core::run::{Run, run, sort_newest_first};
 use hks_core::tenant::ClusterConnection;
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding,
+};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Pod, Secret, Service};
@@ -506,6 +509,11 @@ impl KubeGateway {
                     cluster.tenant_id,
                 );
                 debug!(tenant = %cluster.tenant_id, "Connected to the tenant cluster.");
+                // In the background: the watches and the first requests need not wait for it.
+                let t4 = tokio::spawn(ensure_run_hold_policy(
+                    client.clone(),
+                    cluster.tenant_id.to_owned(),
+                ));
                 Ok::<_, KubeError>(Arc::new(Connected {
                     client,
                     stream_client,
@@ -514,7 +522,7 @@ impl KubeGateway {
                     pods,
                     healthy,
                     changes,
-                    tasks: vec![t1, t2, t3],
+                    tasks: vec![t1, t2, t3, t4],
                     secret,
                     checked: Mutex::new(std::time::Instant::now()),
                     refused,
@@ -792,6 +800,41 @@ async fn apply_all(
         applied.push(Applied { key, generation });
     }
     Ok(applied)
+}
+
+/// Applies [`hks_core::manifest::run_hold_policy`] to a tenant cluster, once
+/// per connection. A cluster where it cannot be applied (credentials without
+/// the right, a Kubernetes before 1.36) still works: the recorder adds the
+/// finalizer to each Job it sees, as it always does, with the race that the
+/// policy closes. So a failure is logged, not returned.
+async fn ensure_run_hold_policy(client: Client, tenant: String) {
+    let (policy, binding) = hks_core::manifest::run_hold_policy();
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    let name = hks_core::manifest::RUN_HOLD_POLICY;
+    let applied = async {
+        apply_one(
+            Api::<MutatingAdmissionPolicy>::all(client.clone()),
+            name,
+            &pp,
+            &policy,
+        )
+        .await?;
+        apply_one(
+            Api::<MutatingAdmissionPolicyBinding>::all(client),
+            name,
+            &pp,
+            &binding,
+        )
+        .await
+    };
+    match applied.await {
+        Ok(_) => debug!(%tenant, "The run-hold admission policy is in place."),
+        Err(error) => warn!(
+            %tenant,
+            error = %KubeError::from(error),
+            "Cannot apply the run-hold admission policy: a run that ends before the recorder sees it may lose its log."
+        ),
+    }
 }
 
 /// Server-side applies one object; its generation as the apiserver answered.

@@ -251,6 +251,33 @@ impl TestApp {
         }
     }
 
+    /// Tenant `name` in the vCluster `vc` (a connection by vCluster
+    /// reference: HKS reads the kubeconfig from its Secret `vc-<name>` on the
+    /// host cluster), and its token [`TOKEN_NAME`].
+    pub async fn tenant_in_vcluster(&self, name: &str, vc: &crate::Vcluster) -> Tenant {
+        let cluster = json!({
+            "kind": "vcluster",
+            "hostKubeconfig": vc.host_kubeconfig,
+            "namespace": vc.namespace,
+            "name": vc.name,
+            "server": vc.server,
+        });
+        let tenant: TenantView = self
+            .post(
+                "/api/v1/admin/tenants",
+                ADMIN,
+                json!({"name": name, "cluster": cluster}),
+            )
+            .await
+            .expect_json(StatusCode::CREATED);
+        let token = self.token(name, TOKEN_NAME).await;
+        Tenant {
+            id: tenant.id,
+            name: tenant.name,
+            token,
+        }
+    }
+
     /// A new token `name` of tenant `tenant`: its secret value.
     pub async fn token(&self, tenant: &str, name: &str) -> String {
         self.post(

@@ -108,6 +108,60 @@ pub fn cluster_path() -> Option<std::path::PathBuf> {
     Some(path)
 }
 
+/// A vCluster on the development cluster (`dev/cluster/hksc vcluster`).
+#[derive(Debug, Clone)]
+pub struct Vcluster {
+    pub name: String,
+    /// Its namespace on the host cluster, `vcluster-<name>`, which holds its
+    /// control plane, its Secret `vc-<name>` and the pods it syncs.
+    pub namespace: String,
+    /// Its API as host processes reach it (a NodePort on loopback).
+    pub server: String,
+    /// The host cluster's admin kubeconfig (YAML).
+    pub host_kubeconfig: String,
+    /// vCluster's own kubeconfig (from `vc-<name>`), pointed at `server`.
+    pub kubeconfig: String,
+}
+
+/// `dev/cluster/hksc`, from this crate's place in the repository.
+pub fn hksc() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dev/cluster/hksc")
+}
+
+/// The vCluster `name` on the development cluster, created if it is missing
+/// (`hksc vcluster create`, under a lock, so tests of several binaries that
+/// share a vCluster create it once), or `None` after a visible skip.
+///
+/// # Panics
+/// When the cluster is required and missing, or the vCluster cannot be made.
+pub fn vcluster(name: &str) -> Option<Vcluster> {
+    let host_kubeconfig = cluster()?;
+    let hksc = hksc();
+    let lock = std::env::temp_dir().join(format!("hks-vcluster-{name}.lock"));
+    let created = std::process::Command::new("flock")
+        .arg(&lock)
+        .arg(&hksc)
+        .args(["vcluster", "create", name])
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", hksc.display()));
+    assert!(created.success(), "hksc vcluster create {name} failed");
+    let out = |what: &str| {
+        let o = std::process::Command::new(&hksc)
+            .args(["vcluster", what, name])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", hksc.display()));
+        assert!(o.status.success(), "hksc vcluster {what} {name} failed");
+        String::from_utf8(o.stdout).expect("hksc prints text")
+    };
+    Some(Vcluster {
+        name: name.to_owned(),
+        namespace: format!("vcluster-{name}"),
+        server: out("server").trim().to_owned(),
+        host_kubeconfig,
+        kubeconfig: out("kubeconfig"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::process::Command;

@@ -17,6 +17,7 @@ use hks_controller::recorder;
 use hks_core::run::{Run, RunResult, Trigger};
 use hks_store::{EncryptionKey, Store};
 use hks_testkit::app::{ADMIN, Reply, Setup, TestApp, eventually, within};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::ListParams;
 use serde_json::{Value, json};
@@ -82,11 +83,26 @@ impl Hks {
         }
     }
 
-    /// A tenant on the cluster, its token and a new project; the project's
-    /// path and namespace.
+    /// A tenant on the cluster the kubeconfig names, its token and a new
+    /// project; the project's path and namespace.
     async fn project(&self, tenant: &str, kubeconfig: &str) -> (String, String, String) {
+        self.project_on(
+            tenant,
+            json!({"kind": "kubeconfig", "kubeconfig": kubeconfig}),
+        )
+        .await
+    }
+
+    /// Like [`Hks::project`], with the tenant's cluster connection as the
+    /// admin API takes it.
+    async fn project_on(&self, tenant: &str, cluster: Value) -> (String, String, String) {
         let _: TenantView = self
-            .call(Method::POST, "/api/v1/admin/tenants", ADMIN, Some(json!({"name": tenant, "cluster": {"kind": "kubeconfig", "kubeconfig": kubeconfig}})))
+            .call(
+                Method::POST,
+                "/api/v1/admin/tenants",
+                ADMIN,
+                Some(json!({"name": tenant, "cluster": cluster})),
+            )
             .await
             .expect_json(StatusCode::CREATED);
         let token = self
@@ -363,22 +379,27 @@ impl Env {
     }
 }
 
+/// In a tenant's vCluster, as the product runs it. There, the finalizer on
+/// a run's pods does not keep their logs (the syncer deletes the host pod
+/// as soon as the virtual one is being deleted): the run is kept by the
+/// finalizer HKS's admission policy puts on its Job at creation
+/// ([`hks_core::manifest::run_hold_policy`]), which keeps the Job, and so
+/// its pods, until the recorder archived them.
 #[tokio::test]
 async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
-    let Some(Env {
-        kubeconfig,
-        dir,
-        key: _,
-        client,
-    }) = Env::new("history").await
-    else {
+    let Some(Env { dir, .. }) = Env::new("history").await else {
         return;
     };
+    let Some(vc) = hks_testkit::vcluster(VCLUSTER) else {
+        return;
+    };
+    let client = client_of(&vc.kubeconfig).await;
+    let host = client_of(&vc.host_kubeconfig).await;
 
     // HKS is the program itself, so that its restart is a real one: a new
     // process on the same data directory, after the first was killed.
     let hks = Hks::spawn(&dir).await;
-    let (token, base, namespace) = hks.project("history", &kubeconfig).await;
+    let (token, base, namespace) = hks.project_on("history", vcluster_connection(&vc)).await;
     // Kubernetes keeps no finished Job at all.
     let r = hks
         .call(
@@ -393,6 +414,7 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{r}");
+    let jobs: kube::Api<Job> = kube::Api::namespaced(client.clone(), &namespace);
     let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), &namespace);
 
     // 1. A scheduled run ends; Kubernetes deletes its Job; HKS still has it.
@@ -410,24 +432,35 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     assert!(log.attempts[0].log.starts_with("tick "), "{log:?}");
 
     // 2. HKS is killed (SIGKILL); the next run happens and Kubernetes
-    // deletes its Job while HKS is down (HKS's finalizer keeps the pod).
+    // deletes its Job while HKS is down: HKS's finalizer holds the Job,
+    // and with it the pod, on the host too.
     hks.stop();
     let second = wait(
         "a run whose Job Kubernetes deleted while HKS was down",
         300,
         async || {
-            let list = pods.list(&ListParams::default()).await.ok()?;
-            list.items.iter().find_map(|p| {
-                let job = p
-                    .metadata
-                    .labels
-                    .as_ref()?
-                    .get("batch.kubernetes.io/job-name")?;
-                (job != &first && p.metadata.deletion_timestamp.is_some()).then(|| job.clone())
+            let list = jobs.list(&ListParams::default()).await.ok()?;
+            list.items.iter().find_map(|j| {
+                let name = j.metadata.name.clone()?;
+                (name != first && j.metadata.deletion_timestamp.is_some()).then_some(name)
             })
         },
     )
     .await;
+    let host_pods: kube::Api<Pod> = kube::Api::namespaced(host.clone(), &vc.namespace);
+    let held = host_pods.list(&ListParams::default()).await.unwrap();
+    assert!(
+        held.items.iter().any(|p| p
+            .metadata
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with(&second) && n.contains(&format!("-x-{namespace}-x-")))),
+        "the held run's pod is still on the host (its log with it): {:?}",
+        held.items
+            .iter()
+            .map(|p| &p.metadata.name)
+            .collect::<Vec<_>>()
+    );
 
     // 3. HKS is started again on the same data: the run is recorded from
     // its pod, with its log, and nothing is held any more.
@@ -439,22 +472,28 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     .await;
     for run in [&first, &second] {
         let log = hks.log(&token, &base, run).await;
+        assert!(log.attempts[0].archived, "{run}: {log:?}");
         assert!(log.attempts[0].log.starts_with("tick "), "{run}: {log:?}");
     }
     wait("HKS's finalizers released", 300, async || {
-        let list = pods.list(&ListParams::default()).await.ok()?;
-        let held = list.items.iter().filter(|p| {
-            p.metadata
-                .finalizers
-                .as_ref()
-                .is_some_and(|f| f.iter().any(|f| f == hks_core::manifest::FINALIZER_ARCHIVE))
-                && p.status
+        let held = |meta: &kube::core::ObjectMeta| {
+            meta.deletion_timestamp.is_some()
+                && meta
+                    .finalizers
                     .as_ref()
-                    .and_then(|s| s.phase.as_deref())
-                    .is_some_and(|ph| ph == "Succeeded" || ph == "Failed")
-                && p.metadata.deletion_timestamp.is_some()
-        });
-        (held.count() == 0).then_some(())
+                    .is_some_and(|f| f.iter().any(|f| f == hks_core::manifest::FINALIZER_ARCHIVE))
+        };
+        let jobs = jobs.list(&ListParams::default()).await.ok()?;
+        let pods = pods.list(&ListParams::default()).await.ok()?;
+        let finished = |p: &Pod| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.phase.as_deref())
+                .is_some_and(|ph| ph == "Succeeded" || ph == "Failed")
+        };
+        (!jobs.items.iter().any(|j| held(&j.metadata))
+            && !pods.items.iter().any(|p| finished(p) && held(&p.metadata)))
+        .then_some(())
     })
     .await;
     let runs = hks.runs(&token, &base).await;
@@ -466,13 +505,52 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     assert!(last.is_some(), "the list shows a last run: {list:?}");
     assert!(done_scheduled(&runs).len() >= 2, "{runs:#?}");
 
-    // Deleting the project lets Kubernetes delete everything (nothing stays held).
+    // Deleting the project lets Kubernetes delete everything (nothing stays
+    // held): the virtual namespace, and every pod the syncer made for it.
     let r = hks.call(Method::DELETE, &base, &token, None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     namespace_gone(client, &namespace).await;
+    wait("nothing of the project left on the host", 120, async || {
+        let list = host_pods.list(&ListParams::default()).await.ok()?;
+        let marker = format!("-x-{namespace}-x-");
+        (!list.items.iter().any(|p| {
+            p.metadata
+                .name
+                .as_deref()
+                .is_some_and(|n| n.contains(&marker))
+        }))
+        .then_some(())
+    })
+    .await;
     hks.stop();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The vCluster the run-history tests run their tenants in.
+const VCLUSTER: &str = "hks-a";
+
+fn vcluster_connection(vc: &hks_testkit::Vcluster) -> Value {
+    json!({
+        "kind": "vcluster",
+        "hostKubeconfig": vc.host_kubeconfig,
+        "namespace": vc.namespace,
+        "name": vc.name,
+        "server": vc.server,
+    })
+}
+
+async fn client_of(kubeconfig: &str) -> kube::Client {
+    kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap()
+}
+
 async fn namespace_gone(client: kube::Client, namespace: &str) {
     let namespaces: kube::Api<Namespace> = kube::Api::all(client);
     wait("the project's namespace gone", 120, async || {
