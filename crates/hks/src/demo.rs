@@ -14,21 +14,54 @@ use std::time::Duration;
 use anyhow::Context;
 use hks_app::{App, Principal, commands};
 use hks_core::spec::ApplicationSpec;
+use hks_core::tenant::ClusterConnection;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-/// The tenant and its token; needs no cluster.
-pub async fn tenant(app: &App, kubeconfig: &Path, data_dir: &Path) -> anyhow::Result<Principal> {
+/// Where the demo tenant's cluster is.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    /// The cluster's kubeconfig; with `vcluster`, the host cluster's.
+    pub kubeconfig: &'a Path,
+    /// A vCluster of that cluster (host namespace `vcluster-<name>`).
+    pub vcluster: Option<&'a str>,
+    /// The vCluster's API as HKS reaches it.
+    pub server: Option<&'a str>,
+}
+
+impl Place<'_> {
+    fn connection(&self) -> anyhow::Result<ClusterConnection> {
+        let text = std::fs::read_to_string(self.kubeconfig)
+            .with_context(|| format!("cannot read {}", self.kubeconfig.display()))?;
+        let value = match self.vcluster {
+            None => json!({"kind": "kubeconfig", "kubeconfig": text}),
+            Some(name) => json!({
+                "kind": "vcluster", "hostKubeconfig": text,
+                "namespace": format!("vcluster-{name}"), "name": name, "server": self.server,
+            }),
+        };
+        Ok(serde_json::from_value(value)?)
+    }
+}
+
+/// The tenant and its token; needs no cluster. A demo tenant whose cluster
+/// is another kind of place than asked (a kubeconfig, now a vCluster) is
+/// moved there, its old objects queued for cleanup.
+pub async fn tenant(app: &App, place: &Place<'_>, data_dir: &Path) -> anyhow::Result<Principal> {
     let token_file = data_dir.join("demo.token");
+    let wanted = place.connection()?;
     let tenant = match app.store().tenant_by_name("demo").await {
-        Ok(t) => t,
-        Err(hks_store::StoreError::NotFound) => {
-            let text = std::fs::read_to_string(kubeconfig)
-                .with_context(|| format!("cannot read {}", kubeconfig.display()))?;
-            let cluster =
-                serde_json::from_value(json!({"kind": "kubeconfig", "kubeconfig": text}))?;
-            app.store().create_tenant("demo", &cluster).await?
+        Ok(t) => {
+            let (_, now) = app.store().tenant_with_cluster(&t.id).await?;
+            if now.summary() != wanted.summary() {
+                app.store()
+                    .update_tenant_cluster(&t.id, &wanted, hks_store::Previous::CleanUp)
+                    .await?;
+                println!("The demo tenant moved to {:?}.", wanted.summary());
+            }
+            t
         }
+        Err(hks_store::StoreError::NotFound) => app.store().create_tenant("demo", &wanted).await?,
         Err(e) => return Err(e.into()),
     };
     let token = match std::fs::read_to_string(&token_file) {

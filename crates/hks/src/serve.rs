@@ -127,6 +127,26 @@ pub struct ServeArgs {
     /// Set up a demo tenant on the cluster of this kubeconfig (once) and print its token.
     #[arg(long, env = "HKS_DEMO_KUBECONFIG")]
     pub demo_kubeconfig: Option<PathBuf>,
+    /// Put the demo tenant in this vCluster of the `--demo-kubeconfig`
+    /// cluster instead (host namespace `vcluster-NAME`, Secret `vc-NAME`), as
+    /// `./dev/run` does. A demo tenant that exists on another cluster is
+    /// moved (its old objects are cleaned up).
+    #[arg(
+        long,
+        env = "HKS_DEMO_VCLUSTER",
+        value_name = "NAME",
+        requires = "demo_kubeconfig"
+    )]
+    pub demo_vcluster: Option<String>,
+    /// The vCluster's API as HKS reaches it (replaces the server of the
+    /// kubeconfig in `vc-NAME`), e.g. `hksc vcluster server NAME`.
+    #[arg(
+        long,
+        env = "HKS_DEMO_VCLUSTER_SERVER",
+        value_name = "URL",
+        requires = "demo_vcluster"
+    )]
+    pub demo_vcluster_server: Option<String>,
 }
 
 /// A CIDR range, or one address (a range of one).
@@ -282,7 +302,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let demo = match &args.demo_kubeconfig {
         Some(kubeconfig) => {
-            let who = crate::demo::tenant(&service, kubeconfig, &args.data_dir)
+            let place = crate::demo::Place {
+                kubeconfig,
+                vcluster: args.demo_vcluster.as_deref(),
+                server: args.demo_vcluster_server.as_deref(),
+            };
+            let who = crate::demo::tenant(&service, &place, &args.data_dir)
                 .await
                 .context("cannot set up the demo tenant")?;
             Some(crate::demo::spawn_content(service.clone(), who))

@@ -24,7 +24,7 @@ VCLUSTER_VALUES="$here/vcluster/values.yaml"
 VCLUSTER_LABEL=hks.dev/vcluster
 
 vc_usage() {
-	die "usage: hksc vcluster create NAME | delete NAME | list | server NAME | kubeconfig NAME | restart NAME"
+	die "usage: hksc vcluster create NAME | delete NAME | list | server NAME | kubeconfig NAME | kubectl NAME ARGS... | restart NAME"
 }
 
 vc_check_name() {
@@ -172,6 +172,16 @@ cmd_vcluster() {
 	server) [[ $# -eq 1 ]] || vc_usage; vc_server "$1" ;;
 	kubeconfig) [[ $# -eq 1 ]] || vc_usage; vc_kubeconfig "$1" ;;
 	restart) [[ $# -eq 1 ]] || vc_usage; vc_restart "$1" ;;
+	kubectl)
+		[[ $# -ge 1 ]] || vc_usage
+		local name=$1 kc status=0
+		shift
+		kc=$(mktemp)
+		vc_kubeconfig "$name" >"$kc"
+		"$HKS_KUBE" kubectl --kubeconfig "$kc" "$@" || status=$?
+		rm -f "$kc"
+		return $status
+		;;
 	*) vc_usage ;;
 	esac
 }
