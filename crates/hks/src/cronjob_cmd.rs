@@ -150,6 +150,30 @@ pub struct Settings {
     starting_deadline: Option<u32>,
 }
 
+/// The body of Run now from `hks cronjob run`'s flags: the run's overrides,
+/// or none when no flag was given.
+fn run_overrides(
+    command: &[String],
+    shell: Option<&str>,
+    env: &[String],
+    timeout: Option<u32>,
+) -> anyhow::Result<Option<Value>> {
+    let mut overrides = Map::new();
+    if !command.is_empty() {
+        overrides.insert("command".into(), json!({"argv": command}));
+    }
+    if let Some(s) = shell {
+        overrides.insert("command".into(), json!({"argv": [s], "shell": true}));
+    }
+    if !env.is_empty() {
+        overrides.insert("env".into(), json!(env_vars(env)?));
+    }
+    if let Some(t) = timeout {
+        overrides.insert("timeoutSeconds".into(), json!(t));
+    }
+    Ok((!overrides.is_empty()).then_some(Value::Object(overrides)))
+}
+
 /// `--env` values (NAME=VALUE, NAME=secret:SECRET/KEY) as the API's `env`.
 fn env_vars(env: &[String]) -> anyhow::Result<Vec<Value>> {
     let mut vars = vec![];
@@ -439,20 +463,7 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
             env,
             timeout,
         } => {
-            let mut overrides = Map::new();
-            if !command.is_empty() {
-                overrides.insert("command".into(), json!({"argv": command}));
-            }
-            if let Some(s) = shell {
-                overrides.insert("command".into(), json!({"argv": [s], "shell": true}));
-            }
-            if !env.is_empty() {
-                overrides.insert("env".into(), json!(env_vars(&env)?));
-            }
-            if let Some(t) = timeout {
-                overrides.insert("timeoutSeconds".into(), json!(t));
-            }
-            let body = (!overrides.is_empty()).then_some(Value::Object(overrides));
+            let body = run_overrides(&command, shell.as_deref(), &env, timeout)?;
             let r = c
                 .call(Method::POST, &format!("{base}/{name}/runs"), body.as_ref())
                 .await?;
@@ -682,6 +693,30 @@ pub async fn app(cmd: AppCommand, project: &str, conn: &Connection) -> anyhow::R
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn run_flags_become_the_runs_overrides() {
+        assert_eq!(run_overrides(&[], None, &[], None).unwrap(), None);
+        let body = run_overrides(
+            &[],
+            Some("echo $A"),
+            &["A=1".into(), "T=secret:api/token".into()],
+            Some(60),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            body,
+            json!({"command": {"argv": ["echo $A"], "shell": true},
+                   "env": [{"name": "A", "value": "1"}, {"name": "T", "secret": {"name": "api", "key": "token"}}],
+                   "timeoutSeconds": 60})
+        );
+        let argv = run_overrides(&["ls".into(), "-l".into()], None, &[], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(argv, json!({"command": {"argv": ["ls", "-l"]}}));
+        assert!(run_overrides(&[], None, &["NOVALUE".into()], None).is_err());
+    }
+
     use super::*;
     use clap::Parser;
 
