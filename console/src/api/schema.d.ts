@@ -303,8 +303,34 @@ export interface paths {
         /** The runs of a CronJob, scheduled and manual, newest first. */
         get: operations["list_runs"];
         put?: never;
-        /** Run now: a Job from the CronJob's full jobTemplate, marked manual with who started it. */
+        /**
+         * Run now: a Job from the CronJob's full jobTemplate, marked manual with who
+         *     started it. An optional body changes this run only: its command, its
+         *     environment (added, or replaced by name; Secret references stay
+         *     references) and its time limit. The run records them (`overrides`).
+         */
         post: operations["run_now"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/cronjobs/{name}/runs/{run}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a run that has not ended: Kubernetes stops its pods (with their
+         *     grace period) and the run ends as `Cancelled`, with `cancelledBy`. The
+         *     reply is the run as it is now, while its pods stop.
+         */
+        post: operations["cancel_run"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1058,6 +1084,11 @@ export interface components {
         Run: {
             /** @description Every pod of the run (with `restartPolicy: Never`, each retry is a new pod). */
             attempts: components["schemas"]["Attempt"][];
+            /**
+             * @description Who cancelled the run (set as soon as it was asked; the result is
+             *     `Cancelled` once Kubernetes stopped it).
+             */
+            cancelledBy?: string | null;
             /** Format: date-time */
             createdAt?: string | null;
             /**
@@ -1080,6 +1111,7 @@ export interface components {
             message?: string | null;
             /** @description The Job's name; identifies the run. */
             name: string;
+            overrides?: null | components["schemas"]["RunOverrides"];
             /** @description Why it failed: `BackoffLimitExceeded`, `DeadlineExceeded`, `OOMKilled`, ... */
             reason?: string | null;
             result: components["schemas"]["RunResult"];
@@ -1108,8 +1140,26 @@ export interface components {
             attempts: components["schemas"]["AttemptLogView"][];
             run: string;
         };
+        /**
+         * @description One-off changes to a single run, made with Run now: the Job is the
+         *     CronJob's jobTemplate with these applied, and the run records them
+         *     (its Job carries them, [`crate::labels::ANNOTATION_OVERRIDES`]).
+         */
+        RunOverrides: {
+            command?: null | components["schemas"]["CommandOverride"];
+            /**
+             * @description Added to the container's environment; a name it already has gets
+             *     this value (or Secret reference) instead.
+             */
+            env?: components["schemas"]["EnvVar"][];
+            /**
+             * Format: int32
+             * @description Replaces the CronJob's `timeoutSeconds` for this run.
+             */
+            timeoutSeconds?: number | null;
+        };
         /** @enum {string} */
-        RunResult: "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended" | "Missed";
+        RunResult: "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended" | "Missed" | "Cancelled";
         /**
          * @description A Kubernetes CronJob schedule: five fields (minute hour day-of-month month day-of-week), like `0 3 * * *` or `*\/15 9-17 * * MON-FRI`, or a descriptor: `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`. Refused although Kubernetes accepts them, because they do not do what they seem to: `@every`, ranges starting with `*` (`*-5`), signed numbers, empty list elements, steps that select a single value, dates that never come (30 February) and a `TZ=` or `CRON_TZ=` prefix (the time zone is `timeZone`). `H` in the minute or hour field (`H`, `H(a-b)`, `H/n`, `H(a-b)/n`) is a value HKS chooses from the project and the CronJob's name, to spread CronJobs over the hour or day: Kubernetes gets the plain expression (`expandedSchedule`). Use `/api/v1/schedules/preview` to check one and see its next runs.
          * @example 0 3 * * *
@@ -2871,7 +2921,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description One-off overrides for this run; none: the CronJob as configured. */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["RunOverrides"];
+            };
+        };
         responses: {
             /** @description The run just started. */
             201: {
@@ -2882,7 +2937,15 @@ export interface operations {
                     "application/json": components["schemas"]["Run"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description Invalid overrides, each problem with its field path (`command.argv`, `env[0].name`, `timeoutSeconds`); nothing was started. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             /** @description No such project or CronJob (`not_found`). */
             404: {
@@ -2902,8 +2965,67 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description The tenant's cluster refused the Job (`cluster_rejected`). */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /** @description The application's (or CronJob's) name. */
+                name: string;
+                /** @description The run's name (its Job's), as listed by the runs of the CronJob. */
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancel is asked; the run ends as `Cancelled` once its pods stopped. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project, CronJob or run (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The run has already ended: there is nothing to cancel (`conflict`). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

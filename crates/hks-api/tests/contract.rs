@@ -253,6 +253,8 @@ struct Op {
     params: Vec<Value>,
     /// The request body's media type object (`application/json`).
     body: Option<Value>,
+    /// Whether the document says the body must be sent (`required`).
+    body_required: bool,
     /// The security schemes any of which the operation accepts.
     schemes: Vec<String>,
     responses: Map<String, Value>,
@@ -355,6 +357,10 @@ impl Contract {
                     body: op
                         .pointer("/requestBody/content/application~1json")
                         .cloned(),
+                    body_required: op
+                        .pointer("/requestBody/required")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                     schemes,
                     responses: op["responses"].as_object().unwrap().clone(),
                 });
@@ -929,7 +935,13 @@ impl Contract {
                 r.body = Some(bytes);
                 r
             };
-            out.push(v("an empty body", raw(Vec::new()), Expect::Refused));
+            // An optional body may be left out; a required one may not.
+            let empty = if op.body_required {
+                Expect::Refused
+            } else {
+                Expect::Success
+            };
+            out.push(v("an empty body", raw(Vec::new()), empty));
             out.push(v(
                 "a body that is not JSON",
                 raw(b"{".to_vec()),

@@ -15,7 +15,7 @@
 use hks_core::formats;
 use hks_core::manifest;
 use hks_core::run::Run;
-use hks_core::spec::{ApplicationSpec, ApplicationType, TemplateMode, validate_name};
+use hks_core::spec::{ApplicationSpec, ApplicationType, RunOverrides, TemplateMode, validate_name};
 use hks_core::{Code, Invalid};
 use hks_kube::{Kind, Object, ObjectKey};
 use hks_store::{Application, Principal, Project};
@@ -306,20 +306,66 @@ pub async fn delete_application(
     Ok(())
 }
 
+/// Cancels a run that has not ended ([`hks_kube::Gateway::cancel_run`]):
+/// Kubernetes stops its pods and the run ends as `Cancelled`, with who
+/// cancelled it. A run that has ended, in the cluster or only in HKS's
+/// history, is a conflict that says so; an unknown run is not found.
+pub async fn cancel_run(
+    app: &App,
+    principal: &Principal,
+    project: &Project,
+    name: &str,
+    run_name: &str,
+) -> Result<Run, AppError> {
+    tenancy::application(app, project, name, Some(ApplicationType::Cronjob)).await?;
+    let scope = Scope::of(app, principal).await?;
+    let who = format!("{}/{}", principal.tenant_name, principal.token_name);
+    let ended = |run: &Run| {
+        AppError::Conflict(format!(
+            "run '{run_name}' has already ended ({:?}): there is nothing to cancel",
+            run.result
+        ))
+    };
+    match app
+        .gateway()
+        .cancel_run(scope.cluster(), &project.namespace, name, run_name, &who)
+        .await
+    {
+        Ok(hks_kube::CancelOutcome::Requested(run)) => {
+            info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, run = %run_name, "Cancelled a run.");
+            Ok(run)
+        }
+        Ok(hks_kube::CancelOutcome::AlreadyEnded(run)) => Err(ended(&run)),
+        // Kubernetes no longer has the Job: a run HKS recorded has ended.
+        Err(hks_kube::KubeError::NotFound) => {
+            match app.store().run(&project.id, name, run_name).await? {
+                Some(run) => Err(ended(&run)),
+                None => Err(AppError::NotFound("run")),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Run now: a Job from the CronJob's full jobTemplate, marked manual with
-/// who started it.
+/// who started it, with one run's overrides (checked as the CronJob's own
+/// fields are; nothing starts when they are invalid).
 pub async fn run_now(
     app: &App,
     principal: &Principal,
     project: &Project,
     name: &str,
+    overrides: &RunOverrides,
 ) -> Result<Run, AppError> {
-    tenancy::application(app, project, name, Some(ApplicationType::Cronjob)).await?;
+    let cronjob = tenancy::application(app, project, name, Some(ApplicationType::Cronjob)).await?;
+    let calls_function =
+        matches!(&cronjob.spec, ApplicationSpec::Cronjob(c) if c.function.is_some());
+    hks_core::spec::validate_overrides(overrides, calls_function)?;
     let scope = Scope::of(app, principal).await?;
     let who = format!("{}/{}", principal.tenant_name, principal.token_name);
     let run = app
         .gateway()
-        .run_now(scope.cluster(), &project.namespace, name, &who)
+        .run_now_with(scope.cluster(), &project.namespace, name, &who, overrides)
         .await
         .map_err(|e| match e {
             // Stored but not in the cluster (deleted by hand): the reconciler re-applies it.
@@ -328,6 +374,6 @@ pub async fn run_now(
             )),
             other => other.into(),
         })?;
-    info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, run = %run.name, "Started a manual run.");
+    info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, run = %run.name, overridden = !overrides.is_empty(), "Started a manual run.");
     Ok(run)
 }

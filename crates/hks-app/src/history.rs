@@ -272,6 +272,8 @@ mod tests {
             start_delay_seconds: None,
             start_delay: None,
             in_cluster: true,
+            cancelled_by: None,
+            overrides: None,
         }
     }
 

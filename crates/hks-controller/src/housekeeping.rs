@@ -412,6 +412,8 @@ mod tests {
                 start_delay_seconds: None,
                 start_delay: None,
                 in_cluster: false,
+                cancelled_by: None,
+                overrides: None,
             };
             store.record_run(&project.id, "every", &run).await.unwrap();
         }

@@ -32,6 +32,7 @@ pub fn ended(run: &Run) {
         RunResult::Failed => "failed",
         RunResult::Suspended => "suspended",
         RunResult::Missed => "missed",
+        RunResult::Cancelled => "cancelled",
     };
     let trigger = match run.trigger {
         Trigger::Scheduled => "scheduled",

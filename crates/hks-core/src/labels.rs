@@ -18,6 +18,10 @@ pub const LABEL_TYPE: &str = "hks.dev/type";
 pub const LABEL_TRIGGER: &str = "hks.dev/trigger";
 /// Who started a manual run.
 pub const ANNOTATION_TRIGGERED_BY: &str = "hks.dev/triggered-by";
+/// Who cancelled a run (HKS sets it with the Job's time limit cut short).
+pub const ANNOTATION_CANCELLED_BY: &str = "hks.dev/cancelled-by";
+/// A manual run's one-off overrides, as JSON (`spec::RunOverrides`).
+pub const ANNOTATION_OVERRIDES: &str = "hks.dev/overrides";
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "hks";
 /// The annotation `kubectl create job --from=cronjob/...` sets.

@@ -33,10 +33,10 @@ use crate::container::{EnvVar, ResourceList, Resources, Security};
 use crate::formats;
 use crate::invoke::{self, Invocation};
 use crate::labels::{
-    ANNOTATION_INSTANTIATE, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION, LABEL_INSTALLATION,
-    LABEL_JOB_NAME, LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TRIGGER, MANAGED_BY,
+    ANNOTATION_INSTANTIATE, ANNOTATION_OVERRIDES, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION,
+    LABEL_INSTALLATION, LABEL_JOB_NAME, LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TRIGGER, MANAGED_BY,
 };
-use crate::spec::{ContainerSource, CronJobSpec, StatelessSpec};
+use crate::spec::{ContainerSource, CronJobSpec, RunOverrides, StatelessSpec};
 
 /// Re-exported because callers outside this crate know the finalizer as
 /// part of what a manifest is.
@@ -437,6 +437,53 @@ pub enum ManualJobError {
 /// The longest Job name: Job names become the value of the
 /// `batch.kubernetes.io/job-name` label.
 pub const MAX_JOB_NAME: usize = 63;
+
+/// A Run now Job with one run's overrides applied (nothing changes when
+/// they are empty): the first container's command (arguments cleared) and
+/// environment (a name it has gets the new value, others are added), the
+/// Job's `activeDeadlineSeconds`, and the overrides themselves as JSON in
+/// [`crate::labels::ANNOTATION_OVERRIDES`], from which the run reads them.
+/// Validation ([`crate::spec::validate_overrides`]) comes first.
+pub fn with_overrides(mut job: Job, overrides: &RunOverrides) -> Job {
+    if overrides.is_empty() {
+        return job;
+    }
+    if let Ok(text) = serde_json::to_string(overrides) {
+        job.metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert(ANNOTATION_OVERRIDES.to_owned(), text);
+    }
+    let Some(spec) = job.spec.as_mut() else {
+        return job;
+    };
+    if let Some(t) = overrides.timeout_seconds {
+        spec.active_deadline_seconds = Some(i64::from(t));
+    }
+    let Some(container) = spec
+        .template
+        .spec
+        .as_mut()
+        .and_then(|p| p.containers.first_mut())
+    else {
+        return job;
+    };
+    if let Some(cmd) = &overrides.command {
+        container.command = Some(cmd.effective());
+        container.args = None;
+    }
+    if !overrides.env.is_empty() {
+        let vars = container.env.get_or_insert_with(Vec::new);
+        for v in &overrides.env {
+            let new = env_var(v);
+            match vars.iter_mut().find(|old| old.name == v.name) {
+                Some(old) => *old = new,
+                None => vars.push(new),
+            }
+        }
+    }
+    job
+}
 
 /// A Run now Job, built as `kubectl create job --from=cronjob/<name>` does:
 /// the CronJob's whole `jobTemplate` (labels, annotations and spec, so
@@ -858,6 +905,70 @@ mod tests {
         insta::assert_yaml_snapshot!(
             manual_job(&cj, "7f3a9c21b0de", "token:ci-bot", "k3x9q2").unwrap()
         );
+    }
+
+    #[test]
+    fn overrides_change_the_command_env_and_time_limit_of_one_run() {
+        let spec = report();
+        let mut cj = cronjob(
+            &placement(),
+            "nightly-report",
+            &spec,
+            &spec.resolve(Some(&web())).unwrap(),
+        );
+        cj.metadata.uid = Some("u".into());
+        let plain = manual_job(&cj, "7f3a9c21b0de", "someone", "abc").unwrap();
+        assert_eq!(
+            with_overrides(plain.clone(), &RunOverrides::default()),
+            plain,
+            "no overrides, no change"
+        );
+        let overrides: RunOverrides = serde_json::from_value(serde_json::json!({
+            "command": {"argv": ["echo $MODE $EXTRA"], "shell": true},
+            "env": [{"name": "MODE", "value": "once"}, {"name": "EXTRA", "secret": {"name": "s", "key": "k"}}],
+            "timeoutSeconds": 60
+        }))
+        .unwrap();
+        let job = with_overrides(plain.clone(), &overrides);
+        let spec = job.spec.as_ref().unwrap();
+        assert_eq!(spec.active_deadline_seconds, Some(60));
+        let c = &spec.template.spec.as_ref().unwrap().containers[0];
+        assert_eq!(
+            c.command.as_deref(),
+            Some(
+                &[
+                    "sh".to_owned(),
+                    "-c".to_owned(),
+                    "echo $MODE $EXTRA".to_owned()
+                ][..]
+            )
+        );
+        assert_eq!(c.args, None);
+        let env = c.env.as_ref().unwrap();
+        let before = plain
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers[0]
+            .env
+            .as_ref()
+            .unwrap();
+        // MODE is replaced in place, EXTRA added (a reference, not a value).
+        assert_eq!(env.len(), before.len() + 1);
+        let mode = env.iter().filter(|v| v.name == "MODE").collect::<Vec<_>>();
+        assert_eq!(mode.len(), 1);
+        assert_eq!(mode[0].value.as_deref(), Some("once"));
+        let extra = env.iter().find(|v| v.name == "EXTRA").unwrap();
+        assert_eq!(extra.value, None);
+        assert!(extra.value_from.is_some());
+        // The run reads them back from the Job.
+        let run = crate::run::run(&job, &[]);
+        assert_eq!(run.overrides.as_ref(), Some(&overrides));
+        assert_eq!(crate::run::run(&plain, &[]).overrides, None);
     }
 
     #[test]

@@ -8,9 +8,11 @@ use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::spec::RunOverrides;
+
 use crate::labels::{
-    ANNOTATION_INSTANTIATE, ANNOTATION_SCHEDULED_TIMESTAMP, ANNOTATION_TRIGGERED_BY,
-    LABEL_CONTROLLER_UID, LABEL_TRIGGER,
+    ANNOTATION_CANCELLED_BY, ANNOTATION_INSTANTIATE, ANNOTATION_OVERRIDES,
+    ANNOTATION_SCHEDULED_TIMESTAMP, ANNOTATION_TRIGGERED_BY, LABEL_CONTROLLER_UID, LABEL_TRIGGER,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -33,12 +35,18 @@ pub enum RunResult {
     /// A scheduled time that started no Job before its starting deadline
     /// (controller or cluster down, or Forbid with a run still going).
     Missed,
+    /// Stopped by a user (`cancelledBy`): neither a failure nor a success
+    /// for alerts.
+    Cancelled,
 }
 
 impl RunResult {
     /// Whether the run has ended (or never will start).
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Missed)
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Missed | Self::Cancelled
+        )
     }
 }
 
@@ -87,6 +95,13 @@ pub struct Run {
     /// and the run, with its logs, is served from HKS's run history.
     #[serde(default = "yes")]
     pub in_cluster: bool,
+    /// Who cancelled the run (set as soon as it was asked; the result is
+    /// `Cancelled` once Kubernetes stopped it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<String>,
+    /// What a manual run changed for itself (Run now with overrides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<RunOverrides>,
 }
 
 fn yes() -> bool {
@@ -304,6 +319,17 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
                 .or_else(|| s.parse::<Timestamp>().ok())
         });
     let created_at = meta.creation_timestamp.as_ref().map(|t| t.0);
+    // A cancel cuts the Job's time limit short: the Job fails with
+    // DeadlineExceeded, which here is the user's cancel, not a failure.
+    let cancelled_by = annotations.and_then(|a| a.get(ANNOTATION_CANCELLED_BY).cloned());
+    let (result, reason, message) = match (&cancelled_by, result) {
+        (Some(who), RunResult::Failed) => (
+            RunResult::Cancelled,
+            Some("Cancelled".to_owned()),
+            Some(format!("cancelled by {who}")),
+        ),
+        _ => (result, reason, message),
+    };
     let delay = match (scheduled_at, created_at, attempts.first()) {
         (Some(s), Some(c), Some(a)) if !manual => a
             .container_started_at
@@ -335,6 +361,12 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
         start_delay_seconds: delay.map(|d| d.0),
         start_delay: delay.map(|d| d.1),
         in_cluster: true,
+        cancelled_by,
+        // What HKS wrote when it created the Job; anything else there is ignored.
+        overrides: annotations
+            .and_then(|a| a.get(ANNOTATION_OVERRIDES))
+            .and_then(|text| serde_json::from_str::<RunOverrides>(text).ok())
+            .filter(|o| !o.is_empty()),
     }
 }
 
@@ -392,6 +424,8 @@ pub fn run_from_pods(job_name: &str, pods: &[&Pod]) -> Run {
         start_delay_seconds: None,
         start_delay: None,
         in_cluster: false,
+        cancelled_by: None,
+        overrides: None,
     }
 }
 
@@ -420,6 +454,8 @@ pub fn missed_run(scheduled: Timestamp, reason: Option<String>, message: String)
         start_delay_seconds: None,
         start_delay: None,
         in_cluster: false,
+        cancelled_by: None,
+        overrides: None,
     }
 }
 

@@ -415,6 +415,99 @@ pub fn validate_application(name: &str, spec: &ApplicationSpec) -> Result<(), In
     p.finish()
 }
 
+/// The command of a CronJob, or of one run's overrides.
+fn command(p: &mut Problems, path: &str, cmd: &CommandOverride) {
+    let field = at(path, "argv");
+    if cmd.argv.is_empty() {
+        p.push(
+            &field,
+            Code::EmptyCommand,
+            "must have at least one element",
+            Some("to keep the template's command, leave `command` out"),
+        );
+    } else if cmd.shell && cmd.argv.len() != 1 {
+        p.push(
+            &field,
+            Code::ShellScriptSplit,
+            "in shell mode, `argv` holds exactly one string: the script run by `sh -c`",
+            Some("join the command line into one string, for example [\"echo start && ./run.sh\"]"),
+        );
+    } else {
+        argv(p, &field, &cmd.argv, cmd.shell);
+    }
+}
+
+/// A run's time limit (`activeDeadlineSeconds`).
+fn timeout(p: &mut Problems, field: &str, seconds: u32) {
+    if seconds == 0 || seconds > 7 * 24 * 3600 {
+        p.push(
+            field,
+            Code::OutOfRange,
+            "must be between 1 second and 7 days (604800)",
+            None,
+        );
+    }
+}
+
+/// One-off changes to a single run, made with Run now: the Job is the
+/// CronJob's jobTemplate with these applied, and the run records them
+/// (its Job carries them, [`crate::labels::ANNOTATION_OVERRIDES`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunOverrides {
+    /// Replaces the container's command and arguments for this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandOverride>,
+    /// Added to the container's environment; a name it already has gets
+    /// this value (or Secret reference) instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+    /// Replaces the CronJob's `timeoutSeconds` for this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 604800)]
+    pub timeout_seconds: Option<u32>,
+}
+
+impl RunOverrides {
+    pub fn is_empty(&self) -> bool {
+        self.command.is_none() && self.env.is_empty() && self.timeout_seconds.is_none()
+    }
+}
+
+/// Checks a run's overrides exactly as the same fields of a CronJob are
+/// checked; field paths are the request body's (`command.argv`,
+/// `env[0].name`, `timeoutSeconds`). A CronJob that calls a Function runs
+/// HKS's HTTP client: its command and environment cannot be overridden.
+pub fn validate_overrides(o: &RunOverrides, calls_function: bool) -> Result<(), Invalid> {
+    let mut p = Problems::new();
+    if let Some(cmd) = &o.command {
+        if calls_function {
+            p.push(
+                "command",
+                Code::ConflictingFields,
+                "this CronJob calls a Function: HKS runs its HTTP client, whose command cannot be replaced",
+                Some("change the call (method, body, headers) by editing the CronJob"),
+            );
+        } else {
+            command(&mut p, "command", cmd);
+        }
+    }
+    if calls_function && !o.env.is_empty() {
+        p.push(
+            "env",
+            Code::ConflictingFields,
+            "this CronJob calls a Function: HKS runs its HTTP client, whose environment cannot be changed",
+            None,
+        );
+    } else {
+        env(&mut p, "env", &o.env);
+    }
+    if let Some(t) = o.timeout_seconds {
+        timeout(&mut p, "timeoutSeconds", t);
+    }
+    p.finish()
+}
+
 fn validate_stateless(p: &mut Problems, path: &str, s: &StatelessSpec) {
     image(p, &at(path, "image"), &s.image);
     argv(p, &at(path, "command"), &s.command, false);
@@ -501,24 +594,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
         (None, Some(i), None) => image(p, &at(path, "image"), i),
     }
     if let Some(cmd) = &c.command {
-        let field = at(path, "command.argv");
-        if cmd.argv.is_empty() {
-            p.push(
-                &field,
-                Code::EmptyCommand,
-                "must have at least one element",
-                Some("to keep the template's command, leave `command` out"),
-            );
-        } else if cmd.shell && cmd.argv.len() != 1 {
-            p.push(
-                &field,
-                Code::ShellScriptSplit,
-                "in shell mode, `argv` holds exactly one string: the script run by `sh -c`",
-                Some("join the command line into one string, for example [\"echo start && ./run.sh\"]"),
-            );
-        } else {
-            argv(p, &field, &cmd.argv, cmd.shell);
-        }
+        command(p, &at(path, "command"), cmd);
     }
     env(p, &at(path, "env"), &c.env);
     if let Some(r) = &c.resources {
@@ -551,14 +627,7 @@ fn validate_cronjob(p: &mut Problems, path: &str, c: &CronJobSpec) {
             );
         }
     }
-    if c.timeout_seconds == 0 || c.timeout_seconds > 7 * 24 * 3600 {
-        p.push(
-            at(path, "timeoutSeconds"),
-            Code::OutOfRange,
-            "must be between 1 second and 7 days (604800)",
-            None,
-        );
-    }
+    timeout(p, &at(path, "timeoutSeconds"), c.timeout_seconds);
     if c.retries > 20 {
         p.push(
             at(path, "retries"),
@@ -795,6 +864,49 @@ fn resources(p: &mut Problems, field: &str, r: &Resources) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn run_overrides_are_checked_as_the_cronjobs_own_fields() {
+        let o: RunOverrides = serde_json::from_value(serde_json::json!({
+            "command": {"argv": ["a", "b"], "shell": true},
+            "env": [{"name": "1BAD", "value": "x"}, {"name": "OK", "value": "a\u{0}b"}],
+            "timeoutSeconds": 0
+        }))
+        .unwrap();
+        let fields: Vec<String> = validate_overrides(&o, false)
+            .unwrap_err()
+            .problems
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "command.argv",
+                "env[0].name",
+                "env[1].value",
+                "timeoutSeconds"
+            ]
+        );
+        assert!(validate_overrides(&RunOverrides::default(), false).is_ok());
+        // A CronJob that calls a Function keeps its HTTP client's command and env.
+        let o: RunOverrides = serde_json::from_value(serde_json::json!({
+            "command": {"argv": ["sh"]}, "env": [{"name": "A", "value": "1"}], "timeoutSeconds": 30
+        }))
+        .unwrap();
+        let fields: Vec<String> = validate_overrides(&o, true)
+            .unwrap_err()
+            .problems
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
+        assert_eq!(fields, ["command", "env"]);
+        let timeout_only = RunOverrides {
+            timeout_seconds: Some(30),
+            ..RunOverrides::default()
+        };
+        assert!(validate_overrides(&timeout_only, true).is_ok());
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -55,6 +55,7 @@ use hks_core::labels::{
 use hks_core::logtext::{self, LossyDecoder};
 use hks_core::manifest::manual_job;
 use hks_core::run::{Run, RunResult, run, sort_newest_first};
+use hks_core::spec::RunOverrides;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobCondition, JobStatus};
 use k8s_openapi::api::core::v1::{
@@ -64,8 +65,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 use crate::{
-    Applied, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, LogTail, Object, ObjectKey,
-    Observed, ObservedCronJob, RunObject, TenantCluster, read_within_total,
+    Applied, CancelOutcome, ClusterRun, CronJobEvent, Gateway, KubeError, LogOptions, LogTail,
+    Object, ObjectKey, Observed, ObservedCronJob, RunObject, TenantCluster, read_within_total,
 };
 
 /// The Job controller's finalizer on the pods it tracks.
@@ -1043,12 +1044,13 @@ impl Gateway for FakeGateway {
         Ok(observed)
     }
 
-    async fn run_now(
+    async fn run_now_with(
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
         cronjob: &str,
         triggered_by: &str,
+        overrides: &RunOverrides,
     ) -> Result<Run, KubeError> {
         self.enter(cluster.tenant_id).await?;
         let mut c = self.cluster();
@@ -1062,6 +1064,7 @@ impl Gateway for FakeGateway {
                 reason: "Invalid".into(),
                 message: e.to_string(),
             })?;
+        job = hks_core::manifest::with_overrides(job, overrides);
         job.metadata.uid = Some(format!("uid-job-{serial}"));
         job.metadata.creation_timestamp = time(Timestamp::now());
         let name = job.metadata.name.clone().unwrap_or_default();
@@ -1069,6 +1072,62 @@ impl Gateway for FakeGateway {
         c.jobs.insert(key(cluster.tenant_id, namespace, &name), job);
         self.changed();
         Ok(created)
+    }
+
+    async fn cancel_run(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run_name: &str,
+        cancelled_by: &str,
+    ) -> Result<CancelOutcome, KubeError> {
+        self.enter(cluster.tenant_id).await?;
+        let now = Timestamp::now();
+        let mut c = self.cluster();
+        let k = key(cluster.tenant_id, namespace, run_name);
+        let job = c.jobs.get_mut(&k).ok_or(KubeError::NotFound)?;
+        if job
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(LABEL_APPLICATION))
+            .map(String::as_str)
+            != Some(cronjob)
+        {
+            return Err(KubeError::NotFound);
+        }
+        let before = run(job, &[]);
+        if before.result.is_final() {
+            return Ok(CancelOutcome::AlreadyEnded(before));
+        }
+        job.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(
+                hks_core::labels::ANNOTATION_CANCELLED_BY.to_owned(),
+                cancelled_by.to_owned(),
+            );
+        if let Some(spec) = job.spec.as_mut() {
+            spec.active_deadline_seconds = Some(1);
+        }
+        // As the Job controller does a second later: the deadline is past.
+        let message = "Job was active longer than specified deadline";
+        let condition = |kind: &str| JobCondition {
+            type_: kind.to_owned(),
+            status: "True".into(),
+            reason: Some("DeadlineExceeded".into()),
+            message: Some(message.into()),
+            last_transition_time: time(now),
+            last_probe_time: time(now),
+        };
+        let status = job.status.get_or_insert_with(JobStatus::default);
+        status.active = Some(0);
+        status.conditions = Some(vec![condition("FailureTarget"), condition("Failed")]);
+        let requested = run(job, &[]);
+        drop(c);
+        self.changed();
+        Ok(CancelOutcome::Requested(requested))
     }
 
     async fn logs(

@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use hks_core::labels::{LABEL_INSTALLATION, LABEL_TENANT};
 use hks_core::run::Run;
+use hks_core::spec::RunOverrides;
 use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
@@ -427,6 +428,15 @@ pub struct CronJobEvent {
     pub last_seen: Option<jiff::Timestamp>,
 }
 
+/// What [`Gateway::cancel_run`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The cancel is asked: the run as it is now (its pods are stopping).
+    Requested(Run),
+    /// The run had ended already: nothing was changed.
+    AlreadyEnded(Run),
+}
+
 /// Which kind of object [`Gateway::set_finalizer`] acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunObject {
@@ -484,7 +494,43 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         namespace: &str,
         cronjob: &str,
         triggered_by: &str,
+    ) -> Result<Run, KubeError> {
+        self.run_now_with(
+            cluster,
+            namespace,
+            cronjob,
+            triggered_by,
+            &RunOverrides::default(),
+        )
+        .await
+    }
+
+    /// Run now with one run's overrides, already validated
+    /// ([`hks_core::manifest::with_overrides`]).
+    async fn run_now_with(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        triggered_by: &str,
+        overrides: &RunOverrides,
     ) -> Result<Run, KubeError>;
+
+    /// Cancels a run that has not ended: marks who cancelled it and cuts
+    /// its Job's time limit (`activeDeadlineSeconds`) to 1 second, so that
+    /// Kubernetes' Job controller stops its pods (with their grace period)
+    /// and fails the Job with `DeadlineExceeded`, which the run reads as
+    /// `Cancelled`; the CronJob's history limits then apply as to any run.
+    /// A run of another CronJob is not found; one that has ended is left
+    /// as it is.
+    async fn cancel_run(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+        cancelled_by: &str,
+    ) -> Result<CancelOutcome, KubeError>;
 
     /// The logs of a run's attempts (pods). A run of another CronJob is not found.
     async fn logs(

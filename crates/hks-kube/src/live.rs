@@ -11,8 +11,9 @@ use futures::stream::BoxStream;
 use futures::{AsyncReadExt, StreamExt, TryStreamExt};
 use hks_core::labels::{LABEL_APPLICATION, LABEL_INSTALLATION};
 use hks_core::logtext::{self, LossyDecoder};
-use hks_core::manifest::manual_job;
+use hks_core::manifest::{manual_job, with_overrides};
 use hks_core::run::{Run, run, sort_newest_first};
+use hks_core::spec::RunOverrides;
 use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::admissionregistration::v1::{
     MutatingAdmissionPolicy, MutatingAdmissionPolicyBinding,
@@ -33,9 +34,9 @@ use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 
 use crate::{
-    Applied, AttemptLog, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind, KubeError,
-    LogOptions, LogTail, MANAGED_SELECTOR, Managed, Object, ObjectKey, Observed, ObservedCronJob,
-    RunObject, TenantCluster, history, read_within_total,
+    Applied, AttemptLog, CancelOutcome, ClusterRun, CronJobEvent, FIELD_MANAGER, Gateway, Kind,
+    KubeError, LogOptions, LogTail, MANAGED_SELECTOR, Managed, Object, ObjectKey, Observed,
+    ObservedCronJob, RunObject, TenantCluster, history, read_within_total,
 };
 
 /// Timeouts for talking to tenant clusters.
@@ -931,12 +932,13 @@ impl Gateway for KubeGateway {
         Ok(observed(&c, namespace, Some(name)))
     }
 
-    async fn run_now(
+    async fn run_now_with(
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
         cronjob: &str,
         triggered_by: &str,
+        overrides: &RunOverrides,
     ) -> Result<Run, KubeError> {
         let c = self.connect(cluster).await?;
         // The CronJob is read from the apiserver, not the cache, so that the
@@ -951,10 +953,39 @@ impl Gateway for KubeGateway {
                 message: e.to_string(),
             }
         })?;
+        let job = with_overrides(job, overrides);
         let created = Api::<Job>::namespaced(c.client.clone(), namespace)
             .create(&PostParams::default(), &job)
             .await?;
         Ok(run(&created, &[]))
+    }
+
+    async fn cancel_run(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run_name: &str,
+        cancelled_by: &str,
+    ) -> Result<CancelOutcome, KubeError> {
+        let c = self.connect(cluster).await?;
+        let api = Api::<Job>::namespaced(c.client.clone(), namespace);
+        let job = api.get(run_name).await?;
+        if job.labels().get(LABEL_APPLICATION).map(String::as_str) != Some(cronjob) {
+            return Err(KubeError::NotFound);
+        }
+        let now = run(&job, &[]);
+        if now.result.is_final() {
+            return Ok(CancelOutcome::AlreadyEnded(now));
+        }
+        let patch = serde_json::json!({
+            "metadata": {"annotations": {hks_core::labels::ANNOTATION_CANCELLED_BY: cancelled_by}},
+            "spec": {"activeDeadlineSeconds": 1},
+        });
+        let patched = api
+            .patch(run_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        Ok(CancelOutcome::Requested(run(&patched, &[])))
     }
 
     async fn logs(

@@ -39,6 +39,7 @@ fn result_name(r: RunResult) -> &'static str {
         RunResult::Failed => "Failed",
         RunResult::Suspended => "Suspended",
         RunResult::Missed => "Missed",
+        RunResult::Cancelled => "Cancelled",
     }
 }
 
@@ -502,6 +503,8 @@ mod tests {
             start_delay_seconds: None,
             start_delay: None,
             in_cluster: true,
+            cancelled_by: None,
+            overrides: None,
         }
     }
 

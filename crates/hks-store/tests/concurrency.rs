@@ -30,6 +30,8 @@ fn run(name: &str, result: RunResult) -> Run {
         start_delay_seconds: None,
         start_delay: None,
         in_cluster: true,
+        cancelled_by: None,
+        overrides: None,
     }
 }
 

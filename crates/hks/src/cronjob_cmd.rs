@@ -33,9 +33,27 @@ pub enum CronJobCommand {
         #[command(flatten)]
         settings: Box<Settings>,
     },
-    /// Run now.
+    /// Run now; the flags change this run only (the run records them).
     Run {
         name: String,
+        /// This run's command, one --command per argument.
+        #[arg(long = "command", num_args = 1.., allow_hyphen_values = true, conflicts_with = "shell")]
+        command: Vec<String>,
+        /// This run's command, run by `sh -c`.
+        #[arg(long)]
+        shell: Option<String>,
+        /// An environment variable for this run, NAME=VALUE or
+        /// NAME=secret:SECRET/KEY (replaces the CronJob's of that name).
+        #[arg(long = "env")]
+        env: Vec<String>,
+        /// Seconds this run may take.
+        #[arg(long)]
+        timeout: Option<u32>,
+    },
+    /// Cancel a run that has not ended (its pods are stopped; it ends as Cancelled).
+    Cancel {
+        name: String,
+        run: String,
     },
     /// The runs of a CronJob, newest first.
     Runs {
@@ -132,6 +150,50 @@ pub struct Settings {
     starting_deadline: Option<u32>,
 }
 
+/// The body of Run now from `hks cronjob run`'s flags: the run's overrides,
+/// or none when no flag was given.
+fn run_overrides(
+    command: &[String],
+    shell: Option<&str>,
+    env: &[String],
+    timeout: Option<u32>,
+) -> anyhow::Result<Option<Value>> {
+    let mut overrides = Map::new();
+    if !command.is_empty() {
+        overrides.insert("command".into(), json!({"argv": command}));
+    }
+    if let Some(s) = shell {
+        overrides.insert("command".into(), json!({"argv": [s], "shell": true}));
+    }
+    if !env.is_empty() {
+        overrides.insert("env".into(), json!(env_vars(env)?));
+    }
+    if let Some(t) = timeout {
+        overrides.insert("timeoutSeconds".into(), json!(t));
+    }
+    Ok((!overrides.is_empty()).then_some(Value::Object(overrides)))
+}
+
+/// `--env` values (NAME=VALUE, NAME=secret:SECRET/KEY) as the API's `env`.
+fn env_vars(env: &[String]) -> anyhow::Result<Vec<Value>> {
+    let mut vars = vec![];
+    for e in env {
+        let (name, value) = e
+            .split_once('=')
+            .with_context(|| format!("--env {e}: expected NAME=VALUE"))?;
+        match value
+            .strip_prefix("secret:")
+            .and_then(|r| r.split_once('/'))
+        {
+            Some((secret, key)) => {
+                vars.push(json!({"name": name, "secret": {"name": secret, "key": key}}))
+            }
+            None => vars.push(json!({"name": name, "value": value})),
+        }
+    }
+    Ok(vars)
+}
+
 impl Settings {
     fn apply(&self, spec: &mut Map<String, Value>) -> anyhow::Result<()> {
         let mut set = |k: &str, v: Value| {
@@ -161,22 +223,7 @@ impl Settings {
             spec.insert("command".into(), json!({"argv": [s], "shell": true}));
         }
         if !self.env.is_empty() {
-            let mut vars = vec![];
-            for e in &self.env {
-                let (name, value) = e
-                    .split_once('=')
-                    .with_context(|| format!("--env {e}: expected NAME=VALUE"))?;
-                match value
-                    .strip_prefix("secret:")
-                    .and_then(|r| r.split_once('/'))
-                {
-                    Some((secret, key)) => {
-                        vars.push(json!({"name": name, "secret": {"name": secret, "key": key}}))
-                    }
-                    None => vars.push(json!({"name": name, "value": value})),
-                }
-            }
-            spec.insert("env".into(), json!(vars));
+            spec.insert("env".into(), json!(env_vars(&self.env)?));
         }
         if let Some(c) = &self.concurrency {
             spec.insert("concurrencyPolicy".into(), json!(c));
@@ -409,11 +456,34 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
                 )
             });
         }
-        CronJobCommand::Run { name } => {
+        CronJobCommand::Run {
+            name,
+            command,
+            shell,
+            env,
+            timeout,
+        } => {
+            let body = run_overrides(&command, shell.as_deref(), &env, timeout)?;
             let r = c
-                .call(Method::POST, &format!("{base}/{name}/runs"), None)
+                .call(Method::POST, &format!("{base}/{name}/runs"), body.as_ref())
                 .await?;
             c.print(&r, |r| println!("Started run {}", cell(&r["name"])));
+        }
+        CronJobCommand::Cancel { name, run } => {
+            let r = c
+                .call(
+                    Method::POST,
+                    &format!("{base}/{name}/runs/{run}/cancel"),
+                    None,
+                )
+                .await?;
+            c.print(&r, |r| {
+                println!(
+                    "Cancelling run {} ({}); it ends as Cancelled once its pods stopped",
+                    cell(&r["name"]),
+                    cell(&r["result"])
+                )
+            });
         }
         CronJobCommand::Runs { name } => {
             let runs = c
@@ -623,6 +693,30 @@ pub async fn app(cmd: AppCommand, project: &str, conn: &Connection) -> anyhow::R
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn run_flags_become_the_runs_overrides() {
+        assert_eq!(run_overrides(&[], None, &[], None).unwrap(), None);
+        let body = run_overrides(
+            &[],
+            Some("echo $A"),
+            &["A=1".into(), "T=secret:api/token".into()],
+            Some(60),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            body,
+            json!({"command": {"argv": ["echo $A"], "shell": true},
+                   "env": [{"name": "A", "value": "1"}, {"name": "T", "secret": {"name": "api", "key": "token"}}],
+                   "timeoutSeconds": 60})
+        );
+        let argv = run_overrides(&["ls".into(), "-l".into()], None, &[], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(argv, json!({"command": {"argv": ["ls", "-l"]}}));
+        assert!(run_overrides(&[], None, &["NOVALUE".into()], None).is_err());
+    }
+
     use super::*;
     use clap::Parser;
 

@@ -139,6 +139,96 @@ async fn a_cronjob_made_through_hks_runs_in_its_tenants_vcluster() {
     .await;
     assert!(log.log.contains('\u{FFFD}'), "{log:?}");
 
+    // Run now with one-off overrides: this run's command and environment
+    // reach the container; the run records them.
+    let overridden: Run = app
+        .post(
+            &format!("{base}/cronjobs/tick/runs"),
+            &token,
+            json!({"command": {"argv": ["echo \"override:$GREETING\""], "shell": true},
+                   "env": [{"name": "GREETING", "value": "hi-once"}], "timeoutSeconds": 60}),
+        )
+        .await
+        .expect_json(StatusCode::CREATED);
+    wait("the overridden run's log", 180, async || {
+        let l = logs(&app, &token, &base, "tick", &overridden.name).await;
+        l.attempts
+            .first()
+            .is_some_and(|a| a.log == "override:hi-once\n")
+            .then_some(())
+    })
+    .await;
+    let recorded = runs(&app, &token, &base, "tick")
+        .await
+        .into_iter()
+        .find(|r| r.name == overridden.name)
+        .unwrap();
+    assert_eq!(recorded.overrides.unwrap().timeout_seconds, Some(60));
+
+    // Cancel a run that would take five minutes: it ends as Cancelled
+    // within 15 s, with who cancelled it, and no pod of it still runs.
+    let long: Run = app
+        .post(
+            &format!("{base}/cronjobs/tick/runs"),
+            &token,
+            json!({"command": {"argv": ["echo started; sleep 300"], "shell": true}}),
+        )
+        .await
+        .expect_json(StatusCode::CREATED);
+    wait("the long run, running", 180, async || {
+        runs(&app, &token, &base, "tick")
+            .await
+            .into_iter()
+            .find(|r| r.name == long.name && r.result == RunResult::Running)
+    })
+    .await;
+    let asked = std::time::Instant::now();
+    let cancelled: Run = app
+        .post(
+            &format!("{base}/cronjobs/tick/runs/{}/cancel", long.name),
+            &token,
+            json!({}),
+        )
+        .await
+        .expect_json(StatusCode::OK);
+    assert!(cancelled.cancelled_by.is_some(), "{cancelled:?}");
+    let virt_pods: Api<Pod> = Api::namespaced(virt.clone(), &ns);
+    wait(
+        "the cancelled run, ended with no pod running",
+        15,
+        async || {
+            let run = runs(&app, &token, &base, "tick")
+                .await
+                .into_iter()
+                .find(|r| r.name == long.name && r.result == RunResult::Cancelled)?;
+            let pods = virt_pods
+                .list(
+                    &ListParams::default()
+                        .labels(&format!("batch.kubernetes.io/job-name={}", long.name)),
+                )
+                .await
+                .ok()?;
+            let running = pods.items.iter().any(|p| {
+                p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                    && p.metadata.deletion_timestamp.is_none()
+            });
+            (!running).then_some(run)
+        },
+    )
+    .await;
+    eprintln!(
+        "measure: cancel to Cancelled in {:.1} s",
+        asked.elapsed().as_secs_f64()
+    );
+    let again = app
+        .post(
+            &format!("{base}/cronjobs/tick/runs/{}/cancel", long.name),
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again}");
+
     // The Job exists only in the virtual cluster; its pod ran on the host
     // in the vCluster's namespace, under its translated name.
     let jobs: Api<Job> = Api::namespaced(virt.clone(), &ns);

@@ -8,6 +8,8 @@ describe('run health', () => {
     expect(runLabel(run({ result: 'Failed', reason: 'OOMKilled', exitCode: 137 }))).toBe('Failed: OOMKilled, exit 137')
     expect(runLabel(run({ result: 'Failed' }))).toBe('Failed')
     expect(runLabel(undefined)).toBe('Never run')
+    expect(runLabel(run({ result: 'Cancelled', cancelledBy: 'acme/ci' }))).toBe('Cancelled by acme/ci')
+    expect(runTone(run({ result: 'Cancelled' }))).toBe('warn')
     expect(runTone(run({ result: 'Running' }))).toBe('busy')
     expect(runTone(undefined)).toBe('idle')
   })

@@ -11,6 +11,7 @@ export function runTone(run: Run | null | undefined): Tone {
     case 'Failed':
       return 'bad'
     case 'Missed':
+    case 'Cancelled':
       return 'warn'
     case 'Running':
     case 'Pending':
@@ -23,6 +24,7 @@ export function runTone(run: Run | null | undefined): Tone {
 /** "Succeeded", "Failed: OOMKilled (exit 137)", "Running", "Never run". */
 export function runLabel(run: Run | null | undefined): string {
   if (!run) return 'Never run'
+  if (run.result === 'Cancelled') return run.cancelledBy ? `Cancelled by ${run.cancelledBy}` : 'Cancelled'
   if (run.result !== 'Failed') return run.result
   const details = [run.reason, run.exitCode !== undefined && run.exitCode !== null ? `exit ${run.exitCode}` : '']
     .filter(Boolean)

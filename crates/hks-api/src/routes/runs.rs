@@ -9,7 +9,7 @@ use futures::StreamExt;
 use hks_app::tenancy::{self, Scope};
 use hks_app::{commands, history};
 use hks_core::run::Run;
-use hks_core::spec::ApplicationType;
+use hks_core::spec::{ApplicationType, RunOverrides};
 use hks_core::{Code, Invalid};
 use hks_kube::LogOptions;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Path, Query, Tenant};
+use crate::extract::{OptionalJsonBody, Path, Query, Tenant};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_runs, run_now))
         .routes(routes!(run_logs))
+        .routes(routes!(cancel_run))
 }
 
 /// The runs of a CronJob, scheduled and manual, newest first.
@@ -43,13 +44,18 @@ pub async fn list_runs(
     Ok(Json(history::runs(&state, &scope, &p, &name).await?))
 }
 
-/// Run now: a Job from the CronJob's full jobTemplate, marked manual with who started it.
+/// Run now: a Job from the CronJob's full jobTemplate, marked manual with who
+/// started it. An optional body changes this run only: its command, its
+/// environment (added, or replaced by name; Secret references stay
+/// references) and its time limit. The run records them (`overrides`).
 #[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/runs", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
+    request_body(content = Option<RunOverrides>, description = "One-off overrides for this run; none: the CronJob as configured."),
     responses(
         (status = 201, body = Run, description = "The run just started.",
             links(
                 ("RunLogs" = (operation_id = "run_logs", parameters(("project" = "$request.path.project"), ("name" = "$request.path.name"), ("run" = "$response.body#/name")))),
             )),
+        (status = 400, body = ErrorBody, description = "Invalid overrides, each problem with its field path (`command.argv`, `env[0].name`, `timeoutSeconds`); nothing was started."),
         (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."),
         (status = 409, body = ErrorBody, description = "The CronJob is not in the cluster right now; it is re-applied within a minute (`conflict`)."),
         (status = 422, body = ErrorBody, description = "The tenant's cluster refused the Job (`cluster_rejected`)."),
@@ -59,10 +65,39 @@ pub async fn run_now(
     tenant: Tenant,
     State(state): State<AppState>,
     Path((project, name)): Path<(String, String)>,
+    OptionalJsonBody(overrides): OptionalJsonBody<RunOverrides>,
 ) -> Result<(StatusCode, Json<Run>)> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
-    let run = commands::run_now(&state, &tenant.principal, &p, &name).await?;
+    let run = commands::run_now(
+        &state,
+        &tenant.principal,
+        &p,
+        &name,
+        &overrides.unwrap_or_default(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Cancel a run that has not ended: Kubernetes stops its pods (with their
+/// grace period) and the run ends as `Cancelled`, with `cancelledBy`. The
+/// reply is the run as it is now, while its pods stop.
+#[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/runs/{run}/cancel", tag = "cronjobs",
+    params(("project" = String, Path), ("name" = String, Path), ("run" = String, Path)),
+    responses(
+        (status = 200, body = Run, description = "The cancel is asked; the run ends as `Cancelled` once its pods stopped."),
+        (status = 404, body = ErrorBody, description = "No such project, CronJob or run (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "The run has already ended: there is nothing to cancel (`conflict`)."),
+        (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`).")),
+    security(("token" = [])))]
+pub async fn cancel_run(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name, run)): Path<(String, String, String)>,
+) -> Result<Json<Run>> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    let run = commands::cancel_run(&state, &tenant.principal, &p, &name, &run).await?;
+    Ok(Json(run))
 }
 
 /// Default cap on the bytes of log returned per attempt.

@@ -406,3 +406,137 @@ async fn followed_logs_end_when_the_server_shuts_down() {
     app.state.shut_down();
     ends(&mut body).await;
 }
+
+/// Run now with one-off overrides: the Job has them, the run records them,
+/// and the CronJob itself is unchanged; invalid overrides are a 400 with
+/// field paths and start nothing; no body is a plain Run now.
+#[tokio::test]
+async fn run_now_with_overrides() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+    let tenant = app.tenant_id("acme").await;
+    let namespace = app
+        .get("/api/v1/projects/shop", &token)
+        .await
+        .json::<ProjectView>()
+        .namespace;
+    let path = "/api/v1/projects/shop/cronjobs/report/runs";
+
+    let bad = app
+        .post(
+            path,
+            &token,
+            json!({"command": {"argv": []}, "env": [{"name": "A B", "value": "x"}], "timeoutSeconds": 0}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    assert_eq!(
+        bad.fields(),
+        ["command.argv", "env[0].name", "timeoutSeconds"],
+        "{bad:?}"
+    );
+    let unknown = app
+        .post(path, &token, json!({"comand": {"argv": ["x"]}}))
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    assert_eq!(unknown.fields(), ["comand"], "{unknown:?}");
+    let runs: Vec<Run> = app.get(path, &token).await.json();
+    assert!(
+        runs.is_empty(),
+        "an invalid request started a run: {runs:?}"
+    );
+
+    let overrides = json!({
+        "command": {"argv": ["echo \"$GREETING\""], "shell": true},
+        "env": [{"name": "GREETING", "value": "hello once"}, {"name": "TOKEN", "secret": {"name": "api", "key": "token"}}],
+        "timeoutSeconds": 120
+    });
+    let run: Run = app
+        .post(path, &token, overrides.clone())
+        .await
+        .expect_json(StatusCode::CREATED);
+    assert_eq!(
+        serde_json::to_value(run.overrides.as_ref().unwrap()).unwrap(),
+        overrides
+    );
+    let job = app.fake.job(&tenant, &namespace, &run.name).unwrap();
+    let spec = job.spec.unwrap();
+    assert_eq!(spec.active_deadline_seconds, Some(120));
+    let container = &spec.template.spec.unwrap().containers[0];
+    assert_eq!(
+        container.command.clone().unwrap(),
+        ["sh", "-c", "echo \"$GREETING\""]
+    );
+    let env = container.env.clone().unwrap();
+    let token_var = env.iter().find(|v| v.name == "TOKEN").unwrap();
+    assert!(token_var.value.is_none() && token_var.value_from.is_some());
+    // Recorded: the runs list shows them.
+    let runs: Vec<Run> = app.get(path, &token).await.json();
+    assert_eq!(runs[0].overrides, run.overrides);
+    // The CronJob is as it was.
+    let cronjob = app.fake_cronjob("report").await.unwrap();
+    let template = crate::common::pod_spec(&cronjob);
+    assert_eq!(
+        template.containers[0].command.clone().unwrap_or_default(),
+        ["/app/report", "--since", "24h"]
+    );
+
+    // No body at all: Run now as configured.
+    let r = app
+        .call(Method::POST, path, Some(&token), None)
+        .await
+        .expect_json::<Run>(StatusCode::CREATED);
+    assert_eq!(r.overrides, None);
+}
+
+/// Cancel: a running run ends as Cancelled with who cancelled it; a run that
+/// has ended is a 409 that says so; an unknown run is a 404.
+#[tokio::test]
+async fn cancel_a_run() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+    let tenant = app.tenant_id("acme").await;
+    let namespace = app
+        .get("/api/v1/projects/shop", &token)
+        .await
+        .json::<ProjectView>()
+        .namespace;
+    let base = "/api/v1/projects/shop/cronjobs/report/runs";
+    let run: Run = app
+        .post(base, &token, json!({}))
+        .await
+        .expect_json(StatusCode::CREATED);
+    app.fake
+        .start_attempt(&tenant, &namespace, &run.name, jiff::Timestamp::now());
+
+    let cancelled: Run = app
+        .post(&format!("{base}/{}/cancel", run.name), &token, json!({}))
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(cancelled.result, RunResult::Cancelled);
+    assert_eq!(cancelled.cancelled_by.as_deref(), Some("acme/ci"));
+    let job = app.fake.job(&tenant, &namespace, &run.name).unwrap();
+    assert_eq!(job.spec.unwrap().active_deadline_seconds, Some(1));
+    let runs: Vec<Run> = app.get(base, &token).await.json();
+    assert_eq!(runs[0].result, RunResult::Cancelled);
+
+    let again = app
+        .post(&format!("{base}/{}/cancel", run.name), &token, json!({}))
+        .await
+        .expect_error(StatusCode::CONFLICT);
+    assert!(again.message.contains("already ended"), "{again:?}");
+    let done: Run = app
+        .post(base, &token, json!({}))
+        .await
+        .expect_json(StatusCode::CREATED);
+    app.fake
+        .finish_run(&tenant, &namespace, &done.name, 0, "ok\n");
+    let ended = app
+        .post(&format!("{base}/{}/cancel", done.name), &token, json!({}))
+        .await
+        .expect_error(StatusCode::CONFLICT);
+    assert!(ended.message.contains("Succeeded"), "{ended:?}");
+    app.post(&format!("{base}/no-such-run/cancel"), &token, json!({}))
+        .await
+        .expect_error(StatusCode::NOT_FOUND);
+}

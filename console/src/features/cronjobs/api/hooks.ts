@@ -49,6 +49,15 @@ export function useRunNow(project: string) {
   })
 }
 
+export function useCancelRun(project: string) {
+  const invalidate = useInvalidate(project)
+  return useMutation({
+    mutationFn: ({ name, run }: { name: string; run: string }) =>
+      api<Run>(`${one(project, name)}/runs/${encodeURIComponent(run)}/cancel`, { method: 'POST' }),
+    onSuccess: invalidate,
+  })
+}
+
 export function useSetSuspended(project: string) {
   const invalidate = useInvalidate(project)
   return useMutation({

@@ -3,7 +3,7 @@ import type { Run } from '../../../api/types'
 import { Badge, Button, ConfirmDialog, ErrorBox, RelativeTime } from '../../../components/ui'
 import { href, navigate } from '../../../router'
 import { AlertsSection } from '../../alerts/components/alert-settings'
-import { useCronJob, useDeleteCronJob, useRunNow, useRuns, useSetSuspended } from '../api/hooks'
+import { useCancelRun, useCronJob, useDeleteCronJob, useRunNow, useRuns, useSetSuspended } from '../api/hooks'
 import { cronJobState, effectiveCommand, formatDuration, runLabel, runTone } from '../run-health'
 import { LogViewer } from './log-viewer'
 
@@ -15,6 +15,8 @@ export function CronJobPage({ project, name }: { project: string; name: string }
   const suspend = useSetSuspended(project)
   const remove = useDeleteCronJob(project)
   const [confirmDelete, setConfirmDelete] = useState(false)
+  const cancel = useCancelRun(project)
+  const [confirmCancel, setConfirmCancel] = useState<string | null>(null)
   const [selected, setSelected] = useState<string | null>(null)
 
   if (cronjob.isPending) return <p className="muted">Loading…</p>
@@ -47,7 +49,7 @@ export function CronJobPage({ project, name }: { project: string; name: string }
           </Button>
         </div>
       </header>
-      <ErrorBox error={runNow.error ?? suspend.error ?? remove.error} />
+      <ErrorBox error={runNow.error ?? suspend.error ?? remove.error ?? cancel.error} />
 
       <dl className="facts">
         <dt>Schedule</dt>
@@ -153,6 +155,11 @@ export function CronJobPage({ project, name }: { project: string; name: string }
                     <Button aria-label={`Show logs of ${r.name}`} onClick={() => setSelected(r.name)}>
                       Logs
                     </Button>
+                    {(r.result === 'Running' || r.result === 'Pending') && !r.cancelledBy && (
+                      <Button aria-label={`Cancel run ${r.name}`} onClick={() => setConfirmCancel(r.name)}>
+                        Cancel
+                      </Button>
+                    )}
                   </td>
                 </tr>
               ))}
@@ -163,6 +170,18 @@ export function CronJobPage({ project, name }: { project: string; name: string }
       {selectedRun && <LogViewer key={selectedRun.name + selectedRun.result} project={project} cronjob={name} run={selectedRun} />}
 
       <AlertsSection project={project} cronjob={name} />
+
+      <ConfirmDialog
+        open={confirmCancel !== null}
+        title={`Cancel run ${confirmCancel ?? ''}?`}
+        confirmLabel="Cancel run"
+        onCancel={() => setConfirmCancel(null)}
+        onConfirm={() => {
+          if (confirmCancel) cancel.mutate({ name, run: confirmCancel }, { onSettled: () => setConfirmCancel(null) })
+        }}
+      >
+        Its pods are stopped now; the run ends as Cancelled.
+      </ConfirmDialog>
 
       <ConfirmDialog
         open={confirmDelete}
