@@ -474,6 +474,11 @@ impl RunOverrides {
     }
 }
 
+/// The most a run's overrides may take as JSON: they are kept on the Job (an
+/// annotation) and in HKS's watch caches with it. A longer set belongs in
+/// the CronJob itself.
+pub const MAX_OVERRIDES_BYTES: usize = 4096;
+
 /// Checks a run's overrides exactly as the same fields of a CronJob are
 /// checked; field paths are the request body's (`command.argv`,
 /// `env[0].name`, `timeoutSeconds`). A CronJob that calls a Function runs
@@ -504,6 +509,15 @@ pub fn validate_overrides(o: &RunOverrides, calls_function: bool) -> Result<(), 
     }
     if let Some(t) = o.timeout_seconds {
         timeout(&mut p, "timeoutSeconds", t);
+    }
+    let size = serde_json::to_string(o).map_or(usize::MAX, |s| s.len());
+    if size > MAX_OVERRIDES_BYTES {
+        p.push(
+            "",
+            Code::OutOfRange,
+            format!("the overrides take {size} bytes as JSON, more than the {MAX_OVERRIDES_BYTES} one run may have"),
+            Some("put a long command or many variables in the CronJob itself"),
+        );
     }
     p.finish()
 }
@@ -905,6 +919,20 @@ mod tests {
             ..RunOverrides::default()
         };
         assert!(validate_overrides(&timeout_only, true).is_ok());
+        // Kept on the Job and in the caches: bounded.
+        let long = RunOverrides {
+            command: Some(CommandOverride {
+                argv: vec!["x".repeat(MAX_OVERRIDES_BYTES)],
+                shell: true,
+            }),
+            ..RunOverrides::default()
+        };
+        let problems = validate_overrides(&long, false).unwrap_err().problems;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].message.contains("bytes as JSON"),
+            "{problems:?}"
+        );
     }
 
     use super::*;

@@ -20,9 +20,10 @@
 use std::collections::BTreeMap;
 
 use hks_core::labels::{
-    ANNOTATION_INSTANTIATE, ANNOTATION_SCHEDULED_TIMESTAMP, ANNOTATION_TRIGGERED_BY,
-    LABEL_APPLICATION, LABEL_CONTROLLER_UID, LABEL_JOB_NAME, LABEL_MANAGED_BY, LABEL_PROJECT,
-    LABEL_TENANT, LABEL_TRIGGER, LABEL_TYPE,
+    ANNOTATION_CANCELLED_BY, ANNOTATION_INSTANTIATE, ANNOTATION_OVERRIDES,
+    ANNOTATION_SCHEDULED_TIMESTAMP, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION,
+    LABEL_CONTROLLER_UID, LABEL_JOB_NAME, LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TENANT,
+    LABEL_TRIGGER, LABEL_TYPE,
 };
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
@@ -47,11 +48,18 @@ pub const ANNOTATIONS: &[&str] = &[
     ANNOTATION_TRIGGERED_BY,
     ANNOTATION_INSTANTIATE,
     ANNOTATION_SCHEDULED_TIMESTAMP,
+    ANNOTATION_CANCELLED_BY,
+    ANNOTATION_OVERRIDES,
 ];
 
 /// The longest label or annotation value kept (Kubernetes allows 63 bytes
 /// for a label value; what HKS's annotations hold is short).
 pub const MAX_VALUE: usize = 256;
+
+/// The longest overrides annotation kept: the most a run's overrides may
+/// take ([`hks_core::spec::MAX_OVERRIDES_BYTES`]); one cut shorter is not
+/// read (its JSON is broken), as one a tenant wrote would be.
+pub const MAX_OVERRIDES_VALUE: usize = hks_core::spec::MAX_OVERRIDES_BYTES;
 
 /// The longest status message kept.
 pub const MAX_MESSAGE: usize = 4096;
@@ -136,8 +144,13 @@ fn metadata(m: &mut ObjectMeta) {
 fn only(map: &mut Option<BTreeMap<String, String>>, keys: &[&str]) {
     if let Some(m) = map.as_mut() {
         m.retain(|k, _| keys.contains(&k.as_str()));
-        for v in m.values_mut() {
-            cap(v, MAX_VALUE);
+        for (k, v) in m.iter_mut() {
+            let limit = if k == ANNOTATION_OVERRIDES {
+                MAX_OVERRIDES_VALUE
+            } else {
+                MAX_VALUE
+            };
+            cap(v, limit);
         }
         if m.is_empty() {
             *map = None;
@@ -389,6 +402,32 @@ mod tests {
         assert!(annotations[ANNOTATION_TRIGGERED_BY].len() <= MAX_VALUE);
         assert!(annotations[ANNOTATION_TRIGGERED_BY].starts_with('é'));
         assert!(size(&t) < 64 * 1024, "{}", size(&t));
+    }
+
+    #[test]
+    fn a_runs_overrides_and_who_cancelled_it_stay_whole_within_their_bound() {
+        let mut pod = pod();
+        let overrides = format!(
+            r#"{{"command":{{"argv":["{}"],"shell":true}}}}"#,
+            "y".repeat(hks_core::spec::MAX_OVERRIDES_BYTES - 64)
+        );
+        let a = pod.metadata.annotations.get_or_insert_default();
+        a.insert(ANNOTATION_OVERRIDES.into(), overrides.clone());
+        a.insert(ANNOTATION_CANCELLED_BY.into(), "acme/ci".into());
+        let t = trimmed(pod);
+        let annotations = t.metadata.annotations.as_ref().unwrap();
+        assert_eq!(annotations[ANNOTATION_OVERRIDES], overrides);
+        assert_eq!(annotations[ANNOTATION_CANCELLED_BY], "acme/ci");
+        let mut pod = self::pod();
+        pod.metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(ANNOTATION_OVERRIDES.into(), "z".repeat(1 << 20));
+        let t = trimmed(pod);
+        assert_eq!(
+            t.metadata.annotations.as_ref().unwrap()[ANNOTATION_OVERRIDES].len(),
+            MAX_OVERRIDES_VALUE
+        );
     }
 
     #[test]
