@@ -75,6 +75,23 @@ const FINALIZER_JOB_TRACKING: &str = "batch.kubernetes.io/job-tracking";
 /// A namespaced object of a tenant's cluster: (tenant id, namespace, name).
 type Key = (String, String, String);
 
+/// A Job condition that is true since `at`, as the Job controller sets it.
+fn job_condition(
+    kind: &str,
+    reason: Option<&str>,
+    message: Option<&str>,
+    at: Timestamp,
+) -> JobCondition {
+    JobCondition {
+        type_: kind.to_owned(),
+        status: "True".into(),
+        reason: reason.map(str::to_owned),
+        message: message.map(str::to_owned),
+        last_transition_time: time(at),
+        last_probe_time: time(at),
+    }
+}
+
 fn key(tenant_id: &str, namespace: &str, name: &str) -> Key {
     (tenant_id.to_owned(), namespace.to_owned(), name.to_owned())
 }
@@ -711,13 +728,8 @@ impl FakeGateway {
             .pods_of(&k)
             .last()
             .is_some_and(|(_, p)| pod_phase(p) == Some("Succeeded"));
-        let condition = |kind: &str, reason: Option<&str>, message: Option<&str>| JobCondition {
-            type_: kind.to_owned(),
-            status: "True".into(),
-            reason: reason.map(str::to_owned),
-            message: message.map(str::to_owned),
-            last_transition_time: time(at),
-            last_probe_time: time(at),
+        let condition = |kind: &str, reason: Option<&str>, message: Option<&str>| {
+            job_condition(kind, reason, message, at)
         };
         let status = cluster
             .job_mut(&k)
@@ -865,14 +877,7 @@ impl FakeGateway {
         let c = self.cluster();
         let k = key(cluster.tenant_id, namespace, run);
         let job = c.jobs.get(&k).ok_or(KubeError::NotFound)?;
-        if job
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LABEL_APPLICATION))
-            .map(String::as_str)
-            != Some(cronjob)
-        {
+        if !crate::of_cronjob(&job.metadata, cronjob) {
             return Err(KubeError::NotFound);
         }
         Ok(c.pods_of(&k)
@@ -1087,14 +1092,7 @@ impl Gateway for FakeGateway {
         let mut c = self.cluster();
         let k = key(cluster.tenant_id, namespace, run_name);
         let job = c.jobs.get_mut(&k).ok_or(KubeError::NotFound)?;
-        if job
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(LABEL_APPLICATION))
-            .map(String::as_str)
-            != Some(cronjob)
-        {
+        if !crate::of_cronjob(&job.metadata, cronjob) {
             return Err(KubeError::NotFound);
         }
         let before = run(job, &[]);
@@ -1113,14 +1111,8 @@ impl Gateway for FakeGateway {
         }
         // As the Job controller does a second later: the deadline is past.
         let message = "Job was active longer than specified deadline";
-        let condition = |kind: &str| JobCondition {
-            type_: kind.to_owned(),
-            status: "True".into(),
-            reason: Some("DeadlineExceeded".into()),
-            message: Some(message.into()),
-            last_transition_time: time(now),
-            last_probe_time: time(now),
-        };
+        let condition =
+            |kind: &str| job_condition(kind, Some("DeadlineExceeded"), Some(message), now);
         let status = job.status.get_or_insert_with(JobStatus::default);
         status.active = Some(0);
         status.conditions = Some(vec![condition("FailureTarget"), condition("Failed")]);
@@ -1402,21 +1394,15 @@ impl Gateway for FakeGateway {
         self.enter(cluster.tenant_id).await?;
         let c = self.cluster();
         let here = |(t, ns, _): &Key| t == cluster.tenant_id && ns == namespace;
-        let of_cronjob = |labels: &Option<BTreeMap<String, String>>| {
-            labels
-                .as_ref()
-                .and_then(|l| l.get(hks_core::labels::LABEL_APPLICATION))
-                .is_some_and(|a| a == cronjob)
-        };
         let mut names: Vec<String> = c
             .jobs
             .iter()
-            .filter(|(k, j)| here(k) && of_cronjob(&j.metadata.labels))
+            .filter(|(k, j)| here(k) && crate::of_cronjob(&j.metadata, cronjob))
             .map(|((_, _, name), _)| name.clone())
             .chain(
                 c.pods
                     .iter()
-                    .filter(|(k, p)| here(k) && of_cronjob(&p.metadata.labels))
+                    .filter(|(k, p)| here(k) && crate::of_cronjob(&p.metadata, cronjob))
                     .filter_map(|(_, p)| {
                         p.metadata
                             .labels

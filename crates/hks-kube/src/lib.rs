@@ -133,6 +133,18 @@ impl From<kube::Error> for KubeError {
     }
 }
 
+/// Whether a Job or pod belongs to HKS CronJob `cronjob` (its
+/// `hks.dev/application` label): a run is found only under its own CronJob.
+pub(crate) fn of_cronjob(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    cronjob: &str,
+) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(hks_core::labels::LABEL_APPLICATION))
+        .is_some_and(|a| a == cronjob)
+}
+
 /// Whether hyper failed to parse the answer (not HTTP, a bad status line
 /// or header), somewhere in `e`'s sources.
 fn unparsable(e: &(dyn std::error::Error + 'static)) -> bool {

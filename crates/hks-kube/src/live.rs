@@ -563,7 +563,7 @@ impl KubeGateway {
         let job = Api::<Job>::namespaced(c.client.clone(), namespace)
             .get(run)
             .await?;
-        if job.labels().get(LABEL_APPLICATION).map(String::as_str) != Some(cronjob) {
+        if !crate::of_cronjob(&job.metadata, cronjob) {
             return Err(KubeError::NotFound);
         }
         let pods = Api::<Pod>::namespaced(c.client.clone(), namespace)
@@ -971,7 +971,7 @@ impl Gateway for KubeGateway {
         let c = self.connect(cluster).await?;
         let api = Api::<Job>::namespaced(c.client.clone(), namespace);
         let job = api.get(run_name).await?;
-        if job.labels().get(LABEL_APPLICATION).map(String::as_str) != Some(cronjob) {
+        if !crate::of_cronjob(&job.metadata, cronjob) {
             return Err(KubeError::NotFound);
         }
         let now = run(&job, &[]);
