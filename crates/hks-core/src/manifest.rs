@@ -892,16 +892,22 @@ mod tests {
         assert!(json.contains(r#""backoffLimit":1"#));
     }
 
-    #[test]
-    fn golden_manual_job() {
+    /// The `report` CronJob named `name` as the apiserver has it (with a uid).
+    fn applied_report(name: &str, uid: &str) -> CronJob {
         let spec = report();
         let mut cj = cronjob(
             &placement(),
-            "nightly-report",
+            name,
             &spec,
             &spec.resolve(Some(&web())).unwrap(),
         );
-        cj.metadata.uid = Some("2c9f3b1e-0000-4000-8000-000000000001".into());
+        cj.metadata.uid = Some(uid.into());
+        cj
+    }
+
+    #[test]
+    fn golden_manual_job() {
+        let cj = applied_report("nightly-report", "2c9f3b1e-0000-4000-8000-000000000001");
         insta::assert_yaml_snapshot!(
             manual_job(&cj, "7f3a9c21b0de", "token:ci-bot", "k3x9q2").unwrap()
         );
@@ -909,14 +915,7 @@ mod tests {
 
     #[test]
     fn overrides_change_the_command_env_and_time_limit_of_one_run() {
-        let spec = report();
-        let mut cj = cronjob(
-            &placement(),
-            "nightly-report",
-            &spec,
-            &spec.resolve(Some(&web())).unwrap(),
-        );
-        cj.metadata.uid = Some("u".into());
+        let cj = applied_report("nightly-report", "u");
         let plain = manual_job(&cj, "7f3a9c21b0de", "someone", "abc").unwrap();
         assert_eq!(
             with_overrides(plain.clone(), &RunOverrides::default()),
@@ -973,14 +972,7 @@ mod tests {
 
     #[test]
     fn manual_job_copies_the_whole_job_template() {
-        let spec = report();
-        let mut cj = cronjob(
-            &placement(),
-            "nightly-report",
-            &spec,
-            &spec.resolve(Some(&web())).unwrap(),
-        );
-        cj.metadata.uid = Some("u".into());
+        let cj = applied_report("nightly-report", "u");
         let job = manual_job(&cj, "7f3a9c21b0de", "someone", "abc").unwrap();
         let mut expected = cj.spec.job_template.spec.unwrap();
         expected
@@ -999,15 +991,8 @@ mod tests {
 
     #[test]
     fn manual_job_names_fit_in_63_characters() {
-        let spec = report();
         let long = "a".repeat(52);
-        let mut cj = cronjob(
-            &placement(),
-            &long,
-            &spec,
-            &spec.resolve(Some(&web())).unwrap(),
-        );
-        cj.metadata.uid = Some("u".into());
+        let cj = applied_report(&long, "u");
         let name = manual_job(&cj, "7f3a9c21b0de", "x", "0123456789abcdef")
             .unwrap()
             .metadata

@@ -711,6 +711,15 @@ mod tests {
         serde_json::from_value(serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"})).unwrap()
     }
 
+    /// A new directory for a database file, and that file's path.
+    fn temp_database() -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hks.db");
+        (dir, path)
+    }
+
     #[tokio::test]
     async fn tenants_tokens_projects_applications() {
         let s = Store::in_memory().await.unwrap();
@@ -785,10 +794,7 @@ mod tests {
     /// every time the database is opened, another for another database.
     #[tokio::test]
     async fn the_installation_id_is_made_once_per_database() {
-        let dir =
-            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("hks.db");
+        let (dir, path) = temp_database();
         let key = EncryptionKey::generate().unwrap().to_base64();
         let key = || EncryptionKey::from_base64(key.expose_secret()).unwrap();
         let first = Store::open(&path, key()).await.unwrap();
@@ -812,10 +818,7 @@ mod tests {
 
     #[tokio::test]
     async fn data_survives_reopening_the_file() {
-        let dir =
-            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("hks.db");
+        let (dir, path) = temp_database();
         let key = EncryptionKey::generate().unwrap();
         let key_text = key.to_base64();
         {
@@ -862,10 +865,7 @@ mod tests {
     /// delivery's copy is in the database file in clear.
     #[tokio::test]
     async fn webhook_urls_are_sealed_at_rest() {
-        let dir =
-            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("hks.db");
+        let (dir, path) = temp_database();
         let s = Store::open(&path, EncryptionKey::generate().unwrap())
             .await
             .unwrap();
@@ -911,10 +911,7 @@ mod tests {
     /// they still read the same.
     #[tokio::test]
     async fn opening_seals_the_urls_stored_in_clear_before() {
-        let dir =
-            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("hks.db");
+        let (dir, path) = temp_database();
         let key = EncryptionKey::generate().unwrap().to_base64();
         let key = || EncryptionKey::from_base64(key.expose_secret()).unwrap();
         // Written by HKS as it was then: migrations 1 to 4, URLs in clear.
@@ -1015,10 +1012,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rotation_reseals_everything_with_the_new_key() {
-        let dir =
-            std::env::temp_dir().join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("hks.db");
+        let (dir, path) = temp_database();
         let old = EncryptionKey::generate().unwrap().to_base64();
         let new = EncryptionKey::generate().unwrap().to_base64();
         let key = |k: &SecretString| EncryptionKey::from_base64(k.expose_secret()).unwrap();

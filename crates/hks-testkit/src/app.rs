@@ -234,34 +234,23 @@ impl TestApp {
     /// Tenant `name` on the cluster `kubeconfig` names, and its token
     /// [`TOKEN_NAME`].
     pub async fn tenant_on(&self, name: &str, kubeconfig: &str) -> Tenant {
-        let cluster = json!({"kind": "kubeconfig", "kubeconfig": kubeconfig});
-        let tenant: TenantView = self
-            .post(
-                "/api/v1/admin/tenants",
-                ADMIN,
-                json!({"name": name, "cluster": cluster}),
-            )
-            .await
-            .expect_json(StatusCode::CREATED);
-        let token = self.token(name, TOKEN_NAME).await;
-        Tenant {
-            id: tenant.id,
-            name: tenant.name,
-            token,
-        }
+        self.tenant_with(
+            name,
+            json!({"kind": "kubeconfig", "kubeconfig": kubeconfig}),
+        )
+        .await
     }
 
     /// Tenant `name` in the vCluster `vc` (a connection by vCluster
     /// reference: HKS reads the kubeconfig from its Secret `vc-<name>` on the
     /// host cluster), and its token [`TOKEN_NAME`].
     pub async fn tenant_in_vcluster(&self, name: &str, vc: &crate::Vcluster) -> Tenant {
-        let cluster = json!({
-            "kind": "vcluster",
-            "hostKubeconfig": vc.host_kubeconfig,
-            "namespace": vc.namespace,
-            "name": vc.name,
-            "server": vc.server,
-        });
+        self.tenant_with(name, vcluster_connection(vc)).await
+    }
+
+    /// Tenant `name` with the cluster connection `cluster` (as the admin
+    /// API takes it), and its token [`TOKEN_NAME`].
+    async fn tenant_with(&self, name: &str, cluster: Value) -> Tenant {
         let tenant: TenantView = self
             .post(
                 "/api/v1/admin/tenants",
@@ -537,6 +526,18 @@ impl ErrorReply {
     pub fn fields(&self) -> Vec<&str> {
         self.problems.iter().map(|p| p.field.as_str()).collect()
     }
+}
+
+/// The admin API's connection of a tenant in the vCluster `vc`, by
+/// reference, with the server host processes reach it at.
+pub fn vcluster_connection(vc: &crate::Vcluster) -> Value {
+    json!({
+        "kind": "vcluster",
+        "hostKubeconfig": vc.host_kubeconfig,
+        "namespace": vc.namespace,
+        "name": vc.name,
+        "server": vc.server,
+    })
 }
 
 /// Polls `probe` every `every` until it gives a value, at most `ceiling`;

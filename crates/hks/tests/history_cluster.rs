@@ -16,11 +16,15 @@ use hks_api::routes::alerts::{AlertView, DeliveryStateView};
 use hks_controller::recorder;
 use hks_core::run::{Run, RunResult, Trigger};
 use hks_store::{EncryptionKey, Store};
-use hks_testkit::app::{ADMIN, Reply, Setup, TestApp, eventually, within};
+use hks_testkit::app::{ADMIN, Reply, Setup, TestApp, within};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::ListParams;
 use serde_json::{Value, json};
+
+mod common;
+
+use common::{client_of, wait};
 
 /// HKS as the tests run it: in this process (its router, recorder and
 /// delivery worker as tasks), or as the `hks serve` program.
@@ -323,17 +327,6 @@ fn done_scheduled(runs: &[Run]) -> Vec<String> {
         .collect()
 }
 
-/// Polls `probe` every half second until it gives a value; fails after `seconds`.
-async fn wait<T>(what: &str, seconds: u64, probe: impl AsyncFnMut() -> Option<T>) -> T {
-    eventually(
-        what,
-        Duration::from_secs(seconds),
-        Duration::from_millis(500),
-        probe,
-    )
-    .await
-}
-
 /// Like [`wait`], but `None` after `seconds`.
 async fn try_wait<T>(seconds: u64, probe: impl AsyncFnMut() -> Option<T>) -> Option<T> {
     within(
@@ -361,15 +354,7 @@ impl Env {
         std::fs::create_dir_all(&dir).unwrap();
         let key = EncryptionKey::generate().unwrap().to_base64();
         let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
-        let client = kube::Client::try_from(
-            kube::Config::from_custom_kubeconfig(
-                kube::config::Kubeconfig::from_yaml(&kubeconfig).unwrap(),
-                &Default::default(),
-            )
-            .await
-            .unwrap(),
-        )
-        .unwrap();
+        let client = client_of(&kubeconfig).await;
         Some(Self {
             kubeconfig,
             dir,
@@ -399,7 +384,9 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
     // HKS is the program itself, so that its restart is a real one: a new
     // process on the same data directory, after the first was killed.
     let hks = Hks::spawn(&dir).await;
-    let (token, base, namespace) = hks.project_on("history", vcluster_connection(&vc)).await;
+    let (token, base, namespace) = hks
+        .project_on("history", hks_testkit::app::vcluster_connection(&vc))
+        .await;
     // Kubernetes keeps no finished Job at all.
     let r = hks
         .call(
@@ -533,28 +520,6 @@ async fn runs_and_logs_outlive_kubernetes_and_a_restart() {
 
 /// The vCluster the run-history tests run their tenants in.
 const VCLUSTER: &str = "hks-a";
-
-fn vcluster_connection(vc: &hks_testkit::Vcluster) -> Value {
-    json!({
-        "kind": "vcluster",
-        "hostKubeconfig": vc.host_kubeconfig,
-        "namespace": vc.namespace,
-        "name": vc.name,
-        "server": vc.server,
-    })
-}
-
-async fn client_of(kubeconfig: &str) -> kube::Client {
-    kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap()
-}
 
 async fn namespace_gone(client: kube::Client, namespace: &str) {
     let namespaces: kube::Api<Namespace> = kube::Api::all(client);

@@ -16,33 +16,15 @@ use hks_api::dto::{CronJobSummary, RunLogs};
 use hks_controller::recorder;
 use hks_core::run::{Run, RunResult, Trigger};
 use hks_testkit::Vcluster;
-use hks_testkit::app::{Setup, TestApp, eventually};
+use hks_testkit::app::{Setup, TestApp};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, ListParams};
 use serde_json::json;
 
-async fn client_of(kubeconfig: &str) -> kube::Client {
-    kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap()
-}
+mod common;
 
-async fn wait<T>(what: &str, seconds: u64, probe: impl AsyncFnMut() -> Option<T>) -> T {
-    eventually(
-        what,
-        Duration::from_secs(seconds),
-        Duration::from_millis(500),
-        probe,
-    )
-    .await
-}
+use common::{client_of, wait};
 
 /// HKS on the real gateway, its recorder passing every 300 ms and its
 /// housekeeping (missed runs) every 2 s.

@@ -15,6 +15,14 @@ use serde_json::json;
 
 use crate::common::{ADMIN, Setup, TestApp, report, request, seeded};
 
+/// The namespace of the seeded project `shop`.
+async fn shop_namespace(app: &TestApp, token: &str) -> String {
+    app.get("/api/v1/projects/shop", token)
+        .await
+        .json::<ProjectView>()
+        .namespace
+}
+
 /// Run now, then see it in the runs and as the last run, with its log; a
 /// run is only found under its own CronJob. (Split from
 /// `cronjobs::cronjob_journey`, which had these steps in the middle.)
@@ -42,11 +50,7 @@ async fn run_now_runs_and_logs() {
     assert_eq!(runs[0].result, RunResult::Pending);
     // The cluster runs it: one attempt that fails, then one that succeeds.
     let tenant = app.tenant_id("acme").await;
-    let namespace = app
-        .get("/api/v1/projects/shop", &token)
-        .await
-        .json::<ProjectView>()
-        .namespace;
+    let namespace = shop_namespace(&app, &token).await;
     let now = jiff::Timestamp::now();
     let first = app.fake.start_attempt(&tenant, &namespace, &name, now);
     app.fake
@@ -154,11 +158,7 @@ async fn the_logs_of_all_attempts_together_are_bounded() {
         .await
         .expect_json(StatusCode::CREATED);
     let tenant = app.tenant_id("acme").await;
-    let namespace = app
-        .get("/api/v1/projects/shop", &token)
-        .await
-        .json::<ProjectView>()
-        .namespace;
+    let namespace = shop_namespace(&app, &token).await;
     let now = jiff::Timestamp::now();
     let mib = 1024 * 1024;
     let mut pods = vec![];
@@ -212,11 +212,7 @@ async fn running(app: &TestApp, tenant: &str) -> (String, String, Running) {
         .await
         .expect_json(StatusCode::CREATED);
     let id = app.tenant_id(tenant).await;
-    let namespace = app
-        .get("/api/v1/projects/shop", &token)
-        .await
-        .json::<ProjectView>()
-        .namespace;
+    let namespace = shop_namespace(app, &token).await;
     let pod = app
         .fake
         .start_attempt(&id, &namespace, &run.name, jiff::Timestamp::now());
@@ -415,11 +411,7 @@ async fn run_now_with_overrides() {
     let app = TestApp::new().await;
     let token = seeded(&app, "acme").await;
     let tenant = app.tenant_id("acme").await;
-    let namespace = app
-        .get("/api/v1/projects/shop", &token)
-        .await
-        .json::<ProjectView>()
-        .namespace;
+    let namespace = shop_namespace(&app, &token).await;
     let path = "/api/v1/projects/shop/cronjobs/report/runs";
 
     let bad = app
@@ -496,11 +488,7 @@ async fn cancel_a_run() {
     let app = TestApp::new().await;
     let token = seeded(&app, "acme").await;
     let tenant = app.tenant_id("acme").await;
-    let namespace = app
-        .get("/api/v1/projects/shop", &token)
-        .await
-        .json::<ProjectView>()
-        .namespace;
+    let namespace = shop_namespace(&app, &token).await;
     let base = "/api/v1/projects/shop/cronjobs/report/runs";
     let run: Run = app
         .post(base, &token, json!({}))
