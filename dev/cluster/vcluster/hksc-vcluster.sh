@@ -42,16 +42,6 @@ vc_render() {
 		--set controlPlane.service.spec.type=NodePort
 }
 
-vc_import_images() {
-	local list
-	list=$("$here/images/build" vcluster) || die "building the vCluster images failed"
-	while read -r image digest tarball; do
-		if ctr_ images ls "name==$image" 2>/dev/null | grep -q "$digest"; then continue; fi
-		log "importing $image"
-		ctr_ images import --no-unpack=false "$tarball" >/dev/null
-	done <<<"$list"
-}
-
 vc_node_port() {
 	kubectl -n "vcluster-$1" get service "$1" -o jsonpath='{.spec.ports[?(@.name=="https")].nodePort}' 2>/dev/null
 }
@@ -90,7 +80,7 @@ vc_create() {
 	[[ -f $S/admin.kubeconfig ]] && kubectl get --raw /readyz >/dev/null 2>&1 ||
 		die "the development cluster is not up: run 'hksc up'"
 	"$here/vcluster/build"
-	vc_import_images
+	import_images vcluster
 	# The namespace first, with Pod Security enforced before any pod exists.
 	kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
