@@ -14,8 +14,7 @@
 
 use hks_core::formats;
 use hks_core::manifest;
-use hks_core::run::Run;
-use hks_core::spec::{ApplicationSpec, ApplicationType, RunOverrides, TemplateMode, validate_name};
+use hks_core::spec::{ApplicationSpec, ApplicationType, TemplateMode, validate_name};
 use hks_core::{Code, Invalid};
 use hks_kube::{Kind, Object, ObjectKey};
 use hks_store::{Application, Principal, Project};
@@ -151,6 +150,7 @@ pub async fn create_application(
         .store()
         .create_application(&project.id, name, &plan.spec)
         .await?;
+    follow_suspension(app, principal, project, name, None, &plan.spec).await?;
     app.wrote(&principal.tenant_id);
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, kind = plan.spec.kind().as_str(), "Created application.");
     Ok(Written {
@@ -176,13 +176,15 @@ pub async fn update_application(
     write_existing(app, principal, project, existing, spec).await
 }
 
-/// Suspends or resumes a CronJob.
+/// Suspends (with an optional note, already checked by
+/// [`hks_core::spec::validate_suspend_request`]) or resumes a CronJob.
 pub async fn set_suspend(
     app: &App,
     principal: &Principal,
     project: &Project,
     name: &str,
     suspend: bool,
+    reason: Option<String>,
 ) -> Result<Written, AppError> {
     let _guard = app.locks().lock(&project.id).await;
     let existing = tenancy::application(app, project, name, Some(ApplicationType::Cronjob)).await?;
@@ -190,14 +192,57 @@ pub async fn set_suspend(
         return Err(AppError::NotFound("CronJob"));
     };
     spec.suspend = suspend;
-    write_existing(
+    let written = write_existing(
         app,
         principal,
         project,
         existing,
         ApplicationSpec::Cronjob(spec),
     )
-    .await
+    .await?;
+    if suspend {
+        note_suspension(app, principal, project, name, reason).await?;
+    }
+    Ok(written)
+}
+
+/// Records who suspended a CronJob, when, and why.
+async fn note_suspension(
+    app: &App,
+    principal: &Principal,
+    project: &Project,
+    name: &str,
+    reason: Option<String>,
+) -> Result<(), AppError> {
+    let s = hks_store::Suspension {
+        by: format!("{}/{}", principal.tenant_name, principal.token_name),
+        at: jiff::Timestamp::now(),
+        reason,
+    };
+    app.store().set_suspension(&project.id, name, &s).await?;
+    Ok(())
+}
+
+/// Keeps the suspension note in step with a write: a CronJob written
+/// suspended that was not gets one (who, when, no reason); one written
+/// running loses it.
+async fn follow_suspension(
+    app: &App,
+    principal: &Principal,
+    project: &Project,
+    name: &str,
+    before: Option<&ApplicationSpec>,
+    after: &ApplicationSpec,
+) -> Result<(), AppError> {
+    let suspended = |s: &ApplicationSpec| matches!(s, ApplicationSpec::Cronjob(c) if c.suspend);
+    match (before.is_some_and(suspended), suspended(after)) {
+        (false, true) => note_suspension(app, principal, project, name, None).await,
+        (_, false) if before.is_some() => {
+            app.store().clear_suspension(&project.id, name).await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The edit of `existing` to `spec`, under the project's lock.
@@ -246,6 +291,15 @@ async fn write_existing(
         .store()
         .update_application(&project.id, name, &plan.spec)
         .await?;
+    follow_suspension(
+        app,
+        principal,
+        project,
+        name,
+        Some(&existing.spec),
+        &plan.spec,
+    )
+    .await?;
     app.wrote(&principal.tenant_id);
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, generation = application.generation, "Updated application.");
     Ok(Written {
@@ -304,76 +358,4 @@ pub async fn delete_application(
     app.wrote(&principal.tenant_id);
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, "Deleted application.");
     Ok(())
-}
-
-/// Cancels a run that has not ended ([`hks_kube::Gateway::cancel_run`]):
-/// Kubernetes stops its pods and the run ends as `Cancelled`, with who
-/// cancelled it. A run that has ended, in the cluster or only in HKS's
-/// history, is a conflict that says so; an unknown run is not found.
-pub async fn cancel_run(
-    app: &App,
-    principal: &Principal,
-    project: &Project,
-    name: &str,
-    run_name: &str,
-) -> Result<Run, AppError> {
-    tenancy::application(app, project, name, Some(ApplicationType::Cronjob)).await?;
-    let scope = Scope::of(app, principal).await?;
-    let who = format!("{}/{}", principal.tenant_name, principal.token_name);
-    let ended = |run: &Run| {
-        AppError::Conflict(format!(
-            "run '{run_name}' has already ended ({:?}): there is nothing to cancel",
-            run.result
-        ))
-    };
-    match app
-        .gateway()
-        .cancel_run(scope.cluster(), &project.namespace, name, run_name, &who)
-        .await
-    {
-        Ok(hks_kube::CancelOutcome::Requested(run)) => {
-            info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, run = %run_name, "Cancelled a run.");
-            Ok(run)
-        }
-        Ok(hks_kube::CancelOutcome::AlreadyEnded(run)) => Err(ended(&run)),
-        // Kubernetes no longer has the Job: a run HKS recorded has ended.
-        Err(hks_kube::KubeError::NotFound) => {
-            match app.store().run(&project.id, name, run_name).await? {
-                Some(run) => Err(ended(&run)),
-                None => Err(AppError::NotFound("run")),
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Run now: a Job from the CronJob's full jobTemplate, marked manual with
-/// who started it, with one run's overrides (checked as the CronJob's own
-/// fields are; nothing starts when they are invalid).
-pub async fn run_now(
-    app: &App,
-    principal: &Principal,
-    project: &Project,
-    name: &str,
-    overrides: &RunOverrides,
-) -> Result<Run, AppError> {
-    let cronjob = tenancy::application(app, project, name, Some(ApplicationType::Cronjob)).await?;
-    let calls_function =
-        matches!(&cronjob.spec, ApplicationSpec::Cronjob(c) if c.function.is_some());
-    hks_core::spec::validate_overrides(overrides, calls_function)?;
-    let scope = Scope::of(app, principal).await?;
-    let who = format!("{}/{}", principal.tenant_name, principal.token_name);
-    let run = app
-        .gateway()
-        .run_now_with(scope.cluster(), &project.namespace, name, &who, overrides)
-        .await
-        .map_err(|e| match e {
-            // Stored but not in the cluster (deleted by hand): the reconciler re-applies it.
-            hks_kube::KubeError::NotFound => AppError::Conflict(format!(
-                "CronJob '{name}' is not in the cluster right now; it is re-applied within a minute, try again then"
-            )),
-            other => other.into(),
-        })?;
-    info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, run = %run.name, overridden = !overrides.is_empty(), "Started a manual run.");
-    Ok(run)
 }

@@ -274,6 +274,8 @@ mod tests {
             in_cluster: true,
             cancelled_by: None,
             overrides: None,
+            rerun_of: None,
+            backfilled_by: None,
         }
     }
 

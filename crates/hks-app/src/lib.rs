@@ -11,6 +11,7 @@
 //! - [`plan`]: one write prepared once: the validated spec, the parsed
 //!   schedule, the resolved container or Function call, the rendered objects.
 //! - [`commands`]: writes, under the rule **apply first, store second**.
+//! - [`run_control`]: Run now, re-run, cancel and backfill of single runs.
 //! - [`observe`]: what the tenant's watch caches show of a project.
 //! - [`views`]: CronJob summaries and details from the store and the watch caches.
 //! - [`history`]: the run history merged with the runs the cluster still has.
@@ -22,6 +23,7 @@ pub mod generations;
 pub mod history;
 pub mod observe;
 pub mod plan;
+pub mod run_control;
 pub mod tenancy;
 pub mod views;
 

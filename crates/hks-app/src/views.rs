@@ -29,6 +29,29 @@ pub enum ClusterState {
     Unknown,
 }
 
+/// Who suspended a CronJob, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Suspension {
+    /// `tenant/token`.
+    pub suspended_by: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub suspended_at: Timestamp,
+    /// The note left with the suspend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl From<hks_store::Suspension> for Suspension {
+    fn from(s: hks_store::Suspension) -> Self {
+        Self {
+            suspended_by: s.by,
+            suspended_at: s.at,
+            reason: s.reason,
+        }
+    }
+}
+
 /// A CronJob in a list: what a table row shows.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -46,6 +69,9 @@ pub struct CronJobSummary {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_run: Option<Timestamp>,
     pub suspended: bool,
+    /// Who suspended it, when and why, while it is suspended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<Suspension>,
     /// `follow` or `snapshot` when made from a template.
     pub template_mode: Option<TemplateMode>,
     pub template: Option<String>,
@@ -114,6 +140,7 @@ pub fn summarize(
             schedule.and_then(|s| s.next_after(now))
         },
         suspended: c.suspend,
+        suspension: None,
         template_mode: c.template.as_ref().map(|t| t.mode),
         template: c.template.as_ref().map(|t| t.application.to_string()),
         function: c.function.as_ref().map(|f| f.name.to_string()),
@@ -144,9 +171,16 @@ pub async fn cronjob_list(
         observed.as_ref(),
         app.store().latest_runs(&project.id).await?,
     );
+    let mut suspensions = app.store().suspensions(&project.id).await?;
     let summaries = apps
         .iter()
-        .filter_map(|a| summarize(&project.name, a, observed.as_ref(), &last_runs, now, None))
+        .filter_map(|a| {
+            let mut s = summarize(&project.name, a, observed.as_ref(), &last_runs, now, None)?;
+            if s.suspended {
+                s.suspension = suspensions.remove(&a.name).map(Suspension::from);
+            }
+            Some(s)
+        })
         .collect();
     Ok((summaries, observed.is_some()))
 }
@@ -223,7 +257,7 @@ async fn view(
             parsed.as_ref()
         }
     };
-    let summary = summarize(
+    let mut summary = summarize(
         &project.name,
         &application,
         observed.as_ref(),
@@ -232,6 +266,13 @@ async fn view(
         schedule,
     )
     .ok_or(AppError::NotFound("CronJob"))?;
+    if summary.suspended {
+        summary.suspension = app
+            .store()
+            .suspension(&project.id, &application.name)
+            .await?
+            .map(Suspension::from);
+    }
     let next_runs = match schedule {
         Some(s) if !summary.suspended => s.fire_times(now).take(5).collect(),
         _ => vec![],

@@ -414,6 +414,8 @@ mod tests {
                 in_cluster: false,
                 cancelled_by: None,
                 overrides: None,
+                rerun_of: None,
+                backfilled_by: None,
             };
             store.record_run(&project.id, "every", &run).await.unwrap();
         }

@@ -2,7 +2,8 @@
 //! (not for a principal): the [`reconciler`] keeps every cluster matching
 //! the store, the [`recorder`] keeps every run and its logs in the store,
 //! and [`housekeeping`] records missed runs, raises long-run alerts and
-//! applies retention; [`retirement`] cleans up the namespaces of deleted
+//! applies retention, [`backfill`] starts waiting backfill runs one at a
+//! time; [`retirement`] cleans up the namespaces of deleted
 //! tenants and of clusters a tenant no longer uses. `hks serve` runs them next to the HTTP API; the API
 //! crate does not depend on this one.
 //!
@@ -12,6 +13,7 @@
 //! for that pass, counted, and the others go on.
 
 mod alerts;
+pub mod backfill;
 pub mod housekeeping;
 mod pass;
 pub mod reconciler;

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use hks_core::run::Run;
 use hks_core::spec::ApplicationSpec;
-use hks_kube::{ClusterRun, RunObject, TenantCluster};
+use hks_kube::{ClusterRun, KubeError, RunObject, TenantCluster};
 use hks_store::{Project, StoredLog};
 use jiff::Timestamp;
 use tracing::{debug, warn};
@@ -314,10 +314,12 @@ pub async fn pass(
     // Only this tenant's namespaces: another tenant on the same cluster has
     // its own pass, and runs of another HKS installation are none of ours.
     let prefix = hks_core::tenant::tenant_namespace_prefix(cluster.tenant_id);
-    for cr in runs
+    let runs: Vec<ClusterRun> = runs
         .into_iter()
         .filter(|r| r.namespace.starts_with(&prefix))
-    {
+        .collect();
+    crate::backfill::release(app, cluster, &runs).await;
+    for cr in runs {
         let key = (cr.namespace.clone(), cr.run.name.clone());
         seen.insert(key.clone());
         out.runs_seen += 1;
@@ -398,6 +400,9 @@ async fn record(
     if recorded.changed {
         out.runs_written += 1;
     }
+    if recorded.needs_container {
+        keep_container(app, cluster, project, cr).await?;
+    }
     let archived: BTreeSet<String> = store
         .archived_pods(&project.id, &cr.cronjob, &run.name)
         .await?
@@ -439,6 +444,31 @@ async fn record(
         return Ok(false);
     }
     release_all(app, cluster, cr, out).await
+}
+
+/// Stores the container a run ran, for a re-run once Kubernetes deleted
+/// its Job and the CronJob changed. Read once per run (the store says when
+/// it has it); a run whose Job and pods are gone already has none to keep.
+async fn keep_container(
+    app: &App,
+    cluster: TenantCluster<'_>,
+    project: &Project,
+    cr: &ClusterRun,
+) -> Result<(), PassError> {
+    let container = match app
+        .gateway()
+        .run_container(cluster, &cr.namespace, &cr.cronjob, &cr.run.name)
+        .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) | Err(KubeError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let json = serde_json::to_string(&container).unwrap_or_default();
+    app.store()
+        .set_run_container(&project.id, &cr.cronjob, &cr.run.name, &json)
+        .await?;
+    Ok(())
 }
 
 /// How much of an attempt's log the recorder reads whole: the cap. A

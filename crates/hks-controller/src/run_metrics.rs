@@ -37,6 +37,8 @@ pub fn ended(run: &Run) {
     let trigger = match run.trigger {
         Trigger::Scheduled => "scheduled",
         Trigger::Manual => "manual",
+        Trigger::Rerun => "rerun",
+        Trigger::Backfill => "backfill",
     };
     metrics::counter!(RUNS, "result" => result, "trigger" => trigger).increment(1);
     if let Some(seconds) = run.duration_seconds {

@@ -14,7 +14,8 @@ pub const LABEL_TENANT: &str = "hks.dev/tenant";
 pub const LABEL_PROJECT: &str = "hks.dev/project";
 pub const LABEL_APPLICATION: &str = "hks.dev/application";
 pub const LABEL_TYPE: &str = "hks.dev/type";
-/// `manual` on Jobs (and their pods) started by Run now; absent on scheduled runs.
+/// On Jobs (and their pods) that HKS started: `manual` (Run now), `rerun`
+/// or `backfill`; absent on scheduled runs.
 pub const LABEL_TRIGGER: &str = "hks.dev/trigger";
 /// Who started a manual run.
 pub const ANNOTATION_TRIGGERED_BY: &str = "hks.dev/triggered-by";
@@ -22,6 +23,8 @@ pub const ANNOTATION_TRIGGERED_BY: &str = "hks.dev/triggered-by";
 pub const ANNOTATION_CANCELLED_BY: &str = "hks.dev/cancelled-by";
 /// A manual run's one-off overrides, as JSON (`spec::RunOverrides`).
 pub const ANNOTATION_OVERRIDES: &str = "hks.dev/overrides";
+/// The run a re-run repeats.
+pub const ANNOTATION_RERUN_OF: &str = "hks.dev/rerun-of";
 pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "hks";
 /// The annotation `kubectl create job --from=cronjob/...` sets.

@@ -33,8 +33,9 @@ use crate::container::{EnvVar, ResourceList, Resources, Security};
 use crate::formats;
 use crate::invoke::{self, Invocation};
 use crate::labels::{
-    ANNOTATION_INSTANTIATE, ANNOTATION_OVERRIDES, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION,
-    LABEL_INSTALLATION, LABEL_JOB_NAME, LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TRIGGER, MANAGED_BY,
+    ANNOTATION_INSTANTIATE, ANNOTATION_OVERRIDES, ANNOTATION_RERUN_OF,
+    ANNOTATION_SCHEDULED_TIMESTAMP, ANNOTATION_TRIGGERED_BY, LABEL_APPLICATION, LABEL_INSTALLATION,
+    LABEL_JOB_NAME, LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_TRIGGER, MANAGED_BY,
 };
 use crate::spec::{ContainerSource, CronJobSpec, RunOverrides, StatelessSpec};
 
@@ -483,6 +484,149 @@ pub fn with_overrides(mut job: Job, overrides: &RunOverrides) -> Job {
         }
     }
     job
+}
+
+/// How a run that HKS starts (not the CronJob controller) came about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Start {
+    /// Run now.
+    Manual,
+    /// A re-run of the run `of`, with the container that run had (from the
+    /// history: the CronJob may have changed since).
+    Rerun {
+        of: String,
+        container: Box<Container>,
+    },
+    /// A scheduled time run late. The Job is named and annotated as the
+    /// CronJob controller would have named and annotated it at `scheduled`
+    /// (in the CronJob's time zone), so a time is backfilled at most once.
+    /// With `wait`, it is created suspended: HKS's backfill step
+    /// (`hks_controller::backfill`) lets Kubernetes start it when none of
+    /// the CronJob's other runs is going.
+    Backfill { scheduled: jiff::Zoned, wait: bool },
+}
+
+impl Start {
+    /// The value of [`LABEL_TRIGGER`] on the Job and its pods.
+    pub fn trigger_label(&self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Rerun { .. } => "rerun",
+            Self::Backfill { .. } => "backfill",
+        }
+    }
+}
+
+/// The value the CronJob controller writes to
+/// [`ANNOTATION_SCHEDULED_TIMESTAMP`]: Go's RFC 3339 in the CronJob's zone
+/// (`Z` for UTC).
+pub fn scheduled_timestamp(at: &jiff::Zoned) -> String {
+    let text = at.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    match text.strip_suffix("+00:00") {
+        Some(utc) => format!("{utc}Z"),
+        None => text,
+    }
+}
+
+/// The name the CronJob controller gives the Job of a scheduled time:
+/// `<cronjob>-<minutes since the epoch>`.
+pub fn scheduled_job_name(cronjob: &str, at: jiff::Timestamp) -> String {
+    format!("{cronjob}-{}", at.as_second().div_euclid(60))
+}
+
+/// A Job that HKS starts for a CronJob: a [`manual_job`] marked with how it
+/// came about ([`Start`]), and for a re-run with the first container
+/// replaced by the one that run had (named as the template's is now).
+pub fn started_job(
+    cronjob: &CronJob,
+    installation: &str,
+    triggered_by: &str,
+    start: &Start,
+    suffix: &str,
+) -> Result<Job, ManualJobError> {
+    let mut job = manual_job(cronjob, installation, triggered_by, suffix)?;
+    let trigger = start.trigger_label();
+    let meta = &mut job.metadata;
+    meta.labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(LABEL_TRIGGER.to_owned(), trigger.to_owned());
+    let annotations = meta.annotations.get_or_insert_with(BTreeMap::new);
+    let cj_name = cronjob.metadata.name.clone().unwrap_or_default();
+    match start {
+        Start::Manual => {}
+        Start::Rerun { of, .. } => {
+            annotations.insert(ANNOTATION_RERUN_OF.to_owned(), of.clone());
+            let mut name = format!("{cj_name}-r{suffix}");
+            name.truncate(MAX_JOB_NAME);
+            while name.ends_with('-') {
+                name.pop();
+            }
+            meta.name = Some(name);
+        }
+        Start::Backfill { scheduled, .. } => {
+            annotations.insert(
+                ANNOTATION_SCHEDULED_TIMESTAMP.to_owned(),
+                scheduled_timestamp(scheduled),
+            );
+            meta.name = Some(scheduled_job_name(&cj_name, scheduled.timestamp()));
+        }
+    }
+    let Some(spec) = job.spec.as_mut() else {
+        return Ok(job);
+    };
+    if let Some(pod_labels) = spec
+        .template
+        .metadata
+        .as_mut()
+        .and_then(|m| m.labels.as_mut())
+    {
+        pod_labels.insert(LABEL_TRIGGER.to_owned(), trigger.to_owned());
+    }
+    match start {
+        Start::Rerun { container, .. } => {
+            if let Some(first) = spec
+                .template
+                .spec
+                .as_mut()
+                .and_then(|p| p.containers.first_mut())
+            {
+                let name = std::mem::take(&mut first.name);
+                *first = Container {
+                    name,
+                    ..(**container).clone()
+                };
+            }
+        }
+        Start::Backfill { wait: true, .. } => spec.suspend = Some(true),
+        _ => {}
+    }
+    Ok(job)
+}
+
+/// The container a run ran, from its Job (what a re-run repeats).
+pub fn container_of_job(job: &Job) -> Option<Container> {
+    job.spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()?
+        .containers
+        .first()
+        .cloned()
+}
+
+/// The container a run ran, from one of its pods, when Kubernetes deleted
+/// its Job: the pod's first container without what admission added to it
+/// (the service account token's mount).
+pub fn container_of_pod(pod: &k8s_openapi::api::core::v1::Pod) -> Option<Container> {
+    let mut c = pod.spec.as_ref()?.containers.first()?.clone();
+    if let Some(mounts) = c.volume_mounts.as_mut() {
+        mounts.retain(|m| !m.name.starts_with("kube-api-access-"));
+        if mounts.is_empty() {
+            c.volume_mounts = None;
+        }
+    }
+    Some(c)
 }
 
 /// A Run now Job, built as `kubectl create job --from=cronjob/<name>` does:
@@ -987,6 +1131,63 @@ mod tests {
         assert_eq!(job.spec.unwrap(), expected);
         let owner = &job.metadata.owner_references.unwrap()[0];
         assert_eq!(owner.controller, None);
+    }
+
+    #[test]
+    fn a_rerun_job_has_the_runs_container_under_the_templates_name() {
+        let cj = applied_report("nightly-report", "u");
+        let before = Container {
+            name: "old-name".into(),
+            image: Some("registry.example/report:1".into()),
+            command: Some(vec!["/app/report".into(), "--v1".into()]),
+            ..Container::default()
+        };
+        let start = Start::Rerun {
+            of: "nightly-report-29000000".into(),
+            container: Box::new(before.clone()),
+        };
+        let job = started_job(&cj, "7f3a9c21b0de", "acme/ci", &start, "abc").unwrap();
+        assert_eq!(job.metadata.name.as_deref(), Some("nightly-report-rabc"));
+        let pod = job.spec.as_ref().unwrap().template.clone();
+        let c = &pod.spec.unwrap().containers[0];
+        assert_eq!(c.name, "nightly-report");
+        assert_eq!(c.image, before.image);
+        assert_eq!(c.command, before.command);
+        assert_eq!(
+            pod.metadata.unwrap().labels.unwrap()[LABEL_TRIGGER],
+            "rerun"
+        );
+        let run = crate::run::run(&job, &[]);
+        assert_eq!(run.trigger, crate::run::Trigger::Rerun);
+        assert_eq!(run.rerun_of.as_deref(), Some("nightly-report-29000000"));
+        assert_eq!(container_of_job(&job).unwrap().command, before.command);
+    }
+
+    #[test]
+    fn a_backfill_job_is_named_and_annotated_as_the_controller_would_have() {
+        let cj = applied_report("nightly-report", "u");
+        let at: jiff::Timestamp = "2026-11-27T02:00:00Z".parse().unwrap();
+        let start = Start::Backfill {
+            scheduled: at.in_tz("Europe/Berlin").unwrap(),
+            wait: true,
+        };
+        let job = started_job(&cj, "7f3a9c21b0de", "acme/ci", &start, "abc").unwrap();
+        assert_eq!(
+            job.metadata.name.as_deref(),
+            Some(format!("nightly-report-{}", at.as_second() / 60).as_str())
+        );
+        assert_eq!(
+            job.metadata.annotations.as_ref().unwrap()[ANNOTATION_SCHEDULED_TIMESTAMP],
+            "2026-11-27T03:00:00+01:00"
+        );
+        assert_eq!(job.spec.as_ref().unwrap().suspend, Some(true));
+        let run = crate::run::run(&job, &[]);
+        assert_eq!(run.trigger, crate::run::Trigger::Backfill);
+        assert_eq!(run.scheduled_at, Some(at));
+        assert_eq!(run.result, crate::run::RunResult::Suspended);
+        // UTC is written as Go writes it.
+        let utc = scheduled_timestamp(&at.in_tz("UTC").unwrap());
+        assert_eq!(utc, "2026-11-27T02:00:00Z");
     }
 
     #[test]

@@ -204,6 +204,12 @@ codes! {
     EmptyCriterion = "empty_criterion",
     /// The requests and waits between them can take longer than the run's timeout.
     ExceedsRunTimeout = "exceeds_run_timeout",
+    /// Not an RFC 3339 time with an offset, such as `2026-11-27T03:00:00Z`.
+    InvalidTime = "invalid_time",
+    /// A time the CronJob's schedule does not fire at.
+    NotAFireTime = "not_a_fire_time",
+    /// A time listed more than once.
+    DuplicateTime = "duplicate_time",
 }
 
 impl std::fmt::Display for Code {

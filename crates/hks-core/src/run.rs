@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::spec::RunOverrides;
 
 use crate::labels::{
-    ANNOTATION_CANCELLED_BY, ANNOTATION_INSTANTIATE, ANNOTATION_OVERRIDES,
+    ANNOTATION_CANCELLED_BY, ANNOTATION_INSTANTIATE, ANNOTATION_OVERRIDES, ANNOTATION_RERUN_OF,
     ANNOTATION_SCHEDULED_TIMESTAMP, ANNOTATION_TRIGGERED_BY, LABEL_CONTROLLER_UID, LABEL_TRIGGER,
 };
 
@@ -22,6 +22,34 @@ pub enum Trigger {
     Scheduled,
     /// Started by Run now.
     Manual,
+    /// A re-run of an earlier run (`rerunOf`), with the container it had.
+    Rerun,
+    /// A scheduled time run late (`scheduledAt`), by a user's backfill.
+    Backfill,
+}
+
+impl Trigger {
+    /// The trigger of a Job: [`LABEL_TRIGGER`] as HKS set it, or the
+    /// `instantiate: manual` annotation of `kubectl create job --from`.
+    fn of(
+        labels: Option<&std::collections::BTreeMap<String, String>>,
+        annotations: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Self {
+        match labels
+            .and_then(|l| l.get(LABEL_TRIGGER))
+            .map(String::as_str)
+        {
+            Some("rerun") => Self::Rerun,
+            Some("backfill") => Self::Backfill,
+            Some("manual") => Self::Manual,
+            _ if annotations
+                .is_some_and(|a| a.get(ANNOTATION_INSTANTIATE).is_some_and(|v| v == "manual")) =>
+            {
+                Self::Manual
+            }
+            _ => Self::Scheduled,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -102,6 +130,12 @@ pub struct Run {
     /// What a manual run changed for itself (Run now with overrides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<RunOverrides>,
+    /// The run a re-run repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<String>,
+    /// For a missed run: the run that backfilled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfilled_by: Option<String>,
 }
 
 fn yes() -> bool {
@@ -251,9 +285,7 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
     let meta = &job.metadata;
     let labels = meta.labels.as_ref();
     let annotations = meta.annotations.as_ref();
-    let manual = labels.is_some_and(|l| l.get(LABEL_TRIGGER).is_some_and(|v| v == "manual"))
-        || annotations
-            .is_some_and(|a| a.get(ANNOTATION_INSTANTIATE).is_some_and(|v| v == "manual"));
+    let trigger = Trigger::of(labels, annotations);
     let attempts: Vec<Attempt> = oldest_first(pods).into_iter().map(attempt).collect();
     let last = attempts.last();
 
@@ -331,7 +363,7 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
         _ => (result, reason, message),
     };
     let delay = match (scheduled_at, created_at, attempts.first()) {
-        (Some(s), Some(c), Some(a)) if !manual => a
+        (Some(s), Some(c), Some(a)) if trigger == Trigger::Scheduled => a
             .container_started_at
             .map(|started| start_delay(s, c, started)),
         _ => None,
@@ -339,11 +371,7 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
     Run {
         name: meta.name.clone().unwrap_or_default(),
         uid: meta.uid.clone(),
-        trigger: if manual {
-            Trigger::Manual
-        } else {
-            Trigger::Scheduled
-        },
+        trigger,
         triggered_by: annotations.and_then(|a| a.get(ANNOTATION_TRIGGERED_BY).cloned()),
         scheduled_at,
         created_at,
@@ -367,6 +395,8 @@ pub fn run(job: &Job, pods: &[&Pod]) -> Run {
             .and_then(|a| a.get(ANNOTATION_OVERRIDES))
             .and_then(|text| serde_json::from_str::<RunOverrides>(text).ok())
             .filter(|o| !o.is_empty()),
+        rerun_of: annotations.and_then(|a| a.get(ANNOTATION_RERUN_OF).cloned()),
+        backfilled_by: None,
     }
 }
 
@@ -377,7 +407,7 @@ pub fn run_from_pods(job_name: &str, pods: &[&Pod]) -> Run {
     let ordered = oldest_first(pods);
     let attempts: Vec<Attempt> = ordered.iter().map(|p| attempt(p)).collect();
     let labels = ordered.first().and_then(|p| p.metadata.labels.as_ref());
-    let manual = labels.is_some_and(|l| l.get(LABEL_TRIGGER).is_some_and(|v| v == "manual"));
+    let trigger = Trigger::of(labels, None);
     let last = attempts.last();
     let result = match last.map(|a| a.phase.as_str()) {
         Some("Succeeded") => RunResult::Succeeded,
@@ -394,11 +424,7 @@ pub fn run_from_pods(job_name: &str, pods: &[&Pod]) -> Run {
     Run {
         name: job_name.to_owned(),
         uid: labels.and_then(|l| l.get(LABEL_CONTROLLER_UID).cloned()),
-        trigger: if manual {
-            Trigger::Manual
-        } else {
-            Trigger::Scheduled
-        },
+        trigger,
         triggered_by: None,
         scheduled_at: None,
         created_at: ordered
@@ -426,6 +452,8 @@ pub fn run_from_pods(job_name: &str, pods: &[&Pod]) -> Run {
         in_cluster: false,
         cancelled_by: None,
         overrides: None,
+        rerun_of: None,
+        backfilled_by: None,
     }
 }
 
@@ -456,6 +484,8 @@ pub fn missed_run(scheduled: Timestamp, reason: Option<String>, message: String)
         in_cluster: false,
         cancelled_by: None,
         overrides: None,
+        rerun_of: None,
+        backfilled_by: None,
     }
 }
 

@@ -474,6 +474,44 @@ impl RunOverrides {
     }
 }
 
+/// `POST .../suspend`: an optional note saying why, shown with the
+/// CronJob until it is resumed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SuspendRequest {
+    /// Why it is suspended, for the people who see it (at most 500 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+}
+
+/// The longest suspend note.
+pub const MAX_SUSPEND_REASON: usize = 500;
+
+/// Checks a suspend note: one line or a few of plain text. Returns it
+/// trimmed, `None` when empty.
+pub fn validate_suspend_request(r: &SuspendRequest) -> Result<Option<String>, Invalid> {
+    let Some(reason) = r.reason.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let chars = reason.chars().count();
+    if chars > MAX_SUSPEND_REASON {
+        return Err(Invalid::one(
+            "reason",
+            Code::TooLong,
+            format!("the note has {chars} characters, more than {MAX_SUSPEND_REASON}"),
+        ));
+    }
+    if reason.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Invalid::one(
+            "reason",
+            Code::InvalidArgument,
+            "the note must not contain control characters other than line breaks",
+        ));
+    }
+    Ok(Some(reason.to_owned()))
+}
+
 /// The most a run's overrides may take as JSON: they are kept on the Job (an
 /// annotation) and in HKS's watch caches with it. A longer set belongs in
 /// the CronJob itself.

@@ -53,14 +53,14 @@ use hks_core::labels::{
     LABEL_JOB_NAME,
 };
 use hks_core::logtext::{self, LossyDecoder};
-use hks_core::manifest::manual_job;
+use hks_core::manifest::{Start, container_of_job, container_of_pod, started_job};
 use hks_core::run::{Run, RunResult, run, sort_newest_first};
 use hks_core::spec::RunOverrides;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobCondition, JobStatus};
 use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus, Pod, PodSpec,
-    PodStatus,
+    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStatus,
+    Pod, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
@@ -623,6 +623,7 @@ impl FakeGateway {
         let mut finalizers = meta.finalizers.unwrap_or_default();
         finalizers.push(FINALIZER_JOB_TRACKING.to_owned());
         let name = format!("{job}-a{attempt}");
+        let pod_spec = template.spec.clone().unwrap_or_default();
         let containers = template
             .spec
             .unwrap_or_default()
@@ -658,7 +659,7 @@ impl FakeGateway {
                 }]),
                 ..ObjectMeta::default()
             },
-            spec: Some(PodSpec::default()),
+            spec: Some(pod_spec),
             status: Some(PodStatus {
                 phase: Some("Running".into()),
                 start_time: time(at),
@@ -1049,12 +1050,13 @@ impl Gateway for FakeGateway {
         Ok(observed)
     }
 
-    async fn run_now_with(
+    async fn start_run(
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
         cronjob: &str,
         triggered_by: &str,
+        start: &Start,
         overrides: &RunOverrides,
     ) -> Result<Run, KubeError> {
         self.enter(cluster.tenant_id).await?;
@@ -1063,20 +1065,80 @@ impl Gateway for FakeGateway {
             .cronjob(cluster.tenant_id, namespace, cronjob)
             .ok_or(KubeError::NotFound)?;
         let serial = c.serial();
-        let mut job = manual_job(&cj, cluster.installation, triggered_by, &serial.to_string())
-            .map_err(|e| KubeError::Rejected {
-                code: 0,
-                reason: "Invalid".into(),
-                message: e.to_string(),
-            })?;
+        let mut job = started_job(
+            &cj,
+            cluster.installation,
+            triggered_by,
+            start,
+            &serial.to_string(),
+        )
+        .map_err(|e| KubeError::Rejected {
+            code: 0,
+            reason: "Invalid".into(),
+            message: e.to_string(),
+        })?;
         job = hks_core::manifest::with_overrides(job, overrides);
         job.metadata.uid = Some(format!("uid-job-{serial}"));
         job.metadata.creation_timestamp = time(Timestamp::now());
         let name = job.metadata.name.clone().unwrap_or_default();
+        let k = key(cluster.tenant_id, namespace, &name);
+        if c.jobs.contains_key(&k) {
+            return Err(KubeError::Rejected {
+                code: 409,
+                reason: "AlreadyExists".into(),
+                message: format!("jobs.batch \"{name}\" already exists"),
+            });
+        }
         let created = run(&job, &[]);
-        c.jobs.insert(key(cluster.tenant_id, namespace, &name), job);
+        c.jobs.insert(k, job);
         self.changed();
         Ok(created)
+    }
+
+    async fn run_container(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run_name: &str,
+    ) -> Result<Option<Container>, KubeError> {
+        self.enter(cluster.tenant_id).await?;
+        let c = self.cluster();
+        let k = key(cluster.tenant_id, namespace, run_name);
+        if let Some(job) = c.jobs.get(&k) {
+            return Ok(crate::of_cronjob(&job.metadata, cronjob)
+                .then(|| container_of_job(job))
+                .flatten());
+        }
+        Ok(c.pods_of(&k)
+            .into_iter()
+            .map(|(_, p)| p)
+            .find(|p| crate::of_cronjob(&p.metadata, cronjob))
+            .and_then(container_of_pod))
+    }
+
+    async fn release_backfill(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run_name: &str,
+    ) -> Result<(), KubeError> {
+        self.enter(cluster.tenant_id).await?;
+        let mut c = self.cluster();
+        let job = c
+            .jobs
+            .get_mut(&key(cluster.tenant_id, namespace, run_name))
+            .ok_or(KubeError::NotFound)?;
+        if !crate::of_cronjob(&job.metadata, cronjob) {
+            return Err(KubeError::NotFound);
+        }
+        if let Some(spec) = job.spec.as_mut() {
+            spec.suspend = Some(false);
+        }
+        drop(c);
+        self.changed();
+        Ok(())
     }
 
     async fn cancel_run(

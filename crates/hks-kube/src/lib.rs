@@ -26,11 +26,13 @@ pub mod live;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use hks_core::labels::{LABEL_INSTALLATION, LABEL_TENANT};
+use hks_core::manifest::Start;
 use hks_core::run::Run;
 use hks_core::spec::RunOverrides;
 use hks_core::tenant::ClusterConnection;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::api::core::v1::{LimitRange, Namespace, Service};
 
 /// The field manager of every server-side apply HKS makes.
@@ -507,26 +509,52 @@ pub trait Gateway: Send + Sync + std::fmt::Debug + 'static {
         cronjob: &str,
         triggered_by: &str,
     ) -> Result<Run, KubeError> {
-        self.run_now_with(
+        self.start_run(
             cluster,
             namespace,
             cronjob,
             triggered_by,
+            &Start::Manual,
             &RunOverrides::default(),
         )
         .await
     }
 
-    /// Run now with one run's overrides, already validated
-    /// ([`hks_core::manifest::with_overrides`]).
-    async fn run_now_with(
+    /// Starts a run of the CronJob as it is now in the cluster (read from
+    /// the apiserver, not a cache): a Run now, re-run or backfill Job
+    /// ([`hks_core::manifest::started_job`]) with one run's overrides,
+    /// already validated ([`hks_core::manifest::with_overrides`]). A
+    /// backfill of a time that already has its Job is `Rejected` with 409.
+    async fn start_run(
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
         cronjob: &str,
         triggered_by: &str,
+        start: &Start,
         overrides: &RunOverrides,
     ) -> Result<Run, KubeError>;
+
+    /// The container a run ran: from its Job, or, once Kubernetes deleted
+    /// the Job, from one of its pods; `None` when neither is left. A run of
+    /// another CronJob has none.
+    async fn run_container(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+    ) -> Result<Option<Container>, KubeError>;
+
+    /// Lets a waiting (suspended) backfill run start: Kubernetes' Job
+    /// controller creates its pods. A run of another CronJob is not found.
+    async fn release_backfill(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run: &str,
+    ) -> Result<(), KubeError>;
 
     /// Cancels a run that has not ended: marks who cancelled it and cuts
     /// its Job's time limit (`activeDeadlineSeconds`) to 1 second, so that

@@ -11,7 +11,7 @@ use futures::stream::BoxStream;
 use futures::{AsyncReadExt, StreamExt, TryStreamExt};
 use hks_core::labels::{LABEL_APPLICATION, LABEL_INSTALLATION};
 use hks_core::logtext::{self, LossyDecoder};
-use hks_core::manifest::{manual_job, with_overrides};
+use hks_core::manifest::{Start, container_of_job, container_of_pod, started_job, with_overrides};
 use hks_core::run::{Run, run, sort_newest_first};
 use hks_core::spec::RunOverrides;
 use hks_core::tenant::ClusterConnection;
@@ -20,7 +20,7 @@ use k8s_openapi::api::admissionregistration::v1::{
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Event, LimitRange, Namespace, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{Container, Event, LimitRange, Namespace, Pod, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -932,12 +932,13 @@ impl Gateway for KubeGateway {
         Ok(observed(&c, namespace, Some(name)))
     }
 
-    async fn run_now_with(
+    async fn start_run(
         &self,
         cluster: TenantCluster<'_>,
         namespace: &str,
         cronjob: &str,
         triggered_by: &str,
+        start: &Start,
         overrides: &RunOverrides,
     ) -> Result<Run, KubeError> {
         let c = self.connect(cluster).await?;
@@ -946,18 +947,67 @@ impl Gateway for KubeGateway {
         let cj = Api::<CronJob>::namespaced(c.client.clone(), namespace)
             .get(cronjob)
             .await?;
-        let job = manual_job(&cj, cluster.installation, triggered_by, &suffix()).map_err(|e| {
-            KubeError::Rejected {
+        let job = started_job(&cj, cluster.installation, triggered_by, start, &suffix()).map_err(
+            |e| KubeError::Rejected {
                 code: 0,
                 reason: "Invalid".into(),
                 message: e.to_string(),
-            }
-        })?;
+            },
+        )?;
         let job = with_overrides(job, overrides);
         let created = Api::<Job>::namespaced(c.client.clone(), namespace)
             .create(&PostParams::default(), &job)
             .await?;
         Ok(run(&created, &[]))
+    }
+
+    async fn run_container(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run_name: &str,
+    ) -> Result<Option<Container>, KubeError> {
+        let c = self.connect(cluster).await?;
+        match Api::<Job>::namespaced(c.client.clone(), namespace)
+            .get_opt(run_name)
+            .await?
+        {
+            Some(job) if crate::of_cronjob(&job.metadata, cronjob) => {
+                return Ok(container_of_job(&job));
+            }
+            Some(_) => return Ok(None),
+            None => {}
+        }
+        let pods = Api::<Pod>::namespaced(c.client.clone(), namespace)
+            .list(
+                &ListParams::default().labels(&format!("batch.kubernetes.io/job-name={run_name}")),
+            )
+            .await?;
+        Ok(pods
+            .items
+            .iter()
+            .find(|p| crate::of_cronjob(&p.metadata, cronjob))
+            .and_then(container_of_pod))
+    }
+
+    async fn release_backfill(
+        &self,
+        cluster: TenantCluster<'_>,
+        namespace: &str,
+        cronjob: &str,
+        run_name: &str,
+    ) -> Result<(), KubeError> {
+        let c = self.connect(cluster).await?;
+        let api = Api::<Job>::namespaced(c.client.clone(), namespace);
+        let job = api.get(run_name).await?;
+        if !crate::of_cronjob(&job.metadata, cronjob) {
+            return Err(KubeError::NotFound);
+        }
+        let patch = serde_json::json!({"spec": {"suspend": false}});
+        api.patch(run_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        Ok(())
     }
 
     async fn cancel_run(

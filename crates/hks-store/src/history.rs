@@ -19,6 +19,8 @@ pub struct Recorded {
     /// The run is final in the store and its finished-run alerts were not
     /// raised yet.
     pub needs_alerts: bool,
+    /// The run's container is not stored yet ([`Store::set_run_container`]).
+    pub needs_container: bool,
 }
 
 /// One attempt's archived log.
@@ -72,7 +74,8 @@ impl Store {
         let json = serde_json::to_string(run).map_err(StoreError::Corrupt)?;
         let mut tx = self.write_tx().await?;
         let existing = sqlx::query(
-            "SELECT run, final, alerted FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?",
+            "SELECT run, final, alerted, container IS NULL AS no_container FROM runs
+             WHERE project_id = ? AND cronjob = ? AND name = ?",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -80,6 +83,10 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await
         .map_err(q)?;
+        let needs_container = match &existing {
+            Some(row) => row.try_get::<i64, _>("no_container").map_err(q)? == 1,
+            None => true,
+        };
         let (json, is_final) = match &existing {
             Some(row) => {
                 let stored: String = row.try_get("run").map_err(q)?;
@@ -98,6 +105,7 @@ impl Store {
                     return Ok(Recorded {
                         changed: false,
                         needs_alerts: was_final == 1 && alerted == 0,
+                        needs_container,
                     });
                 }
                 (keep, was_final == 1 || run.result.is_final())
@@ -141,7 +149,87 @@ impl Store {
         Ok(Recorded {
             changed: true,
             needs_alerts: is_final && alerted == 0,
+            needs_container,
         })
+    }
+
+    /// Stores the container a recorded run ran (JSON of a Kubernetes
+    /// Container), unless one is stored already: a run's container does
+    /// not change.
+    pub async fn set_run_container(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        run: &str,
+        container: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE runs SET container = ? WHERE project_id = ? AND cronjob = ? AND name = ? AND container IS NULL",
+        )
+        .bind(container)
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(run)
+        .execute(&self.pool)
+        .await
+        .map_err(q)
+        .map(drop)
+    }
+
+    /// The container a recorded run ran, if HKS stored it.
+    pub async fn run_container(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        run: &str,
+    ) -> Result<Option<String>> {
+        let value: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT container FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(run)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q)?;
+        Ok(value.flatten())
+    }
+
+    /// Notes on a missed run that the run `by` backfilled it; false when no
+    /// such missed run is recorded.
+    pub async fn mark_backfilled(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        missed: &str,
+        by: &str,
+    ) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let Some(row) = sqlx::query(
+            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND name = ? AND result = 'Missed'",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(missed)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(q)?
+        else {
+            return Ok(false);
+        };
+        let mut run = decode(&row)?;
+        run.backfilled_by = Some(by.to_owned());
+        let json = serde_json::to_string(&run).map_err(StoreError::Corrupt)?;
+        sqlx::query("UPDATE runs SET run = ? WHERE project_id = ? AND cronjob = ? AND name = ?")
+            .bind(json)
+            .bind(project_id)
+            .bind(cronjob)
+            .bind(missed)
+            .execute(&mut *tx)
+            .await
+            .map_err(q)?;
+        tx.commit().await.map_err(q)?;
+        Ok(true)
     }
 
     /// Notes that a final run's alerts were raised.
@@ -217,6 +305,27 @@ impl Store {
             .into_iter()
             .filter_map(|r| r.scheduled_at)
             .collect())
+    }
+
+    /// A CronJob's runs created (or, missed, scheduled) at or after
+    /// `since`, the oldest first: what a backfill checks its times against.
+    pub async fn runs_since(
+        &self,
+        project_id: &str,
+        cronjob: &str,
+        since: Timestamp,
+    ) -> Result<Vec<Run>> {
+        let rows = sqlx::query(
+            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND created_at >= ?
+             ORDER BY created_at, name",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(secs(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter().map(decode).collect()
     }
 
     /// The runs of a project not known to have ended, as (CronJob, run).
@@ -505,6 +614,8 @@ mod tests {
             in_cluster: true,
             cancelled_by: None,
             overrides: None,
+            rerun_of: None,
+            backfilled_by: None,
         }
     }
 
@@ -520,6 +631,71 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_runs_container_is_stored_once_and_a_missed_run_learns_its_backfill() {
+        let (store, p) = project().await;
+        let running = run("job-1", "2025-01-01T00:00:00Z", RunResult::Running);
+        assert!(
+            store
+                .record_run(&p.id, "job", &running)
+                .await
+                .unwrap()
+                .needs_container
+        );
+        assert_eq!(
+            store.run_container(&p.id, "job", "job-1").await.unwrap(),
+            None
+        );
+        store
+            .set_run_container(&p.id, "job", "job-1", r#"{"name":"job","image":"a:1"}"#)
+            .await
+            .unwrap();
+        // The first container stays: a run's container does not change.
+        store
+            .set_run_container(&p.id, "job", "job-1", r#"{"name":"job","image":"b:2"}"#)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .run_container(&p.id, "job", "job-1")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(r#"{"name":"job","image":"a:1"}"#)
+        );
+        assert!(
+            !store
+                .record_run(&p.id, "job", &running)
+                .await
+                .unwrap()
+                .needs_container
+        );
+
+        let at: Timestamp = "2025-01-01T01:00:00Z".parse().unwrap();
+        let missed = hks_core::run::missed_run(at, None, "skipped".into());
+        store.record_run(&p.id, "job", &missed).await.unwrap();
+        assert!(
+            !store
+                .mark_backfilled(&p.id, "job", "job-1", "job-29")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .mark_backfilled(&p.id, "job", &missed.name, "job-29")
+                .await
+                .unwrap()
+        );
+        // Recording the missed run again (the next housekeeping pass) keeps the note.
+        store.record_run(&p.id, "job", &missed).await.unwrap();
+        let stored = store
+            .run(&p.id, "job", &missed.name)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.backfilled_by.as_deref(), Some("job-29"));
+    }
+
+    #[tokio::test]
     async fn recording_is_idempotent_and_final_runs_stay_final() {
         let (store, p) = project().await;
         let running = run("job-1", "2025-01-01T00:00:00Z", RunResult::Running);
@@ -528,7 +704,8 @@ mod tests {
             r,
             Recorded {
                 changed: true,
-                needs_alerts: false
+                needs_alerts: false,
+                needs_container: true,
             }
         );
         assert!(
@@ -552,7 +729,10 @@ mod tests {
         store.mark_alerted(&p.id, "job", "job-1").await.unwrap();
         assert_eq!(
             store.record_run(&p.id, "job", &done).await.unwrap(),
-            Recorded::default()
+            Recorded {
+                needs_container: true,
+                ..Recorded::default()
+            }
         );
         // An ended run does not go back, but may leave the cluster.
         let mut gone = running.clone();

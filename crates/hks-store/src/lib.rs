@@ -30,6 +30,7 @@ mod crypto;
 mod history;
 mod keys;
 mod retirements;
+mod suspensions;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -53,6 +54,7 @@ pub use alerts::{
 pub use crypto::{EncryptionKey, KeyRing, TOKEN_PREFIX, new_token, token_hash};
 pub use history::{Recorded, StoredLog};
 pub use retirements::{Previous, RetireReason, Retirement};
+pub use suspensions::Suspension;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +173,11 @@ fn migrator() -> Migrator {
             7,
             "installation",
             include_str!("../migrations/0007_installation.sql"),
+        ),
+        migration(
+            8,
+            "run_control",
+            include_str!("../migrations/0008_run_control.sql"),
         ),
     ];
     Migrator {
@@ -848,7 +855,12 @@ mod tests {
     fn database_bytes(dir: &Path) -> Vec<u8> {
         let mut all = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
-            all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+            // SQLite may remove its WAL or shared-memory file in between.
+            match std::fs::read(entry.unwrap().path()) {
+                Ok(bytes) => all.extend(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("{e}"),
+            }
         }
         all
     }

@@ -32,6 +32,8 @@ fn run(name: &str, result: RunResult) -> Run {
         in_cluster: true,
         cancelled_by: None,
         overrides: None,
+        rerun_of: None,
+        backfilled_by: None,
     }
 }
 

@@ -526,6 +526,14 @@ impl ErrorReply {
     pub fn fields(&self) -> Vec<&str> {
         self.problems.iter().map(|p| p.field.as_str()).collect()
     }
+
+    /// The message of the problem at `field` (empty when there is none).
+    pub fn message_of(&self, field: &str) -> &str {
+        self.problems
+            .iter()
+            .find(|p| p.field == field)
+            .map_or("", |p| p.message.as_str())
+    }
 }
 
 /// The admin API's connection of a tenant in the vCluster `vc`, by

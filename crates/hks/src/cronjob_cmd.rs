@@ -55,6 +55,28 @@ pub enum CronJobCommand {
         name: String,
         run: String,
     },
+    /// Re-run a past run with the container it had (even after Kubernetes
+    /// deleted its Job or the CronJob changed).
+    Rerun {
+        name: String,
+        run: String,
+    },
+    /// Run past scheduled times late: the given times (RFC 3339, in the
+    /// past seven days, at most 20), or with --missed the missed runs HKS
+    /// recorded. With the Forbid or Replace policy they run one at a time.
+    Backfill {
+        name: String,
+        /// A time the schedule fired at, e.g. 2026-11-27T03:00:00Z (repeatable).
+        #[arg(
+            long = "at",
+            required_unless_present = "missed",
+            conflicts_with = "missed"
+        )]
+        at: Vec<String>,
+        /// The missed runs HKS recorded that were not backfilled yet.
+        #[arg(long)]
+        missed: bool,
+    },
     /// The runs of a CronJob, newest first.
     Runs {
         name: String,
@@ -70,8 +92,12 @@ pub enum CronJobCommand {
         #[arg(long)]
         attempt: Option<String>,
     },
+    /// Stop scheduling runs; the note says why (shown until it is resumed).
     Suspend {
         name: String,
+        /// Why it is suspended.
+        #[arg(long)]
+        reason: Option<String>,
     },
     Resume {
         name: String,
@@ -302,14 +328,22 @@ impl Settings {
 }
 
 fn run_row(r: &Value) -> Vec<String> {
+    let mut trigger = cell(&r["trigger"]);
+    if let Some(of) = r["rerunOf"].as_str() {
+        trigger.push_str(&format!(" of {of}"));
+    }
+    let mut result = cell(&r["result"]);
+    if let Some(by) = r["backfilledBy"].as_str() {
+        result.push_str(&format!(" (backfilled by {by})"));
+    }
     vec![
         cell(&r["name"]),
-        cell(&r["trigger"]),
+        trigger,
         cell(&r["startedAt"]),
         r["durationSeconds"]
             .as_i64()
             .map_or("-".into(), |d| format!("{d}s")),
-        cell(&r["result"]),
+        result,
         cell(&r["exitCode"]),
         cell(&r["reason"]),
     ]
@@ -327,6 +361,23 @@ fn last_run(r: &Value) -> String {
         s.push_str(&format!(" {reason}"));
     }
     s
+}
+
+/// Who suspended a CronJob, when and why, after a separator; empty
+/// without a suspension.
+fn suspension(s: &Value) -> String {
+    if s.is_null() {
+        return String::new();
+    }
+    let mut out = format!(
+        " by {} at {}",
+        cell(&s["suspendedBy"]),
+        cell(&s["suspendedAt"])
+    );
+    if let Some(reason) = s["reason"].as_str() {
+        out.push_str(&format!(": {reason}"));
+    }
+    out
 }
 
 /// The schedule as written and, when it uses `H`, what Kubernetes runs.
@@ -349,7 +400,7 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
                         cell(&j["name"]),
                         format!("{} ({})", schedule(j), cell(&j["timeZone"])),
                         if j["suspended"] == true {
-                            "suspended".into()
+                            format!("suspended{}", suspension(&j["suspension"]))
                         } else {
                             cell(&j["nextRun"])
                         },
@@ -368,7 +419,11 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
                 println!("Name:        {}", cell(&j["name"]));
                 println!("Schedule:    {} ({})", schedule(j), cell(&j["timeZone"]));
                 println!("Description: {}", cell(&j["description"]));
-                println!("Suspended:   {}", cell(&j["suspended"]));
+                println!(
+                    "Suspended:   {}{}",
+                    cell(&j["suspended"]),
+                    suspension(&j["suspension"])
+                );
                 if !j["template"].is_null() {
                     println!(
                         "Template:    {} ({})",
@@ -485,6 +540,54 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
                 )
             });
         }
+        CronJobCommand::Rerun { name, run } => {
+            let r = c
+                .call(
+                    Method::POST,
+                    &format!("{base}/{name}/runs/{run}/rerun"),
+                    None,
+                )
+                .await?;
+            c.print(&r, |r| {
+                println!(
+                    "Started run {}, a re-run of {}",
+                    cell(&r["name"]),
+                    cell(&r["rerunOf"])
+                )
+            });
+        }
+        CronJobCommand::Backfill { name, at, missed } => {
+            let body = if missed {
+                json!({"missed": true})
+            } else {
+                json!({"scheduledTimes": at})
+            };
+            let r = c
+                .call(
+                    Method::POST,
+                    &format!("{base}/{name}/backfill"),
+                    Some(&body),
+                )
+                .await?;
+            c.print(&r, |r| {
+                let runs = r["runs"].as_array().cloned().unwrap_or_default();
+                if runs.is_empty() {
+                    println!("Nothing to backfill");
+                }
+                for run in &runs {
+                    let waits = if run["result"] == "Suspended" {
+                        " (waits for the runs before it)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "Started run {} for {}{waits}",
+                        cell(&run["name"]),
+                        cell(&run["scheduledAt"])
+                    );
+                }
+            });
+        }
         CronJobCommand::Runs { name } => {
             let runs = c
                 .call(Method::GET, &format!("{base}/{name}/runs"), None)
@@ -534,10 +637,18 @@ pub async fn run(cmd: CronJobCommand, project: &str, conn: &Connection) -> anyho
                 });
             }
         }
-        CronJobCommand::Suspend { name } => {
-            c.call(Method::POST, &format!("{base}/{name}/suspend"), None)
+        CronJobCommand::Suspend { name, reason } => {
+            let body = reason.map(|r| json!({"reason": r}));
+            let j = c
+                .call(
+                    Method::POST,
+                    &format!("{base}/{name}/suspend"),
+                    body.as_ref(),
+                )
                 .await?;
-            println!("Suspended {name}");
+            c.print(&j, |j| {
+                println!("Suspended {name}{}", suspension(&j["suspension"]))
+            });
         }
         CronJobCommand::Resume { name } => {
             let j = c

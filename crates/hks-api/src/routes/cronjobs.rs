@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use hks_app::commands::{self, Written};
 use hks_app::tenancy::{self, Scope};
 use hks_app::views;
-use hks_core::spec::{ApplicationSpec, ApplicationType, CronJobSpec};
+use hks_core::spec::{
+    ApplicationSpec, ApplicationType, CronJobSpec, SuspendRequest, validate_suspend_request,
+};
 use hks_store::Project;
 use jiff::Timestamp;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +18,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{JsonBody, Path, Tenant};
+use crate::extract::{JsonBody, OptionalJsonBody, Path, Tenant};
 use crate::list_cache::{Derived, Stamp};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -163,9 +165,11 @@ async fn set_suspend(
     project: &str,
     name: &str,
     suspend: bool,
+    reason: Option<String>,
 ) -> Result<Json<CronJobView>> {
     let p = tenancy::project(state, &tenant.principal, project).await?;
-    let written = commands::set_suspend(state, &tenant.principal, &p, name, suspend).await?;
+    let written =
+        commands::set_suspend(state, &tenant.principal, &p, name, suspend, reason).await?;
     Ok(Json(view_of(state, &p, written).await?))
 }
 
@@ -174,15 +178,20 @@ async fn view_of(state: &AppState, p: &Project, written: Written) -> Result<Cron
     Ok(views::written_view(state, p, written).await?)
 }
 
-/// Stop scheduling runs (a running run goes on).
+/// Stop scheduling runs (a running run goes on). An optional note says
+/// why; the CronJob shows it (`suspension`) with who suspended it and when,
+/// until it is resumed.
 #[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/suspend", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = CronJobView, description = "The CronJob, suspended."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."), (status = 422, body = ErrorBody, description = "The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")), security(("token" = [])))]
+    request_body(content = Option<SuspendRequest>, description = "Why it is suspended; none: no note."),
+    responses((status = 200, body = CronJobView, description = "The CronJob, suspended."), (status = 400, body = ErrorBody, description = "An invalid note (`reason`); nothing was changed."), (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."), (status = 422, body = ErrorBody, description = "The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored."), (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed.")), security(("token" = [])))]
 pub async fn suspend_cronjob(
     tenant: Tenant,
     State(state): State<AppState>,
     Path((project, name)): Path<(String, String)>,
+    OptionalJsonBody(request): OptionalJsonBody<SuspendRequest>,
 ) -> Result<Json<CronJobView>> {
-    set_suspend(&state, &tenant, &project, &name, true).await
+    let reason = validate_suspend_request(&request.unwrap_or_default())?;
+    set_suspend(&state, &tenant, &project, &name, true, reason).await
 }
 
 #[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/resume", tag = "cronjobs", params(("project" = String, Path), ("name" = String, Path)),
@@ -192,7 +201,7 @@ pub async fn resume_cronjob(
     State(state): State<AppState>,
     Path((project, name)): Path<(String, String)>,
 ) -> Result<Json<CronJobView>> {
-    set_suspend(&state, &tenant, &project, &name, false).await
+    set_suspend(&state, &tenant, &project, &name, false, None).await
 }
 
 /// Delete a CronJob; its Jobs and pods go with it.

@@ -7,7 +7,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use hks_app::tenancy::{self, Scope};
-use hks_app::{commands, history};
+use hks_app::{history, run_control};
+use hks_core::backfill::{BackfillRequest, BackfillResult};
 use hks_core::run::Run;
 use hks_core::spec::{ApplicationType, RunOverrides};
 use hks_core::{Code, Invalid};
@@ -18,7 +19,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{OptionalJsonBody, Path, Query, Tenant};
+use crate::extract::{JsonBody, OptionalJsonBody, Path, Query, Tenant};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -28,6 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_runs, run_now))
         .routes(routes!(run_logs))
         .routes(routes!(cancel_run))
+        .routes(routes!(rerun))
+        .routes(routes!(backfill))
 }
 
 /// The runs of a CronJob, scheduled and manual, newest first.
@@ -68,7 +71,7 @@ pub async fn run_now(
     OptionalJsonBody(overrides): OptionalJsonBody<RunOverrides>,
 ) -> Result<(StatusCode, Json<Run>)> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
-    let run = commands::run_now(
+    let run = run_control::run_now(
         &state,
         &tenant.principal,
         &p,
@@ -96,8 +99,60 @@ pub async fn cancel_run(
     Path((project, name, run)): Path<(String, String, String)>,
 ) -> Result<Json<Run>> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
-    let run = commands::cancel_run(&state, &tenant.principal, &p, &name, &run).await?;
+    let run = run_control::cancel_run(&state, &tenant.principal, &p, &name, &run).await?;
     Ok(Json(run))
+}
+
+/// Re-run a past run: a new run (`trigger: rerun`, `rerunOf`) with the
+/// container that run had (its image, command, environment and resources,
+/// kept in HKS's history even after Kubernetes deleted its Job) and its
+/// timeout override; the CronJob's other settings are as they are now.
+#[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/runs/{run}/rerun", tag = "cronjobs",
+    params(("project" = String, Path), ("name" = String, Path), ("run" = String, Path)),
+    responses(
+        (status = 201, body = Run, description = "The re-run just started."),
+        (status = 404, body = ErrorBody, description = "No such project, CronJob or run (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "The run never ran (a missed time: backfill it), HKS has no record of its container, or the CronJob is not in the cluster right now (`conflict`)."),
+        (status = 422, body = ErrorBody, description = "The tenant's cluster refused the Job (`cluster_rejected`)."),
+        (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`).")),
+    security(("token" = [])))]
+pub async fn rerun(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name, run)): Path<(String, String, String)>,
+) -> Result<(StatusCode, Json<Run>)> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    let run = run_control::rerun(&state, &tenant.principal, &p, &name, &run).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// Backfill scheduled times: run times the schedule fired at (in the past
+/// seven days, at most 20) late, or with `{"missed": true}` the missed runs
+/// HKS recorded. Each becomes a run with `trigger: backfill` and
+/// `scheduledAt`, its Job named and annotated as the CronJob controller
+/// would have done at that time; with the `Forbid` or `Replace`
+/// concurrency policy they start one at a time (the others wait as
+/// `Suspended`). A missed run so backfilled shows `backfilledBy`. Every
+/// time is checked before anything starts.
+#[utoipa::path(post, path = "/projects/{project}/cronjobs/{name}/backfill", tag = "cronjobs",
+    params(("project" = String, Path), ("name" = String, Path)),
+    request_body(content = BackfillRequest, description = "The times, or `missed: true`."),
+    responses(
+        (status = 200, body = BackfillResult, description = "The runs started, the oldest time first (none when every missed run was backfilled already)."),
+        (status = 400, body = ErrorBody, description = "Invalid times, each problem with its field path (`scheduledTimes[1]`): not a time the schedule fires at, in the future, older than seven days, listed twice, or already run; nothing was started."),
+        (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."),
+        (status = 409, body = ErrorBody, description = "The CronJob is not in the cluster right now (`conflict`)."),
+        (status = 503, body = ErrorBody, description = "The tenant's cluster is unreachable (`cluster_unavailable`).")),
+    security(("token" = [])))]
+pub async fn backfill(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((project, name)): Path<(String, String)>,
+    JsonBody(request): JsonBody<BackfillRequest>,
+) -> Result<Json<BackfillResult>> {
+    let p = tenancy::project(&state, &tenant.principal, &project).await?;
+    let runs = run_control::backfill(&state, &tenant.principal, &p, &name, &request).await?;
+    Ok(Json(BackfillResult { runs }))
 }
 
 /// Default cap on the bytes of log returned per attempt.

@@ -431,3 +431,75 @@ async fn only_the_tenants_own_writes_make_its_cached_list_stale() {
     app.state.wrote(&quiet.tenant);
     assert_eq!(listed().await, 0, "the tenant's own write: derived again");
 }
+
+/// Suspend with a note: the CronJob and the list say who suspended it,
+/// when and why, until it is resumed; an edit that suspends it records who;
+/// a bad note changes nothing.
+#[tokio::test]
+async fn suspend_with_a_note() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+    let path = "/api/v1/projects/shop/cronjobs/report";
+
+    let bad = app
+        .post(
+            &format!("{path}/suspend"),
+            &token,
+            json!({"reason": "x".repeat(501)}),
+        )
+        .await
+        .expect_error(StatusCode::BAD_REQUEST);
+    assert_eq!(bad.fields(), ["reason"], "{bad:?}");
+    let view: CronJobView = app.get(path, &token).await.json();
+    assert!(!view.summary.suspended);
+
+    let before = jiff::Timestamp::now();
+    let s: CronJobView = app
+        .post(
+            &format!("{path}/suspend"),
+            &token,
+            json!({"reason": "  warehouse migration until Monday  "}),
+        )
+        .await
+        .expect_json(StatusCode::OK);
+    let note = s.summary.suspension.expect("a suspension");
+    assert_eq!(note.suspended_by, "acme/ci");
+    assert_eq!(
+        note.reason.as_deref(),
+        Some("warehouse migration until Monday")
+    );
+    assert!(note.suspended_at >= jiff::Timestamp::from_second(before.as_second()).unwrap());
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &token)
+        .await
+        .json();
+    assert_eq!(list[0].suspension.as_ref(), Some(&note));
+
+    let resumed: CronJobView = app
+        .post(&format!("{path}/resume"), &token, json!({}))
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(resumed.summary.suspension, None);
+
+    // An edit that suspends: who and when, no reason; one that resumes clears it.
+    let mut spec = report()["spec"].clone();
+    spec["suspend"] = json!(true);
+    let edited: CronJobView = app
+        .put(path, &token, spec.clone())
+        .await
+        .expect_json(StatusCode::OK);
+    let note = edited.summary.suspension.expect("a suspension");
+    assert_eq!(note.suspended_by, "acme/ci");
+    assert_eq!(note.reason, None);
+    spec["suspend"] = json!(false);
+    let edited: CronJobView = app
+        .put(path, &token, spec)
+        .await
+        .expect_json(StatusCode::OK);
+    assert_eq!(edited.summary.suspension, None);
+    let list: Vec<CronJobSummary> = app
+        .get("/api/v1/projects/shop/cronjobs", &token)
+        .await
+        .json();
+    assert_eq!(list[0].suspension, None);
+}

@@ -99,6 +99,7 @@ impl Hks {
             .await;
     }
 
+    #[allow(dead_code, reason = "each test binary uses part of the harness")]
     pub async fn set_alerts(&self, p: &Project, cronjob: &str, rules: Value) {
         let r = self
             .app
@@ -119,6 +120,7 @@ impl Hks {
             .expect_json(StatusCode::OK)
     }
 
+    #[allow(dead_code, reason = "each test binary uses part of the harness")]
     pub async fn run_names(&self, p: &Project, cronjob: &str) -> Vec<String> {
         self.runs(p, cronjob)
             .await
@@ -128,6 +130,7 @@ impl Hks {
     }
 
     /// The reply to the logs of a run (a `RunLogs`, or not found).
+    #[allow(dead_code, reason = "each test binary uses part of the harness")]
     pub async fn logs(&self, p: &Project, cronjob: &str, run: &str) -> Reply {
         self.app
             .get(
@@ -138,6 +141,7 @@ impl Hks {
     }
 
     /// The alerts raised for a CronJob, newest first.
+    #[allow(dead_code, reason = "each test binary uses part of the harness")]
     pub async fn alerts(&self, p: &Project, cronjob: &str) -> Vec<AlertView> {
         self.app
             .get(
@@ -185,6 +189,7 @@ pub fn minutes_ago(minutes: i64) -> Timestamp {
 }
 
 /// An archived log's text.
+#[allow(dead_code, reason = "each test binary uses part of the harness")]
 pub fn restore(log: &hks_store::StoredLog) -> String {
     String::from_utf8(hks_history::archive::restore(&log.gzip).unwrap()).unwrap()
 }
