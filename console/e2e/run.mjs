@@ -5,7 +5,8 @@
 // "kept by HKS" with its log, suspend/resume/edit, alert settings (the
 // project's default and a CronJob's own, each with a signed test delivery to
 // a local receiver), a Missed row with Kubernetes' reason and the alert it
-// raised, and a running run's log growing in the page. Drives the page by
+// raised, and a running run's log growing in the page; run control: Run
+// now with an override, cancel with confirmation, re-run. Drives the page by
 // role and accessible name only.
 //
 // Two CronJobs are prepared through the API first, so that their minute
@@ -248,6 +249,48 @@ try {
     await page.getByRole('button', { name: /Show logs of/ }).first().click()
     await page.getByRole('log').getByText(`hello from ${name}`).waitFor({ timeout: 30_000 })
     await page.screenshot({ path: `${shots}cronjob-page.png`, fullPage: true })
+  })
+
+  /** The runs of CronJob `n` through the API, newest first. */
+  const runsOf = (n) => api('GET', `/projects/${project}/cronjobs/${n}/runs`)
+  let overridden = ''
+  await step('Run with changes: the override reaches the container and the effective command is shown', async () => {
+    await page.getByRole('button', { name: 'Run with changes…' }).click()
+    const dialog = page.getByRole('dialog', { name: `Run ${name} now` })
+    await dialog.getByRole('textbox', { name: 'Command for this run' }).fill('echo "override:$E2E_MODE"')
+    await dialog.getByRole('textbox', { name: 'Environment for this run' }).fill('E2E_MODE=once')
+    await dialog.getByLabel('Effective command').getByText(`sh -c 'echo "override:$E2E_MODE"'`).waitFor()
+    await page.screenshot({ path: `${shots}cronjob-run-overrides.png`, fullPage: true })
+    await dialog.getByRole('button', { name: 'Start run' }).click()
+    await dialog.waitFor({ state: 'hidden' })
+    overridden = await waitFor('the run with overrides', async () => (await runsOf(name)).find((r) => r.overrides?.env?.[0]?.value === 'once')?.name, 30_000)
+    await page.getByRole('region', { name: `Logs of ${overridden}` }).getByRole('log').getByText('override:once').waitFor({ timeout: 90_000 })
+  })
+
+  await step('cancel a long run with confirmation: it ends as Cancelled', async () => {
+    await page.getByRole('button', { name: 'Run with changes…' }).click()
+    const dialog = page.getByRole('dialog', { name: `Run ${name} now` })
+    await dialog.getByRole('textbox', { name: 'Command for this run' }).fill('echo started; sleep 300')
+    await dialog.getByRole('button', { name: 'Start run' }).click()
+    const long = await waitFor('the long run', async () => (await runsOf(name)).find((r) => r.overrides?.command?.argv?.[0]?.includes('sleep 300'))?.name, 30_000)
+    const runs = page.getByRole('table', { name: 'Runs' })
+    const row = runs.getByRole('row').filter({ has: page.getByText(long, { exact: true }) })
+    await row.getByText('Running', { exact: true }).waitFor({ timeout: 90_000 })
+    await row.getByRole('button', { name: `Cancel run ${long}` }).click()
+    await page.getByRole('dialog', { name: `Cancel run ${long}?` }).getByRole('button', { name: 'Cancel run' }).click()
+    await row.getByText('Cancelled', { exact: true }).first().waitFor({ timeout: 30_000 })
+    await page.screenshot({ path: `${shots}cronjob-cancelled.png`, fullPage: true })
+  })
+
+  await step('re-run the run with overrides: a new run, marked as its re-run, with the same container', async () => {
+    const runs = page.getByRole('table', { name: 'Runs' })
+    await runs.getByRole('button', { name: `Re-run ${overridden}` }).click()
+    const row = runs.getByRole('row').filter({ hasText: `Re-run of ${overridden}` }).first()
+    await row.waitFor({ timeout: 30_000 })
+    const rerun = (await row.getByRole('cell').first().textContent()).trim()
+    await page.getByRole('region', { name: `Logs of ${rerun}` }).getByRole('log').getByText('override:once').waitFor({ timeout: 90_000 })
+    await row.getByText('Succeeded', { exact: true }).waitFor({ timeout: 60_000 })
+    await page.screenshot({ path: `${shots}cronjob-rerun.png`, fullPage: true })
   })
 
   await step('works at phone width', async () => {

@@ -277,6 +277,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/cronjobs/{name}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Backfill scheduled times: run times the schedule fired at (in the past
+         *     seven days, at most 20) late, or with `{"missed": true}` the missed runs
+         *     HKS recorded. Each becomes a run with `trigger: backfill` and
+         *     `scheduledAt`, its Job named and annotated as the CronJob controller
+         *     would have done at that time; with the `Forbid` or `Replace`
+         *     concurrency policy they start one at a time (the others wait as
+         *     `Suspended`). A missed run so backfilled shows `backfilledBy`. Every
+         *     time is checked before anything starts.
+         */
+        post: operations["backfill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/cronjobs/{name}/resume": {
         parameters: {
             query?: never;
@@ -359,6 +385,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/cronjobs/{name}/runs/{run}/rerun": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Re-run a past run: a new run (`trigger: rerun`, `rerunOf`) with the
+         *     container that run had (its image, command, environment and resources,
+         *     kept in HKS's history even after Kubernetes deleted its Job) and its
+         *     timeout override; the CronJob's other settings are as they are now.
+         */
+        post: operations["rerun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/cronjobs/{name}/suspend": {
         parameters: {
             query?: never;
@@ -368,7 +416,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stop scheduling runs (a running run goes on). */
+        /**
+         * Stop scheduling runs (a running run goes on). An optional note says
+         *     why; the CronJob shows it (`suspension`) with who suspended it and when,
+         *     until it is resumed.
+         */
         post: operations["suspend_cronjob"];
         delete?: never;
         options?: never;
@@ -513,6 +565,34 @@ export interface components {
              *     the text), or the response's total over all attempts cut this one short.
              */
             truncated: boolean;
+        };
+        /**
+         * @description `POST .../cronjobs/{name}/backfill`: either the times, or the missed
+         *     runs HKS recorded.
+         * @example {
+         *       "missed": true
+         *     }
+         */
+        BackfillRequest: {
+            /**
+             * @description Backfill the missed runs HKS recorded in the past seven days that
+             *     were not backfilled yet (at most 20, the oldest first).
+             */
+            missed?: boolean;
+            /**
+             * @description Times the schedule fired at (RFC 3339 with an offset), in the past
+             *     seven days; at most 20.
+             */
+            scheduledTimes?: string[];
+        };
+        /** @description What a backfill request started. */
+        BackfillResult: {
+            /**
+             * @description The runs started, the oldest scheduled time first. With the `Forbid`
+             *     or `Replace` concurrency policy all but one wait (`Suspended`) and
+             *     start one at a time.
+             */
+            runs: components["schemas"]["Run"][];
         };
         /**
          * @description The Linux capabilities Pod Security's `baseline` level allows a
@@ -771,6 +851,7 @@ export interface components {
             /** @description The schedule as written (it may use `H`). */
             schedule: string;
             suspended: boolean;
+            suspension?: null | components["schemas"]["Suspension"];
             template?: string | null;
             templateMode?: null | components["schemas"]["TemplateMode"];
             timeZone: string;
@@ -1050,9 +1131,12 @@ export interface components {
          *     - `invalid_status`: Neither a status code (100 to 599) nor a class (`1xx` to `5xx`).
          *     - `empty_criterion`: No status code or class that means success.
          *     - `exceeds_run_timeout`: The requests and waits between them can take longer than the run's timeout.
+         *     - `invalid_time`: Not an RFC 3339 time with an offset, such as `2026-11-27T03:00:00Z`.
+         *     - `not_a_fire_time`: A time the CronJob's schedule does not fire at.
+         *     - `duplicate_time`: A time listed more than once.
          * @enum {string}
          */
-        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout";
+        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout" | "invalid_time" | "not_a_fire_time" | "duplicate_time";
         ProjectView: {
             /** Format: date-time */
             createdAt: string;
@@ -1084,6 +1168,8 @@ export interface components {
         Run: {
             /** @description Every pod of the run (with `restartPolicy: Never`, each retry is a new pod). */
             attempts: components["schemas"]["Attempt"][];
+            /** @description For a missed run: the run that backfilled it. */
+            backfilledBy?: string | null;
             /**
              * @description Who cancelled the run (set as soon as it was asked; the result is
              *     `Cancelled` once Kubernetes stopped it).
@@ -1114,6 +1200,8 @@ export interface components {
             overrides?: null | components["schemas"]["RunOverrides"];
             /** @description Why it failed: `BackoffLimitExceeded`, `DeadlineExceeded`, `OOMKilled`, ... */
             reason?: string | null;
+            /** @description The run a re-run repeats. */
+            rerunOf?: string | null;
             result: components["schemas"]["RunResult"];
             /**
              * Format: date-time
@@ -1259,6 +1347,23 @@ export interface components {
             security?: components["schemas"]["Security"];
         };
         /**
+         * @description `POST .../suspend`: an optional note saying why, shown with the
+         *     CronJob until it is resumed.
+         */
+        SuspendRequest: {
+            /** @description Why it is suspended, for the people who see it (at most 500 characters). */
+            reason?: string | null;
+        };
+        /** @description Who suspended a CronJob, when and why. */
+        Suspension: {
+            /** @description The note left with the suspend. */
+            reason?: string | null;
+            /** Format: date-time */
+            suspendedAt: string;
+            /** @description `tenant/token`. */
+            suspendedBy: string;
+        };
+        /**
          * @description Template-following versus snapshot: an explicit choice the API shows.
          * @enum {string}
          */
@@ -1303,7 +1408,7 @@ export interface components {
             name: string;
         };
         /** @enum {string} */
-        Trigger: "scheduled" | "manual";
+        Trigger: "scheduled" | "manual" | "rerun" | "backfill";
         /**
          * @description A new spec for an application; its type cannot change.
          * @example {
@@ -2806,6 +2911,76 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    backfill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /** @description The application's (or CronJob's) name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        /** @description The times, or `missed: true`. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackfillRequest"];
+            };
+        };
+        responses: {
+            /** @description The runs started, the oldest time first (none when every missed run was backfilled already). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillResult"];
+                };
+            };
+            /** @description Invalid times, each problem with its field path (`scheduledTimes[1]`): not a time the schedule fires at, in the future, older than seven days, listed twice, or already run; nothing was started. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project or CronJob (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The CronJob is not in the cluster right now (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     resume_cronjob: {
         parameters: {
             query?: never;
@@ -3130,6 +3305,73 @@ export interface operations {
             };
         };
     };
+    rerun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+                /** @description The application's (or CronJob's) name. */
+                name: string;
+                /** @description The run's name (its Job's), as listed by the runs of the CronJob. */
+                run: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The re-run just started. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project, CronJob or run (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The run never ran (a missed time: backfill it), HKS has no record of its container, or the CronJob is not in the cluster right now (`conflict`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster refused the Job (`cluster_rejected`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     suspend_cronjob: {
         parameters: {
             query?: never;
@@ -3142,7 +3384,12 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Why it is suspended; none: no note. */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["SuspendRequest"];
+            };
+        };
         responses: {
             /** @description The CronJob, suspended. */
             200: {
@@ -3153,7 +3400,15 @@ export interface operations {
                     "application/json": components["schemas"]["CronJobView"];
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description An invalid note (`reason`); nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             /** @description No such project or CronJob (`not_found`). */
             404: {
@@ -3164,6 +3419,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            413: components["responses"]["PayloadTooLarge"];
             /** @description The tenant's cluster refused the objects (`cluster_rejected`); nothing was stored. */
             422: {
                 headers: {

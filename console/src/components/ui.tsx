@@ -102,6 +102,53 @@ export function ConfirmDialog({
   )
 }
 
+/** A dialog holding a form: submitting it (button or Enter) calls `onSubmit`. */
+export function FormDialog({
+  open,
+  title,
+  children,
+  submitLabel,
+  busy = false,
+  onSubmit,
+  onCancel,
+}: {
+  open: boolean
+  title: string
+  children: ReactNode
+  submitLabel: string
+  busy?: boolean
+  onSubmit: () => void
+  onCancel: () => void
+}) {
+  const ref = useRef<HTMLDialogElement>(null)
+  useEffect(() => {
+    const dialog = ref.current
+    if (!dialog) return
+    if (open && !dialog.open) dialog.showModal?.()
+    if (!open && dialog.open) dialog.close()
+  }, [open])
+  const titleId = useId()
+  return (
+    <dialog ref={ref} aria-labelledby={titleId} onCancel={onCancel}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault()
+          onSubmit()
+        }}
+      >
+        <h2 id={titleId}>{title}</h2>
+        {children}
+        <div className="actions">
+          <Button onClick={onCancel}>Cancel</Button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {submitLabel}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  )
+}
+
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' })
 
 /** "3 minutes ago" with the absolute local time on hover and for screen readers. */

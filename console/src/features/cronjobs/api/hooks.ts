@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api } from '../../../api/client'
-import type { CronJobSpec, CronJobSummary, CronJobView, Run, RunLogs } from '../../../api/types'
+import type { BackfillRequest, BackfillResult, CronJobSpec, CronJobSummary, CronJobView, Run, RunLogs, RunOverrides } from '../../../api/types'
 
 const base = (project: string) => `/projects/${encodeURIComponent(project)}`
 const one = (project: string, name: string) => `${base(project)}/cronjobs/${encodeURIComponent(name)}`
@@ -49,6 +49,34 @@ export function useRunNow(project: string) {
   })
 }
 
+/** Run now with one run's overrides (none: as configured). */
+export function useRunWith(project: string) {
+  const invalidate = useInvalidate(project)
+  return useMutation({
+    mutationFn: ({ name, overrides }: { name: string; overrides?: RunOverrides }) =>
+      api<Run>(`${one(project, name)}/runs`, { method: 'POST', json: overrides }),
+    onSuccess: invalidate,
+  })
+}
+
+export function useRerun(project: string) {
+  const invalidate = useInvalidate(project)
+  return useMutation({
+    mutationFn: ({ name, run }: { name: string; run: string }) =>
+      api<Run>(`${one(project, name)}/runs/${encodeURIComponent(run)}/rerun`, { method: 'POST' }),
+    onSuccess: invalidate,
+  })
+}
+
+export function useBackfill(project: string) {
+  const invalidate = useInvalidate(project)
+  return useMutation({
+    mutationFn: ({ name, request }: { name: string; request: BackfillRequest }) =>
+      api<BackfillResult>(`${one(project, name)}/backfill`, { method: 'POST', json: request }),
+    onSuccess: invalidate,
+  })
+}
+
 export function useCancelRun(project: string) {
   const invalidate = useInvalidate(project)
   return useMutation({
@@ -61,8 +89,11 @@ export function useCancelRun(project: string) {
 export function useSetSuspended(project: string) {
   const invalidate = useInvalidate(project)
   return useMutation({
-    mutationFn: ({ name, suspend }: { name: string; suspend: boolean }) =>
-      api<CronJobView>(`${one(project, name)}/${suspend ? 'suspend' : 'resume'}`, { method: 'POST' }),
+    mutationFn: ({ name, suspend, reason }: { name: string; suspend: boolean; reason?: string }) =>
+      api<CronJobView>(`${one(project, name)}/${suspend ? 'suspend' : 'resume'}`, {
+        method: 'POST',
+        json: suspend && reason?.trim() ? { reason: reason.trim() } : undefined,
+      }),
     onSuccess: invalidate,
   })
 }

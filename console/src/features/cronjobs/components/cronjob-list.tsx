@@ -42,7 +42,17 @@ export function CronJobList({ project }: { project: string }) {
                     {c.expandedSchedule && ` = ${c.expandedSchedule}`}
                   </div>
                 </td>
-                <td>{c.suspended ? <span className="muted">suspended</span> : c.nextRun ? <RelativeTime at={c.nextRun} /> : '—'}</td>
+                <td>
+                  {c.suspended ? (
+                    <span className="muted" title={c.suspension ? `by ${c.suspension.suspendedBy}` : undefined}>
+                      suspended{c.suspension?.reason ? `: ${c.suspension.reason}` : ''}
+                    </span>
+                  ) : c.nextRun ? (
+                    <RelativeTime at={c.nextRun} />
+                  ) : (
+                    '—'
+                  )}
+                </td>
                 <td>
                   <Badge tone={runTone(c.lastRun)}>{runLabel(c.lastRun)}</Badge>
                   {c.lastRun?.startedAt && (

@@ -1,11 +1,13 @@
 import { useState } from 'react'
 import type { Run } from '../../../api/types'
-import { Badge, Button, ConfirmDialog, ErrorBox, RelativeTime } from '../../../components/ui'
+import { Badge, Button, ConfirmDialog, ErrorBox, Field, FormDialog, RelativeTime } from '../../../components/ui'
 import { href, navigate } from '../../../router'
 import { AlertsSection } from '../../alerts/components/alert-settings'
-import { useCancelRun, useCronJob, useDeleteCronJob, useRunNow, useRuns, useSetSuspended } from '../api/hooks'
+import { useBackfill, useCancelRun, useCronJob, useDeleteCronJob, useRerun, useRunNow, useRuns, useSetSuspended } from '../api/hooks'
+import { canBackfill, canRerun, triggerLabel } from '../run-control'
 import { cronJobState, effectiveCommand, formatDuration, runLabel, runTone } from '../run-health'
 import { LogViewer } from './log-viewer'
+import { RunNowDialog } from './run-now-dialog'
 
 /** One CronJob: its settings, runs, logs and day-2 actions. */
 export function CronJobPage({ project, name }: { project: string; name: string }) {
@@ -18,6 +20,11 @@ export function CronJobPage({ project, name }: { project: string; name: string }
   const cancel = useCancelRun(project)
   const [confirmCancel, setConfirmCancel] = useState<string | null>(null)
   const [selected, setSelected] = useState<string | null>(null)
+  const [overridesOpen, setOverridesOpen] = useState(false)
+  const [suspendOpen, setSuspendOpen] = useState(false)
+  const [reason, setReason] = useState('')
+  const rerun = useRerun(project)
+  const backfill = useBackfill(project)
 
   if (cronjob.isPending) return <p className="muted">Loading…</p>
   if (cronjob.error) return <ErrorBox error={cronjob.error} />
@@ -27,6 +34,8 @@ export function CronJobPage({ project, name }: { project: string; name: string }
   // Runs are newest first and polled more often than the CronJob itself.
   const lastRun = runs.data?.[0] ?? c.lastRun
   const command = c.spec.command ? effectiveCommand(c.spec.command.argv, c.spec.command.shell ?? false) : null
+  const missed = runs.data?.filter((r) => canBackfill(r)) ?? []
+  const started = (r: { name: string }) => setSelected(r.name)
 
   return (
     <article className="cronjob-page">
@@ -37,10 +46,14 @@ export function CronJobPage({ project, name }: { project: string; name: string }
         <h1>{c.name}</h1>
         <Badge tone={state.tone}>{state.label}</Badge>
         <div className="actions">
-          <Button variant="primary" onClick={() => runNow.mutate(name, { onSuccess: (r) => setSelected(r.name) })} disabled={runNow.isPending}>
+          <Button variant="primary" onClick={() => runNow.mutate(name, { onSuccess: started })} disabled={runNow.isPending}>
             Run now
           </Button>
-          <Button onClick={() => suspend.mutate({ name, suspend: !c.suspended })} disabled={suspend.isPending}>
+          <Button onClick={() => setOverridesOpen(true)}>Run with changes…</Button>
+          <Button
+            onClick={() => (c.suspended ? suspend.mutate({ name, suspend: false }) : setSuspendOpen(true))}
+            disabled={suspend.isPending}
+          >
             {c.suspended ? 'Resume' : 'Suspend'}
           </Button>
           <Button onClick={() => navigate({ page: 'edit-cronjob', project, name })}>Edit</Button>
@@ -49,7 +62,13 @@ export function CronJobPage({ project, name }: { project: string; name: string }
           </Button>
         </div>
       </header>
-      <ErrorBox error={runNow.error ?? suspend.error ?? remove.error ?? cancel.error} />
+      <ErrorBox error={runNow.error ?? suspend.error ?? remove.error ?? cancel.error ?? rerun.error ?? backfill.error} />
+      {c.suspension && (
+        <p className="notice" role="status">
+          Suspended by {c.suspension.suspendedBy} <RelativeTime at={c.suspension.suspendedAt} />
+          {c.suspension.reason ? `: ${c.suspension.reason}` : ''}
+        </p>
+      )}
 
       <dl className="facts">
         <dt>Schedule</dt>
@@ -95,6 +114,17 @@ export function CronJobPage({ project, name }: { project: string; name: string }
 
       <section aria-label="Runs">
         <h2>Runs</h2>
+        {missed.length > 0 && (
+          <p>
+            {missed.length === 1 ? '1 missed time' : `${missed.length} missed times`} in the past week.{' '}
+            <Button
+              onClick={() => backfill.mutate({ name, request: { missed: true } }, { onSuccess: (b) => b.runs[0] && started(b.runs[0]) })}
+              disabled={backfill.isPending}
+            >
+              Run missed times
+            </Button>
+          </p>
+        )}
         {runs.error && <ErrorBox error={runs.error} />}
         {runs.data?.length === 0 && <p className="muted">No runs yet.</p>}
         {runs.data && runs.data.length > 0 && (
@@ -118,7 +148,7 @@ export function CronJobPage({ project, name }: { project: string; name: string }
               {runs.data.map((r: Run) => (
                 <tr key={r.name} aria-selected={r.name === selected}>
                   <td className="mono">{r.name}</td>
-                  <td>{r.trigger === 'manual' ? `Manual${r.triggeredBy ? ` by ${r.triggeredBy}` : ''}` : 'Scheduled'}</td>
+                  <td>{triggerLabel(r)}</td>
                   <td>
                     {r.startedAt ? (
                       <RelativeTime at={r.startedAt} />
@@ -148,13 +178,35 @@ export function CronJobPage({ project, name }: { project: string; name: string }
                         kept by HKS
                       </span>
                     )}
+                    {r.backfilledBy && <span className="muted"> backfilled by {r.backfilledBy}</span>}
                   </td>
                   <td>{r.exitCode ?? '—'}</td>
                   <td title={r.message ?? undefined}>{r.reason ?? (r.result === 'Missed' ? 'Not started' : '')}</td>
                   <td>
-                    <Button aria-label={`Show logs of ${r.name}`} onClick={() => setSelected(r.name)}>
-                      Logs
-                    </Button>
+                    {r.result !== 'Missed' && (
+                      <Button aria-label={`Show logs of ${r.name}`} onClick={() => setSelected(r.name)}>
+                        Logs
+                      </Button>
+                    )}
+                    {canRerun(r) && (
+                      <Button aria-label={`Re-run ${r.name}`} onClick={() => rerun.mutate({ name, run: r.name }, { onSuccess: started })} disabled={rerun.isPending}>
+                        Re-run
+                      </Button>
+                    )}
+                    {canBackfill(r) && r.scheduledAt && (
+                      <Button
+                        aria-label={`Run the missed time of ${r.name} now`}
+                        onClick={() =>
+                          backfill.mutate(
+                            { name, request: { scheduledTimes: [r.scheduledAt as string] } },
+                            { onSuccess: (b) => b.runs[0] && started(b.runs[0]) },
+                          )
+                        }
+                        disabled={backfill.isPending}
+                      >
+                        Run it now
+                      </Button>
+                    )}
                     {(r.result === 'Running' || r.result === 'Pending') && !r.cancelledBy && (
                       <Button aria-label={`Cancel run ${r.name}`} onClick={() => setConfirmCancel(r.name)}>
                         Cancel
@@ -170,6 +222,32 @@ export function CronJobPage({ project, name }: { project: string; name: string }
       {selectedRun && <LogViewer key={selectedRun.name + selectedRun.result} project={project} cronjob={name} run={selectedRun} />}
 
       <AlertsSection project={project} cronjob={name} />
+
+      <RunNowDialog project={project} cronjob={c} open={overridesOpen} onClose={() => setOverridesOpen(false)} onStarted={started} />
+
+      <FormDialog
+        open={suspendOpen}
+        title={`Suspend ${name}?`}
+        submitLabel="Suspend"
+        busy={suspend.isPending}
+        onCancel={() => setSuspendOpen(false)}
+        onSubmit={() =>
+          suspend.mutate(
+            { name, suspend: true, reason },
+            {
+              onSuccess: () => {
+                setSuspendOpen(false)
+                setReason('')
+              },
+            },
+          )
+        }
+      >
+        <p>No scheduled run starts until it is resumed; a run that is going goes on.</p>
+        <Field label="Reason (optional)" hint="Shown with the CronJob until it is resumed.">
+          {(p) => <input {...p} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />}
+        </Field>
+      </FormDialog>
 
       <ConfirmDialog
         open={confirmCancel !== null}
