@@ -354,16 +354,20 @@ try {
     await page.screenshot({ path: `${shots}cronjob-kept.png`, fullPage: true })
   })
 
-  await step('suspend a CronJob: its page, the list and the cluster show it; resume it', async () => {
+  await step('suspend a CronJob with a note: its page, the list and the cluster show it; resume it', async () => {
     await page.getByRole('button', { name: 'Suspend', exact: true }).click()
+    const dialog = page.getByRole('dialog', { name: `Suspend ${kept}?` })
+    await dialog.getByRole('textbox', { name: 'Reason (optional)' }).fill('e2e maintenance window')
+    await dialog.getByRole('button', { name: 'Suspend', exact: true }).click()
     await page.getByRole('button', { name: 'Resume', exact: true }).waitFor()
+    await page.getByRole('status').getByText(/Suspended by demo\/.*: e2e maintenance window/).waitFor()
     const ns = await namespace()
     const suspended = async () => (await kube('get', 'cronjob', '-n', ns, kept, '-o', 'jsonpath={.spec.suspend}')).trim()
     assert((await suspended()) === 'true', `the cluster's CronJob has suspend=${await suspended()}`)
     await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: project, exact: true }).click()
     const row = listRow(kept)
     await row.getByText('Suspended', { exact: true }).waitFor()
-    await row.getByText('suspended', { exact: true }).waitFor()
+    await row.getByText('suspended: e2e maintenance window', { exact: true }).waitFor()
     await page.screenshot({ path: `${shots}cronjob-list-suspended.png`, fullPage: true })
     await row.getByRole('link', { name: kept, exact: true }).click()
     await page.getByRole('button', { name: 'Resume', exact: true }).click()
@@ -449,6 +453,19 @@ try {
     await row.waitFor({ timeout: 60_000 })
     await waitFor('the missed alert at the receiver', () => delivery('/default', { kind: 'missed', project, cronjob: missed }), 30_000)
     await page.screenshot({ path: `${shots}cronjob-missed-alert.png`, fullPage: true })
+  })
+
+  await step('the audit log shows the suspend with its note, the run cancelled and who did each', async () => {
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: project, exact: true }).click()
+    await page.getByRole('link', { name: 'Audit log' }).click()
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor()
+    const log = page.getByRole('table', { name: 'Audit log' })
+    const suspended = log.getByRole('row').filter({ hasText: 'cronjob.suspend' }).filter({ hasText: `cronjob/${kept}` })
+    await suspended.getByText('reason: "e2e maintenance window"').waitFor()
+    await suspended.getByText(/^demo\//).waitFor()
+    await page.getByRole('combobox', { name: 'Action' }).selectOption('run.cancel')
+    await log.getByRole('row').filter({ hasText: `cronjob/${name}` }).first().waitFor()
+    await page.screenshot({ path: `${shots}audit.png`, fullPage: true })
   })
 } catch {
   await page.screenshot({ path: `${shots}failure.png`, fullPage: true }).catch(() => {})

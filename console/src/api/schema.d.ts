@@ -97,6 +97,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's whole audit log: its projects' entries and its own
+         *     (tokens made or deleted by the installation's admin).
+         */
+        get: operations["tenant_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -218,6 +238,29 @@ export interface paths {
         put: operations["update_application"];
         post?: never;
         delete: operations["delete_application"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log of a project: every change to it, its applications,
+         *     CronJobs and alert settings, and every run started, re-run, cancelled
+         *     or backfilled by hand, with who did it and the fields that changed
+         *     (secret values never, only that they changed). Entries outlive what
+         *     they are about.
+         */
+        get: operations["project_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -565,6 +608,40 @@ export interface components {
              *     the text), or the response's total over all attempts cut this one short.
              */
             truncated: boolean;
+        };
+        /**
+         * @description What was done.
+         * @enum {string}
+         */
+        AuditAction: "project.create" | "project.delete" | "application.create" | "application.update" | "application.delete" | "cronjob.create" | "cronjob.update" | "cronjob.delete" | "cronjob.suspend" | "cronjob.resume" | "run.start" | "run.rerun" | "run.cancel" | "run.backfill" | "alerts.update" | "alerts.delete" | "token.create" | "token.delete";
+        /** @description One entry of the audit log. */
+        AuditEntry: {
+            action: components["schemas"]["AuditAction"];
+            /** @description `tenant/token`, or `admin` for the installation's admin token. */
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            /** @description What changed, field by field. */
+            changes: components["schemas"]["FieldChange"][];
+            /**
+             * Format: int64
+             * @description Increasing: the newest entry has the largest.
+             */
+            id: number;
+            /** @description The project, for what is in one. */
+            project?: string | null;
+            /** @description What it was done to: `cronjob/nightly`, `run/nightly-29380`, `token/ci`. */
+            target: string;
+        };
+        /** @description One page of the log. */
+        AuditPage: {
+            /** @description Newest first. */
+            entries: components["schemas"]["AuditEntry"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next (older) page; absent on the last page.
+             */
+            nextBefore?: number | null;
         };
         /**
          * @description `POST .../cronjobs/{name}/backfill`: either the times, or the missed
@@ -922,6 +999,17 @@ export interface components {
             message: string;
             /** @description For `invalid`: every problem, with its field path. */
             problems?: components["schemas"]["Problem"][];
+        };
+        /** @description One field that changed. A redacted field says only that it changed. */
+        FieldChange: {
+            /** @description Its path, `schedule` or `env[2].value`. */
+            field: string;
+            /** @description The value before (any JSON value); absent for a new field. */
+            from?: unknown;
+            /** @description A secret, or what may hold one: its values are never recorded. */
+            redacted?: boolean;
+            /** @description The value after (any JSON value); absent for a removed field. */
+            to?: unknown;
         };
         /** @description Calls a Function of the same project on the CronJob's schedule. */
         FunctionCall: {
@@ -1832,6 +1920,51 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    tenant_audit: {
+        parameters: {
+            query?: {
+                /** @description At most this many (default 50, at most 200). */
+                limit?: number;
+                /** @description Only entries older than this id: the `nextBefore` of the page before. */
+                before?: number;
+                /** @description Only this action, such as `cronjob.update` or `run.cancel`. */
+                action?: string;
+                /**
+                 * @description Only entries about this target (`cronjob/nightly`), or with a
+                 *     trailing `/` about this kind (`token/`).
+                 */
+                target?: string;
+                /** @description Only what this actor (`tenant/token`, or `admin`) did. */
+                actor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description A parameter is invalid (`invalid`): `limit` out of range, an unknown `action`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     list_projects: {
         parameters: {
             query?: never;
@@ -2499,6 +2632,63 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+        };
+    };
+    project_audit: {
+        parameters: {
+            query?: {
+                /** @description At most this many (default 50, at most 200). */
+                limit?: number;
+                /** @description Only entries older than this id: the `nextBefore` of the page before. */
+                before?: number;
+                /** @description Only this action, such as `cronjob.update` or `run.cancel`. */
+                action?: string;
+                /**
+                 * @description Only entries about this target (`cronjob/nightly`), or with a
+                 *     trailing `/` about this kind (`token/`).
+                 */
+                target?: string;
+                /** @description Only what this actor (`tenant/token`, or `admin`) did. */
+                actor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description A parameter is invalid (`invalid`): `limit` out of range, an unknown `action`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_cronjobs: {

@@ -37,6 +37,7 @@ use crate::routes;
         (name = "admin", description = "Tenants and their API tokens (admin token)."),
         (name = "projects"), (name = "applications"), (name = "cronjobs"), (name = "schedules"),
         (name = "alerts", description = "Alerts on runs, per project or per CronJob, delivered by signed webhook."),
+        (name = "audit", description = "Who changed what, when: the audit log of a project or a tenant."),
     )
 )]
 #[derive(Debug)]

@@ -10,6 +10,7 @@
 //!   the per-project write lock.
 //! - [`plan`]: one write prepared once: the validated spec, the parsed
 //!   schedule, the resolved container or Function call, the rendered objects.
+//! - [`audit`]: the audit log's entries, written after each change.
 //! - [`commands`]: writes, under the rule **apply first, store second**.
 //! - [`run_control`]: Run now, re-run, cancel and backfill of single runs.
 //! - [`observe`]: what the tenant's watch caches show of a project.
@@ -17,6 +18,7 @@
 //! - [`history`]: the run history merged with the runs the cluster still has.
 //! - [`generations`]: what HKS last applied, to tell hand edits apart.
 
+pub mod audit;
 pub mod commands;
 pub mod error;
 pub mod generations;

@@ -8,6 +8,7 @@
 //! problem with a field path (`spec.env[2].name`) so the API can point at the
 //! field, and it runs before anything is stored or applied.
 
+pub mod audit;
 pub mod backfill;
 pub mod container;
 /// Fixtures: only in hks-core's own tests and with the `examples` feature

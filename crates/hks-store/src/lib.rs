@@ -26,6 +26,7 @@
 //! SQLITE_BUSY when another writer came in between, without waiting.
 
 mod alerts;
+mod audit;
 mod crypto;
 mod history;
 mod keys;
@@ -51,6 +52,7 @@ pub use alerts::{
     AlertRecord, AlertSettings, AttemptResult, DeliveryJob, DeliveryState, DeliveryStatus,
     StoredAlert, Webhook, WebhookUpdate,
 };
+pub use audit::AuditFilter;
 pub use crypto::{EncryptionKey, KeyRing, TOKEN_PREFIX, new_token, token_hash};
 pub use history::{Recorded, StoredLog};
 pub use retirements::{Previous, RetireReason, Retirement};
@@ -179,6 +181,7 @@ fn migrator() -> Migrator {
             "run_control",
             include_str!("../migrations/0008_run_control.sql"),
         ),
+        migration(11, "audit", include_str!("../migrations/0011_audit.sql")),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),

@@ -2,6 +2,7 @@
 
 mod admin_cmd;
 mod alerts_cmd;
+mod audit_cmd;
 mod client;
 mod cronjob_cmd;
 mod demo;
@@ -74,6 +75,13 @@ enum Command {
         #[command(subcommand)]
         command: alerts_cmd::AlertsCommand,
     },
+    /// The audit log: who changed what, when, field by field.
+    Audit {
+        #[command(flatten)]
+        connection: client::Connection,
+        #[command(flatten)]
+        args: audit_cmd::AuditArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -123,6 +131,7 @@ fn main() -> ExitCode {
                 cronjob,
                 command,
             } => alerts_cmd::run(command, &project, cronjob.as_deref(), &connection).await,
+            Command::Audit { connection, args } => audit_cmd::run(args, &connection).await,
         }
     });
     match result {

@@ -856,6 +856,32 @@ fn alerts_cli_against_a_real_server() {
     out.assert_code(1);
     assert_eq!(receiver.received().len(), before);
 
+    // `hks audit`: the alert changes with who made them, the secret never.
+    let out = server.hks(
+        Some(&token),
+        &project,
+        &["audit", "--action", "alerts.update"],
+    );
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("cli/ci") && out.stdout.contains("project/alerts"),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("webhook.secret changed"), "{out:#?}");
+    assert!(!out.stdout.contains(SECRET), "{out:#?}");
+    let out = server.hks(
+        Some(&token),
+        &[],
+        &["audit", "--all", "--target", "token/", "--json"],
+    );
+    out.assert_code(0);
+    let page = out.json();
+    assert_eq!(page["entries"][0]["target"], "token/ci", "{page}");
+    assert_eq!(page["entries"][0]["actor"], "admin", "{page}");
+    let out = server.hks(Some(&token), &[], &["audit"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("--all"), "{out:#?}");
+
     // The server's /metrics (as `hks serve` sets it up) counted these
     // requests by route pattern.
     let (status, metrics) = get(&server.base, "/metrics").unwrap();

@@ -10,6 +10,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use hks_core::audit::AuditAction;
 use hks_core::problem::Problems;
 use hks_core::spec::ApplicationType;
 use hks_core::{Code, Invalid};
@@ -387,6 +388,23 @@ fn validate(
     p.finish()
 }
 
+/// The audit entry of a change to alert settings: the project's default
+/// (`project/<name>`) or a CronJob's own (`cronjob/<name>`).
+async fn audit_alerts(
+    state: &AppState,
+    principal: &hks_store::Principal,
+    p: &Project,
+    cronjob_name: Option<&str>,
+    action: AuditAction,
+    changes: &[hks_core::audit::FieldChange],
+) {
+    let target = match cronjob_name {
+        Some(c) => format!("cronjob/{c}"),
+        None => format!("project/{}", p.name),
+    };
+    hks_app::audit::by(state, principal, &p.name, action, &target, changes).await;
+}
+
 /// The CronJob, checked to exist in the project.
 async fn cronjob(state: &AppState, p: &Project, name: &str) -> Result<()> {
     tenancy::application(state, p, name, Some(ApplicationType::Cronjob)).await?;
@@ -395,6 +413,7 @@ async fn cronjob(state: &AppState, p: &Project, name: &str) -> Result<()> {
 
 async fn put_settings(
     state: &AppState,
+    principal: &hks_store::Principal,
     p: &Project,
     cronjob_name: Option<&str>,
     body: PutAlertSettings,
@@ -417,11 +436,40 @@ async fn put_settings(
         url: new_url(w, stored.as_ref()).map(str::to_owned),
         secret: w.secret.clone(),
     });
+    let before = state
+        .store()
+        .alert_settings(&p.id, cronjob_name)
+        .await?
+        .map(|s| settings_view(Some(s)));
     let saved = state
         .store()
         .put_alert_settings(&p.id, cronjob_name, &body.rules.into(), webhook.as_ref())
         .await?;
-    Ok(Json(settings_view(Some(saved))))
+    let view = settings_view(Some(saved));
+    let mut changes = hks_core::audit::diff(
+        before
+            .and_then(|b| serde_json::to_value(b.rules).ok())
+            .as_ref(),
+        serde_json::to_value(&view.rules).ok().as_ref(),
+    );
+    if let Some(w) = &webhook {
+        if w.url.is_some() {
+            changes.push(hks_core::audit::set("webhook.url", "changed"));
+        }
+        if w.secret.is_some() {
+            changes.push(hks_core::audit::set("webhook.secret", "changed"));
+        }
+    }
+    audit_alerts(
+        state,
+        principal,
+        p,
+        cronjob_name,
+        AuditAction::AlertsUpdate,
+        &changes,
+    )
+    .await;
+    Ok(Json(view))
 }
 
 /// The project's default alert settings, which every CronJob without its own uses.
@@ -449,7 +497,7 @@ pub async fn put_project_alerts(
     JsonBody(body): JsonBody<PutAlertSettings>,
 ) -> Result<Json<AlertSettingsView>> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
-    put_settings(&state, &p, None, body).await
+    put_settings(&state, &tenant.principal, &p, None, body).await
 }
 
 /// Remove the project's default alert settings.
@@ -462,6 +510,15 @@ pub async fn delete_project_alerts(
 ) -> Result<StatusCode> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
     state.store().delete_alert_settings(&p.id, None).await?;
+    audit_alerts(
+        &state,
+        &tenant.principal,
+        &p,
+        None,
+        AuditAction::AlertsDelete,
+        &[],
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -492,7 +549,7 @@ pub async fn put_cronjob_alerts(
     JsonBody(body): JsonBody<PutAlertSettings>,
 ) -> Result<Json<AlertSettingsView>> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
-    put_settings(&state, &p, Some(&name), body).await
+    put_settings(&state, &tenant.principal, &p, Some(&name), body).await
 }
 
 /// Remove a CronJob's own alert settings: it uses the project's default again.
@@ -509,6 +566,15 @@ pub async fn delete_cronjob_alerts(
         .store()
         .delete_alert_settings(&p.id, Some(&name))
         .await?;
+    audit_alerts(
+        &state,
+        &tenant.principal,
+        &p,
+        Some(&name),
+        AuditAction::AlertsDelete,
+        &[],
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod alerts;
 pub mod applications;
+pub mod audit;
 pub mod cronjobs;
 pub mod projects;
 pub mod runs;
@@ -25,4 +26,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(runs::router())
         .merge(alerts::router())
         .merge(schedules::router())
+        .merge(audit::router())
 }

@@ -9,6 +9,7 @@ mod common;
 mod admin;
 mod alerts;
 mod applications;
+mod audit;
 mod cluster;
 mod cronjobs;
 mod hygiene;

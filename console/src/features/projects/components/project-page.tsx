@@ -23,6 +23,7 @@ export function ProjectPage({ project }: { project: string }) {
       </nav>
       <header className="page-header">
         <h1>{project}</h1>
+        <a href={href({ page: 'audit', project })}>Audit log</a>
         <NewApplicationMenu project={project} />
       </header>
       <ErrorBox error={apps.error} />
