@@ -6,7 +6,8 @@
 // project's default and a CronJob's own, each with a signed test delivery to
 // a local receiver), a Missed row with Kubernetes' reason and the alert it
 // raised, and a running run's log growing in the page; run control: Run
-// now with an override, cancel with confirmation, re-run. Drives the page by
+// now with an override, cancel with confirmation, re-run; the run timeline
+// against the API's runs; the audit log. Drives the page by
 // role and accessible name only.
 //
 // Two CronJobs are prepared through the API first, so that their minute
@@ -293,9 +294,24 @@ try {
     await page.screenshot({ path: `${shots}cronjob-rerun.png`, fullPage: true })
   })
 
+  await step('the run timeline shows the runs the API lists, and clicking one opens it', async () => {
+    const listed = (await runsOf(name)).slice(0, 100)
+    const timeline = page.getByRole('group', { name: /^Run timeline/ })
+    await waitFor(`the timeline's ${listed.length} runs`, async () => (await timeline.getByRole('button').count()) === listed.length, 20_000)
+    for (const r of listed) await timeline.getByRole('button', { name: `Open run ${r.name}:`, exact: false }).waitFor()
+    const oldest = listed.at(-1)
+    await timeline.getByRole('button', { name: `Open run ${oldest.name}:`, exact: false }).click()
+    await page.getByRole('region', { name: `Logs of ${oldest.name}` }).getByRole('log').getByText(`hello from ${name}`).waitFor({ timeout: 30_000 })
+    await page.getByText(/^Duration: median .*, 95th percentile .* over the last \d+ runs\.$/).waitFor()
+    await page.screenshot({ path: `${shots}cronjob-timeline.png`, fullPage: true })
+  })
+
   await step('works at phone width', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.getByRole('button', { name: 'Run now' }).waitFor()
+    // The timeline fits: no bar is pushed out of the page.
+    const box = await page.getByRole('group', { name: /^Run timeline/ }).boundingBox()
+    assert(box && box.x >= 0 && box.x + box.width <= 390, `the timeline does not fit at phone width: ${JSON.stringify(box)}`)
     await page.screenshot({ path: `${shots}cronjob-page-phone.png`, fullPage: true })
   })
 

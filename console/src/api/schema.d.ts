@@ -925,6 +925,12 @@ export interface components {
             name: string;
             /** Format: date-time */
             nextRun?: string | null;
+            /**
+             * @description The newest runs (at most 20, missed ones included), newest first:
+             *     the list's history strip. Empty in a single CronJob's view, whose
+             *     runs list has them all.
+             */
+            recent?: components["schemas"]["RunMark"][];
             /** @description The schedule as written (it may use `H`). */
             schedule: string;
             suspended: boolean;
@@ -1315,6 +1321,15 @@ export interface components {
             /** @description Every attempt (pod) of the run, oldest first. */
             attempts: components["schemas"]["AttemptLogView"][];
             run: string;
+        };
+        /** @description A run as a history strip shows it: enough to colour and size a mark. */
+        RunMark: {
+            /** Format: date-time */
+            createdAt?: string | null;
+            /** Format: int64 */
+            durationSeconds?: number | null;
+            name: string;
+            result: components["schemas"]["RunResult"];
         };
         /**
          * @description One-off changes to a single run, made with Run now: the Job is the
