@@ -190,6 +190,8 @@ impl IntoResponse for ApiError {
                     code: p.code,
                     message: cap(&p.message),
                     hint: p.hint.as_deref().map(cap),
+                    line: p.line,
+                    column: p.column,
                 })
                 .collect(),
             _ => Vec::new(),

@@ -20,6 +20,7 @@ pub mod logtext;
 pub mod manifest;
 pub mod placement;
 pub mod problem;
+pub mod projectfile;
 pub mod run;
 pub mod schedule;
 #[cfg(test)]
@@ -27,5 +28,6 @@ mod schema_tests;
 pub mod spec;
 pub mod tenant;
 pub mod values;
+pub mod yaml;
 
 pub use problem::{Code, Invalid, Problem};
