@@ -48,7 +48,7 @@ use sqlx::{Row, SqlitePool};
 
 pub use alerts::{
     AlertRecord, AlertSettings, AttemptResult, DeliveryJob, DeliveryState, DeliveryStatus,
-    StoredAlert, Webhook, WebhookUpdate,
+    StoredAlert, Webhook, WebhookSources, WebhookUpdate,
 };
 pub use crypto::{EncryptionKey, KeyRing, TOKEN_PREFIX, new_token, token_hash};
 pub use history::{Recorded, StoredLog};
@@ -171,6 +171,12 @@ fn migrator() -> Migrator {
             7,
             "installation",
             include_str!("../migrations/0007_installation.sql"),
+        ),
+        // 8 is taken by work on another branch.
+        migration(
+            9,
+            "webhook_sources",
+            include_str!("../migrations/0009_webhook_sources.sql"),
         ),
     ];
     Migrator {
@@ -879,6 +885,7 @@ mod tests {
                 Some(&WebhookUpdate {
                     url: Some(HOOK.into()),
                     secret: Some("0123456789abcdef".to_owned().into()),
+                    ..Default::default()
                 }),
             )
             .await
@@ -940,6 +947,8 @@ mod tests {
                 "DROP TABLE unsealed_webhook_urls",
                 "DROP TRIGGER applications_delete_alerts",
                 "DELETE FROM _sqlx_migrations WHERE version = 5",
+                // It adds columns to the table rebuilt here: it runs again after 5.
+                "DELETE FROM _sqlx_migrations WHERE version = 9",
             ] {
                 sqlx::query(sql).execute(&pool).await.unwrap();
             }
@@ -1027,6 +1036,7 @@ mod tests {
                 Some(&WebhookUpdate {
                     url: Some("https://hooks.example/x".into()),
                     secret: Some("whsec".to_owned().into()),
+                    ..Default::default()
                 }),
             )
             .await
