@@ -79,6 +79,11 @@ pub struct ProjectFile {
     /// CronJobs, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cronjobs: BTreeMap<String, FileCronJob>,
+    /// Entries the text names that could not be read (their problems are
+    /// reported), by their section's type: a CronJob that refers to one is
+    /// not reported too.
+    #[serde(skip)]
+    pub unreadable: BTreeMap<String, ApplicationType>,
 }
 
 /// A CronJob in the file: its spec, and its own alert settings.
@@ -297,32 +302,48 @@ pub fn read(text: &str) -> (Document, Problems) {
     if let Some(a) = root.get("alerts").filter(|a| !a.is_null()) {
         doc.file.alerts = read_alerts(&mut p, "alerts", a);
     }
-    doc.file.stateless = section(&mut p, &root, "stateless", |p, path, v| {
-        entry::<StatelessSpec>(p, path, v)
-    });
-    doc.file.functions = section(&mut p, &root, "functions", |p, path, v| {
-        entry::<FunctionSpec>(p, path, v)
-    });
-    doc.file.cronjobs = section(&mut p, &root, "cronjobs", |p, path, v| {
-        let Value::Object(fields) = v else {
-            shape(p, path, "a CronJob is a mapping of its fields");
-            return None;
-        };
-        let mut fields = fields.clone();
-        let alerts = fields
-            .remove("alerts")
-            .filter(|a| !a.is_null())
-            .map(|a| read_alerts(p, &at(path, "alerts"), &a));
-        let mut spec = entry::<CronJobSpec>(p, path, &Value::Object(fields))?;
-        // The snapshot is the server's to take; the API ignores it on input too.
-        if let Some(t) = spec.template.as_mut() {
-            t.snapshot = None;
-        }
-        Some(FileCronJob {
-            spec,
-            alerts: alerts.unwrap_or(None),
-        })
-    });
+    let mut unreadable = BTreeMap::new();
+    doc.file.stateless = section(
+        &mut p,
+        &root,
+        ApplicationType::Stateless,
+        &mut unreadable,
+        entry::<StatelessSpec>,
+    );
+    doc.file.functions = section(
+        &mut p,
+        &root,
+        ApplicationType::Function,
+        &mut unreadable,
+        entry::<FunctionSpec>,
+    );
+    doc.file.cronjobs = section(
+        &mut p,
+        &root,
+        ApplicationType::Cronjob,
+        &mut unreadable,
+        |p, path, v| {
+            let Value::Object(fields) = v else {
+                shape(p, path, "a CronJob is a mapping of its fields");
+                return None;
+            };
+            let mut fields = fields.clone();
+            let alerts = fields
+                .remove("alerts")
+                .filter(|a| !a.is_null())
+                .map(|a| read_alerts(p, &at(path, "alerts"), &a));
+            let mut spec = entry::<CronJobSpec>(p, path, &Value::Object(fields))?;
+            // The snapshot is the server's to take; the API ignores it on input too.
+            if let Some(t) = spec.template.as_mut() {
+                t.snapshot = None;
+            }
+            Some(FileCronJob {
+                spec,
+                alerts: alerts.unwrap_or(None),
+            })
+        },
+    );
+    doc.file.unreadable = unreadable;
     check_entries(&mut p, &doc.file);
     (doc, p)
 }
@@ -391,20 +412,28 @@ fn shape(p: &mut Problems, path: &str, message: &str) {
     p.push(path, Code::InvalidShape, message, None);
 }
 
-/// A section: a mapping of names to entries, each read by `read_entry`.
+/// A section: a mapping of names to entries, each read by `read_entry`;
+/// the names of those that could not be read go to `unreadable`.
 fn section<T>(
     p: &mut Problems,
     root: &Map<String, Value>,
-    key: &str,
+    kind: ApplicationType,
+    unreadable: &mut BTreeMap<String, ApplicationType>,
     mut read_entry: impl FnMut(&mut Problems, &str, &Value) -> Option<T>,
 ) -> BTreeMap<String, T> {
+    let key = section_of(kind);
     let mut out = BTreeMap::new();
     match root.get(key) {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             for (name, v) in m {
-                if let Some(t) = read_entry(p, &entry_path(key, name), v) {
-                    out.insert(name.clone(), t);
+                match read_entry(p, &entry_path(key, name), v) {
+                    Some(t) => {
+                        out.insert(name.clone(), t);
+                    }
+                    None => {
+                        unreadable.insert(name.clone(), kind);
+                    }
                 }
             }
         }
@@ -773,6 +802,7 @@ pub fn plan(
     for (_, name, spec) in &named {
         after.insert(name, spec.kind());
     }
+    after.extend(file.unreadable.iter().map(|(n, k)| (n.as_str(), *k)));
     for (section, name, spec) in &named {
         if let Some(now) = current.applications.get(*name)
             && now.kind() != spec.kind()
@@ -1703,6 +1733,16 @@ cronjobs:
                 "cronjobs.b.function.name function_not_found",
             ]
         );
+    }
+
+    /// An entry that could not be read is reported once: a CronJob that
+    /// uses it is not reported as referring to nothing.
+    #[test]
+    fn what_refers_to_an_unreadable_entry_is_not_reported_too() {
+        let text = "version: 1\nstateless:\n  web: {image: x, port: eighty}\ncronjobs:\n  a:\n    schedule: '@daily'\n    template: {application: web, mode: follow}\n";
+        let (doc, p) = read(text);
+        assert_eq!(p.finish().unwrap_err().problems.len(), 1);
+        assert!(plan(&doc.file, &Current::default(), &Values::new(), false).is_ok());
     }
 
     #[test]

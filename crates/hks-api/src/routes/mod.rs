@@ -7,6 +7,7 @@ pub mod admin;
 pub mod alerts;
 pub mod applications;
 pub mod cronjobs;
+pub mod projectfile;
 pub mod projects;
 pub mod runs;
 pub mod schedules;
@@ -20,6 +21,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(admin::router())
         .merge(projects::router())
+        .merge(projectfile::router())
         .merge(applications::router())
         .merge(cronjobs::router())
         .merge(runs::router())
