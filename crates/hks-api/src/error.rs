@@ -222,6 +222,7 @@ impl ApiError {
     fn message(&self) -> String {
         match self {
             Self::Invalid(i) => match i.problems.as_slice() {
+                [one] if one.field.is_empty() => one.message.clone(),
                 [one] => format!("{}: {}", one.field, one.message),
                 many => format!("the request has {} problems", many.len()),
             },
