@@ -97,10 +97,13 @@ pub async fn apply(
 ) -> Result<Vec<Change>, AppError> {
     let (doc, mut problems) = projectfile::read(text);
     let current = current(app, project).await?;
+    // Values given for paths the file has no reference at: problems of the
+    // request, not of the file (they have no place in it).
+    let mut stray = Problems::new();
     let references = projectfile::references(&doc.file);
     for path in values.keys() {
         if !references.iter().any(|(p, _)| p == path) {
-            problems.push(
+            stray.push(
                 format!("values[{}]", serde_json::to_string(path).unwrap_or_default()),
                 Code::InvalidParameter,
                 format!("the file has no secret reference at `{path}`"),
@@ -116,8 +119,16 @@ pub async fn apply(
             None
         }
     };
-    if let Err(invalid) = problems.finish() {
-        return Err(doc.locate(invalid).into());
+    match (problems.finish(), stray.finish()) {
+        (Ok(()), Ok(())) => {}
+        (Err(invalid), stray) => {
+            let mut invalid = doc.locate(invalid);
+            if let Err(s) = stray {
+                invalid.problems.extend(s.problems);
+            }
+            return Err(invalid.into());
+        }
+        (Ok(()), Err(stray)) => return Err(stray.into()),
     }
     let steps = steps.unwrap_or_default();
     let changes: Vec<Change> = steps.iter().map(|s| s.change.clone()).collect();

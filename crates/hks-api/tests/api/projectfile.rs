@@ -415,11 +415,14 @@ async fn a_webhook_needs_its_values_and_a_url_this_installation_sends_to() {
     assert_eq!(
         e.fields(),
         [
-            "values[\"cronjobs.x.alerts.webhook.url\"]",
             "alerts.webhook.secret",
-            "alerts.webhook.url"
+            "alerts.webhook.url",
+            "values[\"cronjobs.x.alerts.webhook.url\"]",
         ]
     );
+    // Where the file has them; a value of the request has no place in it.
+    assert_eq!(e.problems[0].line, Some(5));
+    assert_eq!(e.problems[2].line, None);
     assert!(
         app.state
             .store()
