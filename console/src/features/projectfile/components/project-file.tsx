@@ -130,7 +130,7 @@ function ImportFile({ project }: { project: string }) {
       </div>
       {problems.length > 0 ? (
         <div className="error-box" role="alert">
-          <p>{error?.message} Nothing was changed.</p>
+          <p>{error?.message.replace(/\.$/, '')}. Nothing was changed.</p>
           <ul aria-label="Problems in the file">
             {problems.map((p, i) => (
               <li key={i}>
