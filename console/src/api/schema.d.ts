@@ -471,6 +471,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The project as a file: its applications and alert settings, in a
+         *     stable order (the same project gives the same bytes). Webhook URLs and
+         *     secrets are written as where to read them, never as values.
+         */
+        get: operations["export_file"];
+        put?: never;
+        /**
+         * Make the project match a file, or (`dryRun`) say what that would
+         *     change, field by field. The whole file is checked first: when any part
+         *     is invalid, nothing is changed and every problem is reported with its
+         *     path in the file (`cronjobs.nightly.schedule`), line and column. A
+         *     webhook URL or secret written into the file is refused.
+         */
+        post: operations["apply_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/manifests": {
         parameters: {
             query?: never;
@@ -509,6 +537,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What a change does.
+         * @enum {string}
+         */
+        Action: "create" | "update" | "delete";
         /** @description Which alerts to raise. */
         AlertRulesBody: {
             /**
@@ -576,6 +609,52 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /**
+         * @description A project file to apply, or to preview.
+         * @example {
+         *       "content": "version: 1\n",
+         *       "dryRun": true
+         *     }
+         */
+        ApplyFile: {
+            /**
+             * @description The file's text: YAML, as `GET .../file` gives it (its JSON Schema
+             *     is `/api/v1/projectfile.schema.json`).
+             */
+            content: string;
+            /** @description Only check the file and say what applying it would change. */
+            dryRun?: boolean;
+            /**
+             * @description Also delete what the file does not name: applications, and alert
+             *     settings (the project's default, a CronJob's own).
+             */
+            prune?: boolean;
+            /**
+             * @description The values of the file's webhook references (`{fromEnv: NAME}`,
+             *     `{fromFile: PATH}`), by their path in the file, like
+             *     `cronjobs.nightly.alerts.webhook.secret`. A reference without a
+             *     value keeps the stored value; a new webhook needs both. Write-only.
+             */
+            values?: {
+                [key: string]: string;
+            };
+        };
+        /** @description What an apply changed, or (a dry run) would change. */
+        ApplyResult: {
+            /**
+             * @description The changes, in the order they are made: templates and Functions
+             *     before the CronJobs that use them, deletions (with `prune`) last,
+             *     CronJobs before what they used. Empty when the project matches the file.
+             */
+            changes: components["schemas"]["Change"][];
+            /** @description Nothing was changed: these are the changes applying would make. */
+            dryRun: boolean;
+            /**
+             * @description For people: how many of each kind, or that there is nothing to change.
+             * @example 2 to create, 1 to change, 0 to delete
+             */
+            summary: string;
+        };
         /** @description One pod of a run. */
         Attempt: {
             /**
@@ -614,6 +693,17 @@ export interface components {
          * @enum {string}
          */
         AuditAction: "project.create" | "project.delete" | "application.create" | "application.update" | "application.delete" | "cronjob.create" | "cronjob.update" | "cronjob.delete" | "cronjob.suspend" | "cronjob.resume" | "run.start" | "run.rerun" | "run.cancel" | "run.backfill" | "alerts.update" | "alerts.delete" | "token.create" | "token.delete";
+        /** @description One field that changed. A redacted field says only that it changed. */
+        AuditChange: {
+            /** @description Its path, `schedule` or `env[2].value`. */
+            field: string;
+            /** @description The value before (any JSON value); absent for a new field. */
+            from?: unknown;
+            /** @description A secret, or what may hold one: its values are never recorded. */
+            redacted?: boolean;
+            /** @description The value after (any JSON value); absent for a removed field. */
+            to?: unknown;
+        };
         /** @description One entry of the audit log. */
         AuditEntry: {
             action: components["schemas"]["AuditAction"];
@@ -622,7 +712,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @description What changed, field by field. */
-            changes: components["schemas"]["FieldChange"][];
+            changes: components["schemas"]["AuditChange"][];
             /**
              * Format: int64
              * @description Increasing: the newest entry has the largest.
@@ -677,6 +767,28 @@ export interface components {
          * @enum {string}
          */
         Capability: "AUDIT_WRITE" | "CHOWN" | "DAC_OVERRIDE" | "FOWNER" | "FSETID" | "KILL" | "MKNOD" | "NET_BIND_SERVICE" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_CHROOT";
+        /** @description One change a file makes to a project. */
+        Change: {
+            action: components["schemas"]["Action"];
+            /**
+             * @description Field by field, what changes (for a creation, every field it sets;
+             *     none for a deletion).
+             */
+            fields?: components["schemas"]["FieldChange"][];
+            kind: components["schemas"]["ChangeKind"];
+            /**
+             * @description The application's name; for alert settings, the CronJob's, or none
+             *     for the project's default.
+             */
+            name?: string | null;
+            /** @description Where it is in the file: `cronjobs.nightly`, `alerts`, `cronjobs.nightly.alerts`. */
+            path: string;
+        };
+        /**
+         * @description What a change is to.
+         * @enum {string}
+         */
+        ChangeKind: "stateless" | "function" | "cronjob" | "alerts";
         /**
          * @description How HKS connects to a tenant's cluster. Credentials are secret: this type
          *     has no `Serialize` and a redacting `Debug`; the store encrypts
@@ -1006,16 +1118,20 @@ export interface components {
             /** @description For `invalid`: every problem, with its field path. */
             problems?: components["schemas"]["Problem"][];
         };
-        /** @description One field that changed. A redacted field says only that it changed. */
+        /** @description One field that changes. */
         FieldChange: {
-            /** @description Its path, `schedule` or `env[2].value`. */
-            field: string;
-            /** @description The value before (any JSON value); absent for a new field. */
-            from?: unknown;
-            /** @description A secret, or what may hold one: its values are never recorded. */
-            redacted?: boolean;
-            /** @description The value after (any JSON value); absent for a removed field. */
-            to?: unknown;
+            /** @description Its value after the change; none when it is removed. */
+            after?: unknown;
+            /** @description Its value now; none when it is not set. */
+            before?: unknown;
+            /** @description The field's path in the file, like `cronjobs.nightly.schedule`. */
+            path: string;
+            /**
+             * @description A secret (a webhook's URL or secret): `before` and `after` say where
+             *     it is read from, never its value, which may change with the same
+             *     reference.
+             */
+            secret?: boolean;
         };
         /** @description Calls a Function of the same project on the CronJob's schedule. */
         FunctionCall: {
@@ -1143,10 +1259,21 @@ export interface components {
         Problem: {
             /** @description Stable machine-readable code, for example `invalid_env_name`. */
             code: components["schemas"]["ProblemCode"];
+            /**
+             * Format: int32
+             * @description In a project file: the column of the field, counted from 1 in characters.
+             */
+            column?: number | null;
             /** @description Path of the offending field, for example `spec.env[2].name`. */
             field: string;
             /** @description How to fix it, when there is something useful to say. */
             hint?: string | null;
+            /**
+             * Format: int32
+             * @description In a project file: the line of the field (or of its nearest parent
+             *     the file has), counted from 1.
+             */
+            line?: number | null;
             /** @description What is wrong, for people. */
             message: string;
         };
@@ -1228,9 +1355,15 @@ export interface components {
          *     - `invalid_time`: Not an RFC 3339 time with an offset, such as `2026-11-27T03:00:00Z`.
          *     - `not_a_fire_time`: A time the CronJob's schedule does not fire at.
          *     - `duplicate_time`: A time listed more than once.
+         *     - `invalid_yaml`: A project file that is not YAML HKS reads (a syntax error, a key given twice, an alias).
+         *     - `invalid_shape`: A value of a project file of another shape than expected: an unknown field, a wrong type, a missing field.
+         *     - `unsupported_version`: A project file of a format version this HKS does not read.
+         *     - `duplicate_name`: A name given to two applications of a project file (names are unique in a project).
+         *     - `inline_secret`: A secret written into a project file: it must be a reference (`fromEnv`, `fromFile`).
+         *     - `secret_value_missing`: A reference in a project file whose value the request did not give.
          * @enum {string}
          */
-        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout" | "invalid_time" | "not_a_fire_time" | "duplicate_time";
+        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout" | "invalid_time" | "not_a_fire_time" | "duplicate_time" | "invalid_yaml" | "invalid_shape" | "unsupported_version" | "duplicate_name" | "inline_secret" | "secret_value_missing";
         ProjectView: {
             /** Format: date-time */
             createdAt: string;
@@ -3635,6 +3768,117 @@ export interface operations {
                 };
             };
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project file, YAML. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    apply_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplyFile"];
+            };
+        };
+        responses: {
+            /** @description The changes made (or, with `dryRun`, that would be made); none when the project matches the file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplyResult"];
+                };
+            };
+            /** @description The file is invalid (`invalid`); each problem has its path, line and column. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A change conflicts with the project's state (`conflict`); the message says how many changes were made before it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused a change's objects (`cluster_rejected`); the message says how many changes were made before it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); the message says how many changes were made before it; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */

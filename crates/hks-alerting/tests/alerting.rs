@@ -143,6 +143,7 @@ async fn configure(store: &Store, project_id: &str, cronjob: Option<&str>, url: 
             Some(&WebhookUpdate {
                 url: Some(url.to_owned()),
                 secret: Some(SECRET.to_owned().into()),
+                ..Default::default()
             }),
         )
         .await

@@ -4,7 +4,7 @@
 //! when this runs: an entry that cannot be written is logged as an error,
 //! never turned into a failure of the change itself.
 
-use hks_core::audit::{AuditAction, FieldChange};
+use hks_core::audit::{AuditAction, AuditChange};
 use hks_store::{AuditFilter, Principal};
 use tracing::error;
 
@@ -26,7 +26,7 @@ pub async fn record(
     actor: &str,
     action: AuditAction,
     target: &str,
-    changes: &[FieldChange],
+    changes: &[AuditChange],
 ) {
     if let Err(e) = app
         .store()
@@ -44,7 +44,7 @@ pub async fn by(
     project: &str,
     action: AuditAction,
     target: &str,
-    changes: &[FieldChange],
+    changes: &[AuditChange],
 ) {
     record(
         app,

@@ -104,7 +104,7 @@ impl AuditAction {
 /// One field that changed. A redacted field says only that it changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct FieldChange {
+pub struct AuditChange {
     /// Its path, `schedule` or `env[2].value`.
     pub field: String,
     /// The value before (any JSON value); absent for a new field.
@@ -135,7 +135,7 @@ pub struct AuditEntry {
     /// What it was done to: `cronjob/nightly`, `run/nightly-29380`, `token/ci`.
     pub target: String,
     /// What changed, field by field.
-    pub changes: Vec<FieldChange>,
+    pub changes: Vec<AuditChange>,
 }
 
 /// Whether a field's values must not be recorded: Secret material, webhook
@@ -155,13 +155,13 @@ pub fn is_sensitive(field: &str) -> bool {
 /// The fields that differ between `from` and `to` (either may be absent:
 /// a creation or a deletion), leaves only, in path order; sensitive ones
 /// ([`is_sensitive`]) redacted.
-pub fn diff(from: Option<&Value>, to: Option<&Value>) -> Vec<FieldChange> {
+pub fn diff(from: Option<&Value>, to: Option<&Value>) -> Vec<AuditChange> {
     let mut out = Vec::new();
     walk("", from, to, &mut out);
     out
 }
 
-fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<FieldChange>) {
+fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<AuditChange>) {
     // A field set to null is a field left out.
     let (a, b) = (a.filter(|v| !v.is_null()), b.filter(|v| !v.is_null()));
     if a == b {
@@ -212,7 +212,7 @@ fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<FieldCha
         }
         _ => {
             let redacted = is_sensitive(path);
-            out.push(FieldChange {
+            out.push(AuditChange {
                 field: path.to_owned(),
                 from: if redacted { None } else { a.cloned() },
                 to: if redacted { None } else { b.cloned() },
@@ -224,9 +224,9 @@ fn walk(path: &str, a: Option<&Value>, b: Option<&Value>, out: &mut Vec<FieldCha
 
 /// One field set to a value (a run's name, a suspend note), redacted when
 /// sensitive.
-pub fn set(field: &str, value: impl Into<Value>) -> FieldChange {
+pub fn set(field: &str, value: impl Into<Value>) -> AuditChange {
     let redacted = is_sensitive(field);
-    FieldChange {
+    AuditChange {
         field: field.to_owned(),
         from: None,
         to: (!redacted).then(|| value.into()),

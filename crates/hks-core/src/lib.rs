@@ -22,6 +22,7 @@ pub mod logtext;
 pub mod manifest;
 pub mod placement;
 pub mod problem;
+pub mod projectfile;
 pub mod run;
 pub mod schedule;
 #[cfg(test)]
@@ -29,5 +30,6 @@ mod schema_tests;
 pub mod spec;
 pub mod tenant;
 pub mod values;
+pub mod yaml;
 
 pub use problem::{Code, Invalid, Problem};

@@ -14,6 +14,7 @@
 //! was in flight when HKS stopped becomes due again (at least once; the
 //! receiver drops duplicates by the delivery id).
 
+use hks_core::projectfile::SecretSource;
 use hks_history::alerts::{Alert, AlertRules};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
@@ -42,6 +43,16 @@ impl std::fmt::Debug for Webhook {
 pub struct WebhookUpdate {
     pub url: Option<String>,
     pub secret: Option<SecretString>,
+    /// Where a project file said to read them; replaces the stored ones.
+    pub sources: WebhookSources,
+}
+
+/// Where a project file said to read a webhook's URL and secret (never the
+/// values); none when they were set through the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookSources {
+    pub url: Option<SecretSource>,
+    pub secret: Option<SecretSource>,
 }
 
 impl std::fmt::Debug for WebhookUpdate {
@@ -58,6 +69,8 @@ pub struct AlertSettings {
     pub cronjob: Option<String>,
     pub rules: AlertRules,
     pub webhook: Option<Webhook>,
+    /// Where the last project file applied said to read the webhook's values.
+    pub sources: WebhookSources,
     pub updated_at: Timestamp,
 }
 
@@ -243,7 +256,21 @@ impl Store {
             }),
             _ => None,
         };
+        let source = |column: &str| -> Result<Option<SecretSource>> {
+            let text: Option<String> = r.try_get(column).map_err(q)?;
+            text.map(|t| serde_json::from_str(&t).map_err(StoreError::Corrupt))
+                .transpose()
+        };
+        let sources = WebhookSources {
+            url: source("webhook_url_source")?,
+            secret: source("webhook_secret_source")?,
+        };
         Ok(AlertSettings {
+            sources: if webhook.is_some() {
+                sources
+            } else {
+                WebhookSources::default()
+            },
             rules: serde_json::from_str(&rules).map_err(StoreError::Corrupt)?,
             cronjob: (!cronjob.is_empty()).then_some(cronjob),
             project_id,
@@ -265,6 +292,18 @@ impl Store {
             .await
             .map_err(q)?;
         row.map(|r| self.settings_row(&r)).transpose()
+    }
+
+    /// Every alert settings of a project: its default first, then each
+    /// CronJob's own, by name.
+    pub async fn list_alert_settings(&self, project_id: &str) -> Result<Vec<AlertSettings>> {
+        let rows =
+            sqlx::query("SELECT * FROM alert_settings WHERE project_id = ? ORDER BY cronjob")
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(q)?;
+        rows.iter().map(|r| self.settings_row(r)).collect()
     }
 
     /// The settings that apply to a CronJob: its own, else the project's default.
@@ -332,11 +371,22 @@ impl Store {
                 },
             ),
         };
+        let source = |s: Option<&SecretSource>| {
+            s.map(serde_json::to_string)
+                .transpose()
+                .map_err(StoreError::Corrupt)
+        };
+        let sources = webhook.map(|w| &w.sources);
+        let url_source = source(sources.and_then(|s| s.url.as_ref()))?;
+        let secret_source = source(sources.and_then(|s| s.secret.as_ref()))?;
         sqlx::query(
-            "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, \
+               webhook_url_source, webhook_secret_source, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (project_id, cronjob) DO UPDATE SET rules = excluded.rules, \
                webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, \
+               webhook_url_source = excluded.webhook_url_source, \
+               webhook_secret_source = excluded.webhook_secret_source, \
                updated_at = excluded.updated_at",
         )
         .bind(project_id)
@@ -344,6 +394,8 @@ impl Store {
         .bind(rules_json)
         .bind(url)
         .bind(sealed)
+        .bind(url_source)
+        .bind(secret_source)
         .bind(Timestamp::now().to_string())
         .execute(&mut *tx)
         .await
@@ -654,6 +706,50 @@ mod tests {
         s.create_project(&t.id, "shop").await.unwrap()
     }
 
+    /// Where a project file said to read a webhook's values is kept beside
+    /// them, replaced by every write (none through the API), and listed
+    /// with every settings of the project.
+    #[tokio::test]
+    async fn webhook_sources_are_kept_and_listed() {
+        let s = Store::in_memory().await.unwrap();
+        let p = project(&s).await;
+        let from_file = WebhookUpdate {
+            url: Some("https://hooks.example.com/a".into()),
+            secret: Some("0123456789abcdef".to_owned().into()),
+            sources: WebhookSources {
+                url: Some(SecretSource::env("HOOK_URL")),
+                secret: Some(SecretSource::env("HOOK_SECRET")),
+            },
+        };
+        s.put_alert_settings(
+            &p.id,
+            Some("report"),
+            &AlertRules::default(),
+            Some(&from_file),
+        )
+        .await
+        .unwrap();
+        s.put_alert_settings(&p.id, None, &AlertRules::default(), None)
+            .await
+            .unwrap();
+        let all = s.list_alert_settings(&p.id).await.unwrap();
+        let names: Vec<Option<&str>> = all.iter().map(|a| a.cronjob.as_deref()).collect();
+        assert_eq!(names, [None, Some("report")]);
+        assert_eq!(all[1].sources, from_file.sources);
+        assert_eq!(all[0].sources, WebhookSources::default());
+        // Through the API (no sources): the values stay, the sources go.
+        let keep = WebhookUpdate::default();
+        let own = s
+            .put_alert_settings(&p.id, Some("report"), &AlertRules::default(), Some(&keep))
+            .await
+            .unwrap();
+        assert_eq!(
+            own.webhook.unwrap().secret.expose_secret(),
+            "0123456789abcdef"
+        );
+        assert_eq!(own.sources, WebhookSources::default());
+    }
+
     #[tokio::test]
     async fn settings_fall_back_to_the_project_and_keep_the_secret() {
         let s = Store::in_memory().await.unwrap();
@@ -671,6 +767,7 @@ mod tests {
         let hook = WebhookUpdate {
             url: Some("http://127.0.0.1:9/hook".into()),
             secret: Some("0123456789abcdef".to_owned().into()),
+            ..Default::default()
         };
         s.put_alert_settings(&p.id, None, &rules, Some(&hook))
             .await
@@ -688,6 +785,7 @@ mod tests {
         let keep = WebhookUpdate {
             url: Some("http://127.0.0.1:9/other".into()),
             secret: None,
+            ..Default::default()
         };
         let own = s
             .put_alert_settings(&p.id, Some("report"), &AlertRules::default(), Some(&keep))
@@ -700,6 +798,7 @@ mod tests {
         let new_secret = WebhookUpdate {
             url: None,
             secret: Some("fedcba9876543210".to_owned().into()),
+            ..Default::default()
         };
         let own = s
             .put_alert_settings(&p.id, Some("report"), &rules, Some(&new_secret))

@@ -1,6 +1,6 @@
 //! The audit log: appended after each change, read newest first in pages.
 
-use hks_core::audit::{AuditAction, AuditEntry, FieldChange};
+use hks_core::audit::{AuditAction, AuditChange, AuditEntry};
 use jiff::Timestamp;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -48,7 +48,7 @@ impl Store {
         actor: &str,
         action: AuditAction,
         target: &str,
-        changes: &[FieldChange],
+        changes: &[AuditChange],
     ) -> Result<i64> {
         let changes = serde_json::to_string(changes).map_err(StoreError::Corrupt)?;
         let id = sqlx::query(

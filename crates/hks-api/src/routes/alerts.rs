@@ -15,7 +15,7 @@ use hks_core::problem::Problems;
 use hks_core::spec::ApplicationType;
 use hks_core::{Code, Invalid};
 use hks_history::alerts::AlertRules;
-use hks_store::{AlertRecord, AlertSettings, Project, Webhook, WebhookUpdate};
+use hks_store::{AlertRecord, AlertSettings, Project, Webhook, WebhookSources, WebhookUpdate};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -47,10 +47,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
 }
 
-/// Smallest and largest `consecutiveFailures`.
-const STREAK: std::ops::RangeInclusive<u32> = 2..=100;
-/// Smallest `longerThanSeconds`.
-const MIN_LONGER_THAN: u32 = 60;
 const DEFAULT_HISTORY: u32 = 50;
 const MAX_HISTORY: u32 = 200;
 
@@ -311,31 +307,17 @@ fn new_url<'a>(body: &'a WebhookBody, stored: Option<&Webhook>) -> Option<&'a st
 /// this installation sends webhooks; `stored`: the webhook these settings
 /// have now.
 fn validate(
+    app: &hks_app::App,
     body: &PutAlertSettings,
-    targets: &hks_alerting::TargetPolicy,
     stored: Option<&Webhook>,
 ) -> Result<(), Invalid> {
     let mut p = Problems::new();
-    if let Some(n) = body.rules.consecutive_failures
-        && !STREAK.contains(&n)
-    {
-        p.push(
-            "rules.consecutiveFailures",
-            Code::OutOfRange,
-            format!("must be between {} and {}", STREAK.start(), STREAK.end()),
-            Some("for an alert on every failure, use onFailure"),
-        );
-    }
-    if let Some(s) = body.rules.longer_than_seconds
-        && s < MIN_LONGER_THAN
-    {
-        p.push(
-            "rules.longerThanSeconds",
-            Code::OutOfRange,
-            format!("must be at least {MIN_LONGER_THAN}"),
-            None,
-        );
-    }
+    hks_core::projectfile::check_alert_rules(
+        &mut p,
+        "rules",
+        body.rules.consecutive_failures,
+        body.rules.longer_than_seconds,
+    );
     if let Some(w) = &body.webhook {
         match new_url(w, stored) {
             None if stored.is_none() => p.push(
@@ -353,11 +335,7 @@ fn validate(
                 "is the shown form of a stored URL, whose path is hidden",
                 Some("give the whole URL"),
             ),
-            Some(url) => {
-                if let Err(why) = hks_alerting::check_webhook_url(url, targets) {
-                    p.push("webhook.url", Code::InvalidUrl, why.to_string(), why.hint());
-                }
-            }
+            Some(url) => hks_app::alerts::check_url(app, &mut p, "webhook.url", url),
         }
         if w.secret.is_none() && stored.is_none() {
             p.push(
@@ -368,21 +346,7 @@ fn validate(
             );
         }
         if let Some(secret) = &w.secret {
-            let len = secret.expose_secret().chars().count();
-            if !(hks_alerting::MIN_SECRET_LEN..=hks_alerting::MAX_SECRET_LEN).contains(&len) {
-                p.push(
-                    "webhook.secret",
-                    Code::InvalidLength,
-                    format!(
-                        "must be {} to {} characters",
-                        hks_alerting::MIN_SECRET_LEN,
-                        hks_alerting::MAX_SECRET_LEN
-                    ),
-                    Some(
-                        "for example 32 random characters; the receiver checks signatures with it",
-                    ),
-                );
-            }
+            hks_app::alerts::check_secret(&mut p, "webhook.secret", secret);
         }
     }
     p.finish()
@@ -396,7 +360,7 @@ async fn audit_alerts(
     p: &Project,
     cronjob_name: Option<&str>,
     action: AuditAction,
-    changes: &[hks_core::audit::FieldChange],
+    changes: &[hks_core::audit::AuditChange],
 ) {
     let target = match cronjob_name {
         Some(c) => format!("cronjob/{c}"),
@@ -428,13 +392,15 @@ async fn put_settings(
         .alert_settings(&p.id, cronjob_name)
         .await?
         .and_then(|s| s.webhook);
-    validate(&body, state.alerter().targets(), stored.as_ref())?;
+    validate(state, &body, stored.as_ref())?;
     if let Some(name) = cronjob_name {
         cronjob(state, p, name).await?;
     }
     let webhook = body.webhook.as_ref().map(|w| WebhookUpdate {
         url: new_url(w, stored.as_ref()).map(str::to_owned),
         secret: w.secret.clone(),
+        // Set through the API: not read from where a project file said.
+        sources: WebhookSources::default(),
     });
     let before = state
         .store()

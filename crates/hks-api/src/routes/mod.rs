@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod applications;
 pub mod audit;
 pub mod cronjobs;
+pub mod projectfile;
 pub mod projects;
 pub mod runs;
 pub mod schedules;
@@ -21,6 +22,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(admin::router())
         .merge(projects::router())
+        .merge(projectfile::router())
         .merge(applications::router())
         .merge(cronjobs::router())
         .merge(runs::router())

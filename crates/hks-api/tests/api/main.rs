@@ -15,6 +15,7 @@ mod cronjobs;
 mod hygiene;
 mod openapi;
 mod ops;
+mod projectfile;
 mod projects;
 mod runs;
 mod schedules;

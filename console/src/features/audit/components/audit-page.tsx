@@ -1,7 +1,7 @@
 import { useInfiniteQuery } from '@tanstack/react-query'
 import { useState } from 'react'
 import { api } from '../../../api/client'
-import type { AuditAction, AuditPage as Page, FieldChange } from '../../../api/types'
+import type { AuditAction, AuditChange, AuditPage as Page } from '../../../api/types'
 import { Button, ErrorBox, Field, RelativeTime } from '../../../components/ui'
 import { href } from '../../../router'
 
@@ -25,7 +25,7 @@ const ACTIONS: AuditAction[] = [
 ]
 
 /** One change in words: `schedule: "0 3 * * *" → "0 4 * * *"`, or that a secret changed. */
-export function describeChange(c: FieldChange): string {
+export function describeChange(c: AuditChange): string {
   if (c.redacted) return `${c.field} changed`
   const show = (v: unknown) => JSON.stringify(v)
   if (c.from !== undefined && c.to !== undefined) return `${c.field}: ${show(c.from)} → ${show(c.to)}`
