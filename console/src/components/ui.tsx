@@ -64,6 +64,18 @@ export function ErrorBox({ error }: { error: unknown }) {
   )
 }
 
+/** A native <dialog> shown modally while `open` (so focus and Escape work). */
+function useModal(open: boolean) {
+  const ref = useRef<HTMLDialogElement>(null)
+  useEffect(() => {
+    const dialog = ref.current
+    if (!dialog) return
+    if (open && !dialog.open) dialog.showModal?.()
+    if (!open && dialog.open) dialog.close()
+  }, [open])
+  return ref
+}
+
 /** A confirmation dialog (native <dialog>, so focus and Escape work). */
 export function ConfirmDialog({
   open,
@@ -80,13 +92,7 @@ export function ConfirmDialog({
   onConfirm: () => void
   onCancel: () => void
 }) {
-  const ref = useRef<HTMLDialogElement>(null)
-  useEffect(() => {
-    const dialog = ref.current
-    if (!dialog) return
-    if (open && !dialog.open) dialog.showModal?.()
-    if (!open && dialog.open) dialog.close()
-  }, [open])
+  const ref = useModal(open)
   const titleId = useId()
   return (
     <dialog ref={ref} aria-labelledby={titleId} onCancel={onCancel}>
@@ -120,13 +126,7 @@ export function FormDialog({
   onSubmit: () => void
   onCancel: () => void
 }) {
-  const ref = useRef<HTMLDialogElement>(null)
-  useEffect(() => {
-    const dialog = ref.current
-    if (!dialog) return
-    if (open && !dialog.open) dialog.showModal?.()
-    if (!open && dialog.open) dialog.close()
-  }, [open])
+  const ref = useModal(open)
   const titleId = useId()
   return (
     <dialog ref={ref} aria-labelledby={titleId} onCancel={onCancel}>

@@ -255,7 +255,7 @@ async fn note_suspension(
     reason: Option<String>,
 ) -> Result<(), AppError> {
     let s = hks_store::Suspension {
-        by: format!("{}/{}", principal.tenant_name, principal.token_name),
+        by: crate::audit::actor(principal),
         at: jiff::Timestamp::now(),
         reason,
     };

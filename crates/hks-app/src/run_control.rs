@@ -17,11 +17,6 @@ use tracing::info;
 use crate::tenancy::{self, Scope};
 use crate::{App, AppError};
 
-/// `tenant/token`: who a run's history names.
-fn actor(principal: &Principal) -> String {
-    crate::audit::actor(principal)
-}
-
 /// The audit entry of a run started or stopped by hand: `fields` as JSON
 /// (an override's environment values redacted).
 async fn record(
@@ -76,7 +71,7 @@ pub async fn run_now(
             scope.cluster(),
             &project.namespace,
             name,
-            &actor(principal),
+            &crate::audit::actor(principal),
             &Start::Manual,
             overrides,
         )
@@ -155,7 +150,7 @@ pub async fn rerun(
             scope.cluster(),
             &project.namespace,
             name,
-            &actor(principal),
+            &crate::audit::actor(principal),
             &Start::Rerun {
                 of: run_name.to_owned(),
                 container: Box::new(container),
@@ -196,7 +191,7 @@ pub async fn cancel_run(
             &project.namespace,
             name,
             run_name,
-            &actor(principal),
+            &crate::audit::actor(principal),
         )
         .await
     {
@@ -297,7 +292,7 @@ pub async fn backfill(
         times
     };
     let wait = spec.concurrency_policy != ConcurrencyPolicy::Allow;
-    let who = actor(principal);
+    let who = crate::audit::actor(principal);
     let mut started = Vec::with_capacity(times.len());
     for at in times {
         let start = Start::Backfill {

@@ -1071,12 +1071,7 @@ impl Gateway for FakeGateway {
             triggered_by,
             start,
             &serial.to_string(),
-        )
-        .map_err(|e| KubeError::Rejected {
-            code: 0,
-            reason: "Invalid".into(),
-            message: e.to_string(),
-        })?;
+        )?;
         job = hks_core::manifest::with_overrides(job, overrides);
         job.metadata.uid = Some(format!("uid-job-{serial}"));
         job.metadata.creation_timestamp = time(Timestamp::now());

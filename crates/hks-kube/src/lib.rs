@@ -90,6 +90,18 @@ impl KubeError {
     }
 }
 
+/// A Job HKS could not build from the CronJob the cluster has: the
+/// cluster's object is refused as it is (the same words on every gateway).
+impl From<hks_core::manifest::ManualJobError> for KubeError {
+    fn from(e: hks_core::manifest::ManualJobError) -> Self {
+        Self::Rejected {
+            code: 0,
+            reason: "Invalid".into(),
+            message: e.to_string(),
+        }
+    }
+}
+
 impl From<kube::Error> for KubeError {
     fn from(e: kube::Error) -> Self {
         use kube::Error as E;

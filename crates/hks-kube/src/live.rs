@@ -947,13 +947,7 @@ impl Gateway for KubeGateway {
         let cj = Api::<CronJob>::namespaced(c.client.clone(), namespace)
             .get(cronjob)
             .await?;
-        let job = started_job(&cj, cluster.installation, triggered_by, start, &suffix()).map_err(
-            |e| KubeError::Rejected {
-                code: 0,
-                reason: "Invalid".into(),
-                message: e.to_string(),
-            },
-        )?;
+        let job = started_job(&cj, cluster.installation, triggered_by, start, &suffix())?;
         let job = with_overrides(job, overrides);
         let created = Api::<Job>::namespaced(c.client.clone(), namespace)
             .create(&PostParams::default(), &job)

@@ -2,10 +2,15 @@
 // run's outcome. Pure functions, tested in run-health.test.ts.
 
 import type { Tone } from '../../components/ui'
-import type { CronJobSummary, Run } from '../../api/types'
+import type { CronJobSummary, Run, RunResult } from '../../api/types'
 
 export function runTone(run: Run | null | undefined): Tone {
-  switch (run?.result) {
+  return run ? resultTone(run.result) : 'idle'
+}
+
+/** The tone of a result: the badges' colours, and the marks' in the run charts. */
+export function resultTone(result: RunResult): Tone {
+  switch (result) {
     case 'Succeeded':
       return 'ok'
     case 'Failed':

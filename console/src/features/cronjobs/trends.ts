@@ -35,24 +35,6 @@ export function trends(runs: Run[]): { duration: Stat; startDelay: Stat } {
   }
 }
 
-/** The colour class of a result: the badges' tones. */
-export function tone(result: RunResult): string {
-  switch (result) {
-    case 'Succeeded':
-      return 'ok'
-    case 'Failed':
-      return 'bad'
-    case 'Missed':
-    case 'Cancelled':
-      return 'warn'
-    case 'Running':
-    case 'Pending':
-      return 'busy'
-    default:
-      return 'idle'
-  }
-}
-
 /** "18 succeeded, 1 failed, 1 missed". */
 export function countByResult(results: RunResult[]): string {
   const counts = new Map<string, number>()

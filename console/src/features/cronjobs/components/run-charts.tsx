@@ -3,8 +3,8 @@
 // timeline are lists of named items, the trends a sentence.
 
 import type { Run, RunMark } from '../../../api/types'
-import { formatDuration } from '../run-health'
-import { type Stat, countByResult, tone, trends, window } from '../trends'
+import { formatDuration, resultTone as tone } from '../run-health'
+import { type Stat, countByResult, trends, window } from '../trends'
 
 function markLabel(r: { name: string; result: string; durationSeconds?: number | null }): string {
   const d = r.durationSeconds ?? null
