@@ -210,6 +210,14 @@ codes! {
     NotAFireTime = "not_a_fire_time",
     /// A time listed more than once.
     DuplicateTime = "duplicate_time",
+
+    // Alert destinations.
+    /// Not a plain email address such as `ops@example.com`.
+    InvalidEmail = "invalid_email",
+    /// An email address listed more than once.
+    DuplicateEmail = "duplicate_email",
+    /// Email alerts on an installation that names no SMTP server.
+    EmailNotConfigured = "email_not_configured",
 }
 
 impl std::fmt::Display for Code {

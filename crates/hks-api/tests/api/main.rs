@@ -11,6 +11,7 @@ mod alerts;
 mod applications;
 mod cluster;
 mod cronjobs;
+mod destinations;
 mod hygiene;
 mod openapi;
 mod ops;

@@ -188,10 +188,10 @@ async fn a_test_delivery_to_a_denied_port_answers_the_same_with_and_without_a_li
         .await
         .unwrap();
     for port in [open, closed] {
-        let legacy = hks_store::WebhookUpdate {
+        let legacy = hks_store::DestinationUpdate::Webhook(hks_store::WebhookUpdate {
             url: Some(format!("http://127.0.0.1:{port}/hook")),
             secret: Some(SECRET.to_owned().into()),
-        };
+        });
         app.app
             .state
             .store()
