@@ -104,6 +104,8 @@ pub struct TestDelivery {
     /// The `X-HKS-Delivery` header it carried (for email, also the
     /// `Message-ID`'s left part).
     pub delivery_id: String,
+    /// The kind of destination it went to.
+    pub destination: DestinationKind,
     pub delivered: bool,
     /// The receiver's HTTP status, or the SMTP server's reply code, if it answered.
     pub status: Option<u16>,
@@ -130,18 +132,21 @@ pub(crate) async fn send_test(
     };
     match sender.send(destination, &alert, project, &id).await {
         Answer::Delivered(s) => TestDelivery {
+            destination: destination.kind(),
             delivery_id: id,
             delivered: true,
             status: Some(s),
             error: None,
         },
         Answer::Refused(s) => TestDelivery {
+            destination: destination.kind(),
             delivery_id: id,
             delivered: false,
             status: Some(s),
             error: Some(refusal(destination.kind(), s)),
         },
         Answer::Unreachable(e) => TestDelivery {
+            destination: destination.kind(),
             delivery_id: id,
             delivered: false,
             status: None,

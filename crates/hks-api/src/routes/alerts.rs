@@ -415,6 +415,8 @@ pub struct TestDeliveryView {
     /// The `X-HKS-Delivery` header it carried (for email, also the
     /// `Message-ID`'s left part).
     pub delivery_id: String,
+    /// The kind of destination it went to.
+    pub destination: DestinationKindBody,
     pub delivered: bool,
     /// The receiver's HTTP status, or the SMTP server's reply code, if it answered.
     pub status: Option<u16>,
@@ -846,6 +848,7 @@ pub async fn test_alert(
         .await?;
     Ok(Json(TestDeliveryView {
         delivery_id: sent.delivery_id,
+        destination: sent.destination.into(),
         delivered: sent.delivered,
         status: sent.status,
         error: sent.error,

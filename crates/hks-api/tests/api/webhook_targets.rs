@@ -202,7 +202,7 @@ async fn a_test_delivery_to_a_denied_port_answers_the_same_with_and_without_a_li
     }
     let expected = (
         StatusCode::OK,
-        json!({"delivered": false, "status": null, "error": hks_alerting::target::DENIED}),
+        json!({"destination": "webhook", "delivered": false, "status": null, "error": hks_alerting::target::DENIED}),
     );
     for (i, answer) in answers.iter().enumerate() {
         assert_eq!(*answer, expected, "answer {i}");
