@@ -534,7 +534,7 @@ fn validate(
         let stored = stored.filter(|d| d.kind() == w.kind);
         let field = |name: &str| format!("{}.{name}", w.at);
         let unused = |p: &mut Problems, name: &str, why: &str| {
-            p.push(&field(name), Code::ConflictingFields, why.to_owned(), None);
+            p.push(field(name), Code::ConflictingFields, why.to_owned(), None);
         };
         match w.kind {
             DestinationKind::Webhook | DestinationKind::Slack | DestinationKind::Teams => {
@@ -546,7 +546,7 @@ fn validate(
             DestinationKind::Email => {
                 if !email {
                     p.push(
-                        &field("kind"),
+                        field("kind"),
                         Code::EmailNotConfigured,
                         "this installation sends no email: it names no SMTP server",
                         Some(
@@ -567,7 +567,7 @@ fn validate(
         }
         match (w.kind, w.secret) {
             (DestinationKind::Webhook, None) if stored.is_none() => p.push(
-                &field("secret"),
+                field("secret"),
                 Code::Required,
                 "a new webhook needs a secret",
                 None,
@@ -576,7 +576,7 @@ fn validate(
                 let len = secret.expose_secret().chars().count();
                 if !(hks_alerting::MIN_SECRET_LEN..=hks_alerting::MAX_SECRET_LEN).contains(&len) {
                     p.push(
-                        &field("secret"),
+                        field("secret"),
                         Code::InvalidLength,
                         format!(
                             "must be {} to {} characters",
