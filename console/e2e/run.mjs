@@ -6,7 +6,8 @@
 // project's default and a CronJob's own, each with a signed test delivery to
 // a local receiver), a Missed row with Kubernetes' reason and the alert it
 // raised, and a running run's log growing in the page; run control: Run
-// now with an override, cancel with confirmation, re-run. Drives the page by
+// now with an override, cancel with confirmation, re-run; the run timeline
+// against the API's runs; the audit log. Drives the page by
 // role and accessible name only.
 //
 // Two CronJobs are prepared through the API first, so that their minute
@@ -294,9 +295,24 @@ try {
     await page.screenshot({ path: `${shots}cronjob-rerun.png`, fullPage: true })
   })
 
+  await step('the run timeline shows the runs the API lists, and clicking one opens it', async () => {
+    const listed = (await runsOf(name)).slice(0, 100)
+    const timeline = page.getByRole('group', { name: /^Run timeline/ })
+    await waitFor(`the timeline's ${listed.length} runs`, async () => (await timeline.getByRole('button').count()) === listed.length, 20_000)
+    for (const r of listed) await timeline.getByRole('button', { name: `Open run ${r.name}:`, exact: false }).waitFor()
+    const oldest = listed.at(-1)
+    await timeline.getByRole('button', { name: `Open run ${oldest.name}:`, exact: false }).click()
+    await page.getByRole('region', { name: `Logs of ${oldest.name}` }).getByRole('log').getByText(`hello from ${name}`).waitFor({ timeout: 30_000 })
+    await page.getByText(/^Duration: median .*, 95th percentile .* over the last \d+ runs\.$/).waitFor()
+    await page.screenshot({ path: `${shots}cronjob-timeline.png`, fullPage: true })
+  })
+
   await step('works at phone width', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await page.getByRole('button', { name: 'Run now' }).waitFor()
+    // The timeline fits: no bar is pushed out of the page.
+    const box = await page.getByRole('group', { name: /^Run timeline/ }).boundingBox()
+    assert(box && box.x >= 0 && box.x + box.width <= 390, `the timeline does not fit at phone width: ${JSON.stringify(box)}`)
     await page.screenshot({ path: `${shots}cronjob-page-phone.png`, fullPage: true })
   })
 
@@ -355,16 +371,20 @@ try {
     await page.screenshot({ path: `${shots}cronjob-kept.png`, fullPage: true })
   })
 
-  await step('suspend a CronJob: its page, the list and the cluster show it; resume it', async () => {
+  await step('suspend a CronJob with a note: its page, the list and the cluster show it; resume it', async () => {
     await page.getByRole('button', { name: 'Suspend', exact: true }).click()
+    const dialog = page.getByRole('dialog', { name: `Suspend ${kept}?` })
+    await dialog.getByRole('textbox', { name: 'Reason (optional)' }).fill('e2e maintenance window')
+    await dialog.getByRole('button', { name: 'Suspend', exact: true }).click()
     await page.getByRole('button', { name: 'Resume', exact: true }).waitFor()
+    await page.getByRole('status').getByText(/Suspended by demo\/.*: e2e maintenance window/).waitFor()
     const ns = await namespace()
     const suspended = async () => (await kube('get', 'cronjob', '-n', ns, kept, '-o', 'jsonpath={.spec.suspend}')).trim()
     assert((await suspended()) === 'true', `the cluster's CronJob has suspend=${await suspended()}`)
     await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: project, exact: true }).click()
     const row = listRow(kept)
     await row.getByText('Suspended', { exact: true }).waitFor()
-    await row.getByText('suspended', { exact: true }).waitFor()
+    await row.getByText('suspended: e2e maintenance window', { exact: true }).waitFor()
     await page.screenshot({ path: `${shots}cronjob-list-suspended.png`, fullPage: true })
     await row.getByRole('link', { name: kept, exact: true }).click()
     await page.getByRole('button', { name: 'Resume', exact: true }).click()
@@ -450,6 +470,19 @@ try {
     await row.waitFor({ timeout: 60_000 })
     await waitFor('the missed alert at the receiver', () => delivery('/default', { kind: 'missed', project, cronjob: missed }), 30_000)
     await page.screenshot({ path: `${shots}cronjob-missed-alert.png`, fullPage: true })
+  })
+
+  await step('the audit log shows the suspend with its note, the run cancelled and who did each', async () => {
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: project, exact: true }).click()
+    await page.getByRole('link', { name: 'Audit log' }).click()
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor()
+    const log = page.getByRole('table', { name: 'Audit log' })
+    const suspended = log.getByRole('row').filter({ hasText: 'cronjob.suspend' }).filter({ hasText: `cronjob/${kept}` })
+    await suspended.getByText('reason: "e2e maintenance window"').waitFor()
+    await suspended.getByText(/^demo\//).waitFor()
+    await page.getByRole('combobox', { name: 'Action' }).selectOption('run.cancel')
+    await log.getByRole('row').filter({ hasText: `cronjob/${name}` }).first().waitFor()
+    await page.screenshot({ path: `${shots}audit.png`, fullPage: true })
   })
 } catch {
   await page.screenshot({ path: `${shots}failure.png`, fullPage: true }).catch(() => {})

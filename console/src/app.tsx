@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query'
 import { useState } from 'react'
 import { ApiError, getToken, setToken } from './api/client'
 import { Button, ErrorBox } from './components/ui'
+import { AuditPage } from './features/audit/components/audit-page'
 import { SignIn } from './features/auth/components/sign-in'
 import { CronJobForm } from './features/cronjobs/components/cronjob-form'
 import { CronJobPage } from './features/cronjobs/components/cronjob-page'
@@ -58,6 +59,7 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
           ))}
         {route.page === 'cronjob' && <CronJobPage project={route.project} name={route.name} />}
         {route.page === 'edit-cronjob' && <EditCronJob project={route.project} name={route.name} />}
+        {route.page === 'audit' && <AuditPage project={route.project} />}
       </main>
     </>
   )

@@ -9,12 +9,14 @@ export type Route =
   | { page: 'new-app'; project: string; type: string }
   | { page: 'cronjob'; project: string; name: string }
   | { page: 'edit-cronjob'; project: string; name: string }
+  | { page: 'audit'; project: string }
 
 export function parse(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent)
   if (parts[0] === 'projects' && parts[1]) {
     const project = parts[1]
     if (parts[2] === 'new' && parts[3]) return { page: 'new-app', project, type: parts[3] }
+    if (parts[2] === 'audit') return { page: 'audit', project }
     if (parts[2] === 'cronjobs' && parts[3]) {
       return parts[4] === 'edit'
         ? { page: 'edit-cronjob', project, name: parts[3] }
@@ -38,6 +40,8 @@ export function href(route: Route): string {
       return `#/projects/${e(route.project)}/cronjobs/${e(route.name)}`
     case 'edit-cronjob':
       return `#/projects/${e(route.project)}/cronjobs/${e(route.name)}/edit`
+    case 'audit':
+      return `#/projects/${e(route.project)}/audit`
   }
 }
 

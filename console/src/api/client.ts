@@ -13,8 +13,9 @@ export function setToken(token: string | null) {
   else sessionStorage.removeItem(TOKEN_KEY)
 }
 
-/** One invalid input, with its field path (e.g. `spec.schedule`). */
-export type Problem = { field: string; code: string; message: string }
+/** One invalid input, with its field path (e.g. `spec.schedule`) and, in a
+ * project file, its line and column. */
+export type Problem = { field: string; code: string; message: string; hint?: string; line?: number; column?: number }
 
 /** An error as the API words it: `{code, message, problems}`. */
 export class ApiError extends Error {
@@ -60,6 +61,25 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
     throw new ApiError(res.status, e.code ?? `http_${res.status}`, e.message ?? `${res.status} ${res.statusText}`, e.problems ?? [])
   }
   return data as T
+}
+
+/** A text answer (a project file): the body as it is; errors as `api`'s. */
+export async function apiText(path: string): Promise<string> {
+  const headers = new Headers()
+  const token = getToken()
+  if (token) headers.set('Authorization', `Bearer ${token}`)
+  const res = await fetch(`/api/v1${path}`, { headers })
+  const text = await res.text()
+  if (!res.ok) {
+    let e: Body = { message: text }
+    try {
+      e = JSON.parse(text) as Body
+    } catch {
+      // Not JSON: the text is the message.
+    }
+    throw new ApiError(res.status, e.code ?? `http_${res.status}`, e.message ?? `${res.status} ${res.statusText}`, e.problems ?? [])
+  }
+  return text
 }
 
 /** The log text of a run, streamed: calls onChunk as text arrives. */

@@ -97,6 +97,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's whole audit log: its projects' entries and its own
+         *     (tokens made or deleted by the installation's admin).
+         */
+        get: operations["tenant_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -180,8 +200,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a test delivery now, once, to the project's destination (or the
-         *     one a CronJob uses), and say how the receiver answered. Nothing is stored.
+         * Send a test delivery now, once, to the project's webhook (or the one a
+         *     CronJob uses), and say how the receiver answered. Nothing is stored.
          */
         post: operations["test_alert"];
         delete?: never;
@@ -218,6 +238,29 @@ export interface paths {
         put: operations["update_application"];
         post?: never;
         delete: operations["delete_application"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit log of a project: every change to it, its applications,
+         *     CronJobs and alert settings, and every run started, re-run, cancelled
+         *     or backfilled by hand, with who did it and the fields that changed
+         *     (secret values never, only that they changed). Entries outlive what
+         *     they are about.
+         */
+        get: operations["project_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -428,6 +471,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The project as a file: its applications and alert settings, in a
+         *     stable order (the same project gives the same bytes). Webhook URLs and
+         *     secrets are written as where to read them, never as values.
+         */
+        get: operations["export_file"];
+        put?: never;
+        /**
+         * Make the project match a file, or (`dryRun`) say what that would
+         *     change, field by field. The whole file is checked first: when any part
+         *     is invalid, nothing is changed and every problem is reported with its
+         *     path in the file (`cronjobs.nightly.schedule`), line and column. A
+         *     webhook URL or secret written into the file is refused.
+         */
+        post: operations["apply_file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project}/manifests": {
         parameters: {
             query?: never;
@@ -466,6 +537,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What a change does.
+         * @enum {string}
+         */
+        Action: "create" | "update" | "delete";
         /** @description Which alerts to raise. */
         AlertRulesBody: {
             /**
@@ -487,7 +563,6 @@ export interface components {
         };
         /** @description The alert settings in effect. */
         AlertSettingsView: {
-            destination?: null | components["schemas"]["DestinationView"];
             rules: components["schemas"]["AlertRulesBody"];
             source: components["schemas"]["SettingsSource"];
             /** Format: date-time */
@@ -534,6 +609,52 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /**
+         * @description A project file to apply, or to preview.
+         * @example {
+         *       "content": "version: 1\n",
+         *       "dryRun": true
+         *     }
+         */
+        ApplyFile: {
+            /**
+             * @description The file's text: YAML, as `GET .../file` gives it (its JSON Schema
+             *     is `/api/v1/projectfile.schema.json`).
+             */
+            content: string;
+            /** @description Only check the file and say what applying it would change. */
+            dryRun?: boolean;
+            /**
+             * @description Also delete what the file does not name: applications, and alert
+             *     settings (the project's default, a CronJob's own).
+             */
+            prune?: boolean;
+            /**
+             * @description The values of the file's webhook references (`{fromEnv: NAME}`,
+             *     `{fromFile: PATH}`), by their path in the file, like
+             *     `cronjobs.nightly.alerts.webhook.secret`. A reference without a
+             *     value keeps the stored value; a new webhook needs both. Write-only.
+             */
+            values?: {
+                [key: string]: string;
+            };
+        };
+        /** @description What an apply changed, or (a dry run) would change. */
+        ApplyResult: {
+            /**
+             * @description The changes, in the order they are made: templates and Functions
+             *     before the CronJobs that use them, deletions (with `prune`) last,
+             *     CronJobs before what they used. Empty when the project matches the file.
+             */
+            changes: components["schemas"]["Change"][];
+            /** @description Nothing was changed: these are the changes applying would make. */
+            dryRun: boolean;
+            /**
+             * @description For people: how many of each kind, or that there is nothing to change.
+             * @example 2 to create, 1 to change, 0 to delete
+             */
+            summary: string;
+        };
         /** @description One pod of a run. */
         Attempt: {
             /**
@@ -566,6 +687,51 @@ export interface components {
              *     the text), or the response's total over all attempts cut this one short.
              */
             truncated: boolean;
+        };
+        /**
+         * @description What was done.
+         * @enum {string}
+         */
+        AuditAction: "project.create" | "project.delete" | "application.create" | "application.update" | "application.delete" | "cronjob.create" | "cronjob.update" | "cronjob.delete" | "cronjob.suspend" | "cronjob.resume" | "run.start" | "run.rerun" | "run.cancel" | "run.backfill" | "alerts.update" | "alerts.delete" | "token.create" | "token.delete";
+        /** @description One field that changed. A redacted field says only that it changed. */
+        AuditChange: {
+            /** @description Its path, `schedule` or `env[2].value`. */
+            field: string;
+            /** @description The value before (any JSON value); absent for a new field. */
+            from?: unknown;
+            /** @description A secret, or what may hold one: its values are never recorded. */
+            redacted?: boolean;
+            /** @description The value after (any JSON value); absent for a removed field. */
+            to?: unknown;
+        };
+        /** @description One entry of the audit log. */
+        AuditEntry: {
+            action: components["schemas"]["AuditAction"];
+            /** @description `tenant/token`, or `admin` for the installation's admin token. */
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            /** @description What changed, field by field. */
+            changes: components["schemas"]["AuditChange"][];
+            /**
+             * Format: int64
+             * @description Increasing: the newest entry has the largest.
+             */
+            id: number;
+            /** @description The project, for what is in one. */
+            project?: string | null;
+            /** @description What it was done to: `cronjob/nightly`, `run/nightly-29380`, `token/ci`. */
+            target: string;
+        };
+        /** @description One page of the log. */
+        AuditPage: {
+            /** @description Newest first. */
+            entries: components["schemas"]["AuditEntry"][];
+            /**
+             * Format: int64
+             * @description Pass as `before` for the next (older) page; absent on the last page.
+             */
+            nextBefore?: number | null;
         };
         /**
          * @description `POST .../cronjobs/{name}/backfill`: either the times, or the missed
@@ -601,6 +767,28 @@ export interface components {
          * @enum {string}
          */
         Capability: "AUDIT_WRITE" | "CHOWN" | "DAC_OVERRIDE" | "FOWNER" | "FSETID" | "KILL" | "MKNOD" | "NET_BIND_SERVICE" | "SETFCAP" | "SETGID" | "SETPCAP" | "SETUID" | "SYS_CHROOT";
+        /** @description One change a file makes to a project. */
+        Change: {
+            action: components["schemas"]["Action"];
+            /**
+             * @description Field by field, what changes (for a creation, every field it sets;
+             *     none for a deletion).
+             */
+            fields?: components["schemas"]["FieldChange"][];
+            kind: components["schemas"]["ChangeKind"];
+            /**
+             * @description The application's name; for alert settings, the CronJob's, or none
+             *     for the project's default.
+             */
+            name?: string | null;
+            /** @description Where it is in the file: `cronjobs.nightly`, `alerts`, `cronjobs.nightly.alerts`. */
+            path: string;
+        };
+        /**
+         * @description What a change is to.
+         * @enum {string}
+         */
+        ChangeKind: "stateless" | "function" | "cronjob" | "alerts";
         /**
          * @description How HKS connects to a tenant's cluster. Credentials are secret: this type
          *     has no `Serialize` and a redacting `Debug`; the store encrypts
@@ -849,6 +1037,12 @@ export interface components {
             name: string;
             /** Format: date-time */
             nextRun?: string | null;
+            /**
+             * @description The newest runs (at most 20, missed ones included), newest first:
+             *     the list's history strip. Empty in a single CronJob's view, whose
+             *     runs list has them all.
+             */
+            recent?: components["schemas"]["RunMark"][];
             /** @description The schedule as written (it may use `H`). */
             schedule: string;
             suspended: boolean;
@@ -872,24 +1066,19 @@ export interface components {
         };
         /** @enum {string} */
         DeliveryStateView: "pending" | "delivered" | "failed";
-        /** @description The delivery of an alert. */
+        /** @description A webhook delivery of an alert. */
         DeliveryView: {
             /** Format: int32 */
             attempts: number;
             /** Format: date-time */
             deliveredAt?: string | null;
-            /** @description The kind of destination it goes to. */
-            destination: components["schemas"]["DestinationKind"];
-            /**
-             * @description The `X-HKS-Delivery` header (an email's `Message-ID` is
-             *     `<id@sender's domain>`), the same on every attempt.
-             */
+            /** @description The `X-HKS-Delivery` header, the same on every attempt. */
             id: string;
             /** @description Why the last attempt did not deliver. */
             lastError?: string | null;
             /**
              * Format: int32
-             * @description The receiver's last HTTP status, or the SMTP server's last reply code.
+             * @description The receiver's last HTTP status.
              */
             lastStatus?: number | null;
             /**
@@ -898,60 +1087,6 @@ export interface components {
              */
             nextAttemptAt?: string | null;
             state: components["schemas"]["DeliveryStateView"];
-        };
-        /**
-         * @description Where alerts are sent. Which fields a kind takes: `webhook` a `url` and
-         *     a `secret`; `slack` and `teams` a `url`; `email` the addresses `to`.
-         */
-        DestinationBody: {
-            kind: components["schemas"]["DestinationKind"];
-            /**
-             * @description `webhook` only: signs every delivery (HMAC-SHA256, header
-             *     `X-HKS-Signature`); 16 to 256 characters. Write-only; leave it out
-             *     to keep the current one.
-             */
-            secret?: string | null;
-            /**
-             * @description `email` only: the recipients, 1 to 20 plain addresses
-             *     (`ops@example.com`).
-             */
-            to?: string[] | null;
-            /**
-             * Format: uri
-             * @description `webhook`, `slack`, `teams`: the incoming webhook's http or https
-             *     URL, without a user name or password. Leave it out, or send back
-             *     the shown form (`https://hooks.slack.com/…`), to keep the stored
-             *     URL of a destination of the same kind.
-             * @example https://hooks.slack.com/services/T000/B000/XXXX
-             */
-            url?: string | null;
-        };
-        /**
-         * @description The kinds of destination: `webhook` (HKS's own JSON, signed with
-         *     `X-HKS-Signature`), `slack` (a Slack-compatible incoming webhook, sent
-         *     `text` and `blocks`), `teams` (a Microsoft Teams incoming webhook or
-         *     Workflows trigger, sent an Adaptive Card), `email` (one message per
-         *     alert through the installation's SMTP server).
-         * @enum {string}
-         */
-        DestinationKind: "webhook" | "slack" | "teams" | "email";
-        /** @description Where alerts go, without its secrets. */
-        DestinationView: {
-            kind: components["schemas"]["DestinationKind"];
-            /**
-             * @description Whether a webhook's secret is set (its value is never shown); false
-             *     for the other kinds, which have none.
-             */
-            secretSet: boolean;
-            /** @description `email`: the recipients; empty for the other kinds. */
-            to: string[];
-            /**
-             * @description `webhook`, `slack`, `teams`: the URL's scheme and host only, the rest
-             *     cut (its path and query are a credential); send it back unchanged to
-             *     keep the URL. `null` for email.
-             * @example https://hooks.slack.com/…
-             */
-            url?: string | null;
         };
         /**
          * @description An environment variable: a plain value, or a reference to a key of a
@@ -982,6 +1117,21 @@ export interface components {
             message: string;
             /** @description For `invalid`: every problem, with its field path. */
             problems?: components["schemas"]["Problem"][];
+        };
+        /** @description One field that changes. */
+        FieldChange: {
+            /** @description Its value after the change; none when it is removed. */
+            after?: unknown;
+            /** @description Its value now; none when it is not set. */
+            before?: unknown;
+            /** @description The field's path in the file, like `cronjobs.nightly.schedule`. */
+            path: string;
+            /**
+             * @description A secret (a webhook's URL or secret): `before` and `after` say where
+             *     it is read from, never its value, which may change with the same
+             *     reference.
+             */
+            secret?: boolean;
         };
         /** @description Calls a Function of the same project on the CronJob's schedule. */
         FunctionCall: {
@@ -1109,10 +1259,21 @@ export interface components {
         Problem: {
             /** @description Stable machine-readable code, for example `invalid_env_name`. */
             code: components["schemas"]["ProblemCode"];
+            /**
+             * Format: int32
+             * @description In a project file: the column of the field, counted from 1 in characters.
+             */
+            column?: number | null;
             /** @description Path of the offending field, for example `spec.env[2].name`. */
             field: string;
             /** @description How to fix it, when there is something useful to say. */
             hint?: string | null;
+            /**
+             * Format: int32
+             * @description In a project file: the line of the field (or of its nearest parent
+             *     the file has), counted from 1.
+             */
+            line?: number | null;
             /** @description What is wrong, for people. */
             message: string;
         };
@@ -1194,12 +1355,15 @@ export interface components {
          *     - `invalid_time`: Not an RFC 3339 time with an offset, such as `2026-11-27T03:00:00Z`.
          *     - `not_a_fire_time`: A time the CronJob's schedule does not fire at.
          *     - `duplicate_time`: A time listed more than once.
-         *     - `invalid_email`: Not a plain email address such as `ops@example.com`.
-         *     - `duplicate_email`: An email address listed more than once.
-         *     - `email_not_configured`: Email alerts on an installation that names no SMTP server.
+         *     - `invalid_yaml`: A project file that is not YAML HKS reads (a syntax error, a key given twice, an alias).
+         *     - `invalid_shape`: A value of a project file of another shape than expected: an unknown field, a wrong type, a missing field.
+         *     - `unsupported_version`: A project file of a format version this HKS does not read.
+         *     - `duplicate_name`: A name given to two applications of a project file (names are unique in a project).
+         *     - `inline_secret`: A secret written into a project file: it must be a reference (`fromEnv`, `fromFile`).
+         *     - `secret_value_missing`: A reference in a project file whose value the request did not give.
          * @enum {string}
          */
-        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout" | "invalid_time" | "not_a_fire_time" | "duplicate_time" | "invalid_email" | "duplicate_email" | "email_not_configured";
+        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout" | "invalid_time" | "not_a_fire_time" | "duplicate_time" | "invalid_yaml" | "invalid_shape" | "unsupported_version" | "duplicate_name" | "inline_secret" | "secret_value_missing";
         ProjectView: {
             /** Format: date-time */
             createdAt: string;
@@ -1209,7 +1373,6 @@ export interface components {
         };
         /** @description Alert settings to store. */
         PutAlertSettings: {
-            destination?: null | components["schemas"]["DestinationBody"];
             rules: components["schemas"]["AlertRulesBody"];
             webhook?: null | components["schemas"]["WebhookBody"];
         };
@@ -1291,6 +1454,15 @@ export interface components {
             /** @description Every attempt (pod) of the run, oldest first. */
             attempts: components["schemas"]["AttemptLogView"][];
             run: string;
+        };
+        /** @description A run as a history strip shows it: enough to colour and size a mark. */
+        RunMark: {
+            /** Format: date-time */
+            createdAt?: string | null;
+            /** Format: int64 */
+            durationSeconds?: number | null;
+            name: string;
+            result: components["schemas"]["RunResult"];
         };
         /**
          * @description One-off changes to a single run, made with Run now: the Job is the
@@ -1451,18 +1623,13 @@ export interface components {
         /** @description How a test delivery went. */
         TestDeliveryView: {
             delivered: boolean;
-            /**
-             * @description The `X-HKS-Delivery` header it carried (for email, also the
-             *     `Message-ID`'s left part).
-             */
+            /** @description The `X-HKS-Delivery` header it carried. */
             deliveryId: string;
-            /** @description The kind of destination it went to. */
-            destination: components["schemas"]["DestinationKind"];
             /** @description Why it was not delivered. */
             error?: string | null;
             /**
              * Format: int32
-             * @description The receiver's HTTP status, or the SMTP server's reply code, if it answered.
+             * @description The receiver's HTTP status, if it answered.
              */
             status?: number | null;
         };
@@ -1901,6 +2068,51 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    tenant_audit: {
+        parameters: {
+            query?: {
+                /** @description At most this many (default 50, at most 200). */
+                limit?: number;
+                /** @description Only entries older than this id: the `nextBefore` of the page before. */
+                before?: number;
+                /** @description Only this action, such as `cronjob.update` or `run.cancel`. */
+                action?: string;
+                /**
+                 * @description Only entries about this target (`cronjob/nightly`), or with a
+                 *     trailing `/` about this kind (`token/`).
+                 */
+                target?: string;
+                /** @description Only what this actor (`tenant/token`, or `admin`) did. */
+                actor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description A parameter is invalid (`invalid`): `limit` out of range, an unknown `action`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     list_projects: {
         parameters: {
             query?: never;
@@ -2243,7 +2455,7 @@ export interface operations {
     test_alert: {
         parameters: {
             query?: {
-                /** @description Use this CronJob's destination (its own, else the project's). */
+                /** @description Use this CronJob's webhook (its own, else the project's). */
                 cronjob?: string;
             };
             header?: never;
@@ -2275,7 +2487,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description No destination is configured (`conflict`). */
+            /** @description no webhook is configured */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2568,6 +2780,63 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+        };
+    };
+    project_audit: {
+        parameters: {
+            query?: {
+                /** @description At most this many (default 50, at most 200). */
+                limit?: number;
+                /** @description Only entries older than this id: the `nextBefore` of the page before. */
+                before?: number;
+                /** @description Only this action, such as `cronjob.update` or `run.cancel`. */
+                action?: string;
+                /**
+                 * @description Only entries about this target (`cronjob/nightly`), or with a
+                 *     trailing `/` about this kind (`token/`).
+                 */
+                target?: string;
+                /** @description Only what this actor (`tenant/token`, or `admin`) did. */
+                actor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description A parameter is invalid (`invalid`): `limit` out of range, an unknown `action`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     list_cronjobs: {
@@ -3499,6 +3768,117 @@ export interface operations {
                 };
             };
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project file, YAML. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    apply_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The project's name. */
+                project: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplyFile"];
+            };
+        };
+        responses: {
+            /** @description The changes made (or, with `dryRun`, that would be made); none when the project matches the file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplyResult"];
+                };
+            };
+            /** @description The file is invalid (`invalid`); each problem has its path, line and column. Nothing was changed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description No such project (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A change conflicts with the project's state (`conflict`); the message says how many changes were made before it. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            /** @description The tenant's cluster refused a change's objects (`cluster_rejected`); the message says how many changes were made before it. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The tenant's cluster is unreachable (`cluster_unavailable`); the message says how many changes were made before it; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */

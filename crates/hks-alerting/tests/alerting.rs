@@ -144,6 +144,7 @@ async fn configure(store: &Store, project_id: &str, cronjob: Option<&str>, url: 
             Some(&hks_store::DestinationUpdate::Webhook(WebhookUpdate {
                 url: Some(url.to_owned()),
                 secret: Some(SECRET.to_owned().into()),
+                ..Default::default()
             })),
         )
         .await

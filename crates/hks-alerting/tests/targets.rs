@@ -73,6 +73,7 @@ async fn project_with_webhook(url: &str) -> (Store, String) {
             Some(&hks_store::DestinationUpdate::Webhook(WebhookUpdate {
                 url: Some(url.to_owned()),
                 secret: Some(SECRET.to_owned().into()),
+                ..Default::default()
             })),
         )
         .await

@@ -56,6 +56,16 @@ pub enum ApiError {
     TooManyFollows,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A project file's apply stopped at the change at `at` with `inner`,
+    /// after `done` of its `total` changes were made.
+    #[error("{at}: {inner}")]
+    Stopped {
+        done: usize,
+        total: usize,
+        at: String,
+        #[source]
+        inner: Box<ApiError>,
+    },
 }
 
 /// The stable machine-readable code of an error response; each goes with
@@ -126,6 +136,17 @@ impl From<hks_app::AppError> for ApiError {
             E::Conflict(why) => Self::Conflict(why),
             E::Store(e) => e.into(),
             E::Kube(e) => e.into(),
+            E::Stopped {
+                done,
+                total,
+                at,
+                source,
+            } => Self::Stopped {
+                done,
+                total,
+                at,
+                inner: Box::new((*source).into()),
+            },
         }
     }
 }
@@ -155,10 +176,12 @@ impl From<KubeError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The status and the code of this error; a stopped apply answers as
+    /// the change that stopped it.
+    fn status(&self) -> (StatusCode, ErrorCode) {
         use ErrorCode as C;
-        let (status, code) = match &self {
+        match self {
             Self::Invalid(_) => (StatusCode::BAD_REQUEST, C::Invalid),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, C::Unauthorized),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, C::NotFound),
@@ -171,17 +194,13 @@ impl IntoResponse for ApiError {
             Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, C::Overloaded),
             Self::TooManyFollows => (StatusCode::TOO_MANY_REQUESTS, C::TooManyRequests),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Internal),
-        };
-        match &self {
-            Self::Internal(error) => {
-                tracing::error!(error = %error, source = ?error.source(), "Request failed.")
-            }
-            Self::ClusterUnavailable(error) => {
-                tracing::warn!(%error, source = ?std::error::Error::source(error), "Tenant cluster unavailable.")
-            }
-            _ => {}
+            Self::Stopped { inner, .. } => inner.status(),
         }
-        let problems = match &self {
+    }
+
+    /// The problems of invalid input.
+    fn problems(&self) -> Vec<Problem> {
+        match self {
             Self::Invalid(i) => i
                 .problems
                 .iter()
@@ -190,12 +209,20 @@ impl IntoResponse for ApiError {
                     code: p.code,
                     message: cap(&p.message),
                     hint: p.hint.as_deref().map(cap),
+                    line: p.line,
+                    column: p.column,
                 })
                 .collect(),
+            Self::Stopped { inner, .. } => inner.problems(),
             _ => Vec::new(),
-        };
-        let message = match &self {
+        }
+    }
+
+    /// The message for people.
+    fn message(&self) -> String {
+        match self {
             Self::Invalid(i) => match i.problems.as_slice() {
+                [one] if one.field.is_empty() => one.message.clone(),
                 [one] => format!("{}: {}", one.field, one.message),
                 many => format!("the request has {} problems", many.len()),
             },
@@ -210,8 +237,38 @@ impl IntoResponse for ApiError {
             Self::ClusterUnavailable(KubeError::TooManyObjects { kind, limit }) => format!(
                 "the project's cluster has more than {limit} objects of kind {kind} labelled as HKS's, more than HKS watches for a tenant: HKS stopped watching it until there are fewer; nothing was changed"
             ),
+            Self::Stopped {
+                done,
+                total,
+                at,
+                inner,
+            } => format!(
+                "{at}: {}. {done} of the file's {total} changes were made before it; apply the file again to go on",
+                inner.message().trim_end_matches('.')
+            ),
             other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status();
+        let log = match &self {
+            Self::Stopped { inner, .. } => inner.as_ref(),
+            other => other,
         };
+        match log {
+            Self::Internal(error) => {
+                tracing::error!(error = %error, source = ?error.source(), "Request failed.")
+            }
+            Self::ClusterUnavailable(error) => {
+                tracing::warn!(%error, source = ?std::error::Error::source(error), "Tenant cluster unavailable.")
+            }
+            _ => {}
+        }
+        let problems = self.problems();
+        let message = self.message();
         let message = cap(&message);
         let mut response = (
             status,

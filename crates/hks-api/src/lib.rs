@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
     let (api, _) = routes::api().split_for_parts();
     let api = api
         .route("/openapi.json", get(openapi_json))
+        .route("/projectfile.schema.json", get(projectfile_schema))
         .fallback(not_found)
         // A method the path does not have: 405 in the error shape (axum's
         // own has an empty body); axum adds the `Allow` header to it.
@@ -257,6 +258,14 @@ async fn openapi_json() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
         openapi::document(),
+    )
+        .into_response()
+}
+
+async fn projectfile_schema() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        openapi::projectfile_schema(),
     )
         .into_response()
 }

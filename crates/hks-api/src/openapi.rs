@@ -1,5 +1,6 @@
 //! The OpenAPI document, served at `/api/v1/openapi.json` and committed as
-//! `crates/hks-api/openapi.json` (a test fails when that file is stale).
+//! `crates/hks-api/openapi.json` (a test fails when that file is stale), and
+//! beside it the project file's JSON Schema ([`projectfile_schema`]).
 //! Its operations come from the routes themselves ([`routes::api`]), so a
 //! route cannot be served without being documented.
 //!
@@ -37,6 +38,7 @@ use crate::routes;
         (name = "admin", description = "Tenants and their API tokens (admin token)."),
         (name = "projects"), (name = "applications"), (name = "cronjobs"), (name = "schedules"),
         (name = "alerts", description = "Alerts on runs, per project or per CronJob, delivered by signed webhook."),
+        (name = "audit", description = "Who changed what, when: the audit log of a project or a tenant."),
     )
 )]
 #[derive(Debug)]
@@ -114,6 +116,16 @@ pub fn document() -> String {
     // client reads; no other key of the document is spelled so (a test
     // checks).
     let mut s = s.replace("\"operation_id\": ", "\"operationId\": ");
+    s.push('\n');
+    s
+}
+
+/// The project file's JSON Schema as committed (`crates/hks-api/projectfile.schema.json`)
+/// and served (`/api/v1/projectfile.schema.json`), beside this document:
+/// pretty JSON with a final newline, made from the same types.
+pub fn projectfile_schema() -> String {
+    let mut s =
+        serde_json::to_string_pretty(&hks_core::projectfile::json_schema()).unwrap_or_default();
     s.push('\n');
     s
 }

@@ -12,6 +12,7 @@
 //! whether the name is free, and only then reads what the spec refers to:
 //! see [`crate::plan`].
 
+use hks_core::audit::{AuditAction, diff};
 use hks_core::formats;
 use hks_core::manifest;
 use hks_core::spec::{ApplicationSpec, ApplicationType, TemplateMode, validate_name};
@@ -66,6 +67,15 @@ pub async fn create_project(
         .create_project(&principal.tenant_id, name)
         .await?;
     app.wrote(&principal.tenant_id);
+    crate::audit::by(
+        app,
+        principal,
+        name,
+        AuditAction::ProjectCreate,
+        &format!("project/{name}"),
+        &[],
+    )
+    .await;
     Ok(project)
 }
 
@@ -89,6 +99,15 @@ pub async fn delete_project(
         .await?;
     app.store().delete_project(&project.id).await?;
     app.wrote(&principal.tenant_id);
+    crate::audit::by(
+        app,
+        principal,
+        &project.name,
+        AuditAction::ProjectDelete,
+        &format!("project/{}", project.name),
+        &[],
+    )
+    .await;
     Ok(())
 }
 
@@ -152,6 +171,7 @@ pub async fn create_application(
         .await?;
     follow_suspension(app, principal, project, name, None, &plan.spec).await?;
     app.wrote(&principal.tenant_id);
+    record_write(app, principal, project, name, None, Some(&plan.spec)).await;
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, kind = plan.spec.kind().as_str(), "Created application.");
     Ok(Written {
         application,
@@ -173,7 +193,7 @@ pub async fn update_application(
 ) -> Result<Written, AppError> {
     let _guard = app.locks().lock(&project.id).await;
     let existing = tenancy::application(app, project, name, kind).await?;
-    write_existing(app, principal, project, existing, spec).await
+    write_existing(app, principal, project, existing, spec, true).await
 }
 
 /// Suspends (with an optional note, already checked by
@@ -198,11 +218,31 @@ pub async fn set_suspend(
         project,
         existing,
         ApplicationSpec::Cronjob(spec),
+        false,
     )
     .await?;
     if suspend {
-        note_suspension(app, principal, project, name, reason).await?;
+        note_suspension(app, principal, project, name, reason.clone()).await?;
     }
+    let (action, changes) = if suspend {
+        (
+            AuditAction::CronjobSuspend,
+            reason
+                .map(|r| vec![hks_core::audit::set("reason", r)])
+                .unwrap_or_default(),
+        )
+    } else {
+        (AuditAction::CronjobResume, vec![])
+    };
+    crate::audit::by(
+        app,
+        principal,
+        &project.name,
+        action,
+        &format!("cronjob/{name}"),
+        &changes,
+    )
+    .await;
     Ok(written)
 }
 
@@ -245,13 +285,55 @@ async fn follow_suspension(
     }
 }
 
-/// The edit of `existing` to `spec`, under the project's lock.
+/// The audit entry of a write to an application: created (`before` is
+/// `None`), changed field by field, or deleted (`after` is `None`).
+async fn record_write(
+    app: &App,
+    principal: &Principal,
+    project: &Project,
+    name: &str,
+    before: Option<&ApplicationSpec>,
+    after: Option<&ApplicationSpec>,
+) {
+    let Some(kind) = after.or(before).map(ApplicationSpec::kind) else {
+        return;
+    };
+    let cronjob = kind == ApplicationType::Cronjob;
+    let action = match (before.is_some(), after.is_some(), cronjob) {
+        (false, _, true) => AuditAction::CronjobCreate,
+        (false, _, false) => AuditAction::ApplicationCreate,
+        (true, true, true) => AuditAction::CronjobUpdate,
+        (true, true, false) => AuditAction::ApplicationUpdate,
+        (true, false, true) => AuditAction::CronjobDelete,
+        (true, false, false) => AuditAction::ApplicationDelete,
+    };
+    // The fields of the spec itself (the stored JSON wraps it with its type).
+    let fields = |s: Option<&ApplicationSpec>| {
+        s.and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|mut v| v.get_mut("spec").map(serde_json::Value::take))
+    };
+    let changes = if after.is_some() {
+        diff(fields(before).as_ref(), fields(after).as_ref())
+    } else {
+        vec![]
+    };
+    let target = if cronjob {
+        format!("cronjob/{name}")
+    } else {
+        format!("{}/{name}", kind.as_str())
+    };
+    crate::audit::by(app, principal, &project.name, action, &target, &changes).await;
+}
+
+/// The edit of `existing` to `spec`, under the project's lock; `record`:
+/// written to the audit log as an update (a suspend writes its own entry).
 async fn write_existing(
     app: &App,
     principal: &Principal,
     project: &Project,
     existing: Application,
     spec: ApplicationSpec,
+    record: bool,
 ) -> Result<Written, AppError> {
     let name = existing.name.as_str();
     if existing.spec.kind() != spec.kind() {
@@ -301,6 +383,17 @@ async fn write_existing(
     )
     .await?;
     app.wrote(&principal.tenant_id);
+    if record {
+        record_write(
+            app,
+            principal,
+            project,
+            name,
+            Some(&existing.spec),
+            Some(&plan.spec),
+        )
+        .await;
+    }
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, generation = application.generation, "Updated application.");
     Ok(Written {
         application,
@@ -356,6 +449,7 @@ pub async fn delete_application(
     }
     app.store().delete_application(&project.id, name).await?;
     app.wrote(&principal.tenant_id);
+    record_write(app, principal, project, name, Some(&existing.spec), None).await;
     info!(tenant = %principal.tenant_name, project = %project.name, application = %name, "Deleted application.");
     Ok(())
 }

@@ -20,6 +20,16 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Kube(#[from] KubeError),
+    /// A project file's apply stopped at the change at `at`, after `done`
+    /// of its `total` changes were made.
+    #[error("the change of {at} failed after {done} of {total} changes were made")]
+    Stopped {
+        done: usize,
+        total: usize,
+        at: String,
+        #[source]
+        source: Box<AppError>,
+    },
 }
 
 impl AppError {

@@ -10,19 +10,25 @@
 //!   the per-project write lock.
 //! - [`plan`]: one write prepared once: the validated spec, the parsed
 //!   schedule, the resolved container or Function call, the rendered objects.
+//! - [`audit`]: the audit log's entries, written after each change.
 //! - [`commands`]: writes, under the rule **apply first, store second**.
 //! - [`run_control`]: Run now, re-run, cancel and backfill of single runs.
+//! - [`projectfile`]: a project as a file: export, and apply (or preview)
+//!   through the same commands, in dependency order.
 //! - [`observe`]: what the tenant's watch caches show of a project.
 //! - [`views`]: CronJob summaries and details from the store and the watch caches.
 //! - [`history`]: the run history merged with the runs the cluster still has.
 //! - [`generations`]: what HKS last applied, to tell hand edits apart.
 
+pub mod alerts;
+pub mod audit;
 pub mod commands;
 pub mod error;
 pub mod generations;
 pub mod history;
 pub mod observe;
 pub mod plan;
+pub mod projectfile;
 pub mod run_control;
 pub mod tenancy;
 pub mod views;

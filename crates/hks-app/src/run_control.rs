@@ -3,6 +3,7 @@
 //! and nothing else: Kubernetes' Job controller runs it, and the recorder
 //! records it like any run, with who started it and how.
 
+use hks_core::audit::{AuditAction, diff};
 use hks_core::backfill::{self, BackfillRequest};
 use hks_core::manifest::Start;
 use hks_core::run::{Run, RunResult, missed_run_name};
@@ -18,7 +19,29 @@ use crate::{App, AppError};
 
 /// `tenant/token`: who a run's history names.
 fn actor(principal: &Principal) -> String {
-    format!("{}/{}", principal.tenant_name, principal.token_name)
+    crate::audit::actor(principal)
+}
+
+/// The audit entry of a run started or stopped by hand: `fields` as JSON
+/// (an override's environment values redacted).
+async fn record(
+    app: &App,
+    principal: &Principal,
+    project: &Project,
+    cronjob: &str,
+    action: AuditAction,
+    fields: serde_json::Value,
+) {
+    let changes = diff(None, Some(&fields));
+    crate::audit::by(
+        app,
+        principal,
+        &project.name,
+        action,
+        &format!("cronjob/{cronjob}"),
+        &changes,
+    )
+    .await;
 }
 
 /// A CronJob that HKS stores but the cluster does not have right now.
@@ -60,6 +83,11 @@ pub async fn run_now(
         .await
         .map_err(not_in_cluster(name))?;
     info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, run = %run.name, overridden = !overrides.is_empty(), "Started a manual run.");
+    let mut fields = serde_json::json!({"run": run.name});
+    if !overrides.is_empty() {
+        fields["overrides"] = serde_json::to_value(overrides).unwrap_or_default();
+    }
+    record(app, principal, project, name, AuditAction::RunStart, fields).await;
     Ok(run)
 }
 
@@ -137,6 +165,8 @@ pub async fn rerun(
         .await
         .map_err(not_in_cluster(name))?;
     info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, run = %run.name, rerun_of = %run_name, "Started a re-run.");
+    let fields = serde_json::json!({"run": run.name, "rerunOf": run_name});
+    record(app, principal, project, name, AuditAction::RunRerun, fields).await;
     Ok(run)
 }
 
@@ -172,6 +202,16 @@ pub async fn cancel_run(
     {
         Ok(hks_kube::CancelOutcome::Requested(run)) => {
             info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, run = %run_name, "Cancelled a run.");
+            let fields = serde_json::json!({"run": run_name});
+            record(
+                app,
+                principal,
+                project,
+                name,
+                AuditAction::RunCancel,
+                fields,
+            )
+            .await;
             Ok(run)
         }
         Ok(hks_kube::CancelOutcome::AlreadyEnded(run)) => Err(ended(&run)),
@@ -293,5 +333,20 @@ pub async fn backfill(
         started.push(run);
     }
     info!(tenant = %principal.tenant_name, project = %project.name, cronjob = %name, runs = started.len(), "Backfilled scheduled times.");
+    if !started.is_empty() {
+        let fields = serde_json::json!({
+            "runs": started.iter().map(|r| &r.name).collect::<Vec<_>>(),
+            "scheduledTimes": started.iter().map(|r| r.scheduled_at.map(|t| t.to_string())).collect::<Vec<_>>(),
+        });
+        record(
+            app,
+            principal,
+            project,
+            name,
+            AuditAction::RunBackfill,
+            fields,
+        )
+        .await;
+    }
     Ok(started)
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use hks_core::run::Run;
+use hks_core::run::{Run, RunMark};
 use hks_core::spec::{ApplicationSpec, ContainerSource, CronJobSpec, TemplateMode};
 use hks_kube::Observed;
 use hks_store::{Application, Project};
@@ -79,6 +79,11 @@ pub struct CronJobSummary {
     pub function: Option<String>,
     /// The newest run, scheduled or manual; `null` when it never ran.
     pub last_run: Option<Run>,
+    /// The newest runs (at most 20, missed ones included), newest first:
+    /// the list's history strip. Empty in a single CronJob's view, whose
+    /// runs list has them all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<RunMark>,
     /// Runs in progress.
     pub active: usize,
     pub cluster_state: ClusterState,
@@ -145,6 +150,7 @@ pub fn summarize(
         template: c.template.as_ref().map(|t| t.application.to_string()),
         function: c.function.as_ref().map(|f| f.name.to_string()),
         last_run: last_runs.get(&app.name).cloned(),
+        recent: vec![],
         active: cluster.map_or(0, |c| c.active),
         cluster_state: match (observed, cluster) {
             (None, _) => ClusterState::Unknown,
@@ -152,6 +158,23 @@ pub fn summarize(
             (Some(_), None) => ClusterState::Missing,
         },
     })
+}
+
+/// How many runs a list row's history strip shows.
+pub const RECENT_RUNS: u32 = 20;
+
+/// A CronJob's newest runs as marks: the recorded ones with those the
+/// cluster has (fresher, and maybe not recorded yet), newest first.
+fn recent_marks(recorded: Vec<RunMark>, live: Option<&Vec<Run>>) -> Vec<RunMark> {
+    let mut by_name: std::collections::BTreeMap<String, RunMark> =
+        recorded.into_iter().map(|m| (m.name.clone(), m)).collect();
+    for r in live.into_iter().flatten().take(RECENT_RUNS as usize) {
+        by_name.insert(r.name.clone(), RunMark::from(r));
+    }
+    let mut marks: Vec<RunMark> = by_name.into_values().collect();
+    marks.sort_by(|a, b| (b.created_at, &b.name).cmp(&(a.created_at, &a.name)));
+    marks.truncate(RECENT_RUNS as usize);
+    marks
 }
 
 /// The summaries of a project's CronJobs, from one read of the store's
@@ -172,6 +195,7 @@ pub async fn cronjob_list(
         app.store().latest_runs(&project.id).await?,
     );
     let mut suspensions = app.store().suspensions(&project.id).await?;
+    let mut recent = app.store().recent_runs(&project.id, RECENT_RUNS).await?;
     let summaries = apps
         .iter()
         .filter_map(|a| {
@@ -179,6 +203,10 @@ pub async fn cronjob_list(
             if s.suspended {
                 s.suspension = suspensions.remove(&a.name).map(Suspension::from);
             }
+            s.recent = recent_marks(
+                recent.remove(&a.name).unwrap_or_default(),
+                observed.as_ref().and_then(|o| o.runs.get(&a.name)),
+            );
             Some(s)
         })
         .collect();

@@ -8,6 +8,7 @@
 //! problem with a field path (`spec.env[2].name`) so the API can point at the
 //! field, and it runs before anything is stored or applied.
 
+pub mod audit;
 pub mod backfill;
 pub mod container;
 /// Fixtures: only in hks-core's own tests and with the `examples` feature
@@ -21,6 +22,7 @@ pub mod logtext;
 pub mod manifest;
 pub mod placement;
 pub mod problem;
+pub mod projectfile;
 pub mod run;
 pub mod schedule;
 #[cfg(test)]
@@ -28,5 +30,6 @@ mod schema_tests;
 pub mod spec;
 pub mod tenant;
 pub mod values;
+pub mod yaml;
 
 pub use problem::{Code, Invalid, Problem};

@@ -218,6 +218,19 @@ codes! {
     DuplicateEmail = "duplicate_email",
     /// Email alerts on an installation that names no SMTP server.
     EmailNotConfigured = "email_not_configured",
+    // Project files.
+    /// A project file that is not YAML HKS reads (a syntax error, a key given twice, an alias).
+    InvalidYaml = "invalid_yaml",
+    /// A value of a project file of another shape than expected: an unknown field, a wrong type, a missing field.
+    InvalidShape = "invalid_shape",
+    /// A project file of a format version this HKS does not read.
+    UnsupportedVersion = "unsupported_version",
+    /// A name given to two applications of a project file (names are unique in a project).
+    DuplicateName = "duplicate_name",
+    /// A secret written into a project file: it must be a reference (`fromEnv`, `fromFile`).
+    InlineSecret = "inline_secret",
+    /// A reference in a project file whose value the request did not give.
+    SecretValueMissing = "secret_value_missing",
 }
 
 impl std::fmt::Display for Code {
@@ -239,6 +252,15 @@ pub struct Problem {
     /// How to fix it, when there is something useful to say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// In a project file: the line of the field (or of its nearest parent
+    /// the file has), counted from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub line: Option<u32>,
+    /// In a project file: the column of the field, counted from 1 in characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub column: Option<u32>,
 }
 
 /// Every problem found in one input. Validation reports them all at once so
@@ -258,6 +280,8 @@ impl Invalid {
                 code,
                 message: message.into(),
                 hint: None,
+                line: None,
+                column: None,
             }],
         }
     }
@@ -296,6 +320,8 @@ impl Problems {
             code,
             message: message.into(),
             hint: hint.map(str::to_owned),
+            line: None,
+            column: None,
         });
     }
 

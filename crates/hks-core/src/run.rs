@@ -142,6 +142,30 @@ fn yes() -> bool {
     true
 }
 
+/// A run as a history strip shows it: enough to colour and size a mark.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunMark {
+    pub name: String,
+    pub result: RunResult,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
+}
+
+impl From<&Run> for RunMark {
+    fn from(r: &Run) -> Self {
+        Self {
+            name: r.name.clone(),
+            result: r.result,
+            created_at: r.created_at,
+            duration_seconds: r.duration_seconds,
+        }
+    }
+}
+
 /// The two parts of a scheduled run's start delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -90,6 +90,8 @@ fn problem(p: hks_schedule::Problem) -> Problem {
             (Input::Schedule, None) => "use five fields (minute hour day-of-month month day-of-week), like `0 3 * * *`, or @hourly, @daily, @weekly, @monthly".into(),
             (Input::TimeZone, _) => "use an IANA zone name like Europe/Berlin, America/New_York or UTC".into(),
         }),
+        line: None,
+        column: None,
     }
 }
 

@@ -407,12 +407,19 @@ pub fn validate_application(name: &str, spec: &ApplicationSpec) -> Result<(), In
     if let Err(e) = validate_name("name", name, formats::MAX_APPLICATION_NAME) {
         p.extend(e);
     }
-    match spec {
-        ApplicationSpec::Stateless(s) => validate_stateless(&mut p, "spec", s),
-        ApplicationSpec::Cronjob(c) => validate_cronjob(&mut p, "spec", c),
-        ApplicationSpec::Function(f) => validate_function(&mut p, "spec", f),
-    }
+    validate_spec_at(&mut p, "spec", spec);
     p.finish()
+}
+
+/// Checks a spec as [`validate_application`] does, with its problems'
+/// paths under `path` instead of `spec` (a project file's
+/// `cronjobs.nightly`).
+pub fn validate_spec_at(p: &mut Problems, path: &str, spec: &ApplicationSpec) {
+    match spec {
+        ApplicationSpec::Stateless(s) => validate_stateless(p, path, s),
+        ApplicationSpec::Cronjob(c) => validate_cronjob(p, path, c),
+        ApplicationSpec::Function(f) => validate_function(p, path, f),
+    }
 }
 
 /// The command of a CronJob, or of one run's overrides.

@@ -16,6 +16,7 @@
 //! was in flight when HKS stopped becomes due again (at least once; the
 //! receiver drops duplicates by the delivery id).
 
+use hks_core::projectfile::SecretSource;
 use hks_history::alerts::{Alert, AlertRules};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
@@ -45,6 +46,16 @@ impl std::fmt::Debug for Webhook {
 pub struct WebhookUpdate {
     pub url: Option<String>,
     pub secret: Option<SecretString>,
+    /// Where a project file said to read them; replaces the stored ones.
+    pub sources: WebhookSources,
+}
+
+/// Where a project file said to read a webhook's URL and secret (never the
+/// values); none when they were set through the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookSources {
+    pub url: Option<SecretSource>,
+    pub secret: Option<SecretSource>,
 }
 
 impl std::fmt::Debug for WebhookUpdate {
@@ -216,6 +227,8 @@ pub struct AlertSettings {
     pub rules: AlertRules,
     /// `None`: alerts are recorded, not sent.
     pub destination: Option<Destination>,
+    /// Where the last project file applied said to read the webhook's values.
+    pub sources: WebhookSources,
     pub updated_at: Timestamp,
 }
 
@@ -488,7 +501,21 @@ impl Store {
             (None, None, None) => None,
             _ => return Err(corrupt("alert destination")),
         };
+        let source = |column: &str| -> Result<Option<SecretSource>> {
+            let text: Option<String> = r.try_get(column).map_err(q)?;
+            text.map(|t| serde_json::from_str(&t).map_err(StoreError::Corrupt))
+                .transpose()
+        };
+        let sources = WebhookSources {
+            url: source("webhook_url_source")?,
+            secret: source("webhook_secret_source")?,
+        };
         Ok(AlertSettings {
+            sources: if matches!(destination, Some(Destination::Webhook(_))) {
+                sources
+            } else {
+                WebhookSources::default()
+            },
             rules: serde_json::from_str(&rules).map_err(StoreError::Corrupt)?,
             cronjob: (!cronjob.is_empty()).then_some(cronjob),
             project_id,
@@ -510,6 +537,18 @@ impl Store {
             .await
             .map_err(q)?;
         row.map(|r| self.settings_row(&r)).transpose()
+    }
+
+    /// Every alert settings of a project: its default first, then each
+    /// CronJob's own, by name.
+    pub async fn list_alert_settings(&self, project_id: &str) -> Result<Vec<AlertSettings>> {
+        let rows =
+            sqlx::query("SELECT * FROM alert_settings WHERE project_id = ? ORDER BY cronjob")
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(q)?;
+        rows.iter().map(|r| self.settings_row(r)).collect()
     }
 
     /// The settings that apply to a CronJob: its own, else the project's default.
@@ -560,6 +599,7 @@ impl Store {
                     .and_then(|s| s.destination)
             }
         };
+        let update = destination;
         let destination = destination.map(|d| merged(d, stored)).transpose()?;
         let (url, secret, other) = match &destination {
             None => (None, None, None),
@@ -584,12 +624,27 @@ impl Store {
                 )?,
             ),
         };
+        let source = |s: Option<&SecretSource>| {
+            s.map(serde_json::to_string)
+                .transpose()
+                .map_err(StoreError::Corrupt)
+        };
+        let sources = match update {
+            Some(DestinationUpdate::Webhook(w)) => Some(&w.sources),
+            _ => None,
+        };
+        let url_source = source(sources.and_then(|s| s.url.as_ref()))?;
+        let secret_source = source(sources.and_then(|s| s.secret.as_ref()))?;
         sqlx::query(
-            "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, destination, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
+            "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, destination, \
+               webhook_url_source, webhook_secret_source, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (project_id, cronjob) DO UPDATE SET rules = excluded.rules, \
                webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, \
-               destination = excluded.destination, updated_at = excluded.updated_at",
+               destination = excluded.destination, \
+               webhook_url_source = excluded.webhook_url_source, \
+               webhook_secret_source = excluded.webhook_secret_source, \
+               updated_at = excluded.updated_at",
         )
         .bind(project_id)
         .bind(cronjob_key)
@@ -597,6 +652,8 @@ impl Store {
         .bind(url)
         .bind(secret)
         .bind(other)
+        .bind(url_source)
+        .bind(secret_source)
         .bind(Timestamp::now().to_string())
         .execute(&mut *tx)
         .await
@@ -932,6 +989,50 @@ mod tests {
         s.create_project(&t.id, "shop").await.unwrap()
     }
 
+    /// Where a project file said to read a webhook's values is kept beside
+    /// them, replaced by every write (none through the API), and listed
+    /// with every settings of the project.
+    #[tokio::test]
+    async fn webhook_sources_are_kept_and_listed() {
+        let s = Store::in_memory().await.unwrap();
+        let p = project(&s).await;
+        let from_file = WebhookUpdate {
+            url: Some("https://hooks.example.com/a".into()),
+            secret: Some("0123456789abcdef".to_owned().into()),
+            sources: WebhookSources {
+                url: Some(SecretSource::env("HOOK_URL")),
+                secret: Some(SecretSource::env("HOOK_SECRET")),
+            },
+        };
+        s.put_alert_settings(
+            &p.id,
+            Some("report"),
+            &AlertRules::default(),
+            Some(&DestinationUpdate::Webhook(from_file.clone())),
+        )
+        .await
+        .unwrap();
+        s.put_alert_settings(&p.id, None, &AlertRules::default(), None)
+            .await
+            .unwrap();
+        let all = s.list_alert_settings(&p.id).await.unwrap();
+        let names: Vec<Option<&str>> = all.iter().map(|a| a.cronjob.as_deref()).collect();
+        assert_eq!(names, [None, Some("report")]);
+        assert_eq!(all[1].sources, from_file.sources);
+        assert_eq!(all[0].sources, WebhookSources::default());
+        // Through the API (no sources): the values stay, the sources go.
+        let keep = DestinationUpdate::Webhook(WebhookUpdate::default());
+        let own = s
+            .put_alert_settings(&p.id, Some("report"), &AlertRules::default(), Some(&keep))
+            .await
+            .unwrap();
+        assert_eq!(
+            own.webhook().unwrap().secret.expose_secret(),
+            "0123456789abcdef"
+        );
+        assert_eq!(own.sources, WebhookSources::default());
+    }
+
     #[tokio::test]
     async fn settings_fall_back_to_the_project_and_keep_the_secret() {
         let s = Store::in_memory().await.unwrap();
@@ -949,6 +1050,7 @@ mod tests {
         let hook = DestinationUpdate::Webhook(WebhookUpdate {
             url: Some("http://127.0.0.1:9/hook".into()),
             secret: Some("0123456789abcdef".to_owned().into()),
+            ..Default::default()
         });
         s.put_alert_settings(&p.id, None, &rules, Some(&hook))
             .await
@@ -966,6 +1068,7 @@ mod tests {
         let keep = DestinationUpdate::Webhook(WebhookUpdate {
             url: Some("http://127.0.0.1:9/other".into()),
             secret: None,
+            ..Default::default()
         });
         let own = s
             .put_alert_settings(&p.id, Some("report"), &AlertRules::default(), Some(&keep))
@@ -978,6 +1081,7 @@ mod tests {
         let new_secret = DestinationUpdate::Webhook(WebhookUpdate {
             url: None,
             secret: Some("fedcba9876543210".to_owned().into()),
+            ..Default::default()
         });
         let own = s
             .put_alert_settings(&p.id, Some("report"), &rules, Some(&new_secret))
@@ -1112,7 +1216,8 @@ mod tests {
         assert!(matches!(
             put(DestinationUpdate::Webhook(WebhookUpdate {
                 url: None,
-                secret: Some("0123456789abcdef".to_owned().into())
+                secret: Some("0123456789abcdef".to_owned().into()),
+                ..Default::default()
             }))
             .await,
             Err(StoreError::NotFound)
@@ -1167,6 +1272,7 @@ mod tests {
         let saved = put(DestinationUpdate::Webhook(WebhookUpdate {
             url: Some("https://hooks.example.com/hks".into()),
             secret: Some("0123456789abcdef".to_owned().into()),
+            ..Default::default()
         }))
         .await
         .unwrap();

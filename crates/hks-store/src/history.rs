@@ -5,7 +5,7 @@
 //! changed, a run that ended is never reopened, and a log is archived once
 //! per attempt; duplicate events or a replay after a restart change nothing.
 
-use hks_core::run::{Run, RunResult};
+use hks_core::run::{Run, RunMark, RunResult};
 use jiff::Timestamp;
 use sqlx::Row;
 
@@ -367,6 +367,45 @@ impl Store {
         row.as_ref().map(decode).transpose()
     }
 
+    /// The newest `per` runs of each CronJob of a project (missed ones
+    /// included), newest first, as marks: read from the columns and two
+    /// fields of each run's JSON, so a list of many CronJobs stays cheap.
+    pub async fn recent_runs(
+        &self,
+        project_id: &str,
+        per: u32,
+    ) -> Result<std::collections::HashMap<String, Vec<RunMark>>> {
+        let rows = sqlx::query(
+            "SELECT cronjob, name, result, created_at,
+                    json_extract(run, '$.createdAt') AS created,
+                    json_extract(run, '$.durationSeconds') AS duration
+             FROM (SELECT cronjob, name, result, created_at, run,
+                          ROW_NUMBER() OVER (PARTITION BY cronjob ORDER BY created_at DESC, name DESC) AS n
+                   FROM runs WHERE project_id = ?)
+             WHERE n <= ? ORDER BY cronjob, created_at DESC, name DESC",
+        )
+        .bind(project_id)
+        .bind(i64::from(per))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        let mut out: std::collections::HashMap<String, Vec<RunMark>> = Default::default();
+        for row in &rows {
+            let result: String = row.try_get("result").map_err(q)?;
+            let created: Option<String> = row.try_get("created").map_err(q)?;
+            out.entry(row.try_get("cronjob").map_err(q)?)
+                .or_default()
+                .push(RunMark {
+                    name: row.try_get("name").map_err(q)?,
+                    result: serde_json::from_value(serde_json::Value::String(result))
+                        .map_err(StoreError::Corrupt)?,
+                    created_at: created.and_then(|c| c.parse().ok()),
+                    duration_seconds: row.try_get("duration").map_err(q)?,
+                });
+        }
+        Ok(out)
+    }
+
     /// The latest execution (missed runs left out) of each CronJob of a project.
     pub async fn latest_runs(
         &self,
@@ -693,6 +732,39 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(stored.backfilled_by.as_deref(), Some("job-29"));
+    }
+
+    #[tokio::test]
+    async fn recent_runs_are_the_newest_of_each_cronjob_as_marks() {
+        let (store, p) = project().await;
+        for i in 0..22 {
+            let mut r = run(
+                &format!("a-{i:02}"),
+                &format!("2025-01-01T00:{i:02}:00Z"),
+                if i % 2 == 0 {
+                    RunResult::Succeeded
+                } else {
+                    RunResult::Failed
+                },
+            );
+            r.duration_seconds = Some(i);
+            store.record_run(&p.id, "a", &r).await.unwrap();
+        }
+        let b = run("b-1", "2025-01-02T00:00:00Z", RunResult::Running);
+        store.record_run(&p.id, "b", &b).await.unwrap();
+        let recent = store.recent_runs(&p.id, 20).await.unwrap();
+        let a = &recent["a"];
+        assert_eq!(a.len(), 20);
+        assert_eq!(a[0].name, "a-21");
+        assert_eq!(a[0].result, RunResult::Failed);
+        assert_eq!(a[0].duration_seconds, Some(21));
+        assert_eq!(
+            a[0].created_at,
+            Some("2025-01-01T00:21:00Z".parse().unwrap())
+        );
+        assert_eq!(a[19].name, "a-02");
+        assert_eq!(recent["b"].len(), 1);
+        assert_eq!(recent["b"][0].duration_seconds, None);
     }
 
     #[tokio::test]

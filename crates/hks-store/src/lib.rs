@@ -26,6 +26,7 @@
 //! SQLITE_BUSY when another writer came in between, without waiting.
 
 mod alerts;
+mod audit;
 mod crypto;
 mod history;
 mod keys;
@@ -49,8 +50,10 @@ use sqlx::{Row, SqlitePool};
 
 pub use alerts::{
     AlertRecord, AlertSettings, AttemptResult, DeliveryJob, DeliveryState, DeliveryStatus,
-    Destination, DestinationKind, DestinationUpdate, StoredAlert, Webhook, WebhookUpdate,
+    Destination, DestinationKind, DestinationUpdate, StoredAlert, Webhook, WebhookSources,
+    WebhookUpdate,
 };
+pub use audit::AuditFilter;
 pub use crypto::{EncryptionKey, KeyRing, TOKEN_PREFIX, new_token, token_hash};
 pub use history::{Recorded, StoredLog};
 pub use retirements::{Previous, RetireReason, Retirement};
@@ -180,10 +183,16 @@ fn migrator() -> Migrator {
             include_str!("../migrations/0008_run_control.sql"),
         ),
         migration(
+            9,
+            "webhook_sources",
+            include_str!("../migrations/0009_webhook_sources.sql"),
+        ),
+        migration(
             10,
             "alert_destinations",
             include_str!("../migrations/0010_alert_destinations.sql"),
         ),
+        migration(11, "audit", include_str!("../migrations/0011_audit.sql")),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),
@@ -896,6 +905,7 @@ mod tests {
                 Some(&DestinationUpdate::Webhook(WebhookUpdate {
                     url: Some(HOOK.into()),
                     secret: Some("0123456789abcdef".to_owned().into()),
+                    ..Default::default()
                 })),
             )
             .await
@@ -957,8 +967,9 @@ mod tests {
                 "DROP TABLE unsealed_webhook_urls",
                 "DROP TRIGGER applications_delete_alerts",
                 "DELETE FROM _sqlx_migrations WHERE version = 5",
-                // Migration 10 changes the tables rebuilt here: it runs
-                // again after 5, as it did on the database of then.
+                // Migrations 9 and 10 change the tables rebuilt here: they
+                // run again after 5, as they did on the database of then.
+                "DELETE FROM _sqlx_migrations WHERE version = 9",
                 "DELETE FROM _sqlx_migrations WHERE version = 10",
             ] {
                 sqlx::query(sql).execute(&pool).await.unwrap();
@@ -1050,6 +1061,7 @@ mod tests {
                 Some(&DestinationUpdate::Webhook(WebhookUpdate {
                     url: Some("https://hooks.example/x".into()),
                     secret: Some("whsec".to_owned().into()),
+                    ..Default::default()
                 })),
             )
             .await

@@ -68,6 +68,7 @@ async fn concurrent_read_then_write_transactions_never_fail_with_busy() {
             Some(&hks_store::DestinationUpdate::Webhook(WebhookUpdate {
                 url: Some("https://hooks.example.com/hks".into()),
                 secret: Some("0123456789abcdef".to_owned().into()),
+                ..Default::default()
             })),
         )
         .await
@@ -100,6 +101,7 @@ async fn concurrent_read_then_write_transactions_never_fail_with_busy() {
                         Some(&hks_store::DestinationUpdate::Webhook(WebhookUpdate {
                             url: Some("https://hooks.example.com/hks".into()),
                             secret: None,
+                            ..Default::default()
                         })),
                     )
                     .await?;

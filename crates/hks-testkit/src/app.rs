@@ -524,6 +524,11 @@ pub struct ProblemReply {
     pub message: String,
     #[serde(default)]
     pub hint: Option<String>,
+    /// In a project file: the field's line and column.
+    #[serde(default)]
+    pub line: Option<u32>,
+    #[serde(default)]
+    pub column: Option<u32>,
 }
 
 impl ErrorReply {

@@ -99,8 +99,13 @@ impl Client {
             .as_str()
             .map_or_else(|| status.to_string(), str::to_owned);
         for p in body["problems"].as_array().into_iter().flatten() {
+            // A project file's problems also say where they are.
+            let place = match (p["line"].as_u64(), p["column"].as_u64()) {
+                (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+                _ => String::new(),
+            };
             msg.push_str(&format!(
-                "\n  {}: {}",
+                "\n  {}{place}: {}",
                 p["field"].as_str().unwrap_or(""),
                 p["message"].as_str().unwrap_or("")
             ));

@@ -2,9 +2,11 @@
 
 mod admin_cmd;
 mod alerts_cmd;
+mod audit_cmd;
 mod client;
 mod cronjob_cmd;
 mod demo;
+mod projectfile_cmd;
 mod schedule_cmd;
 mod serve;
 
@@ -75,6 +77,51 @@ enum Command {
         #[command(subcommand)]
         command: alerts_cmd::AlertsCommand,
     },
+    /// The audit log: who changed what, when, field by field.
+    Audit {
+        #[command(flatten)]
+        connection: client::Connection,
+        #[command(flatten)]
+        args: audit_cmd::AuditArgs,
+    },
+    /// Write a project as a file: its applications and alert settings, in
+    /// a stable order (webhook values only as references).
+    Export {
+        #[command(flatten)]
+        connection: client::Connection,
+        /// The project.
+        #[arg(long, short, env = "HKS_PROJECT")]
+        project: String,
+        #[command(flatten)]
+        args: projectfile_cmd::ExportArgs,
+    },
+    /// Show what `hks apply` would create, change and delete, field by field.
+    Diff {
+        #[command(flatten)]
+        connection: client::Connection,
+        /// The project.
+        #[arg(long, short, env = "HKS_PROJECT")]
+        project: String,
+        #[command(flatten)]
+        args: projectfile_cmd::FileArgs,
+        /// Exit with status 2 when there is something to change.
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Make a project match a file, in dependency order; nothing changes
+    /// when any part of the file is invalid.
+    Apply {
+        #[command(flatten)]
+        connection: client::Connection,
+        /// The project.
+        #[arg(long, short, env = "HKS_PROJECT")]
+        project: String,
+        #[command(flatten)]
+        args: projectfile_cmd::FileArgs,
+        /// Only check the file and show what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -124,10 +171,29 @@ fn main() -> ExitCode {
                 cronjob,
                 command,
             } => alerts_cmd::run(command, &project, cronjob.as_deref(), &connection).await,
+            Command::Audit { connection, args } => audit_cmd::run(args, &connection).await,
+            Command::Export {
+                connection,
+                project,
+                args,
+            } => projectfile_cmd::export(args, &project, &connection).await,
+            Command::Diff {
+                connection,
+                project,
+                args,
+                exit_code,
+            } => return projectfile_cmd::diff(args, exit_code, &project, &connection).await,
+            Command::Apply {
+                connection,
+                project,
+                args,
+                dry_run,
+            } => projectfile_cmd::apply(args, dry_run, &project, &connection).await,
         }
+        .map(|()| ExitCode::SUCCESS)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -856,6 +856,32 @@ fn alerts_cli_against_a_real_server() {
     out.assert_code(1);
     assert_eq!(receiver.received().len(), before);
 
+    // `hks audit`: the alert changes with who made them, the secret never.
+    let out = server.hks(
+        Some(&token),
+        &project,
+        &["audit", "--action", "alerts.update"],
+    );
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("cli/ci") && out.stdout.contains("project/alerts"),
+        "{out:#?}"
+    );
+    assert!(out.stdout.contains("webhook.secret changed"), "{out:#?}");
+    assert!(!out.stdout.contains(SECRET), "{out:#?}");
+    let out = server.hks(
+        Some(&token),
+        &[],
+        &["audit", "--all", "--target", "token/", "--json"],
+    );
+    out.assert_code(0);
+    let page = out.json();
+    assert_eq!(page["entries"][0]["target"], "token/ci", "{page}");
+    assert_eq!(page["entries"][0]["actor"], "admin", "{page}");
+    let out = server.hks(Some(&token), &[], &["audit"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("--all"), "{out:#?}");
+
     // The server's /metrics (as `hks serve` sets it up) counted these
     // requests by route pattern.
     let (status, metrics) = get(&server.base, "/metrics").unwrap();
@@ -915,4 +941,187 @@ fn serve_refuses_a_database_without_its_key_and_reads_a_key_file() {
     // /readyz, and fails the test otherwise).
     server.restart(&["--encryption-key-file".as_ref(), elsewhere.as_os_str()]);
     assert!(!key.exists(), "the key stays where it was given");
+}
+
+// ---- hks export, diff and apply (issue 18) ----
+
+/// `hks` in `dir`, with `env`.
+fn hks_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Out {
+    let out = command(env)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Out {
+        code: out.status.code().expect("hks was killed by a signal"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// The workflow the README shows, as a pipeline runs it: export a project,
+/// diff the file against another project, apply it there with the webhook's
+/// values from the environment and a file, export that project again (the
+/// same bytes), apply again (nothing to change), edit and diff, and a file
+/// with a secret in it refused. The server is the API over an in-memory
+/// store and the fake cluster, on a loopback port: `hks serve` needs a real
+/// cluster to make a project in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_diff_and_apply_as_a_pipeline_runs_them() {
+    use serde_json::json;
+    let app = hks_testkit::app::TestApp::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let token = app.tenant("cli").await.token;
+    app.project(&token, "shop").await;
+    app.application(
+        &token,
+        "shop",
+        json!({"name": "web", "type": "stateless", "spec": {"image": "ghcr.io/acme/web:1.4", "port": 8080,
+            "env": [{"name": "DATABASE_URL", "secret": {"name": "db", "key": "url"}}]}}),
+    )
+    .await;
+    app.cronjob(
+        &token,
+        "shop",
+        json!({"name": "report", "spec": {"schedule": "0 3 * * *", "timeZone": "Europe/Berlin",
+            "template": {"application": "web", "mode": "follow"}, "command": {"argv": ["./report"], "shell": true}}}),
+    )
+    .await;
+    app.put(
+        "/api/v1/projects/shop/cronjobs/report/alerts",
+        &token,
+        json!({"rules": {"onFailure": true}, "webhook": {"url": "http://127.0.0.1:9/hook", "secret": SECRET}}),
+    )
+    .await
+    .expect_status(axum::http::StatusCode::OK);
+    app.project(&token, "copy").await;
+
+    let dir = TempDir::new("projectfile");
+    let base_env = [("HKS_SERVER", base.as_str()), ("HKS_TOKEN", token.as_str())];
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut all = base_env.to_vec();
+        all.extend_from_slice(env);
+        let out = hks_in(&dir.0, &all, args);
+        assert!(
+            !out.stdout.contains(SECRET) && !out.stderr.contains(SECRET),
+            "a secret was printed: {out:#?}"
+        );
+        out
+    };
+
+    // Export: to a file, or to standard output, the same bytes.
+    run(&[], &["export", "-p", "shop", "-o", "hks.yaml"]).assert_code(0);
+    let file = std::fs::read_to_string(dir.0.join("hks.yaml")).unwrap();
+    assert_eq!(run(&[], &["export", "-p", "shop"]).stdout, file);
+    assert!(
+        file.contains("fromEnv: HKS_ALERTS_REPORT_WEBHOOK_SECRET"),
+        "{file}"
+    );
+
+    // The webhook's values: the URL from the environment, the secret from
+    // a file (the file says where; the command reads it).
+    let file = file.replace(
+        "fromEnv: HKS_ALERTS_REPORT_WEBHOOK_SECRET",
+        "fromFile: hook.secret",
+    );
+    std::fs::write(dir.0.join("hks.yaml"), &file).unwrap();
+    std::fs::write(dir.0.join("hook.secret"), format!("{SECRET}\n")).unwrap();
+    let url = [("HKS_ALERTS_REPORT_WEBHOOK_URL", "http://127.0.0.1:9/hook")];
+    let copy = ["-p", "copy", "-f", "hks.yaml"];
+
+    // Without the URL: the note says so, the server names the path and place.
+    let out = run(&[], &[&["diff"][..], &copy].concat());
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("note: cronjobs.report.alerts.webhook.url: {fromEnv: HKS_ALERTS_REPORT_WEBHOOK_URL} is not set"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stderr
+            .contains("cronjobs.report.alerts.webhook.url (line "),
+        "{out:#?}"
+    );
+
+    // The preview: what would be created, field by field; nothing is.
+    let out = run(&url, &[&["diff"][..], &copy].concat());
+    out.assert_code(0);
+    assert!(
+        out.stdout.starts_with("+ stateless.web (create)\n"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout.contains("+ cronjobs.report (create)\n"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout.contains("    schedule: \"0 3 * * *\"\n"),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout
+            .ends_with("3 to create, 0 to change, 0 to delete (nothing was changed)\n"),
+        "{out:#?}"
+    );
+    run(&url, &[&["diff", "--exit-code"][..], &copy].concat()).assert_code(2);
+    assert!(
+        run(&[], &["export", "-p", "copy"])
+            .stdout
+            .ends_with("version: 1\n")
+    );
+
+    // Apply, then the copy exports as the file.
+    let out = run(&url, &[&["apply"][..], &copy].concat());
+    out.assert_code(0);
+    assert!(
+        out.stdout.ends_with("3 created, 0 changed, 0 deleted\n"),
+        "{out:#?}"
+    );
+    assert_eq!(run(&[], &["export", "-p", "copy"]).stdout, file);
+
+    // Again: nothing to change, and it says so.
+    let out = run(&url, &[&["apply"][..], &copy].concat());
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout,
+        "nothing to change: the project matches the file\n"
+    );
+    run(&url, &[&["diff", "--exit-code"][..], &copy].concat()).assert_code(0);
+
+    // An edit: that field, before and after.
+    std::fs::write(
+        dir.0.join("hks.yaml"),
+        file.replace("schedule: 0 3 * * *", "schedule: 0 4 * * *"),
+    )
+    .unwrap();
+    let out = run(&url, &[&["apply", "--dry-run"][..], &copy].concat());
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout,
+        "~ cronjobs.report (change)\n    schedule: \"0 3 * * *\" -> \"0 4 * * *\"\n\
+         0 to create, 1 to change, 0 to delete (nothing was changed)\n"
+    );
+
+    // A secret written into the file: refused with its place, nothing changed.
+    let mut lines: Vec<String> = file.lines().map(str::to_owned).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == "fromFile: hook.secret")
+        .unwrap();
+    lines[at - 1] = format!("{} {SECRET}", lines[at - 1]);
+    lines.remove(at);
+    let inline = lines.join("\n") + "\n";
+    std::fs::write(dir.0.join("bad.yaml"), &inline).unwrap();
+    let out = run(&url, &["apply", "-p", "copy", "-f", "bad.yaml"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("cronjobs.report.alerts.webhook.secret (line "),
+        "{out:#?}"
+    );
+    assert_eq!(run(&[], &["export", "-p", "copy"]).stdout, file);
 }

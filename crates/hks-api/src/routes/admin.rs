@@ -176,6 +176,16 @@ pub async fn create_token(
     validate_name("name", &body.name, crate::dto::MAX_TOKEN_NAME)?;
     let t = tenant_named(&state, &tenant).await?;
     let (info, secret) = state.store().create_token(&t.id, &body.name).await?;
+    hks_app::audit::record(
+        &state,
+        &t.id,
+        None,
+        hks_app::audit::ADMIN,
+        hks_core::audit::AuditAction::TokenCreate,
+        &format!("token/{}", info.name),
+        &[],
+    )
+    .await;
     use secrecy::ExposeSecret;
     Ok((
         StatusCode::CREATED,
@@ -226,5 +236,15 @@ pub async fn delete_token(
             hks_store::StoreError::NotFound => ApiError::NotFound("token"),
             other => other.into(),
         })?;
+    hks_app::audit::record(
+        &state,
+        &t.id,
+        None,
+        hks_app::audit::ADMIN,
+        hks_core::audit::AuditAction::TokenDelete,
+        &format!("token/{token}"),
+        &[],
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,6 +15,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use hks_core::audit::AuditAction;
 use hks_core::problem::Problems;
 use hks_core::spec::ApplicationType;
 use hks_core::{Code, Invalid};
@@ -54,10 +55,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
 }
 
-/// Smallest and largest `consecutiveFailures`.
-const STREAK: std::ops::RangeInclusive<u32> = 2..=100;
-/// Smallest `longerThanSeconds`.
-const MIN_LONGER_THAN: u32 = 60;
 const DEFAULT_HISTORY: u32 = 50;
 const MAX_HISTORY: u32 = 200;
 
@@ -472,6 +469,7 @@ impl<'a> Wanted<'a> {
             DestinationKind::Webhook => DestinationUpdate::Webhook(WebhookUpdate {
                 url,
                 secret: self.secret.cloned(),
+                ..Default::default()
             }),
             DestinationKind::Slack => DestinationUpdate::Slack { url },
             DestinationKind::Teams => DestinationUpdate::Teams { url },
@@ -502,26 +500,12 @@ fn validate(
     stored: Option<&Destination>,
 ) -> Result<(), Invalid> {
     let mut p = Problems::new();
-    if let Some(n) = body.rules.consecutive_failures
-        && !STREAK.contains(&n)
-    {
-        p.push(
-            "rules.consecutiveFailures",
-            Code::OutOfRange,
-            format!("must be between {} and {}", STREAK.start(), STREAK.end()),
-            Some("for an alert on every failure, use onFailure"),
-        );
-    }
-    if let Some(s) = body.rules.longer_than_seconds
-        && s < MIN_LONGER_THAN
-    {
-        p.push(
-            "rules.longerThanSeconds",
-            Code::OutOfRange,
-            format!("must be at least {MIN_LONGER_THAN}"),
-            None,
-        );
-    }
+    hks_core::projectfile::check_alert_rules(
+        &mut p,
+        "rules",
+        body.rules.consecutive_failures,
+        body.rules.longer_than_seconds,
+    );
     if body.destination.is_some() && body.webhook.is_some() {
         p.push(
             "webhook",
@@ -665,6 +649,23 @@ fn validate_recipients(p: &mut Problems, to: Option<&[String]>, at: &str) {
     }
 }
 
+/// The audit entry of a change to alert settings: the project's default
+/// (`project/<name>`) or a CronJob's own (`cronjob/<name>`).
+async fn audit_alerts(
+    state: &AppState,
+    principal: &hks_store::Principal,
+    p: &Project,
+    cronjob_name: Option<&str>,
+    action: AuditAction,
+    changes: &[hks_core::audit::AuditChange],
+) {
+    let target = match cronjob_name {
+        Some(c) => format!("cronjob/{c}"),
+        None => format!("project/{}", p.name),
+    };
+    hks_app::audit::by(state, principal, &p.name, action, &target, changes).await;
+}
+
 /// The CronJob, checked to exist in the project.
 async fn cronjob(state: &AppState, p: &Project, name: &str) -> Result<()> {
     tenancy::application(state, p, name, Some(ApplicationType::Cronjob)).await?;
@@ -673,6 +674,7 @@ async fn cronjob(state: &AppState, p: &Project, name: &str) -> Result<()> {
 
 async fn put_settings(
     state: &AppState,
+    principal: &hks_store::Principal,
     p: &Project,
     cronjob_name: Option<&str>,
     body: PutAlertSettings,
@@ -701,11 +703,47 @@ async fn put_settings(
         let same_kind = stored.as_ref().filter(|d| d.kind() == w.kind);
         w.update(same_kind)
     });
+    let before = state
+        .store()
+        .alert_settings(&p.id, cronjob_name)
+        .await?
+        .map(|s| settings_view(Some(s)));
     let saved = state
         .store()
         .put_alert_settings(&p.id, cronjob_name, &body.rules.into(), update.as_ref())
         .await?;
-    Ok(Json(settings_view(Some(saved))))
+    let view = settings_view(Some(saved));
+    let mut changes = hks_core::audit::diff(
+        before
+            .and_then(|b| serde_json::to_value(b.rules).ok())
+            .as_ref(),
+        serde_json::to_value(&view.rules).ok().as_ref(),
+    );
+    match &update {
+        Some(DestinationUpdate::Webhook(w)) => {
+            if w.url.is_some() {
+                changes.push(hks_core::audit::set("webhook.url", "changed"));
+            }
+            if w.secret.is_some() {
+                changes.push(hks_core::audit::set("webhook.secret", "changed"));
+            }
+        }
+        Some(other) => changes.push(hks_core::audit::set(
+            &format!("destination.{}", other.kind().as_str()),
+            "changed",
+        )),
+        None => {}
+    }
+    audit_alerts(
+        state,
+        principal,
+        p,
+        cronjob_name,
+        AuditAction::AlertsUpdate,
+        &changes,
+    )
+    .await;
+    Ok(Json(view))
 }
 
 /// The project's default alert settings, which every CronJob without its own uses.
@@ -733,7 +771,7 @@ pub async fn put_project_alerts(
     JsonBody(body): JsonBody<PutAlertSettings>,
 ) -> Result<Json<AlertSettingsView>> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
-    put_settings(&state, &p, None, body).await
+    put_settings(&state, &tenant.principal, &p, None, body).await
 }
 
 /// Remove the project's default alert settings.
@@ -746,6 +784,15 @@ pub async fn delete_project_alerts(
 ) -> Result<StatusCode> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
     state.store().delete_alert_settings(&p.id, None).await?;
+    audit_alerts(
+        &state,
+        &tenant.principal,
+        &p,
+        None,
+        AuditAction::AlertsDelete,
+        &[],
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -776,7 +823,7 @@ pub async fn put_cronjob_alerts(
     JsonBody(body): JsonBody<PutAlertSettings>,
 ) -> Result<Json<AlertSettingsView>> {
     let p = tenancy::project(&state, &tenant.principal, &project).await?;
-    put_settings(&state, &p, Some(&name), body).await
+    put_settings(&state, &tenant.principal, &p, Some(&name), body).await
 }
 
 /// Remove a CronJob's own alert settings: it uses the project's default again.
@@ -793,6 +840,15 @@ pub async fn delete_cronjob_alerts(
         .store()
         .delete_alert_settings(&p.id, Some(&name))
         .await?;
+    audit_alerts(
+        &state,
+        &tenant.principal,
+        &p,
+        Some(&name),
+        AuditAction::AlertsDelete,
+        &[],
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

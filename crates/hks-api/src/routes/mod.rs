@@ -6,7 +6,9 @@
 pub mod admin;
 pub mod alerts;
 pub mod applications;
+pub mod audit;
 pub mod cronjobs;
+pub mod projectfile;
 pub mod projects;
 pub mod runs;
 pub mod schedules;
@@ -20,9 +22,11 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(admin::router())
         .merge(projects::router())
+        .merge(projectfile::router())
         .merge(applications::router())
         .merge(cronjobs::router())
         .merge(runs::router())
         .merge(alerts::router())
         .merge(schedules::router())
+        .merge(audit::router())
 }

@@ -65,6 +65,11 @@ async fn run_now_runs_and_logs() {
         .json();
     let last = list[0].last_run.as_ref().expect("a last run");
     assert_eq!(last.name, name);
+    // The row's history strip: the run as a mark, from the cluster (the
+    // recorder, which would store it, is not running here).
+    assert_eq!(list[0].recent.len(), 1, "{list:?}");
+    assert_eq!(list[0].recent[0].name, name);
+    assert_eq!(list[0].recent[0].result, RunResult::Succeeded);
     assert_eq!(last.result, RunResult::Succeeded);
     assert_eq!(last.exit_code, Some(0));
     assert_eq!(last.attempts.len(), 2);

@@ -191,6 +191,7 @@ async fn a_test_delivery_to_a_denied_port_answers_the_same_with_and_without_a_li
         let legacy = hks_store::DestinationUpdate::Webhook(hks_store::WebhookUpdate {
             url: Some(format!("http://127.0.0.1:{port}/hook")),
             secret: Some(SECRET.to_owned().into()),
+            ..Default::default()
         });
         app.app
             .state

@@ -3,6 +3,7 @@ import { Badge, Button, ErrorBox, RelativeTime } from '../../../components/ui'
 import { href } from '../../../router'
 import { useCronJobs, useRunNow } from '../api/hooks'
 import { cronJobState, runLabel, runTone } from '../run-health'
+import { HistoryStrip } from './run-charts'
 
 /** The CronJobs of a project with their schedule, next and last run. */
 export function CronJobList({ project }: { project: string }) {
@@ -60,6 +61,7 @@ export function CronJobList({ project }: { project: string }) {
                       <RelativeTime at={c.lastRun.startedAt} />
                     </div>
                   )}
+                  <HistoryStrip cronjob={c.name} marks={c.recent ?? []} />
                 </td>
                 <td>
                   <Badge tone={state.tone}>{state.label}</Badge>

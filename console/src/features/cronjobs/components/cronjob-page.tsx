@@ -7,6 +7,7 @@ import { useBackfill, useCancelRun, useCronJob, useDeleteCronJob, useRerun, useR
 import { canBackfill, canRerun, triggerLabel } from '../run-control'
 import { cronJobState, effectiveCommand, formatDuration, runLabel, runTone } from '../run-health'
 import { LogViewer } from './log-viewer'
+import { RunTimeline, RunTrends } from './run-charts'
 import { RunNowDialog } from './run-now-dialog'
 
 /** One CronJob: its settings, runs, logs and day-2 actions. */
@@ -126,6 +127,12 @@ export function CronJobPage({ project, name }: { project: string; name: string }
           </p>
         )}
         {runs.error && <ErrorBox error={runs.error} />}
+        {runs.data && runs.data.length > 0 && (
+          <>
+            <RunTimeline runs={runs.data} selected={selected} onOpen={setSelected} />
+            <RunTrends runs={runs.data} />
+          </>
+        )}
         {runs.data?.length === 0 && <p className="muted">No runs yet.</p>}
         {runs.data && runs.data.length > 0 && (
           <table className="list" aria-label="Runs">

@@ -4,6 +4,7 @@ import { Button, ErrorBox, Field } from '../../../components/ui'
 import { href, navigate } from '../../../router'
 import { AlertsSection } from '../../alerts/components/alert-settings'
 import { CronJobList } from '../../cronjobs/components/cronjob-list'
+import { ProjectFileSection } from '../../projectfile/components/project-file'
 import { useApplications, useCreateApplication } from '../api/hooks'
 
 const TYPES: { type: ApplicationType; label: string; blurb: string }[] = [
@@ -23,6 +24,7 @@ export function ProjectPage({ project }: { project: string }) {
       </nav>
       <header className="page-header">
         <h1>{project}</h1>
+        <a href={href({ page: 'audit', project })}>Audit log</a>
         <NewApplicationMenu project={project} />
       </header>
       <ErrorBox error={apps.error} />
@@ -39,6 +41,7 @@ export function ProjectPage({ project }: { project: string }) {
         <AppTable apps={byType('function')} render={(a) => (a.spec as FunctionSpec).endpoint} />
       </section>
       <AlertsSection project={project} />
+      <ProjectFileSection project={project} />
     </article>
   )
 }
