@@ -134,6 +134,7 @@ async fn slack_gets_one_message_per_alert_unsigned_with_the_delivery_id() {
     let url = format!("{}/services/T00/B00/XXXX", receiver.base);
     let (store, p) = project(DestinationUpdate::Slack {
         url: Some(url.clone()),
+        url_source: None,
     })
     .await;
     fail(&store, &p, "report-1").await;
@@ -178,7 +179,11 @@ async fn teams_gets_an_adaptive_card_retried_until_accepted() {
         "{}/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sig=S1G",
         receiver.base
     );
-    let (store, p) = project(DestinationUpdate::Teams { url: Some(url) }).await;
+    let (store, p) = project(DestinationUpdate::Teams {
+        url: Some(url),
+        url_source: None,
+    })
+    .await;
     let worker = hks_alerting::spawn(store.clone(), fast(loopback())).unwrap();
     fail(&store, &p, "report-1").await;
     let mut delivered = None;
@@ -228,6 +233,7 @@ async fn slack_and_teams_urls_follow_the_target_rules() {
     let receiver = Receiver::start(&[302]).await;
     let (store, p) = project(DestinationUpdate::Slack {
         url: Some(format!("{}/services/x", receiver.base)),
+        url_source: None,
     })
     .await;
     fail(&store, &p, "report-1").await;
@@ -245,6 +251,7 @@ async fn slack_and_teams_urls_follow_the_target_rules() {
     // Allowed, the receiver redirects: not followed, not delivered.
     let (store, p) = project(DestinationUpdate::Teams {
         url: Some(format!("{}/teams", receiver.base)),
+        url_source: None,
     })
     .await;
     fail(&store, &p, "report-1").await;

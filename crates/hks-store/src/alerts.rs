@@ -190,9 +190,18 @@ impl Sealed {
 #[derive(Clone)]
 pub enum DestinationUpdate {
     Webhook(WebhookUpdate),
-    Slack { url: Option<String> },
-    Teams { url: Option<String> },
-    Email { to: Vec<String> },
+    /// `url_source`: where the last project file applied said to read the URL.
+    Slack {
+        url: Option<String>,
+        url_source: Option<SecretSource>,
+    },
+    Teams {
+        url: Option<String>,
+        url_source: Option<SecretSource>,
+    },
+    Email {
+        to: Vec<String>,
+    },
 }
 
 impl DestinationUpdate {
@@ -227,7 +236,8 @@ pub struct AlertSettings {
     pub rules: AlertRules,
     /// `None`: alerts are recorded, not sent.
     pub destination: Option<Destination>,
-    /// Where the last project file applied said to read the webhook's values.
+    /// Where the last project file applied said to read the destination's
+    /// values (a Slack or Teams webhook has only a URL).
     pub sources: WebhookSources,
     pub updated_at: Timestamp,
 }
@@ -430,7 +440,7 @@ fn merged(update: &DestinationUpdate, stored: Option<Destination>) -> Result<Des
                     .ok_or(StoreError::NotFound)?,
             })
         }
-        (DestinationUpdate::Slack { url }, stored) => Destination::Slack {
+        (DestinationUpdate::Slack { url, .. }, stored) => Destination::Slack {
             url: keep(
                 url,
                 match stored {
@@ -439,7 +449,7 @@ fn merged(update: &DestinationUpdate, stored: Option<Destination>) -> Result<Des
                 },
             )?,
         },
-        (DestinationUpdate::Teams { url }, stored) => Destination::Teams {
+        (DestinationUpdate::Teams { url, .. }, stored) => Destination::Teams {
             url: keep(
                 url,
                 match stored {
@@ -511,10 +521,13 @@ impl Store {
             secret: source("webhook_secret_source")?,
         };
         Ok(AlertSettings {
-            sources: if matches!(destination, Some(Destination::Webhook(_))) {
-                sources
-            } else {
-                WebhookSources::default()
+            sources: match destination {
+                Some(Destination::Webhook(_)) => sources,
+                Some(Destination::Slack { .. } | Destination::Teams { .. }) => WebhookSources {
+                    url: sources.url,
+                    secret: None,
+                },
+                _ => WebhookSources::default(),
             },
             rules: serde_json::from_str(&rules).map_err(StoreError::Corrupt)?,
             cronjob: (!cronjob.is_empty()).then_some(cronjob),
@@ -629,12 +642,18 @@ impl Store {
                 .transpose()
                 .map_err(StoreError::Corrupt)
         };
-        let sources = match update {
-            Some(DestinationUpdate::Webhook(w)) => Some(&w.sources),
-            _ => None,
+        let (url_source, secret_source) = match update {
+            Some(DestinationUpdate::Webhook(w)) => {
+                (w.sources.url.as_ref(), w.sources.secret.as_ref())
+            }
+            Some(
+                DestinationUpdate::Slack { url_source, .. }
+                | DestinationUpdate::Teams { url_source, .. },
+            ) => (url_source.as_ref(), None),
+            _ => (None, None),
         };
-        let url_source = source(sources.and_then(|s| s.url.as_ref()))?;
-        let secret_source = source(sources.and_then(|s| s.secret.as_ref()))?;
+        let url_source = source(url_source)?;
+        let secret_source = source(secret_source)?;
         sqlx::query(
             "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, destination, \
                webhook_url_source, webhook_secret_source, updated_at) \
@@ -1197,6 +1216,7 @@ mod tests {
         let slack = "https://hooks.slack.example/services/T0K3N";
         let saved = put(DestinationUpdate::Slack {
             url: Some(slack.into()),
+            url_source: None,
         })
         .await
         .unwrap();
@@ -1206,11 +1226,20 @@ mod tests {
         );
         assert!(saved.webhook().is_none());
         // Left out: kept, as the same kind.
-        let kept = put(DestinationUpdate::Slack { url: None }).await.unwrap();
+        let kept = put(DestinationUpdate::Slack {
+            url: None,
+            url_source: None,
+        })
+        .await
+        .unwrap();
         assert_eq!(kept.destination, saved.destination);
         // Another kind cannot keep the Slack URL.
         assert!(matches!(
-            put(DestinationUpdate::Teams { url: None }).await,
+            put(DestinationUpdate::Teams {
+                url: None,
+                url_source: None
+            })
+            .await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
@@ -1225,6 +1254,7 @@ mod tests {
         let teams = "https://teams.example/workflows/x?sig=S1G";
         let saved = put(DestinationUpdate::Teams {
             url: Some(teams.into()),
+            url_source: None,
         })
         .await
         .unwrap();
@@ -1255,6 +1285,7 @@ mod tests {
         .unwrap();
         put(DestinationUpdate::Slack {
             url: Some(slack.into()),
+            url_source: None,
         })
         .await
         .unwrap();

@@ -471,8 +471,14 @@ impl<'a> Wanted<'a> {
                 secret: self.secret.cloned(),
                 ..Default::default()
             }),
-            DestinationKind::Slack => DestinationUpdate::Slack { url },
-            DestinationKind::Teams => DestinationUpdate::Teams { url },
+            DestinationKind::Slack => DestinationUpdate::Slack {
+                url,
+                url_source: None,
+            },
+            DestinationKind::Teams => DestinationUpdate::Teams {
+                url,
+                url_source: None,
+            },
             DestinationKind::Email => DestinationUpdate::Email {
                 to: self.to.unwrap_or_default().to_vec(),
             },
@@ -529,17 +535,9 @@ fn validate(
             }
             DestinationKind::Email => {
                 if !email {
-                    p.push(
-                        field("kind"),
-                        Code::EmailNotConfigured,
-                        "this installation sends no email: it names no SMTP server",
-                        Some(
-                            "choose another kind, or ask the installation's operator to set \
-                             hks serve --smtp-url and --smtp-from",
-                        ),
-                    );
+                    hks_app::alerts::no_email(&mut p, &field("kind"));
                 }
-                validate_recipients(&mut p, w.to, &field("to"));
+                hks_app::alerts::check_recipients(&mut p, w.to, &field("to"));
                 if w.url.is_some() {
                     unused(
                         &mut p,
@@ -615,36 +613,6 @@ fn validate_url(
             if let Err(why) = hks_alerting::check_webhook_url(url, targets) {
                 p.push(at, Code::InvalidUrl, why.to_string(), why.hint());
             }
-        }
-    }
-}
-
-/// The recipients of an email destination: 1 to 20 plain addresses, none twice.
-fn validate_recipients(p: &mut Problems, to: Option<&[String]>, at: &str) {
-    let to = to.unwrap_or_default();
-    if to.is_empty() {
-        p.push(
-            at,
-            Code::Required,
-            "an email destination needs at least one address",
-            Some("for example [\"ops@example.com\"]"),
-        );
-    }
-    if to.len() > hks_alerting::MAX_RECIPIENTS {
-        p.push(
-            at,
-            Code::OutOfRange,
-            format!("at most {} addresses", hks_alerting::MAX_RECIPIENTS),
-            Some("send to a mailing list's address instead"),
-        );
-    }
-    let mut seen = std::collections::HashSet::new();
-    for (i, address) in to.iter().enumerate() {
-        let here = hks_core::problem::index(at, i);
-        if let Err(why) = hks_alerting::email::parse_recipient(address) {
-            p.push(&here, Code::InvalidEmail, why.to_string(), None);
-        } else if !seen.insert(address.to_ascii_lowercase()) {
-            p.push(&here, Code::DuplicateEmail, "is listed before", None);
         }
     }
 }

@@ -349,3 +349,184 @@ async fn bad_destinations_are_400_with_field_paths() {
     assert!(stored(&app, Some("report")).await.is_none());
     assert!(mail.messages().is_empty());
 }
+
+/// A project file carries every kind of destination: export writes a
+/// Slack webhook as a reference and email addresses as they are; applying
+/// the file to another project (with the reference's value) gives the same
+/// destinations, applying it again changes nothing and keeps them, and the
+/// change is in the audit log without the URL. An email destination in a
+/// file is checked like one set through the API.
+#[tokio::test]
+async fn project_files_carry_slack_teams_and_email_destinations() {
+    let mail = smtp::Receiver::start(&[]).await;
+    let app = with_email(&mail).await;
+    let token = seeded(&app, "acme").await;
+    let slack = "http://127.0.0.1:9/services/T0K3N/B0T/S3CRET";
+    app.put(
+        PROJECT,
+        &token,
+        json!({"rules": {"onFailure": true}, "destination": {"kind": "slack", "url": slack}}),
+    )
+    .await
+    .expect_status(StatusCode::OK);
+    app.put(
+        OWN,
+        &token,
+        json!({"rules": {"onMissed": true}, "destination": {"kind": "email", "to": ["ops@example.com"]}}),
+    )
+    .await
+    .expect_status(StatusCode::OK);
+
+    let file = app.get("/api/v1/projects/shop/file", &token).await;
+    file.expect_status(StatusCode::OK);
+    let text = file.text;
+    assert!(
+        text.contains("  slack:\n    url:\n      fromEnv: HKS_ALERTS_SLACK_URL\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      email:\n        to:\n        - ops@example.com\n"),
+        "{text}"
+    );
+    assert!(!text.contains("S3CRET"), "{text}");
+
+    // Applied to another project with the reference's value.
+    app.project(&token, "copy").await;
+    let r = app
+        .post(
+            "/api/v1/projects/copy/file",
+            &token,
+            json!({"content": text, "values": {"alerts.slack.url": slack}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r}");
+    assert!(!r.text.contains("S3CRET"), "{r}");
+    let store = app.state.store();
+    let copy = app.project_id("acme", "copy").await;
+    let project = store.alert_settings(&copy, None).await.unwrap().unwrap();
+    assert_eq!(
+        project.destination,
+        Some(Destination::Slack { url: slack.into() })
+    );
+    let own = store
+        .alert_settings(&copy, Some("report"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        own.destination,
+        Some(Destination::Email {
+            to: vec!["ops@example.com".into()]
+        })
+    );
+    // Exported again: the same file; applied again without values: nothing changes.
+    let again = app.get("/api/v1/projects/copy/file", &token).await;
+    assert_eq!(again.text, text);
+    let r = app
+        .post(
+            "/api/v1/projects/copy/file",
+            &token,
+            json!({"content": text}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r}");
+    assert_eq!(r.value()["changes"], json!([]), "{r}");
+    // Applied to the project it came from without values, the URL set
+    // through the API is kept: only where it is read from is recorded.
+    let r = app
+        .post(
+            "/api/v1/projects/shop/file",
+            &token,
+            json!({"content": text}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{r}");
+    assert_eq!(
+        r.value()["changes"][0]["fields"][0]["path"],
+        "alerts.slack.url",
+        "{r}"
+    );
+    assert_eq!(
+        stored(&app, None).await,
+        Some(Destination::Slack { url: slack.into() })
+    );
+
+    // The apply is in the audit log, the URL only as changed.
+    let audit = app
+        .get("/api/v1/projects/copy/audit?action=alerts.update", &token)
+        .await;
+    assert_eq!(audit.status, StatusCode::OK, "{audit}");
+    assert!(!audit.text.contains("S3CRET"), "{audit}");
+    let entries = audit.value()["entries"].as_array().unwrap().clone();
+    let targets: Vec<&str> = entries
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["cronjob/report", "project/copy"], "{audit}");
+    assert_eq!(entries[1]["actor"], "acme/ci", "{audit}");
+    let fields: Vec<&str> = entries[1]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["rules.onFailure", "slack.url"], "{audit}");
+
+    // Bad addresses and a second destination: each at its place; nothing changes.
+    let bad = "version: 1\nalerts:\n  email: {to: [not-an-address, ops@example.com, OPS@example.com]}\n  teams: {url: {fromEnv: T}}\n";
+    let r = app
+        .post(
+            "/api/v1/projects/shop/file",
+            &token,
+            json!({"content": bad, "values": {"alerts.teams.url": slack}}),
+        )
+        .await;
+    let e = r.expect_error(StatusCode::BAD_REQUEST);
+    let mut got: Vec<(String, String)> = e
+        .problems
+        .iter()
+        .map(|p| (p.field.clone(), p.code.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("alerts.email".to_owned(), "conflicting_fields".to_owned()),
+            ("alerts.email.to[0]".to_owned(), "invalid_email".to_owned()),
+            (
+                "alerts.email.to[2]".to_owned(),
+                "duplicate_email".to_owned()
+            ),
+        ],
+        "{e:?}"
+    );
+    assert!(
+        e.problems
+            .iter()
+            .all(|p| p.line == Some(3) || p.line == Some(4)),
+        "{e:?}"
+    );
+    assert_eq!(
+        stored(&app, None).await,
+        Some(Destination::Slack { url: slack.into() })
+    );
+}
+
+/// Without an SMTP server, a file's email destination is refused where it is.
+#[tokio::test]
+async fn a_files_email_destination_needs_the_installations_smtp_server() {
+    let app = TestApp::new().await;
+    let token = seeded(&app, "acme").await;
+    let r = app
+        .post(
+            "/api/v1/projects/shop/file",
+            &token,
+            json!({"content": "version: 1\nalerts:\n  email: {to: [ops@example.com]}\n"}),
+        )
+        .await;
+    let e = r.expect_error(StatusCode::BAD_REQUEST);
+    assert_eq!(e.fields(), ["alerts.email"]);
+    assert_eq!(e.problems[0].code, "email_not_configured");
+    assert_eq!(e.problems[0].line, Some(3));
+    assert!(stored(&app, None).await.is_none());
+}
