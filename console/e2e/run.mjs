@@ -197,6 +197,7 @@ try {
   await step("set the project's default alerts and send a signed test to the webhook", async () => {
     const form = page.getByRole('form', { name: 'Default alert settings' })
     await form.getByLabel('A scheduled run does not start').check()
+    await form.getByRole('radio', { name: 'Webhook (signed JSON)' }).check()
     await form.getByLabel('Webhook URL').fill(`${hook}/default`)
     await form.getByLabel('Webhook secret').fill(secret)
     await form.getByRole('button', { name: 'Save alerts' }).click()

@@ -200,8 +200,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a test delivery now, once, to the project's webhook (or the one a
-         *     CronJob uses), and say how the receiver answered. Nothing is stored.
+         * Send a test delivery now, once, to the project's destination (or the
+         *     one a CronJob uses), and say how the receiver answered. Nothing is stored.
          */
         post: operations["test_alert"];
         delete?: never;
@@ -563,6 +563,7 @@ export interface components {
         };
         /** @description The alert settings in effect. */
         AlertSettingsView: {
+            destination?: null | components["schemas"]["DestinationView"];
             rules: components["schemas"]["AlertRulesBody"];
             source: components["schemas"]["SettingsSource"];
             /** Format: date-time */
@@ -1066,19 +1067,24 @@ export interface components {
         };
         /** @enum {string} */
         DeliveryStateView: "pending" | "delivered" | "failed";
-        /** @description A webhook delivery of an alert. */
+        /** @description The delivery of an alert. */
         DeliveryView: {
             /** Format: int32 */
             attempts: number;
             /** Format: date-time */
             deliveredAt?: string | null;
-            /** @description The `X-HKS-Delivery` header, the same on every attempt. */
+            /** @description The kind of destination it goes to. */
+            destination: components["schemas"]["DestinationKind"];
+            /**
+             * @description The `X-HKS-Delivery` header (an email's `Message-ID` is
+             *     `<id@sender's domain>`), the same on every attempt.
+             */
             id: string;
             /** @description Why the last attempt did not deliver. */
             lastError?: string | null;
             /**
              * Format: int32
-             * @description The receiver's last HTTP status.
+             * @description The receiver's last HTTP status, or the SMTP server's last reply code.
              */
             lastStatus?: number | null;
             /**
@@ -1087,6 +1093,60 @@ export interface components {
              */
             nextAttemptAt?: string | null;
             state: components["schemas"]["DeliveryStateView"];
+        };
+        /**
+         * @description Where alerts are sent. Which fields a kind takes: `webhook` a `url` and
+         *     a `secret`; `slack` and `teams` a `url`; `email` the addresses `to`.
+         */
+        DestinationBody: {
+            kind: components["schemas"]["DestinationKind"];
+            /**
+             * @description `webhook` only: signs every delivery (HMAC-SHA256, header
+             *     `X-HKS-Signature`); 16 to 256 characters. Write-only; leave it out
+             *     to keep the current one.
+             */
+            secret?: string | null;
+            /**
+             * @description `email` only: the recipients, 1 to 20 plain addresses
+             *     (`ops@example.com`).
+             */
+            to?: string[] | null;
+            /**
+             * Format: uri
+             * @description `webhook`, `slack`, `teams`: the incoming webhook's http or https
+             *     URL, without a user name or password. Leave it out, or send back
+             *     the shown form (`https://hooks.slack.com/…`), to keep the stored
+             *     URL of a destination of the same kind.
+             * @example https://hooks.slack.com/services/T000/B000/XXXX
+             */
+            url?: string | null;
+        };
+        /**
+         * @description The kinds of destination: `webhook` (HKS's own JSON, signed with
+         *     `X-HKS-Signature`), `slack` (a Slack-compatible incoming webhook, sent
+         *     `text` and `blocks`), `teams` (a Microsoft Teams incoming webhook or
+         *     Workflows trigger, sent an Adaptive Card), `email` (one message per
+         *     alert through the installation's SMTP server).
+         * @enum {string}
+         */
+        DestinationKind: "webhook" | "slack" | "teams" | "email";
+        /** @description Where alerts go, without its secrets. */
+        DestinationView: {
+            kind: components["schemas"]["DestinationKind"];
+            /**
+             * @description Whether a webhook's secret is set (its value is never shown); false
+             *     for the other kinds, which have none.
+             */
+            secretSet: boolean;
+            /** @description `email`: the recipients; empty for the other kinds. */
+            to: string[];
+            /**
+             * @description `webhook`, `slack`, `teams`: the URL's scheme and host only, the rest
+             *     cut (its path and query are a credential); send it back unchanged to
+             *     keep the URL. `null` for email.
+             * @example https://hooks.slack.com/…
+             */
+            url?: string | null;
         };
         /**
          * @description An environment variable: a plain value, or a reference to a key of a
@@ -1355,6 +1415,9 @@ export interface components {
          *     - `invalid_time`: Not an RFC 3339 time with an offset, such as `2026-11-27T03:00:00Z`.
          *     - `not_a_fire_time`: A time the CronJob's schedule does not fire at.
          *     - `duplicate_time`: A time listed more than once.
+         *     - `invalid_email`: Not a plain email address such as `ops@example.com`.
+         *     - `duplicate_email`: An email address listed more than once.
+         *     - `email_not_configured`: Email alerts on an installation that names no SMTP server.
          *     - `invalid_yaml`: A project file that is not YAML HKS reads (a syntax error, a key given twice, an alias).
          *     - `invalid_shape`: A value of a project file of another shape than expected: an unknown field, a wrong type, a missing field.
          *     - `unsupported_version`: A project file of a format version this HKS does not read.
@@ -1363,7 +1426,7 @@ export interface components {
          *     - `secret_value_missing`: A reference in a project file whose value the request did not give.
          * @enum {string}
          */
-        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout" | "invalid_time" | "not_a_fire_time" | "duplicate_time" | "invalid_yaml" | "invalid_shape" | "unsupported_version" | "duplicate_name" | "inline_secret" | "secret_value_missing";
+        ProblemCode: "invalid" | "unauthorized" | "not_found" | "conflict" | "cluster_unavailable" | "cluster_rejected" | "payload_too_large" | "timeout" | "overloaded" | "too_many_requests" | "internal" | "unreadable_body" | "invalid_json" | "invalid_parameter" | "required" | "out_of_range" | "invalid_length" | "too_long" | "conflicting_fields" | "invalid_name" | "invalid_url" | "empty_kubeconfig" | "unusable_kubeconfig" | "type_change" | "invalid_image" | "empty_command" | "invalid_argument" | "shell_script_split" | "invalid_env_name" | "duplicate_env_name" | "invalid_env_value" | "env_value_missing" | "invalid_secret_name" | "invalid_secret_key" | "invalid_quantity" | "request_above_limit" | "invalid_port" | "container_missing" | "template_not_found" | "template_not_stateless" | "invalid_label_key" | "invalid_label_value" | "reserved_label" | "empty" | "seconds_field" | "field_count" | "unknown_descriptor" | "invalid_field" | "every_descriptor" | "star_range" | "signed_number" | "empty_list_element" | "useless_step" | "never_runs" | "time_zone_in_schedule" | "time_zone_empty" | "time_zone_syntax" | "time_zone_local" | "time_zone_unknown" | "spread_field" | "spread_needs_name" | "function_not_found" | "not_a_function" | "invalid_method" | "invalid_header_name" | "invalid_header_value" | "reserved_header" | "duplicate_header" | "invalid_body" | "invalid_status" | "empty_criterion" | "exceeds_run_timeout" | "invalid_time" | "not_a_fire_time" | "duplicate_time" | "invalid_email" | "duplicate_email" | "email_not_configured" | "invalid_yaml" | "invalid_shape" | "unsupported_version" | "duplicate_name" | "inline_secret" | "secret_value_missing";
         ProjectView: {
             /** Format: date-time */
             createdAt: string;
@@ -1373,6 +1436,7 @@ export interface components {
         };
         /** @description Alert settings to store. */
         PutAlertSettings: {
+            destination?: null | components["schemas"]["DestinationBody"];
             rules: components["schemas"]["AlertRulesBody"];
             webhook?: null | components["schemas"]["WebhookBody"];
         };
@@ -1623,13 +1687,18 @@ export interface components {
         /** @description How a test delivery went. */
         TestDeliveryView: {
             delivered: boolean;
-            /** @description The `X-HKS-Delivery` header it carried. */
+            /**
+             * @description The `X-HKS-Delivery` header it carried (for email, also the
+             *     `Message-ID`'s left part).
+             */
             deliveryId: string;
+            /** @description The kind of destination it went to. */
+            destination: components["schemas"]["DestinationKind"];
             /** @description Why it was not delivered. */
             error?: string | null;
             /**
              * Format: int32
-             * @description The receiver's HTTP status, if it answered.
+             * @description The receiver's HTTP status, or the SMTP server's reply code, if it answered.
              */
             status?: number | null;
         };
@@ -2455,7 +2524,7 @@ export interface operations {
     test_alert: {
         parameters: {
             query?: {
-                /** @description Use this CronJob's webhook (its own, else the project's). */
+                /** @description Use this CronJob's destination (its own, else the project's). */
                 cronjob?: string;
             };
             header?: never;
@@ -2487,7 +2556,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no webhook is configured */
+            /** @description No destination is configured (`conflict`). */
             409: {
                 headers: {
                     [name: string]: unknown;

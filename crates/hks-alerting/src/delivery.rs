@@ -1,7 +1,8 @@
-//! One webhook request: the JSON body, its signature, and what the answer
-//! means. The request goes only where the [`TargetPolicy`] permits. Errors
-//! are described to the tenant in a few fixed words: never with the URL (it
-//! may carry a token in its path or query), an address, or the secret.
+//! One webhook request (HKS's signed JSON, or a Slack or Teams message):
+//! the request, and what the answer means. The request goes only where the
+//! [`TargetPolicy`] permits. Errors are described to the tenant in a few
+//! fixed words: never with the URL (it may carry a token in its path or
+//! query, and a Slack or Teams URL is itself one), an address, or the secret.
 
 use std::error::Error as _;
 use std::net::{IpAddr, SocketAddr};
@@ -9,59 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hks_history::webhook::{DELIVERY_HEADER, SIGNATURE_HEADER, delivered, sign};
-use hks_store::{StoredAlert, Webhook};
 use jiff::Timestamp;
-use secrecy::ExposeSecret;
-use serde::Serialize;
 use url::{Host, Url};
 
 use crate::AlertError;
 use crate::target::{DENIED, TargetError, TargetPolicy};
-
-/// The console's page for a CronJob (or the project, for a project-wide test).
-pub fn link(project: &str, cronjob: &str) -> String {
-    if cronjob.is_empty() {
-        format!("/projects/{project}")
-    } else {
-        format!("/projects/{project}/cronjobs/{cronjob}")
-    }
-}
-
-/// The JSON body of a delivery; the same on every attempt.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Body<'a> {
-    /// `failed`, `consecutiveFailures`, `missed`, `longRunning`, `recovered`, or `test`.
-    kind: &'a str,
-    /// Unique per CronJob.
-    key: &'a str,
-    summary: &'a str,
-    project: &'a str,
-    cronjob: &'a str,
-    /// The run (a Job name), or the missed time.
-    subject: &'a str,
-    /// The run, for alerts about one.
-    run: Option<&'a str>,
-    raised_at: Timestamp,
-    /// Path of the CronJob's page in the console.
-    link: String,
-}
-
-pub(crate) fn body(alert: &StoredAlert, project: &str) -> Vec<u8> {
-    let run = !matches!(alert.kind.as_str(), "missed" | "test") && !alert.subject.is_empty();
-    let body = Body {
-        kind: &alert.kind,
-        key: &alert.key,
-        summary: &alert.summary,
-        project,
-        cronjob: &alert.cronjob,
-        subject: &alert.subject,
-        run: run.then_some(alert.subject.as_str()),
-        raised_at: alert.raised_at,
-        link: link(project, &alert.cronjob),
-    };
-    serde_json::to_vec(&body).expect("a struct of strings serialises")
-}
 
 /// The most of a receiver's answer read: enough for a small answer to be
 /// read to its end (so the connection can be used again), while a large
@@ -112,20 +65,25 @@ impl reqwest::dns::Resolve for Pinned {
     }
 }
 
-/// How one request went.
+/// How one attempt went, by HTTP or SMTP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Answer {
+    /// The receiver took it: its HTTP status, or the SMTP server's reply code.
     Delivered(u16),
+    /// The receiver answered, and did not take it.
     Refused(u16),
     /// Not sent, or no answer: why, in words safe to show the tenant.
     Unreachable(String),
 }
 
+/// POSTs `body` (JSON) to `url`, signed with `secret` if there is one (a
+/// signed webhook; Slack and Teams check no signature, their URL is the
+/// credential).
 pub(crate) async fn send(
     http: &reqwest::Client,
     targets: &TargetPolicy,
     url: &str,
-    secret: &[u8],
+    secret: Option<&[u8]>,
     delivery_id: &str,
     body: Vec<u8>,
     timeout: Duration,
@@ -144,15 +102,14 @@ pub(crate) async fn send(
         tracing::debug!(delivery = %delivery_id, "A webhook names an address the target policy denies.");
         return Answer::Unreachable(DENIED.into());
     }
-    let signature = sign(secret, Timestamp::now(), &body);
-    let sent = http
+    let mut request = http
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(SIGNATURE_HEADER, signature)
-        .header(DELIVERY_HEADER, delivery_id)
-        .body(body)
-        .send()
-        .await;
+        .header(DELIVERY_HEADER, delivery_id);
+    if let Some(secret) = secret {
+        request = request.header(SIGNATURE_HEADER, sign(secret, Timestamp::now(), &body));
+    }
+    let sent = request.body(body).send().await;
     match sent {
         Ok(r) => {
             let status = r.status().as_u16();
@@ -218,67 +175,4 @@ fn chain(e: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// How a test delivery went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestDelivery {
-    /// The `X-HKS-Delivery` header it carried.
-    pub delivery_id: String,
-    pub delivered: bool,
-    /// The receiver's HTTP status, if it answered.
-    pub status: Option<u16>,
-    /// Why it was not delivered.
-    pub error: Option<String>,
-}
-
-pub(crate) async fn send_test(
-    webhook: &Webhook,
-    project: &str,
-    cronjob: Option<&str>,
-    timeout: Duration,
-    targets: &TargetPolicy,
-) -> Result<TestDelivery, AlertError> {
-    let id = format!("test-{}", Timestamp::now().as_nanosecond());
-    let alert = StoredAlert {
-        id: id.clone(),
-        project_id: String::new(),
-        cronjob: cronjob.unwrap_or("").to_owned(),
-        key: id.clone(),
-        kind: "test".into(),
-        subject: String::new(),
-        summary: "A test delivery from HKS: this receiver gets the alerts.".into(),
-        raised_at: Timestamp::now(),
-    };
-    let http = client(timeout, targets)?;
-    let answer = send(
-        &http,
-        targets,
-        &webhook.url,
-        webhook.secret.expose_secret().as_bytes(),
-        &id,
-        body(&alert, project),
-        timeout,
-    )
-    .await;
-    Ok(match answer {
-        Answer::Delivered(s) => TestDelivery {
-            delivery_id: id,
-            delivered: true,
-            status: Some(s),
-            error: None,
-        },
-        Answer::Refused(s) => TestDelivery {
-            delivery_id: id,
-            delivered: false,
-            status: Some(s),
-            error: Some(format!("the receiver answered {s}")),
-        },
-        Answer::Unreachable(e) => TestDelivery {
-            delivery_id: id,
-            delivered: false,
-            status: None,
-            error: Some(e),
-        },
-    })
 }

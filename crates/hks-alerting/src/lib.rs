@@ -1,6 +1,7 @@
-//! Alerts on CronJob runs, delivered by webhook: the adapter that applies the
-//! rules of [`hks_history::alerts`] through the store and sends the
-//! deliveries over HTTP.
+//! Alerts on CronJob runs, delivered to where people look: the adapter that
+//! applies the rules of [`hks_history::alerts`] through the store and sends
+//! the deliveries, to a signed webhook, a Slack or Teams incoming webhook
+//! (over HTTP), or by email (through the installation's SMTP server).
 //!
 //! The run recorder tells an [`Alerter`] what happened (a run finished, is
 //! still running, a scheduled run was missed). The alerter takes the
@@ -8,16 +9,22 @@
 //! decide which alerts that raises, and stores each new alert with a pending
 //! delivery in one transaction. Alerts are unique per CronJob by their key,
 //! so telling the alerter the same thing twice (duplicate watch events, a
-//! restart) raises nothing new. The [`worker`] sends pending deliveries,
-//! signed, and retries them with backoff; deliveries live in the store, so a
+//! restart) raises nothing new. The [`worker`] sends pending deliveries
+//! and retries them with backoff; deliveries live in the store, so a
 //! restart loses none. Delivery is at least once: each carries an id that
-//! stays the same across attempts for the receiver to drop duplicates.
+//! stays the same across attempts (`X-HKS-Delivery`, an email's
+//! `Message-ID`) for the receiver to drop duplicates. What each receiver
+//! gets is in [`payload`].
 //!
-//! Webhook URLs are chosen by tenants, so deliveries go only where the
-//! installation's [`TargetPolicy`] permits: public addresses, and ranges the
-//! installation allows (see [`target`]).
+//! Webhook URLs (Slack's and Teams' too) are chosen by tenants, so
+//! deliveries go only where the installation's [`TargetPolicy`] permits:
+//! public addresses, and ranges the installation allows (see [`target`]).
+//! The SMTP server is the installation's own (see [`email`]).
 
 mod delivery;
+pub mod email;
+pub mod payload;
+mod send;
 pub mod target;
 pub mod worker;
 
@@ -27,8 +34,10 @@ use hks_history::alerts::{self, Alert, Outcome};
 use hks_store::{Store, StoreError};
 use jiff::Timestamp;
 
-pub use delivery::{TestDelivery, link};
+pub use email::{BadRecipient, BadSmtp, Email, MAX_RECIPIENTS, SmtpSettings, SmtpTls};
 pub use hks_store::StoredAlert;
+pub use payload::link;
+pub use send::{NO_SMTP, TestDelivery};
 pub use target::{BadWebhookUrl, IpNet, TargetPolicy, check_webhook_url, redacted_url};
 pub use worker::{Settings, Worker, spawn};
 
@@ -42,8 +51,8 @@ pub const MAX_SECRET_LEN: usize = 256;
 pub enum AlertError {
     #[error("the store failed")]
     Store(#[from] StoreError),
-    #[error("no webhook is configured")]
-    NoWebhook,
+    #[error("no destination is configured")]
+    NoDestination,
     #[error("the HTTP client could not be built")]
     Client(#[source] reqwest::Error),
 }
@@ -57,6 +66,7 @@ pub struct Alerter {
     store: Store,
     timeout: Duration,
     targets: TargetPolicy,
+    email: Option<Email>,
 }
 
 impl Alerter {
@@ -66,6 +76,7 @@ impl Alerter {
             store,
             timeout: worker::DEFAULT_TIMEOUT,
             targets: TargetPolicy::default(),
+            email: None,
         }
     }
 
@@ -80,6 +91,20 @@ impl Alerter {
     /// when they are saved.
     pub fn targets(&self) -> &TargetPolicy {
         &self.targets
+    }
+
+    /// The same alerter, sending test emails through the installation's
+    /// SMTP server (the delivery worker takes its own in
+    /// [`Settings::email`]).
+    pub fn with_email(mut self, email: Option<Email>) -> Self {
+        self.email = email;
+        self
+    }
+
+    /// The installation's SMTP server, if it names one: without it, email
+    /// destinations cannot be saved.
+    pub fn email(&self) -> Option<&Email> {
+        self.email.as_ref()
     }
 
     /// A run of `cronjob` finished with `outcome` (`reason`: Kubernetes'
@@ -158,10 +183,20 @@ impl Alerter {
         for alert in raised {
             if let Some(stored) = self
                 .store
-                .raise_alert(project_id, cronjob, &alert, now, settings.webhook.as_ref())
+                .raise_alert(
+                    project_id,
+                    cronjob,
+                    &alert,
+                    now,
+                    settings.destination.as_ref(),
+                )
                 .await?
             {
-                tracing::info!(project = %project_id, %cronjob, key = %stored.key, delivered = settings.webhook.is_some(), "Raised an alert.");
+                tracing::info!(
+                    project = %project_id, %cronjob, key = %stored.key,
+                    destination = settings.destination.as_ref().map_or("none", |d| d.kind().as_str()),
+                    "Raised an alert."
+                );
                 metrics::counter!("hks_alerts_raised_total", "kind" => stored.kind.clone())
                     .increment(1);
                 new.push(stored);
@@ -170,9 +205,9 @@ impl Alerter {
         Ok(new)
     }
 
-    /// Sends a test delivery now, once, to the webhook of a CronJob (its own
-    /// or its project's) or of the project (`cronjob: None`), and says how
-    /// the receiver answered. Nothing is stored.
+    /// Sends a test delivery now, once, to the destination of a CronJob (its
+    /// own or its project's) or of the project (`cronjob: None`), and says
+    /// how the receiver answered. Nothing is stored.
     pub async fn send_test(
         &self,
         project_id: &str,
@@ -183,9 +218,10 @@ impl Alerter {
             Some(c) => self.store.effective_alert_settings(project_id, c).await?,
             None => self.store.alert_settings(project_id, None).await?,
         };
-        let webhook = settings
-            .and_then(|s| s.webhook)
-            .ok_or(AlertError::NoWebhook)?;
-        delivery::send_test(&webhook, project_name, cronjob, self.timeout, &self.targets).await
+        let destination = settings
+            .and_then(|s| s.destination)
+            .ok_or(AlertError::NoDestination)?;
+        let sender = send::Sender::new(self.timeout, &self.targets, self.email.clone())?;
+        Ok(send::send_test(&sender, &destination, project_name, cronjob).await)
     }
 }

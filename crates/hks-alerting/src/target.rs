@@ -228,7 +228,7 @@ pub enum BadWebhookUrl {
     Scheme,
     #[error("must name a host")]
     NoHost,
-    #[error("must not contain a user name or password; authenticate the receiver by the signature")]
+    #[error("must not contain a user name or password: they would be shown in logs and errors")]
     Credentials,
     #[error(
         "must not point at a loopback, private, link-local or other non-public address, nor at localhost"

@@ -1,5 +1,6 @@
-//! The delivery worker: sends the deliveries that are due, records how each
-//! attempt went, and schedules the next one with
+//! The delivery worker: sends the deliveries that are due (to a webhook,
+//! Slack, Teams or by email), records how each attempt went, and schedules
+//! the next one with
 //! [`hks_history::webhook::next_attempt`] until [`MAX_ATTEMPTS`].
 //!
 //! Deliveries go out independently: up to `concurrency` requests are in
@@ -18,11 +19,12 @@ use std::time::Duration;
 use hks_history::webhook::{MAX_ATTEMPTS, next_attempt};
 use hks_store::{AttemptResult, DeliveryJob, Store};
 use jiff::{SignedDuration, Timestamp};
-use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::delivery::{self, Answer};
+use crate::delivery::Answer;
+use crate::email::Email;
+use crate::send::{Sender, refusal};
 use crate::{AlertError, TargetPolicy};
 
 /// How long a receiver has to answer.
@@ -40,8 +42,12 @@ pub struct Settings {
     pub timeout: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
-    /// Where deliveries may go (public addresses only by default).
+    /// Where webhooks (signed, Slack, Teams) may go (public addresses
+    /// only by default).
     pub targets: TargetPolicy,
+    /// The installation's SMTP server, for email destinations (none by
+    /// default: their deliveries fail, saying so).
+    pub email: Option<Email>,
 }
 
 impl Default for Settings {
@@ -52,6 +58,7 @@ impl Default for Settings {
             timeout: DEFAULT_TIMEOUT,
             concurrency: 8,
             targets: TargetPolicy::default(),
+            email: None,
         }
     }
 }
@@ -60,7 +67,7 @@ impl Default for Settings {
 #[derive(Debug, Clone)]
 pub struct Worker {
     store: Store,
-    http: reqwest::Client,
+    sender: Sender,
     settings: Settings,
 }
 
@@ -72,7 +79,7 @@ pub fn spawn(store: Store, settings: Settings) -> Result<JoinHandle<()>, AlertEr
 impl Worker {
     pub fn new(store: Store, settings: Settings) -> Result<Self, AlertError> {
         Ok(Self {
-            http: delivery::client(settings.timeout, &settings.targets)?,
+            sender: Sender::new(settings.timeout, &settings.targets, settings.email.clone())?,
             store,
             settings,
         })
@@ -92,7 +99,7 @@ impl Worker {
                 tick.tick().await;
                 while in_flight.try_join_next().is_some() {}
                 if let Err(error) = self.dispatch(&slots, &mut in_flight).await {
-                    tracing::warn!(%error, source = ?std::error::Error::source(&error), "Webhook delivery pass failed.");
+                    tracing::warn!(%error, source = ?std::error::Error::source(&error), "Alert delivery pass failed.");
                 }
             }
         })
@@ -121,7 +128,7 @@ impl Worker {
                 in_flight.spawn(async move {
                     let _slot = slot;
                     if let Err(error) = me.attempt(job).await {
-                        tracing::warn!(%error, source = ?std::error::Error::source(&error), "Could not record a webhook delivery attempt.");
+                        tracing::warn!(%error, source = ?std::error::Error::source(&error), "Could not record an alert delivery attempt.");
                     }
                 });
             }
@@ -175,21 +182,15 @@ impl Worker {
                 next: None,
             }
         } else {
-            let answer = delivery::send(
-                &self.http,
-                &self.settings.targets,
-                &job.url,
-                job.secret.expose_secret().as_bytes(),
-                &job.id,
-                delivery::body(&job.alert, &job.project),
-                self.settings.timeout,
-            )
-            .await;
+            let answer = self
+                .sender
+                .send(&job.destination, &job.alert, &job.project, &job.id)
+                .await;
             match answer {
                 Answer::Delivered(status) => AttemptResult::Delivered { status },
                 Answer::Refused(status) => AttemptResult::NotDelivered {
                     status: Some(status),
-                    error: format!("the receiver answered {status}"),
+                    error: refusal(job.destination.kind(), status),
                     next: self.retry_at(job.attempt, Timestamp::now()),
                 },
                 Answer::Unreachable(error) => AttemptResult::NotDelivered {
@@ -204,11 +205,12 @@ impl Worker {
             AttemptResult::NotDelivered { next: Some(_), .. } => "retry",
             AttemptResult::NotDelivered { next: None, .. } => "failed",
         };
-        metrics::counter!("hks_alert_delivery_attempts_total", "outcome" => outcome).increment(1);
+        metrics::counter!("hks_alert_delivery_attempts_total", "outcome" => outcome, "destination" => job.destination.kind().as_str()).increment(1);
         match &result {
             AttemptResult::Delivered { status } => tracing::info!(
                 delivery = %job.id, project = %job.project, cronjob = %job.alert.cronjob,
-                key = %job.alert.key, attempt = job.attempt, status, "Delivered an alert."
+                key = %job.alert.key, destination = job.destination.kind().as_str(),
+                attempt = job.attempt, status, "Delivered an alert."
             ),
             AttemptResult::NotDelivered {
                 status,
@@ -216,7 +218,8 @@ impl Worker {
                 next,
             } => tracing::warn!(
                 delivery = %job.id, project = %job.project, cronjob = %job.alert.cronjob,
-                key = %job.alert.key, attempt = job.attempt, ?status, %error,
+                key = %job.alert.key, destination = job.destination.kind().as_str(),
+                attempt = job.attempt, ?status, %error,
                 retry_at = ?next.map(|t| t.to_string()),
                 "Could not deliver an alert."
             ),

@@ -110,6 +110,7 @@ fn fast() -> Settings {
         timeout: Duration::from_secs(2),
         concurrency: 8,
         targets: loopback(),
+        email: None,
     }
 }
 
@@ -140,11 +141,11 @@ async fn configure(store: &Store, project_id: &str, cronjob: Option<&str>, url: 
             project_id,
             cronjob,
             &rules,
-            Some(&WebhookUpdate {
+            Some(&hks_store::DestinationUpdate::Webhook(WebhookUpdate {
                 url: Some(url.to_owned()),
                 secret: Some(SECRET.to_owned().into()),
                 ..Default::default()
-            }),
+            })),
         )
         .await
         .unwrap();
@@ -624,7 +625,7 @@ async fn a_test_delivery_reports_how_the_receiver_answered() {
     let alerter = Alerter::new(store.clone()).with_targets(loopback());
     assert!(matches!(
         alerter.send_test(&p, "shop", None).await,
-        Err(hks_alerting::AlertError::NoWebhook)
+        Err(hks_alerting::AlertError::NoDestination)
     ));
     let receiver = Receiver::start(&[503]).await;
     configure(&store, &p, None, &receiver.url).await;

@@ -70,11 +70,11 @@ async fn project_with_webhook(url: &str) -> (Store, String) {
                 on_failure: true,
                 ..Default::default()
             },
-            Some(&WebhookUpdate {
+            Some(&hks_store::DestinationUpdate::Webhook(WebhookUpdate {
                 url: Some(url.to_owned()),
                 secret: Some(SECRET.to_owned().into()),
                 ..Default::default()
-            }),
+            })),
         )
         .await
         .unwrap();

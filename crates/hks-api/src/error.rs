@@ -155,9 +155,9 @@ impl From<hks_alerting::AlertError> for ApiError {
     fn from(e: hks_alerting::AlertError) -> Self {
         match e {
             hks_alerting::AlertError::Store(e) => e.into(),
-            hks_alerting::AlertError::NoWebhook => {
-                Self::Conflict("no webhook is configured for alerts here; save one first".into())
-            }
+            hks_alerting::AlertError::NoDestination => Self::Conflict(
+                "no destination is configured for alerts here; save one first".into(),
+            ),
             other => Self::Internal(Box::new(other)),
         }
     }

@@ -158,11 +158,15 @@ impl World {
                 }
                 for c in cronjobs {
                     if let Some(s) = store.alert_settings(&p.id, c.as_deref()).await.unwrap() {
-                        let webhook = s
-                            .webhook
-                            .as_ref()
-                            .map(|w| (w.url.clone(), w.secret.expose_secret().to_owned()));
-                        writeln!(out, "{s:?} {webhook:?}").unwrap();
+                        let destination = s.destination.as_ref().map(|d| match d {
+                            hks_store::Destination::Webhook(w) => {
+                                format!("{} {}", w.url, w.secret.expose_secret())
+                            }
+                            hks_store::Destination::Slack { url }
+                            | hks_store::Destination::Teams { url } => url.clone(),
+                            hks_store::Destination::Email { to } => to.join(","),
+                        });
+                        writeln!(out, "{s:?} {destination:?}").unwrap();
                     }
                 }
             }

@@ -1,4 +1,4 @@
-//! The checks of alert settings' webhooks that need the installation (where
+//! The checks of alert settings' destinations that need the installation (where
 //! it sends webhooks), shared by the API's alert settings and project files.
 //! The rules' ranges need nothing: `hks_core::projectfile::check_alert_rules`.
 
@@ -30,5 +30,55 @@ pub fn check_secret(p: &mut Problems, path: &str, secret: &SecretString) {
             ),
             Some("for example 32 random characters; the receiver checks signatures with it"),
         );
+    }
+}
+
+/// That this installation sends email (it names an SMTP server).
+pub fn check_email_configured(app: &App, p: &mut Problems, path: &str) {
+    if app.alerter().email().is_none() {
+        no_email(p, path);
+    }
+}
+
+/// The problem of an email destination where no SMTP server is named.
+pub fn no_email(p: &mut Problems, path: &str) {
+    p.push(
+        path,
+        Code::EmailNotConfigured,
+        "this installation sends no email: it names no SMTP server",
+        Some(
+            "choose another destination, or ask the installation's operator to set \
+             hks serve --smtp-url and --smtp-from",
+        ),
+    );
+}
+
+/// The recipients of an email destination: 1 to 20 plain addresses, none twice.
+pub fn check_recipients(p: &mut Problems, to: Option<&[String]>, at: &str) {
+    let to = to.unwrap_or_default();
+    if to.is_empty() {
+        p.push(
+            at,
+            Code::Required,
+            "an email destination needs at least one address",
+            Some("for example [\"ops@example.com\"]"),
+        );
+    }
+    if to.len() > hks_alerting::MAX_RECIPIENTS {
+        p.push(
+            at,
+            Code::OutOfRange,
+            format!("at most {} addresses", hks_alerting::MAX_RECIPIENTS),
+            Some("send to a mailing list's address instead"),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, address) in to.iter().enumerate() {
+        let here = hks_core::problem::index(at, i);
+        if let Err(why) = hks_alerting::email::parse_recipient(address) {
+            p.push(&here, Code::InvalidEmail, why.to_string(), None);
+        } else if !seen.insert(address.to_ascii_lowercase()) {
+            p.push(&here, Code::DuplicateEmail, "is listed before", None);
+        }
     }
 }

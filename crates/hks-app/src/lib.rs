@@ -104,6 +104,18 @@ impl App {
         self
     }
 
+    /// The same service, sending test emails through the installation's
+    /// SMTP server, and accepting email destinations (refused without one).
+    /// Call it right after [`App::new`]; the delivery worker takes its own
+    /// ([`hks_alerting::Settings::email`]).
+    pub fn with_email(mut self, email: Option<hks_alerting::Email>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.alerter = inner.alerter.clone().with_email(email),
+            None => unreachable!("with_email is called before the service is shared"),
+        }
+        self
+    }
+
     pub fn store(&self) -> &Store {
         &self.inner.store
     }

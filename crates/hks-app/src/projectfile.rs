@@ -14,14 +14,19 @@
 //! file again goes on from there, since what was applied already matches.
 
 use hks_core::Code;
+use hks_core::audit::{AuditAction, AuditChange};
 use hks_core::problem::Problems;
 use hks_core::projectfile::{
-    self, Action, Change, Current, CurrentAlerts, CurrentWebhook, DesiredAlerts, FileAlertRules,
-    Step, Values, Write,
+    self, Action, Change, ChangeKind, Current, CurrentAlerts, CurrentChat, CurrentDestination,
+    CurrentWebhook, DesiredAlerts, DesiredDestination, FileAlertRules, FileAlerts, Step, Values,
+    Write,
 };
 use hks_core::spec::ApplicationSpec;
 use hks_history::alerts::AlertRules;
-use hks_store::{AlertSettings, Principal, Project, WebhookSources, WebhookUpdate};
+use hks_store::{
+    AlertSettings, Destination, DestinationUpdate, Principal, Project, WebhookSources,
+    WebhookUpdate,
+};
 use secrecy::ExposeSecret;
 use tracing::info;
 
@@ -40,6 +45,22 @@ pub async fn current(app: &App, project: &Project) -> Result<Current, AppError> 
 }
 
 fn current_alerts(s: AlertSettings) -> CurrentAlerts {
+    let sources = s.sources;
+    let chat = |url: String| CurrentChat {
+        url: url.into(),
+        url_source: sources.url.clone(),
+    };
+    let destination = s.destination.map(|d| match d {
+        Destination::Webhook(w) => CurrentDestination::Webhook(CurrentWebhook {
+            url: w.url.into(),
+            secret: w.secret,
+            url_source: sources.url.clone(),
+            secret_source: sources.secret.clone(),
+        }),
+        Destination::Slack { url } => CurrentDestination::Slack(chat(url)),
+        Destination::Teams { url } => CurrentDestination::Teams(chat(url)),
+        Destination::Email { to } => CurrentDestination::Email { to },
+    });
     let r = s.rules;
     CurrentAlerts {
         rules: FileAlertRules {
@@ -49,12 +70,7 @@ fn current_alerts(s: AlertSettings) -> CurrentAlerts {
             longer_than_seconds: r.longer_than_seconds,
             on_recovery: r.on_recovery,
         },
-        webhook: s.webhook.map(|w| CurrentWebhook {
-            url: w.url.into(),
-            secret: w.secret,
-            url_source: s.sources.url,
-            secret_source: s.sources.secret,
-        }),
+        destination,
     }
 }
 
@@ -112,6 +128,7 @@ pub async fn apply(
         }
     }
     check_values(app, &mut problems, values);
+    check_email(app, &mut problems, &doc.file);
     let steps = match projectfile::plan(&doc.file, &current, values, options.prune) {
         Ok(steps) => Some(steps),
         Err(e) => {
@@ -165,6 +182,26 @@ fn check_values(app: &App, p: &mut Problems, values: &Values) {
     }
 }
 
+/// The email destinations of a file: this installation sends email, and
+/// each one's addresses are ones it sends to.
+fn check_email(app: &App, p: &mut Problems, file: &projectfile::ProjectFile) {
+    let mut each = |path: String, a: Option<&FileAlerts>| {
+        let Some(email) = a.and_then(|a| a.email.as_ref()) else {
+            return;
+        };
+        let at = format!("{path}.email");
+        alerts::check_email_configured(app, p, &at);
+        alerts::check_recipients(p, Some(&email.to), &format!("{at}.to"));
+    };
+    each("alerts".into(), file.alerts.as_ref());
+    for (name, c) in &file.cronjobs {
+        each(
+            format!("{}.alerts", projectfile::entry_path("cronjobs", name)),
+            c.alerts.as_ref(),
+        );
+    }
+}
+
 /// One step, through the commands the API's own writes use.
 async fn take(
     app: &App,
@@ -186,12 +223,16 @@ async fn take(
         (Write::DeleteApplication, Some(name)) => {
             commands::delete_application(app, principal, project, name, None).await?;
         }
-        (Write::Alerts(desired), cronjob) => put_alerts(app, project, cronjob, desired).await?,
+        (Write::Alerts(desired), cronjob) => {
+            put_alerts(app, project, cronjob, desired).await?;
+            audit_alerts(app, principal, project, &step.change).await;
+        }
         (Write::DeleteAlerts, cronjob) => {
             let _guard = app.locks().lock(&project.id).await;
             app.store()
                 .delete_alert_settings(&project.id, cronjob)
                 .await?;
+            audit_alerts(app, principal, project, &step.change).await;
         }
         (Write::Application(_) | Write::DeleteApplication, None) => {
             return Err(AppError::Conflict(format!(
@@ -220,21 +261,69 @@ async fn put_alerts(
     {
         return Err(AppError::NotFound("CronJob"));
     }
-    let webhook = desired.webhook.map(|w| WebhookUpdate {
-        url: w.url.map(|u| u.expose_secret().to_owned()),
-        secret: w.secret,
-        sources: WebhookSources {
-            url: Some(w.url_source),
-            secret: Some(w.secret_source),
+    let url = |u: Option<secrecy::SecretString>| u.map(|u| u.expose_secret().to_owned());
+    let destination = desired.destination.map(|d| match d {
+        DesiredDestination::Webhook(w) => DestinationUpdate::Webhook(WebhookUpdate {
+            url: url(w.url),
+            secret: w.secret,
+            sources: WebhookSources {
+                url: Some(w.url_source),
+                secret: Some(w.secret_source),
+            },
+        }),
+        DesiredDestination::Slack(c) => DestinationUpdate::Slack {
+            url: url(c.url),
+            url_source: Some(c.url_source),
         },
+        DesiredDestination::Teams(c) => DestinationUpdate::Teams {
+            url: url(c.url),
+            url_source: Some(c.url_source),
+        },
+        DesiredDestination::Email { to } => DestinationUpdate::Email { to },
     });
     app.store()
         .put_alert_settings(
             &project.id,
             cronjob,
             &rules(&desired.rules),
-            webhook.as_ref(),
+            destination.as_ref(),
         )
         .await?;
     Ok(())
+}
+
+/// The audit entry of a change a file made to alert settings, as the
+/// API's own writes record it: the rules' fields with their values, a
+/// destination's only as changed.
+async fn audit_alerts(app: &App, principal: &Principal, project: &Project, change: &Change) {
+    debug_assert_eq!(change.kind, ChangeKind::Alerts);
+    let action = if change.action == Action::Delete {
+        AuditAction::AlertsDelete
+    } else {
+        AuditAction::AlertsUpdate
+    };
+    let target = match change.name.as_deref() {
+        Some(c) => format!("cronjob/{c}"),
+        None => format!("project/{}", project.name),
+    };
+    // Fields relative to the settings, as the API's entries name them.
+    let prefix = format!("{}.", change.path);
+    let changes: Vec<AuditChange> = change
+        .fields
+        .iter()
+        .map(|f| {
+            let field = f.path.strip_prefix(&prefix).unwrap_or(&f.path);
+            if !f.secret && field.starts_with("rules.") {
+                AuditChange {
+                    field: field.to_owned(),
+                    from: f.before.clone(),
+                    to: f.after.clone(),
+                    redacted: false,
+                }
+            } else {
+                hks_core::audit::set(field, "changed")
+            }
+        })
+        .collect();
+    crate::audit::by(app, principal, &project.name, action, &target, &changes).await;
 }

@@ -211,6 +211,13 @@ codes! {
     /// A time listed more than once.
     DuplicateTime = "duplicate_time",
 
+    // Alert destinations.
+    /// Not a plain email address such as `ops@example.com`.
+    InvalidEmail = "invalid_email",
+    /// An email address listed more than once.
+    DuplicateEmail = "duplicate_email",
+    /// Email alerts on an installation that names no SMTP server.
+    EmailNotConfigured = "email_not_configured",
     // Project files.
     /// A project file that is not YAML HKS reads (a syntax error, a key given twice, an alias).
     InvalidYaml = "invalid_yaml",

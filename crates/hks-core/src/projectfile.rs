@@ -20,8 +20,10 @@
 //! The entries are the API's own specs (`StatelessSpec`, `FunctionSpec`,
 //! `CronJobSpec`), keyed by name, so the file and the API cannot drift and
 //! its JSON Schema ([`json_schema`]) is made from the same types as the
-//! OpenAPI document. A webhook's URL and secret are never in the file (HKS
-//! keeps both encrypted and never shows them): only where to read them,
+//! OpenAPI document. Alert settings have at most one destination: a signed
+//! `webhook`, a `slack` or `teams` incoming webhook, or `email` addresses.
+//! A webhook's URL and secret, and a Slack or Teams URL, are never in the
+//! file (HKS keeps them encrypted and never shows them): only where to read them,
 //! `{fromEnv: NAME}` or `{fromFile: PATH}`, which the client resolves and
 //! sends beside the file's text.
 //!
@@ -141,9 +143,42 @@ pub struct FileAlerts {
     /// Which alerts to raise; none when left out.
     #[serde(default)]
     pub rules: FileAlertRules,
-    /// Where alerts are POSTed; without one they are only recorded.
+    /// Where alerts are POSTed, signed; without a destination (this,
+    /// `slack`, `teams` or `email`: at most one) they are only recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<FileWebhook>,
+    /// Or a Slack-compatible incoming webhook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<FileChatWebhook>,
+    /// Or a Microsoft Teams incoming webhook (a Workflows trigger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<FileChatWebhook>,
+    /// Or email, through the SMTP server this installation names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<FileEmail>,
+}
+
+/// The destination keys of alert settings, in the order they are read.
+const DESTINATIONS: [&str; 4] = ["webhook", "slack", "teams", "email"];
+
+/// A Slack- or Teams-compatible incoming webhook: its URL is its
+/// credential, so only where to read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ProjectFileChatWebhook)]
+pub struct FileChatWebhook {
+    /// Where to read the incoming webhook's URL (https).
+    pub url: SecretSource,
+}
+
+/// Email to these addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ProjectFileEmail)]
+pub struct FileEmail {
+    /// 1 to 20 plain addresses, none twice.
+    #[schema(min_items = 1, max_items = 20)]
+    pub to: Vec<String>,
 }
 
 /// Which alerts to raise, as the API's alert settings say them.
@@ -488,18 +523,35 @@ fn read_alerts(p: &mut Problems, path: &str, v: &Value) -> Option<FileAlerts> {
         shape(
             p,
             path,
-            "alert settings are a mapping with `rules` and `webhook`",
+            "alert settings are a mapping with `rules` and at most one of `webhook`, `slack`, `teams` and `email`",
         );
         return None;
     };
     for key in m
         .keys()
-        .filter(|k| !["rules", "webhook"].contains(&k.as_str()))
+        .filter(|k| k.as_str() != "rules" && !DESTINATIONS.contains(&k.as_str()))
     {
         shape(
             p,
             &at(path, key),
-            &format!("unknown field `{key}`, expected `rules` or `webhook`"),
+            &format!(
+                "unknown field `{key}`, expected `rules`, `webhook`, `slack`, `teams` or `email`"
+            ),
+        );
+    }
+    let given: Vec<&str> = DESTINATIONS
+        .into_iter()
+        .filter(|k| m.get(*k).is_some_and(|v| !v.is_null()))
+        .collect();
+    for extra in given.iter().skip(1) {
+        p.push(
+            at(path, extra),
+            Code::ConflictingFields,
+            format!(
+                "alerts go to one destination: `{}` is given already",
+                given[0]
+            ),
+            Some("keep one of `webhook`, `slack`, `teams` and `email`"),
         );
     }
     let rules = match m.get("rules").filter(|r| !r.is_null()) {
@@ -518,10 +570,40 @@ fn read_alerts(p: &mut Problems, path: &str, v: &Value) -> Option<FileAlerts> {
         None => Some(None),
         Some(w) => read_webhook(p, &at(path, "webhook"), w).map(Some),
     };
+    let chat = |p: &mut Problems, key: &str| match m.get(key).filter(|w| !w.is_null()) {
+        None => Some(None),
+        Some(w) => read_chat(p, &at(path, key), w).map(Some),
+    };
+    let slack = chat(p, "slack");
+    let teams = chat(p, "teams");
+    let email = match m.get("email").filter(|w| !w.is_null()) {
+        None => Some(None),
+        Some(e) => entry::<FileEmail>(p, &at(path, "email"), e).map(Some),
+    };
     Some(FileAlerts {
         rules: rules?,
         webhook: webhook?,
+        slack: slack?,
+        teams: teams?,
+        email: email?,
     })
+}
+
+/// A Slack or Teams webhook at `path`: its URL only as a reference.
+fn read_chat(p: &mut Problems, path: &str, v: &Value) -> Option<FileChatWebhook> {
+    let Value::Object(m) = v else {
+        shape(p, path, "an incoming webhook is a mapping with `url`");
+        return None;
+    };
+    for key in m.keys().filter(|k| k.as_str() != "url") {
+        shape(
+            p,
+            &at(path, key),
+            &format!("unknown field `{key}`, expected `url` (its URL is its only credential)"),
+        );
+    }
+    let url = source(p, &at(path, "url"), m.get("url"), "URL")?;
+    Some(FileChatWebhook { url })
 }
 
 /// The smallest and largest `consecutiveFailures`.
@@ -659,7 +741,36 @@ pub struct Current {
 #[derive(Debug, Clone, Default)]
 pub struct CurrentAlerts {
     pub rules: FileAlertRules,
-    pub webhook: Option<CurrentWebhook>,
+    pub destination: Option<CurrentDestination>,
+}
+
+/// A stored destination.
+#[derive(Debug, Clone)]
+pub enum CurrentDestination {
+    Webhook(CurrentWebhook),
+    Slack(CurrentChat),
+    Teams(CurrentChat),
+    Email { to: Vec<String> },
+}
+
+impl CurrentDestination {
+    /// Its key in a file (`webhook`, `slack`, ...).
+    fn key(&self) -> &'static str {
+        match self {
+            Self::Webhook(_) => "webhook",
+            Self::Slack(_) => "slack",
+            Self::Teams(_) => "teams",
+            Self::Email { .. } => "email",
+        }
+    }
+}
+
+/// A stored Slack or Teams webhook: its URL, and where a project file said
+/// to read it (`None` when it was set through the API).
+#[derive(Debug, Clone)]
+pub struct CurrentChat {
+    pub url: SecretString,
+    pub url_source: Option<SecretSource>,
 }
 
 /// A stored webhook: its values, and where a project file said to read
@@ -748,12 +859,27 @@ pub enum Write {
     DeleteAlerts,
 }
 
-/// Alert settings to store: the values given for the webhook, `None`
-/// keeping the stored one.
+/// Alert settings to store; without a destination, alerts are only recorded.
 #[derive(Debug, Clone)]
 pub struct DesiredAlerts {
     pub rules: FileAlertRules,
-    pub webhook: Option<DesiredWebhook>,
+    pub destination: Option<DesiredDestination>,
+}
+
+/// A destination to store. A value left `None` keeps the stored one (the
+/// stored destination is then of the same kind).
+#[derive(Debug, Clone)]
+pub enum DesiredDestination {
+    Webhook(DesiredWebhook),
+    Slack(DesiredChat),
+    Teams(DesiredChat),
+    Email { to: Vec<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct DesiredChat {
+    pub url: Option<SecretString>,
+    pub url_source: SecretSource,
 }
 
 #[derive(Debug, Clone)]
@@ -1093,93 +1219,195 @@ fn alerts_change(
     } else {
         diff(&rules_path, None, Some(&rules_after))
     };
-    let hook_now = now.and_then(|n| n.webhook.as_ref());
-    let webhook = match &desired.webhook {
-        None => {
-            if let Some(h) = hook_now {
+    let stored = now.and_then(|n| n.destination.as_ref());
+    let wanted = DESTINATIONS.into_iter().find(|k| match *k {
+        "webhook" => desired.webhook.is_some(),
+        "slack" => desired.slack.is_some(),
+        "teams" => desired.teams.is_some(),
+        _ => desired.email.is_some(),
+    });
+    // A stored destination that goes (removed, or replaced by another
+    // kind): its fields are removed.
+    if let Some(s) = stored
+        && Some(s.key()) != wanted
+    {
+        let base = at(path, s.key());
+        match s {
+            CurrentDestination::Webhook(h) => {
                 for (field, source) in [("url", &h.url_source), ("secret", &h.secret_source)] {
-                    fields.push(secret_field(
-                        &at(&at(path, "webhook"), field),
-                        Some(source.as_ref()),
-                        None,
-                    ));
+                    fields.push(secret_field(&at(&base, field), Some(source.as_ref()), None));
                 }
             }
-            None
-        }
-        Some(w) => {
-            let base = at(path, "webhook");
-            let mut missing = false;
-            let mut one = |field: &str,
-                           source: &SecretSource,
-                           stored: Option<(&SecretString, &Option<SecretSource>)>,
-                           what: &str| {
-                let field_path = at(&base, field);
-                let given = values.get(&field_path);
-                if given.is_none() && stored.is_none() {
-                    let hint = match (&source.from_env, &source.from_file) {
-                        (Some(v), _) => format!(
-                            "`hks apply` reads it from the environment variable {v}: set it"
-                        ),
-                        (_, Some(f)) => {
-                            format!("`hks apply` reads it from the file {f}: create it")
-                        }
-                        _ => String::new(),
-                    };
-                    p.push(
-                        &field_path,
-                        Code::SecretValueMissing,
-                        format!("no value was given for the webhook's {what} ({}), and there is no stored one to keep", source.describe()),
-                        Some(&hint),
-                    );
-                    missing = true;
-                }
-                let changed = match stored {
-                    None => true,
-                    Some((value, stored_source)) => {
-                        stored_source.as_ref() != Some(source)
-                            || given.is_some_and(|g| g.expose_secret() != value.expose_secret())
-                    }
-                };
-                if changed {
-                    fields.push(secret_field(
-                        &field_path,
-                        stored.map(|(_, s)| s.as_ref()),
-                        Some(source),
-                    ));
-                }
-                given.cloned()
-            };
-            let url = one(
-                "url",
-                &w.url,
-                hook_now.map(|h| (&h.url, &h.url_source)),
-                "URL",
-            );
-            let secret = one(
-                "secret",
-                &w.secret,
-                hook_now.map(|h| (&h.secret, &h.secret_source)),
-                "secret",
-            );
-            if missing {
-                return None;
+            CurrentDestination::Slack(c) | CurrentDestination::Teams(c) => {
+                fields.push(secret_field(
+                    &at(&base, "url"),
+                    Some(c.url_source.as_ref()),
+                    None,
+                ));
             }
-            Some(DesiredWebhook {
-                url,
-                secret,
-                url_source: w.url.clone(),
-                secret_source: w.secret.clone(),
-            })
+            CurrentDestination::Email { to } => fields.push(FieldChange {
+                path: at(&base, "to"),
+                before: Some(Value::from(to.clone())),
+                after: None,
+                secret: false,
+            }),
         }
+    }
+    let mut secrets = Secrets {
+        p,
+        fields: &mut fields,
+        values,
+        missing: false,
     };
+    let destination = if let Some(w) = &desired.webhook {
+        let hook_now = match stored {
+            Some(CurrentDestination::Webhook(h)) => Some(h),
+            _ => None,
+        };
+        let base = at(path, "webhook");
+        let url = secrets.value(
+            &at(&base, "url"),
+            &w.url,
+            hook_now.map(|h| (&h.url, &h.url_source)),
+            "the webhook's URL",
+        );
+        let secret = secrets.value(
+            &at(&base, "secret"),
+            &w.secret,
+            hook_now.map(|h| (&h.secret, &h.secret_source)),
+            "the webhook's secret",
+        );
+        Some(DesiredDestination::Webhook(DesiredWebhook {
+            url,
+            secret,
+            url_source: w.url.clone(),
+            secret_source: w.secret.clone(),
+        }))
+    } else if let Some(c) = &desired.slack {
+        let now = match stored {
+            Some(CurrentDestination::Slack(c)) => Some(c),
+            _ => None,
+        };
+        Some(DesiredDestination::Slack(secrets.chat(
+            &at(path, "slack"),
+            c,
+            now,
+            "the Slack webhook's URL",
+        )))
+    } else if let Some(c) = &desired.teams {
+        let now = match stored {
+            Some(CurrentDestination::Teams(c)) => Some(c),
+            _ => None,
+        };
+        Some(DesiredDestination::Teams(secrets.chat(
+            &at(path, "teams"),
+            c,
+            now,
+            "the Teams webhook's URL",
+        )))
+    } else if let Some(e) = &desired.email {
+        let to_now = match stored {
+            Some(CurrentDestination::Email { to }) => Some(to),
+            _ => None,
+        };
+        if to_now != Some(&e.to) {
+            secrets.fields.push(FieldChange {
+                path: at(&at(path, "email"), "to"),
+                before: to_now.map(|t| Value::from(t.clone())),
+                after: Some(Value::from(e.to.clone())),
+                secret: false,
+            });
+        }
+        Some(DesiredDestination::Email { to: e.to.clone() })
+    } else {
+        None
+    };
+    if secrets.missing {
+        return None;
+    }
     Some((
         fields,
         DesiredAlerts {
             rules: desired.rules.clone(),
-            webhook,
+            destination,
         },
     ))
+}
+
+/// The secret values of a destination being planned: each one's change,
+/// and a problem for each one neither given nor stored.
+struct Secrets<'a> {
+    p: &'a mut Problems,
+    fields: &'a mut Vec<FieldChange>,
+    values: &'a Values,
+    missing: bool,
+}
+
+impl Secrets<'_> {
+    /// The value given for the reference at `path` (`None` keeps `stored`).
+    fn value(
+        &mut self,
+        path: &str,
+        source: &SecretSource,
+        stored: Option<(&SecretString, &Option<SecretSource>)>,
+        what: &str,
+    ) -> Option<SecretString> {
+        let given = self.values.get(path);
+        if given.is_none() && stored.is_none() {
+            let hint = match (&source.from_env, &source.from_file) {
+                (Some(v), _) => {
+                    format!("`hks apply` reads it from the environment variable {v}: set it")
+                }
+                (_, Some(f)) => format!("`hks apply` reads it from the file {f}: create it"),
+                _ => String::new(),
+            };
+            self.p.push(
+                path,
+                Code::SecretValueMissing,
+                format!(
+                    "no value was given for {what} ({}), and there is no stored one to keep",
+                    source.describe()
+                ),
+                Some(&hint),
+            );
+            self.missing = true;
+        }
+        let changed = match stored {
+            None => true,
+            Some((value, stored_source)) => {
+                stored_source.as_ref() != Some(source)
+                    || given.is_some_and(|g| g.expose_secret() != value.expose_secret())
+            }
+        };
+        if changed {
+            self.fields.push(secret_field(
+                path,
+                stored.map(|(_, s)| s.as_ref()),
+                Some(source),
+            ));
+        }
+        given.cloned()
+    }
+
+    /// A Slack or Teams webhook at `base`.
+    fn chat(
+        &mut self,
+        base: &str,
+        c: &FileChatWebhook,
+        now: Option<&CurrentChat>,
+        what: &str,
+    ) -> DesiredChat {
+        let url = self.value(
+            &at(base, "url"),
+            &c.url,
+            now.map(|n| (&n.url, &n.url_source)),
+            what,
+        );
+        DesiredChat {
+            url,
+            url_source: c.url.clone(),
+        }
+    }
 }
 
 /// A secret's change, shown by where it is read from: `before` is `None`
@@ -1209,29 +1437,44 @@ pub fn export(current: &Current) -> ProjectFile {
         ..ProjectFile::default()
     };
     let alerts = |cronjob: Option<&str>| {
-        current
-            .alerts
-            .get(&cronjob.map(str::to_owned))
-            .map(|a| FileAlerts {
+        current.alerts.get(&cronjob.map(str::to_owned)).map(|a| {
+            let prefix = match cronjob {
+                None => "HKS_ALERTS".to_owned(),
+                Some(n) => format!("HKS_ALERTS_{}", n.to_ascii_uppercase().replace('-', "_")),
+            };
+            let or_env = |source: &Option<SecretSource>, name: &str| {
+                source
+                    .clone()
+                    .unwrap_or_else(|| SecretSource::env(format!("{prefix}_{name}")))
+            };
+            let mut out = FileAlerts {
                 rules: a.rules.clone(),
-                webhook: a.webhook.as_ref().map(|w| {
-                    let prefix = match cronjob {
-                        None => "HKS_ALERTS".to_owned(),
-                        Some(n) => {
-                            format!("HKS_ALERTS_{}", n.to_ascii_uppercase().replace('-', "_"))
-                        }
-                    };
-                    FileWebhook {
-                        url: w
-                            .url_source
-                            .clone()
-                            .unwrap_or_else(|| SecretSource::env(format!("{prefix}_WEBHOOK_URL"))),
-                        secret: w.secret_source.clone().unwrap_or_else(|| {
-                            SecretSource::env(format!("{prefix}_WEBHOOK_SECRET"))
-                        }),
-                    }
-                }),
-            })
+                ..FileAlerts::default()
+            };
+            match &a.destination {
+                None => {}
+                Some(CurrentDestination::Webhook(w)) => {
+                    out.webhook = Some(FileWebhook {
+                        url: or_env(&w.url_source, "WEBHOOK_URL"),
+                        secret: or_env(&w.secret_source, "WEBHOOK_SECRET"),
+                    });
+                }
+                Some(CurrentDestination::Slack(c)) => {
+                    out.slack = Some(FileChatWebhook {
+                        url: or_env(&c.url_source, "SLACK_URL"),
+                    });
+                }
+                Some(CurrentDestination::Teams(c)) => {
+                    out.teams = Some(FileChatWebhook {
+                        url: or_env(&c.url_source, "TEAMS_URL"),
+                    });
+                }
+                Some(CurrentDestination::Email { to }) => {
+                    out.email = Some(FileEmail { to: to.clone() });
+                }
+            }
+            out
+        })
     };
     file.alerts = alerts(None);
     for (name, spec) in &current.applications {
@@ -1312,10 +1555,16 @@ pub fn unresolved(path: &str, source: &SecretSource, why: &str) -> Problem {
 pub fn references(file: &ProjectFile) -> Vec<(String, SecretSource)> {
     let mut out = Vec::new();
     let mut add = |path: String, a: Option<&FileAlerts>| {
-        if let Some(w) = a.and_then(|a| a.webhook.as_ref()) {
+        let Some(a) = a else { return };
+        if let Some(w) = &a.webhook {
             let base = at(&path, "webhook");
             out.push((at(&base, "url"), w.url.clone()));
             out.push((at(&base, "secret"), w.secret.clone()));
+        }
+        for (key, c) in [("slack", &a.slack), ("teams", &a.teams)] {
+            if let Some(c) = c {
+                out.push((at(&at(&path, key), "url"), c.url.clone()));
+            }
         }
     };
     add("alerts".into(), file.alerts.as_ref());
@@ -1364,6 +1613,14 @@ cronjobs:
         let (doc, p) = read(text);
         assert!(p.is_empty(), "{:?}", p.finish());
         doc.file
+    }
+
+    /// The problems, as `path code`.
+    fn codes(e: &Invalid) -> Vec<String> {
+        e.problems
+            .iter()
+            .map(|p| format!("{} {}", p.field, p.code))
+            .collect()
     }
 
     /// The problems of `text`, as `path line:column code`.
@@ -1611,17 +1868,145 @@ cronjobs:
         assert!(e.problems[0].hint.as_deref().unwrap().contains("HOOK_URL"));
     }
 
+    /// Slack, Teams and email destinations: read, planned, exported as
+    /// the same file, and replaced by another kind field by field.
+    #[test]
+    fn chat_and_email_destinations() {
+        let text = "version: 1\nalerts:\n  rules: {onFailure: true}\n  slack:\n    url: {fromEnv: SLACK}\n";
+        let file = read_ok(text);
+        let slack = file.alerts.as_ref().unwrap().slack.as_ref().unwrap();
+        assert_eq!(slack.url, SecretSource::env("SLACK"));
+        // A new Slack webhook needs its URL's value.
+        let e = plan(&file, &Current::default(), &Values::new(), false).unwrap_err();
+        assert_eq!(
+            codes(&e),
+            ["alerts.slack.url secret_value_missing".to_owned()]
+        );
+        let given: Values = [(
+            "alerts.slack.url".to_owned(),
+            SecretString::from("https://hooks.slack.com/services/T/B/x"),
+        )]
+        .into();
+        let steps = plan(&file, &Current::default(), &given, false).unwrap();
+        let Write::Alerts(DesiredAlerts {
+            destination: Some(DesiredDestination::Slack(chat)),
+            ..
+        }) = &steps[0].write
+        else {
+            panic!("{:?}", steps[0].write)
+        };
+        assert_eq!(
+            chat.url.as_ref().unwrap().expose_secret(),
+            "https://hooks.slack.com/services/T/B/x"
+        );
+        assert!(
+            steps[0]
+                .change
+                .fields
+                .iter()
+                .any(|f| f.path == "alerts.slack.url" && f.secret)
+        );
+        assert_eq!(
+            references(&file),
+            [("alerts.slack.url".to_owned(), SecretSource::env("SLACK"))]
+        );
+
+        // Stored, the project exports as the same file and plans nothing.
+        let mut current = Current::default();
+        current.alerts.insert(
+            None,
+            CurrentAlerts {
+                rules: file.alerts.as_ref().unwrap().rules.clone(),
+                destination: Some(CurrentDestination::Slack(CurrentChat {
+                    url: "https://hooks.slack.com/services/T/B/x".into(),
+                    url_source: Some(SecretSource::env("SLACK")),
+                })),
+            },
+        );
+        assert_eq!(export(&current), file);
+        assert!(
+            plan(&file, &current, &Values::new(), false)
+                .unwrap()
+                .is_empty()
+        );
+
+        // Email instead: the Slack URL goes, the addresses come.
+        let email = read_ok(
+            "version: 1\nalerts:\n  rules: {onFailure: true}\n  email: {to: [ops@example.com]}\n",
+        );
+        let steps = plan(&email, &current, &Values::new(), false).unwrap();
+        let shown: Vec<(&str, bool, bool)> = steps[0]
+            .change
+            .fields
+            .iter()
+            .map(|f| (f.path.as_str(), f.before.is_some(), f.after.is_some()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("alerts.slack.url", true, false),
+                ("alerts.email.to", false, true)
+            ]
+        );
+        assert!(matches!(
+            &steps[0].write,
+            Write::Alerts(DesiredAlerts { destination: Some(DesiredDestination::Email { to }), .. }) if to == &["ops@example.com"]
+        ));
+        // A Teams webhook instead keeps nothing of the Slack one: its URL is needed.
+        let teams = read_ok("version: 1\nalerts:\n  teams: {url: {fromFile: teams.url}}\n");
+        let e = plan(&teams, &current, &Values::new(), false).unwrap_err();
+        assert_eq!(
+            codes(&e),
+            ["alerts.teams.url secret_value_missing".to_owned()]
+        );
+        // Without a destination, the stored one is removed.
+        let none = read_ok("version: 1\nalerts:\n  rules: {onFailure: true}\n");
+        let steps = plan(&none, &current, &Values::new(), false).unwrap();
+        assert_eq!(steps[0].change.fields.len(), 1);
+        assert!(matches!(
+            &steps[0].write,
+            Write::Alerts(DesiredAlerts {
+                destination: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn one_destination_and_no_inline_urls() {
+        let (_, p) = read(
+            "version: 1\nalerts:\n  slack: {url: {fromEnv: A}}\n  email: {to: [a@example.com]}\n",
+        );
+        let e = p.finish().unwrap_err();
+        assert_eq!(codes(&e), ["alerts.email conflicting_fields".to_owned()]);
+        let (_, p) = read(
+            "version: 1\nalerts:\n  teams: {url: https://example.webhook.office.com/x, channel: ops}\n",
+        );
+        let e = p.finish().unwrap_err();
+        let mut got = codes(&e);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "alerts.teams.channel invalid_shape".to_owned(),
+                "alerts.teams.url inline_secret".to_owned()
+            ]
+        );
+    }
+
     #[test]
     fn a_plan_for_what_the_project_has_changes_nothing() {
         let file = read_ok(FILE);
         let mut current = current_of(&file);
         let stored = |a: &FileAlerts| CurrentAlerts {
             rules: a.rules.clone(),
-            webhook: a.webhook.as_ref().map(|w| CurrentWebhook {
-                url: "https://hooks.example.com/a".into(),
-                secret: "sixteen-characters".into(),
-                url_source: Some(w.url.clone()),
-                secret_source: Some(w.secret.clone()),
+            destination: a.webhook.as_ref().map(|w| {
+                CurrentDestination::Webhook(CurrentWebhook {
+                    url: "https://hooks.example.com/a".into(),
+                    secret: "sixteen-characters".into(),
+                    url_source: Some(w.url.clone()),
+                    secret_source: Some(w.secret.clone()),
+                })
             }),
         };
         current

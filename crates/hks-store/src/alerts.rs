@@ -1,13 +1,15 @@
-//! Alerts: the settings of a project or a CronJob (rules and webhook), the
-//! alerts raised, and their webhook deliveries.
+//! Alerts: the settings of a project or a CronJob (rules and where alerts
+//! go), the alerts raised, and their deliveries.
 //!
 //! Raising is idempotent: an alert is unique per CronJob by its key (see
 //! [`hks_history::alerts`]), and its delivery is inserted in the same
 //! transaction, so an alert raised twice is stored and delivered once.
-//! Webhook URLs and secrets are sealed like cluster credentials (a URL often
-//! carries a credential in its path or query); a delivery keeps its own
-//! sealed copy of both, so later changes to the settings do not touch
-//! deliveries already on their way.
+//! Where alerts go ([`Destination`]: a signed webhook, a Slack or Teams
+//! incoming webhook, email) is sealed like cluster credentials (a URL often
+//! carries a credential in its path or query, and a Slack or Teams URL is
+//! one; email addresses are personal data); a delivery keeps its own sealed
+//! copy, so later changes to the settings do not touch deliveries already
+//! on their way.
 //!
 //! A delivery is claimed before it is sent: the claim counts the attempt and
 //! pushes `next_attempt_at` past the request's timeout, so a delivery that
@@ -18,6 +20,7 @@ use hks_core::projectfile::SecretSource;
 use hks_history::alerts::{Alert, AlertRules};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -61,6 +64,169 @@ impl std::fmt::Debug for WebhookUpdate {
     }
 }
 
+/// The kinds of [`Destination`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    /// HKS's own JSON, signed with the webhook's secret.
+    Webhook,
+    /// A Slack-compatible incoming webhook.
+    Slack,
+    /// A Microsoft Teams incoming webhook (a Workflows trigger).
+    Teams,
+    /// Email through the installation's SMTP server.
+    Email,
+}
+
+impl DestinationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Slack => "slack",
+            Self::Teams => "teams",
+            Self::Email => "email",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        match s {
+            "webhook" => Ok(Self::Webhook),
+            "slack" => Ok(Self::Slack),
+            "teams" => Ok(Self::Teams),
+            "email" => Ok(Self::Email),
+            _ => Err(corrupt("destination kind")),
+        }
+    }
+}
+
+/// Where alerts go. Every kind holds a credential (a URL, a secret) or
+/// personal data (email addresses): `Debug` shows the kind only.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// HKS's own JSON, signed.
+    Webhook(Webhook),
+    /// A Slack-compatible incoming webhook; its URL is its credential.
+    Slack { url: String },
+    /// A Microsoft Teams incoming webhook; its URL is its credential.
+    Teams { url: String },
+    /// Email to these addresses (at least one), through the installation's
+    /// SMTP server.
+    Email { to: Vec<String> },
+}
+
+impl Destination {
+    pub fn kind(&self) -> DestinationKind {
+        match self {
+            Self::Webhook(_) => DestinationKind::Webhook,
+            Self::Slack { .. } => DestinationKind::Slack,
+            Self::Teams { .. } => DestinationKind::Teams,
+            Self::Email { .. } => DestinationKind::Email,
+        }
+    }
+
+    /// The URL requests go to (not for email).
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            Self::Webhook(w) => Some(&w.url),
+            Self::Slack { url } | Self::Teams { url } => Some(url),
+            Self::Email { .. } => None,
+        }
+    }
+
+    /// The signed webhook, if this is one.
+    pub fn webhook(&self) -> Option<&Webhook> {
+        match self {
+            Self::Webhook(w) => Some(w),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Destination({})", self.kind().as_str())
+    }
+}
+
+impl PartialEq for Webhook {
+    fn eq(&self, other: &Self) -> bool {
+        self.url == other.url && self.secret.expose_secret() == other.secret.expose_secret()
+    }
+}
+
+impl Eq for Webhook {}
+
+/// A destination other than a webhook, as it is sealed (the webhook keeps
+/// its own columns, as before there were other kinds).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Sealed {
+    Slack { url: String },
+    Teams { url: String },
+    Email { to: Vec<String> },
+}
+
+impl Sealed {
+    fn of(d: &Destination) -> Option<Self> {
+        match d {
+            Destination::Webhook(_) => None,
+            Destination::Slack { url } => Some(Self::Slack { url: url.clone() }),
+            Destination::Teams { url } => Some(Self::Teams { url: url.clone() }),
+            Destination::Email { to } => Some(Self::Email { to: to.clone() }),
+        }
+    }
+
+    fn into_destination(self) -> Destination {
+        match self {
+            Self::Slack { url } => Destination::Slack { url },
+            Self::Teams { url } => Destination::Teams { url },
+            Self::Email { to } => Destination::Email { to },
+        }
+    }
+}
+
+/// A destination for [`Store::put_alert_settings`]. A URL or secret left
+/// out keeps the stored one, if the stored destination is of the same kind.
+#[derive(Clone)]
+pub enum DestinationUpdate {
+    Webhook(WebhookUpdate),
+    /// `url_source`: where the last project file applied said to read the URL.
+    Slack {
+        url: Option<String>,
+        url_source: Option<SecretSource>,
+    },
+    Teams {
+        url: Option<String>,
+        url_source: Option<SecretSource>,
+    },
+    Email {
+        to: Vec<String>,
+    },
+}
+
+impl DestinationUpdate {
+    pub fn kind(&self) -> DestinationKind {
+        match self {
+            Self::Webhook(_) => DestinationKind::Webhook,
+            Self::Slack { .. } => DestinationKind::Slack,
+            Self::Teams { .. } => DestinationKind::Teams,
+            Self::Email { .. } => DestinationKind::Email,
+        }
+    }
+}
+
+impl From<WebhookUpdate> for DestinationUpdate {
+    fn from(w: WebhookUpdate) -> Self {
+        Self::Webhook(w)
+    }
+}
+
+impl std::fmt::Debug for DestinationUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DestinationUpdate({})", self.kind().as_str())
+    }
+}
+
 /// The alert settings of a project (its default) or of one CronJob.
 #[derive(Debug, Clone)]
 pub struct AlertSettings {
@@ -68,10 +234,19 @@ pub struct AlertSettings {
     /// `None` for the project's default.
     pub cronjob: Option<String>,
     pub rules: AlertRules,
-    pub webhook: Option<Webhook>,
-    /// Where the last project file applied said to read the webhook's values.
+    /// `None`: alerts are recorded, not sent.
+    pub destination: Option<Destination>,
+    /// Where the last project file applied said to read the destination's
+    /// values (a Slack or Teams webhook has only a URL).
     pub sources: WebhookSources,
     pub updated_at: Timestamp,
+}
+
+impl AlertSettings {
+    /// The signed webhook, if alerts go to one.
+    pub fn webhook(&self) -> Option<&Webhook> {
+        self.destination.as_ref().and_then(Destination::webhook)
+    }
 }
 
 /// An alert as stored.
@@ -115,10 +290,11 @@ impl DeliveryState {
     }
 }
 
-/// A delivery's progress, without its URL or secret.
+/// A delivery's progress, without where it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryStatus {
     pub id: String,
+    pub kind: DestinationKind,
     pub state: DeliveryState,
     pub attempts: u32,
     pub next_attempt_at: Option<Timestamp>,
@@ -127,20 +303,19 @@ pub struct DeliveryStatus {
     pub delivered_at: Option<Timestamp>,
 }
 
-/// An alert with its delivery (none when no webhook was configured).
+/// An alert with its delivery (none when no destination was configured).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRecord {
     pub alert: StoredAlert,
     pub delivery: Option<DeliveryStatus>,
 }
 
-/// A delivery claimed for one attempt. `Debug` leaves out the URL and secret.
+/// A delivery claimed for one attempt. `Debug` leaves out where it goes.
 pub struct DeliveryJob {
     pub id: String,
     /// The attempt being made, 1-based.
     pub attempt: u32,
-    pub url: String,
-    pub secret: SecretString,
+    pub destination: Destination,
     pub alert: StoredAlert,
     /// The project's name (the alert stores its id).
     pub project: String,
@@ -151,6 +326,7 @@ impl std::fmt::Debug for DeliveryJob {
         f.debug_struct("DeliveryJob")
             .field("id", &self.id)
             .field("attempt", &self.attempt)
+            .field("destination", &self.destination)
             .field("alert", &self.alert)
             .field("project", &self.project)
             .finish_non_exhaustive()
@@ -194,6 +370,14 @@ pub(crate) fn delivery_url_context(id: &str) -> String {
     format!("delivery-url:{id}")
 }
 
+pub(crate) fn settings_destination_context(project_id: &str, cronjob: &str) -> String {
+    format!("alert-settings-destination:{project_id}/{cronjob}")
+}
+
+pub(crate) fn delivery_destination_context(id: &str) -> String {
+    format!("delivery-destination:{id}")
+}
+
 /// Opens a sealed value that is text.
 fn open_text(store: &Store, context: &str, sealed: &[u8]) -> Result<String> {
     String::from_utf8(store.key.open(context, sealed)?).map_err(|_| StoreError::Crypto)
@@ -231,6 +415,53 @@ const PRUNE_BATCH: u32 = 500;
 /// The longest error text kept per delivery.
 const MAX_ERROR_LEN: usize = 500;
 
+/// The destination an update stores, given the one stored now: a URL or
+/// secret left out is kept from a stored destination of the same kind.
+fn merged(update: &DestinationUpdate, stored: Option<Destination>) -> Result<Destination> {
+    let keep = |url: &Option<String>, stored_url: Option<String>| {
+        url.clone().or(stored_url).ok_or(StoreError::NotFound)
+    };
+    Ok(match (update, stored) {
+        (DestinationUpdate::Webhook(w), stored) => {
+            let stored = stored.and_then(|d| match d {
+                Destination::Webhook(w) => Some(w),
+                _ => None,
+            });
+            let (stored_url, stored_secret) = match stored {
+                Some(s) => (Some(s.url), Some(s.secret)),
+                None => (None, None),
+            };
+            Destination::Webhook(Webhook {
+                url: keep(&w.url, stored_url)?,
+                secret: w
+                    .secret
+                    .clone()
+                    .or(stored_secret)
+                    .ok_or(StoreError::NotFound)?,
+            })
+        }
+        (DestinationUpdate::Slack { url, .. }, stored) => Destination::Slack {
+            url: keep(
+                url,
+                match stored {
+                    Some(Destination::Slack { url }) => Some(url),
+                    _ => None,
+                },
+            )?,
+        },
+        (DestinationUpdate::Teams { url, .. }, stored) => Destination::Teams {
+            url: keep(
+                url,
+                match stored {
+                    Some(Destination::Teams { url }) => Some(url),
+                    _ => None,
+                },
+            )?,
+        },
+        (DestinationUpdate::Email { to }, _) => Destination::Email { to: to.clone() },
+    })
+}
+
 fn capped(error: &str) -> String {
     if error.len() <= MAX_ERROR_LEN {
         return error.to_owned();
@@ -242,6 +473,23 @@ fn capped(error: &str) -> String {
     format!("{}…", &error[..end])
 }
 
+/// Opens a sealed destination other than a webhook.
+fn open_destination(store: &Store, context: &str, sealed: &[u8]) -> Result<Destination> {
+    let plain = store.key.open(context, sealed)?;
+    let sealed: Sealed = serde_json::from_slice(&plain).map_err(StoreError::Corrupt)?;
+    Ok(sealed.into_destination())
+}
+
+/// Seals a destination other than a webhook (`None` for a webhook).
+fn seal_destination(store: &Store, context: &str, d: &Destination) -> Result<Option<Vec<u8>>> {
+    Sealed::of(d)
+        .map(|sealed| {
+            let json = serde_json::to_vec(&sealed).map_err(StoreError::Corrupt)?;
+            store.key.seal(context, &json)
+        })
+        .transpose()
+}
+
 impl Store {
     fn settings_row(&self, r: &SqliteRow) -> Result<AlertSettings> {
         let project_id: String = r.try_get("project_id").map_err(q)?;
@@ -249,12 +497,19 @@ impl Store {
         let rules: String = r.try_get("rules").map_err(q)?;
         let url: Option<Vec<u8>> = r.try_get("webhook_url").map_err(q)?;
         let sealed: Option<Vec<u8>> = r.try_get("webhook_secret").map_err(q)?;
-        let webhook = match (url, sealed) {
-            (Some(url), Some(sealed)) => Some(Webhook {
+        let other: Option<Vec<u8>> = r.try_get("destination").map_err(q)?;
+        let destination = match (url, sealed, other) {
+            (Some(url), Some(sealed), None) => Some(Destination::Webhook(Webhook {
                 url: open_text(self, &settings_url_context(&project_id, &cronjob), &url)?,
                 secret: open_text(self, &settings_context(&project_id, &cronjob), &sealed)?.into(),
-            }),
-            _ => None,
+            })),
+            (None, None, Some(other)) => Some(open_destination(
+                self,
+                &settings_destination_context(&project_id, &cronjob),
+                &other,
+            )?),
+            (None, None, None) => None,
+            _ => return Err(corrupt("alert destination")),
         };
         let source = |column: &str| -> Result<Option<SecretSource>> {
             let text: Option<String> = r.try_get(column).map_err(q)?;
@@ -266,15 +521,18 @@ impl Store {
             secret: source("webhook_secret_source")?,
         };
         Ok(AlertSettings {
-            sources: if webhook.is_some() {
-                sources
-            } else {
-                WebhookSources::default()
+            sources: match destination {
+                Some(Destination::Webhook(_)) => sources,
+                Some(Destination::Slack { .. } | Destination::Teams { .. }) => WebhookSources {
+                    url: sources.url,
+                    secret: None,
+                },
+                _ => WebhookSources::default(),
             },
             rules: serde_json::from_str(&rules).map_err(StoreError::Corrupt)?,
             cronjob: (!cronjob.is_empty()).then_some(cronjob),
             project_id,
-            webhook,
+            destination,
             updated_at: ts(r, "updated_at")?,
         })
     }
@@ -325,50 +583,58 @@ impl Store {
     }
 
     /// Creates or replaces the settings of a project (`cronjob: None`) or of
-    /// a CronJob. A webhook without a URL or a secret keeps the stored one;
-    /// the caller makes sure there is one ([`StoreError::Query`] otherwise).
+    /// a CronJob. A destination without a URL or a secret keeps the stored
+    /// one, when the stored destination is of the same kind; the caller
+    /// makes sure there is one ([`StoreError::NotFound`] otherwise).
     pub async fn put_alert_settings(
         &self,
         project_id: &str,
         cronjob: Option<&str>,
         rules: &AlertRules,
-        webhook: Option<&WebhookUpdate>,
+        destination: Option<&DestinationUpdate>,
     ) -> Result<AlertSettings> {
-        let cronjob = cronjob.unwrap_or("");
+        let cronjob_key = cronjob.unwrap_or("");
         let rules_json = serde_json::to_string(rules).map_err(StoreError::Corrupt)?;
         let mut tx = self.write_tx().await?;
-        // What is left out is kept: the same row, so the sealed values stay
-        // valid (their context is the row's identity).
-        let stored: (Option<Vec<u8>>, Option<Vec<u8>>) = match webhook {
-            Some(w) if w.url.is_none() || w.secret.is_none() => sqlx::query_as(
-                "SELECT webhook_url, webhook_secret FROM alert_settings \
-                 WHERE project_id = ? AND cronjob = ?",
-            )
-            .bind(project_id)
-            .bind(cronjob)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(q)?
-            .unwrap_or_default(),
-            _ => (None, None),
+        // What is left out is kept: read under the write lock, so the
+        // destination kept is the one replaced.
+        let stored = match destination {
+            None => None,
+            Some(_) => {
+                sqlx::query("SELECT * FROM alert_settings WHERE project_id = ? AND cronjob = ?")
+                    .bind(project_id)
+                    .bind(cronjob_key)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(q)?
+                    .map(|r| self.settings_row(&r))
+                    .transpose()?
+                    .and_then(|s| s.destination)
+            }
         };
-        let (url, sealed) = match webhook {
-            None => (None, None),
-            Some(w) => (
-                match &w.url {
-                    Some(url) => Some(
-                        self.key
-                            .seal(&settings_url_context(project_id, cronjob), url.as_bytes())?,
-                    ),
-                    None => stored.0,
-                },
-                match &w.secret {
-                    Some(secret) => Some(self.key.seal(
-                        &settings_context(project_id, cronjob),
-                        secret.expose_secret().as_bytes(),
-                    )?),
-                    None => stored.1,
-                },
+        let update = destination;
+        let destination = destination.map(|d| merged(d, stored)).transpose()?;
+        let (url, secret, other) = match &destination {
+            None => (None, None, None),
+            Some(Destination::Webhook(w)) => (
+                Some(self.key.seal(
+                    &settings_url_context(project_id, cronjob_key),
+                    w.url.as_bytes(),
+                )?),
+                Some(self.key.seal(
+                    &settings_context(project_id, cronjob_key),
+                    w.secret.expose_secret().as_bytes(),
+                )?),
+                None,
+            ),
+            Some(d) => (
+                None,
+                None,
+                seal_destination(
+                    self,
+                    &settings_destination_context(project_id, cronjob_key),
+                    d,
+                )?,
             ),
         };
         let source = |s: Option<&SecretSource>| {
@@ -376,24 +642,35 @@ impl Store {
                 .transpose()
                 .map_err(StoreError::Corrupt)
         };
-        let sources = webhook.map(|w| &w.sources);
-        let url_source = source(sources.and_then(|s| s.url.as_ref()))?;
-        let secret_source = source(sources.and_then(|s| s.secret.as_ref()))?;
+        let (url_source, secret_source) = match update {
+            Some(DestinationUpdate::Webhook(w)) => {
+                (w.sources.url.as_ref(), w.sources.secret.as_ref())
+            }
+            Some(
+                DestinationUpdate::Slack { url_source, .. }
+                | DestinationUpdate::Teams { url_source, .. },
+            ) => (url_source.as_ref(), None),
+            _ => (None, None),
+        };
+        let url_source = source(url_source)?;
+        let secret_source = source(secret_source)?;
         sqlx::query(
-            "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, \
+            "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, destination, \
                webhook_url_source, webhook_secret_source, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (project_id, cronjob) DO UPDATE SET rules = excluded.rules, \
                webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, \
+               destination = excluded.destination, \
                webhook_url_source = excluded.webhook_url_source, \
                webhook_secret_source = excluded.webhook_secret_source, \
                updated_at = excluded.updated_at",
         )
         .bind(project_id)
-        .bind(cronjob)
+        .bind(cronjob_key)
         .bind(rules_json)
         .bind(url)
-        .bind(sealed)
+        .bind(secret)
+        .bind(other)
         .bind(url_source)
         .bind(secret_source)
         .bind(Timestamp::now().to_string())
@@ -401,7 +678,7 @@ impl Store {
         .await
         .map_err(q)?;
         tx.commit().await.map_err(q)?;
-        self.alert_settings(project_id, (!cronjob.is_empty()).then_some(cronjob))
+        self.alert_settings(project_id, cronjob)
             .await?
             .ok_or(StoreError::NotFound)
     }
@@ -421,16 +698,16 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
-    /// Records `alert` for a CronJob, and a pending delivery to `webhook` if
-    /// given, in one transaction. `None` when the alert was raised before (its
-    /// key is known): nothing is stored or delivered again.
+    /// Records `alert` for a CronJob, and a pending delivery to
+    /// `destination` if given, in one transaction. `None` when the alert was
+    /// raised before (its key is known): nothing is stored or delivered again.
     pub async fn raise_alert(
         &self,
         project_id: &str,
         cronjob: &str,
         alert: &Alert,
         raised_at: Timestamp,
-        webhook: Option<&Webhook>,
+        destination: Option<&Destination>,
     ) -> Result<Option<StoredAlert>> {
         let id = crypto::random_id(12)?;
         let kind = serde_json::to_value(alert.kind)
@@ -458,23 +735,32 @@ impl Store {
         if !inserted {
             return Ok(None);
         }
-        if let Some(w) = webhook {
+        if let Some(d) = destination {
             let delivery = crypto::random_id(16)?;
-            let sealed = self.key.seal(
-                &delivery_context(&delivery),
-                w.secret.expose_secret().as_bytes(),
-            )?;
+            let (url, secret) = match d {
+                Destination::Webhook(w) => (
+                    Some(
+                        self.key
+                            .seal(&delivery_url_context(&delivery), w.url.as_bytes())?,
+                    ),
+                    Some(self.key.seal(
+                        &delivery_context(&delivery),
+                        w.secret.expose_secret().as_bytes(),
+                    )?),
+                ),
+                _ => (None, None),
+            };
+            let other = seal_destination(self, &delivery_destination_context(&delivery), d)?;
             sqlx::query(
-                "INSERT INTO deliveries (id, alert_id, url, secret, state, attempts, next_attempt_at) \
-                 VALUES (?, ?, ?, ?, 'pending', 0, ?)",
+                "INSERT INTO deliveries (id, alert_id, kind, url, secret, destination, state, attempts, next_attempt_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
             )
             .bind(&delivery)
             .bind(&id)
-            .bind(
-                self.key
-                    .seal(&delivery_url_context(&delivery), w.url.as_bytes())?,
-            )
-            .bind(sealed)
+            .bind(d.kind().as_str())
+            .bind(url)
+            .bind(secret)
+            .bind(other)
             .bind(millis(raised_at))
             .execute(&mut *tx)
             .await
@@ -503,8 +789,8 @@ impl Store {
         offset: u32,
     ) -> Result<Vec<AlertRecord>> {
         let rows = sqlx::query(
-            "SELECT a.*, d.id AS d_id, d.state, d.attempts, d.next_attempt_at, d.last_status, \
-                    d.last_error, d.delivered_at \
+            "SELECT a.*, d.id AS d_id, d.kind AS d_kind, d.state, d.attempts, d.next_attempt_at, \
+                    d.last_status, d.last_error, d.delivered_at \
              FROM alerts a LEFT JOIN deliveries d ON d.alert_id = a.id \
              WHERE a.project_id = ? AND (? IS NULL OR a.cronjob = ?) \
              ORDER BY a.seq DESC LIMIT ? OFFSET ?",
@@ -528,8 +814,10 @@ impl Store {
                         let status: Option<i64> = r.try_get("last_status").map_err(q)?;
                         let attempts: i64 = r.try_get("attempts").map_err(q)?;
                         let state = DeliveryState::parse(&state)?;
+                        let kind: String = r.try_get("d_kind").map_err(q)?;
                         Some(DeliveryStatus {
                             id,
+                            kind: DestinationKind::parse(&kind)?,
                             state,
                             attempts: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
                             next_attempt_at: match (state, next) {
@@ -563,7 +851,7 @@ impl Store {
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? \
              WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? \
                           ORDER BY next_attempt_at LIMIT ?) \
-             RETURNING id, attempts, url, secret, alert_id",
+             RETURNING id, attempts, kind, url, secret, destination, alert_id",
         )
         .bind(millis(lease_until))
         .bind(millis(now))
@@ -575,11 +863,26 @@ impl Store {
         for r in rows {
             let id: String = r.try_get("id").map_err(q)?;
             let attempts: i64 = r.try_get("attempts").map_err(q)?;
-            let sealed: Vec<u8> = r.try_get("secret").map_err(q)?;
             let alert_id: String = r.try_get("alert_id").map_err(q)?;
-            let secret = open_text(self, &delivery_context(&id), &sealed)?;
-            let url: Vec<u8> = r.try_get("url").map_err(q)?;
-            let url = open_text(self, &delivery_url_context(&id), &url)?;
+            let kind: String = r.try_get("kind").map_err(q)?;
+            let destination = match DestinationKind::parse(&kind)? {
+                DestinationKind::Webhook => {
+                    let url: Vec<u8> = r.try_get("url").map_err(q)?;
+                    let secret: Vec<u8> = r.try_get("secret").map_err(q)?;
+                    Destination::Webhook(Webhook {
+                        url: open_text(self, &delivery_url_context(&id), &url)?,
+                        secret: open_text(self, &delivery_context(&id), &secret)?.into(),
+                    })
+                }
+                kind => {
+                    let sealed: Vec<u8> = r.try_get("destination").map_err(q)?;
+                    let d = open_destination(self, &delivery_destination_context(&id), &sealed)?;
+                    if d.kind() != kind {
+                        return Err(corrupt("delivery destination"));
+                    }
+                    d
+                }
+            };
             let row = sqlx::query(
                 "SELECT a.*, p.name AS project_name FROM alerts a JOIN projects p ON p.id = a.project_id \
                  WHERE a.id = ?",
@@ -590,8 +893,7 @@ impl Store {
             .map_err(q)?;
             jobs.push(DeliveryJob {
                 attempt: u32::try_from(attempts).map_err(|_| corrupt("attempts"))?,
-                url,
-                secret: secret.into(),
+                destination,
                 alert: alert_row(&row)?,
                 project: row.try_get("project_name").map_err(q)?,
                 id,
@@ -725,7 +1027,7 @@ mod tests {
             &p.id,
             Some("report"),
             &AlertRules::default(),
-            Some(&from_file),
+            Some(&DestinationUpdate::Webhook(from_file.clone())),
         )
         .await
         .unwrap();
@@ -738,13 +1040,13 @@ mod tests {
         assert_eq!(all[1].sources, from_file.sources);
         assert_eq!(all[0].sources, WebhookSources::default());
         // Through the API (no sources): the values stay, the sources go.
-        let keep = WebhookUpdate::default();
+        let keep = DestinationUpdate::Webhook(WebhookUpdate::default());
         let own = s
             .put_alert_settings(&p.id, Some("report"), &AlertRules::default(), Some(&keep))
             .await
             .unwrap();
         assert_eq!(
-            own.webhook.unwrap().secret.expose_secret(),
+            own.webhook().unwrap().secret.expose_secret(),
             "0123456789abcdef"
         );
         assert_eq!(own.sources, WebhookSources::default());
@@ -764,11 +1066,11 @@ mod tests {
             on_failure: true,
             ..Default::default()
         };
-        let hook = WebhookUpdate {
+        let hook = DestinationUpdate::Webhook(WebhookUpdate {
             url: Some("http://127.0.0.1:9/hook".into()),
             secret: Some("0123456789abcdef".to_owned().into()),
             ..Default::default()
-        };
+        });
         s.put_alert_settings(&p.id, None, &rules, Some(&hook))
             .await
             .unwrap();
@@ -782,29 +1084,29 @@ mod tests {
         s.put_alert_settings(&p.id, Some("report"), &rules, Some(&hook))
             .await
             .unwrap();
-        let keep = WebhookUpdate {
+        let keep = DestinationUpdate::Webhook(WebhookUpdate {
             url: Some("http://127.0.0.1:9/other".into()),
             secret: None,
             ..Default::default()
-        };
+        });
         let own = s
             .put_alert_settings(&p.id, Some("report"), &AlertRules::default(), Some(&keep))
             .await
             .unwrap();
-        let w = own.webhook.unwrap();
+        let w = own.webhook().unwrap();
         assert_eq!(w.url, "http://127.0.0.1:9/other");
         assert_eq!(w.secret.expose_secret(), "0123456789abcdef");
         // A URL left out keeps the stored one, also beside a new secret.
-        let new_secret = WebhookUpdate {
+        let new_secret = DestinationUpdate::Webhook(WebhookUpdate {
             url: None,
             secret: Some("fedcba9876543210".to_owned().into()),
             ..Default::default()
-        };
+        });
         let own = s
             .put_alert_settings(&p.id, Some("report"), &rules, Some(&new_secret))
             .await
             .unwrap();
-        let w = own.webhook.unwrap();
+        let w = own.webhook().unwrap();
         assert_eq!(
             (w.url.as_str(), w.secret.expose_secret()),
             ("http://127.0.0.1:9/other", "fedcba9876543210")
@@ -820,7 +1122,7 @@ mod tests {
             .put_alert_settings(&p.id, Some("report"), &rules, None)
             .await
             .unwrap();
-        assert!(none.webhook.is_none());
+        assert!(none.destination.is_none());
         assert!(
             s.delete_alert_settings(&p.id, Some("report"))
                 .await
@@ -837,10 +1139,10 @@ mod tests {
     async fn raising_is_idempotent_and_deliveries_are_claimed_once() {
         let s = Store::in_memory().await.unwrap();
         let p = project(&s).await;
-        let hook = Webhook {
+        let hook = Destination::Webhook(Webhook {
             url: "http://127.0.0.1:9/hook".into(),
             secret: "0123456789abcdef".to_owned().into(),
-        };
+        });
         let now = Timestamp::now();
         let a = s
             .raise_alert(&p.id, "report", &failed("r-1"), now, Some(&hook))
@@ -860,7 +1162,13 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].attempt, 1);
         assert_eq!(jobs[0].project, "shop");
-        assert_eq!(jobs[0].secret.expose_secret(), "0123456789abcdef");
+        assert_eq!(
+            jobs[0]
+                .destination
+                .webhook()
+                .map(|w| w.secret.expose_secret()),
+            Some("0123456789abcdef")
+        );
         // Claimed: not due again until the lease ends.
         assert!(
             s.claim_due_deliveries(now, later, 10)
@@ -880,9 +1188,136 @@ mod tests {
         assert_eq!(history.len(), 1);
         let d = history[0].delivery.as_ref().unwrap();
         assert_eq!(
-            (d.state, d.attempts, d.last_status),
-            (DeliveryState::Delivered, 1, Some(204))
+            (d.state, d.attempts, d.last_status, d.kind),
+            (
+                DeliveryState::Delivered,
+                1,
+                Some(204),
+                DestinationKind::Webhook
+            )
         );
+    }
+
+    /// Slack, Teams and email destinations are stored, kept and copied to
+    /// deliveries like webhooks: a URL left out keeps the stored one only
+    /// when the stored destination is of the same kind, and a change of
+    /// kind leaves nothing of the former one behind.
+    #[tokio::test]
+    async fn other_destinations_are_stored_kept_and_copied_to_deliveries() {
+        let s = Store::in_memory().await.unwrap();
+        let p = project(&s).await;
+        let rules = AlertRules::default();
+        let put = |d: DestinationUpdate| {
+            let s = s.clone();
+            let p = p.id.clone();
+            let rules = rules.clone();
+            async move { s.put_alert_settings(&p, None, &rules, Some(&d)).await }
+        };
+        let slack = "https://hooks.slack.example/services/T0K3N";
+        let saved = put(DestinationUpdate::Slack {
+            url: Some(slack.into()),
+            url_source: None,
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            saved.destination,
+            Some(Destination::Slack { url: slack.into() })
+        );
+        assert!(saved.webhook().is_none());
+        // Left out: kept, as the same kind.
+        let kept = put(DestinationUpdate::Slack {
+            url: None,
+            url_source: None,
+        })
+        .await
+        .unwrap();
+        assert_eq!(kept.destination, saved.destination);
+        // Another kind cannot keep the Slack URL.
+        assert!(matches!(
+            put(DestinationUpdate::Teams {
+                url: None,
+                url_source: None
+            })
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            put(DestinationUpdate::Webhook(WebhookUpdate {
+                url: None,
+                secret: Some("0123456789abcdef".to_owned().into()),
+                ..Default::default()
+            }))
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        let teams = "https://teams.example/workflows/x?sig=S1G";
+        let saved = put(DestinationUpdate::Teams {
+            url: Some(teams.into()),
+            url_source: None,
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            saved.destination,
+            Some(Destination::Teams { url: teams.into() })
+        );
+        let to = vec![
+            "ops@example.com".to_owned(),
+            "oncall@example.org".to_owned(),
+        ];
+        let saved = put(DestinationUpdate::Email { to: to.clone() })
+            .await
+            .unwrap();
+        assert_eq!(
+            saved.destination,
+            Some(Destination::Email { to: to.clone() })
+        );
+        // A delivery keeps its own copy, whatever the settings become.
+        s.raise_alert(
+            &p.id,
+            "report",
+            &failed("r-1"),
+            Timestamp::now(),
+            saved.destination.as_ref(),
+        )
+        .await
+        .unwrap();
+        put(DestinationUpdate::Slack {
+            url: Some(slack.into()),
+            url_source: None,
+        })
+        .await
+        .unwrap();
+        let now = Timestamp::now();
+        let jobs = s.claim_due_deliveries(now, now, 10).await.unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].destination, Destination::Email { to });
+        assert_eq!(format!("{:?}", jobs[0].destination), "Destination(email)");
+        let history = s.alert_history(&p.id, None, 10, 0).await.unwrap();
+        assert_eq!(
+            history[0].delivery.as_ref().map(|d| d.kind),
+            Some(DestinationKind::Email)
+        );
+        // Back to a webhook: the Slack URL goes.
+        let saved = put(DestinationUpdate::Webhook(WebhookUpdate {
+            url: Some("https://hooks.example.com/hks".into()),
+            secret: Some("0123456789abcdef".to_owned().into()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+        assert_eq!(
+            saved.webhook().map(|w| w.url.as_str()),
+            Some("https://hooks.example.com/hks")
+        );
+        let other: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT destination FROM alert_settings WHERE project_id = ?")
+                .bind(&p.id)
+                .fetch_one(&s.pool)
+                .await
+                .unwrap();
+        assert!(other.is_none());
     }
 
     /// Old alerts and all but the newest of each CronJob go, in batches,
@@ -898,10 +1333,10 @@ mod tests {
             now.checked_sub(jiff::SignedDuration::from_hours(24 * d))
                 .unwrap()
         };
-        let hook = Webhook {
+        let hook = Destination::Webhook(Webhook {
             url: "http://127.0.0.1:9/hook".into(),
             secret: "0123456789abcdef".to_owned().into(),
-        };
+        });
         // More old alerts than one batch deletes.
         for i in 0..1_100 {
             s.raise_alert(&p.id, "old", &failed(&format!("r-{i}")), days(40), None)

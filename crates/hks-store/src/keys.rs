@@ -5,7 +5,8 @@
 use sqlx::Row;
 
 use crate::alerts::{
-    delivery_context, delivery_url_context, settings_context, settings_url_context,
+    delivery_context, delivery_destination_context, delivery_url_context, settings_context,
+    settings_destination_context, settings_url_context,
 };
 use crate::retirements::retirement_context;
 use crate::{Result, Store, StoreError, q};
@@ -60,6 +61,18 @@ const SEALED: &[SealedColumn] = &[
         column: "url",
         keys: &["id"],
         context: |k| delivery_url_context(&k[0]),
+    },
+    SealedColumn {
+        table: "alert_settings",
+        column: "destination",
+        keys: &["project_id", "cronjob"],
+        context: |k| settings_destination_context(&k[0], &k[1]),
+    },
+    SealedColumn {
+        table: "deliveries",
+        column: "destination",
+        keys: &["id"],
+        context: |k| delivery_destination_context(&k[0]),
     },
 ];
 

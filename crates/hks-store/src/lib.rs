@@ -50,7 +50,8 @@ use sqlx::{Row, SqlitePool};
 
 pub use alerts::{
     AlertRecord, AlertSettings, AttemptResult, DeliveryJob, DeliveryState, DeliveryStatus,
-    StoredAlert, Webhook, WebhookSources, WebhookUpdate,
+    Destination, DestinationKind, DestinationUpdate, StoredAlert, Webhook, WebhookSources,
+    WebhookUpdate,
 };
 pub use audit::AuditFilter;
 pub use crypto::{EncryptionKey, KeyRing, TOKEN_PREFIX, new_token, token_hash};
@@ -186,7 +187,11 @@ fn migrator() -> Migrator {
             "webhook_sources",
             include_str!("../migrations/0009_webhook_sources.sql"),
         ),
-        // 10 is kept for the alert destinations' branch.
+        migration(
+            10,
+            "alert_destinations",
+            include_str!("../migrations/0010_alert_destinations.sql"),
+        ),
         migration(11, "audit", include_str!("../migrations/0011_audit.sql")),
     ];
     Migrator {
@@ -897,16 +902,16 @@ mod tests {
                 &p.id,
                 None,
                 &Default::default(),
-                Some(&WebhookUpdate {
+                Some(&DestinationUpdate::Webhook(WebhookUpdate {
                     url: Some(HOOK.into()),
                     secret: Some("0123456789abcdef".to_owned().into()),
                     ..Default::default()
-                }),
+                })),
             )
             .await
             .unwrap();
-        let webhook = saved.webhook.unwrap();
-        assert_eq!(webhook.url, HOOK);
+        let webhook = saved.destination.unwrap();
+        assert_eq!(webhook.url(), Some(HOOK));
         let alert = hks_history::alerts::Alert {
             key: "failed:r-1".into(),
             kind: hks_history::alerts::AlertKind::Failed,
@@ -918,7 +923,7 @@ mod tests {
             .unwrap();
         let now = Timestamp::now();
         let jobs = s.claim_due_deliveries(now, now, 10).await.unwrap();
-        assert_eq!(jobs[0].url, HOOK);
+        assert_eq!(jobs[0].destination.url(), Some(HOOK));
         assert!(!format!("{jobs:?}{webhook:?}").contains("T0K3N"));
         s.close().await;
         let bytes = database_bytes(&dir);
@@ -962,8 +967,10 @@ mod tests {
                 "DROP TABLE unsealed_webhook_urls",
                 "DROP TRIGGER applications_delete_alerts",
                 "DELETE FROM _sqlx_migrations WHERE version = 5",
-                // It adds columns to the table rebuilt here: it runs again after 5.
+                // Migrations 9 and 10 change the tables rebuilt here: they
+                // run again after 5, as they did on the database of then.
                 "DELETE FROM _sqlx_migrations WHERE version = 9",
+                "DELETE FROM _sqlx_migrations WHERE version = 10",
             ] {
                 sqlx::query(sql).execute(&pool).await.unwrap();
             }
@@ -1009,14 +1016,17 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        let webhook = settings.webhook.unwrap();
+        let webhook = settings.webhook().unwrap();
         assert_eq!(webhook.url, HOOK);
         assert_eq!(webhook.secret.expose_secret(), "0123456789abcdef");
         let jobs = s
             .claim_due_deliveries(Timestamp::now(), Timestamp::now(), 10)
             .await
             .unwrap();
-        assert_eq!((jobs[0].id.as_str(), jobs[0].url.as_str()), ("d1", HOOK));
+        assert_eq!(
+            (jobs[0].id.as_str(), jobs[0].destination.url()),
+            ("d1", Some(HOOK))
+        );
         s.close().await;
         drop(cronjob_secret);
         // Sealed once: opening again reads them the same.
@@ -1026,7 +1036,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(settings.webhook.unwrap().url, HOOK);
+        assert_eq!(settings.webhook().unwrap().url, HOOK);
         s.close().await;
         // Gone from the file, the WAL checkpointed at close.
         let bytes = database_bytes(&dir);
@@ -1048,10 +1058,20 @@ mod tests {
                 &p.id,
                 None,
                 &Default::default(),
-                Some(&WebhookUpdate {
+                Some(&DestinationUpdate::Webhook(WebhookUpdate {
                     url: Some("https://hooks.example/x".into()),
                     secret: Some("whsec".to_owned().into()),
                     ..Default::default()
+                })),
+            )
+            .await
+            .unwrap();
+            s.put_alert_settings(
+                &p.id,
+                Some("report"),
+                &Default::default(),
+                Some(&DestinationUpdate::Email {
+                    to: vec!["ops@example.com".into()],
                 }),
             )
             .await
@@ -1075,7 +1095,14 @@ mod tests {
         s.tenant_with_cluster(&tenant.id).await.unwrap();
         let p = s.project(&tenant.id, "shop").await.unwrap();
         let settings = s.alert_settings(&p.id, None).await.unwrap().unwrap();
-        assert_eq!(settings.webhook.unwrap().secret.expose_secret(), "whsec");
+        assert_eq!(settings.webhook().unwrap().secret.expose_secret(), "whsec");
+        let own = s.alert_settings(&p.id, Some("report")).await.unwrap();
+        assert_eq!(
+            own.and_then(|o| o.destination),
+            Some(Destination::Email {
+                to: vec!["ops@example.com".into()]
+            })
+        );
         drop(s);
         assert!(matches!(
             Store::open(&path, key(&old)).await,

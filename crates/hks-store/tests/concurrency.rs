@@ -65,11 +65,11 @@ async fn concurrent_read_then_write_transactions_never_fail_with_busy() {
             &project.id,
             None,
             &AlertRules::default(),
-            Some(&WebhookUpdate {
+            Some(&hks_store::DestinationUpdate::Webhook(WebhookUpdate {
                 url: Some("https://hooks.example.com/hks".into()),
                 secret: Some("0123456789abcdef".to_owned().into()),
                 ..Default::default()
-            }),
+            })),
         )
         .await
         .unwrap();
@@ -98,11 +98,11 @@ async fn concurrent_read_then_write_transactions_never_fail_with_busy() {
                         &project,
                         None,
                         &AlertRules::default(),
-                        Some(&WebhookUpdate {
+                        Some(&hks_store::DestinationUpdate::Webhook(WebhookUpdate {
                             url: Some("https://hooks.example.com/hks".into()),
                             secret: None,
                             ..Default::default()
-                        }),
+                        })),
                     )
                     .await?;
             }

@@ -60,6 +60,9 @@ pub struct Setup {
     /// Where webhooks may go; by default public addresses and [`loopback`],
     /// where the tests' receivers listen.
     pub webhook_targets: Option<hks_alerting::TargetPolicy>,
+    /// The installation's SMTP server (`hks serve --smtp-url`); none by
+    /// default, so email destinations are refused.
+    pub email: Option<hks_alerting::Email>,
 }
 
 /// HKS in a test: its router, its state (store, gateway, alerter), the fake
@@ -123,7 +126,9 @@ impl TestApp {
         };
         // Webhooks may go to the tests' receivers on 127.0.0.1.
         let targets = setup.webhook_targets.unwrap_or_else(loopback);
-        let app = hks_app::App::new(store, gateway).with_webhook_targets(targets);
+        let app = hks_app::App::new(store, gateway)
+            .with_webhook_targets(targets)
+            .with_email(setup.email);
         let state = AppState::of(app, Some(&ADMIN.to_owned().into()), setup.metrics)
             .with_http_limits(setup.limits);
         let router = match &setup.console {

@@ -16,12 +16,15 @@
 //!
 //! With the `app` feature, [`app`] is HKS in a test: the one harness the
 //! API's, the recorder's and the binary's tests start HKS with, call it
-//! through and read its replies with.
+//! through and read its replies with. With the `smtp` feature, [`smtp`] is
+//! a small SMTP receiver on 127.0.0.1 for the tests of email alerts.
 
 use std::io::Write as _;
 
 #[cfg(feature = "app")]
 pub mod app;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 
 /// The environment variable that names the development cluster's admin
 /// kubeconfig (set by `./dev/test` after `dev/cluster/hksc up`).

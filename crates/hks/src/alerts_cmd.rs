@@ -1,4 +1,5 @@
-//! `hks alerts`: a project's default alert settings or a CronJob's own, the
+//! `hks alerts`: a project's default alert settings or a CronJob's own (the
+//! rules, and where alerts go: a signed webhook, Slack, Teams or email), the
 //! alerts raised with their deliveries, and test deliveries.
 
 use clap::{Args, Subcommand};
@@ -12,7 +13,8 @@ use crate::client::{Client, Connection, cell, table};
 pub enum AlertsCommand {
     /// The settings in effect: the CronJob's own, else the project's default.
     Get,
-    /// Replace the settings with the rules given and the webhook.
+    /// Replace the settings with the rules given and one destination (a
+    /// webhook, Slack, Teams or email; none: alerts are only recorded).
     Set(Box<SetArgs>),
     /// Remove the settings (a CronJob then uses the project's default).
     Delete,
@@ -22,11 +24,11 @@ pub enum AlertsCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
-    /// Send a test delivery to the webhook now.
+    /// Send a test delivery to the destination now.
     Test,
 }
 
-/// Alert rules and the webhook, as flags.
+/// Alert rules and the destination, as flags.
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// Alert on every failed run.
@@ -44,12 +46,68 @@ pub struct SetArgs {
     /// Alert on the first success after an alerted failure.
     #[arg(long)]
     on_recovery: bool,
-    /// Where alerts are POSTed; without it they are only recorded.
+    /// Where alerts are POSTed as HKS's signed JSON. Give one destination
+    /// (this, --slack-url, --teams-url or --email); without any, alerts are
+    /// only recorded.
     #[arg(long)]
     webhook_url: Option<String>,
     /// Signs every delivery (16 to 256 characters); leave it out to keep the current one.
     #[arg(long, env = "HKS_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<SecretString>,
+    /// A Slack (or Slack-compatible) incoming webhook's URL. It is a
+    /// credential: prefer HKS_SLACK_URL to the command line. Its shown form
+    /// (`https://hooks.slack.com/…`) keeps the stored one.
+    #[arg(long, env = "HKS_SLACK_URL", hide_env_values = true)]
+    slack_url: Option<SecretString>,
+    /// A Microsoft Teams incoming webhook's (or Workflows trigger's) URL;
+    /// a credential too: prefer HKS_TEAMS_URL.
+    #[arg(long, env = "HKS_TEAMS_URL", hide_env_values = true)]
+    teams_url: Option<SecretString>,
+    /// Email alerts to this address through the installation's SMTP
+    /// server; repeat it for more (at most 20).
+    #[arg(long = "email", value_name = "ADDRESS")]
+    emails: Vec<String>,
+}
+
+impl SetArgs {
+    /// The destination part of the request body: `webhook` as before other
+    /// destinations (its problems named `webhook.url`, `webhook.secret`),
+    /// else `destination`; none at all when alerts are only recorded.
+    fn destination(&self) -> anyhow::Result<(&'static str, Value)> {
+        let given = [
+            self.webhook_url.is_some(),
+            self.slack_url.is_some(),
+            self.teams_url.is_some(),
+            !self.emails.is_empty(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            anyhow::bail!(
+                "give one destination: --webhook-url, --slack-url, --teams-url or --email \
+                 (HKS_SLACK_URL and HKS_TEAMS_URL count as given)"
+            );
+        }
+        Ok(if let Some(url) = &self.webhook_url {
+            let mut w = json!({ "url": url });
+            if let Some(secret) = &self.webhook_secret {
+                w["secret"] = json!(secret.expose_secret());
+            }
+            ("webhook", w)
+        } else if let Some(url) = &self.slack_url {
+            (
+                "destination",
+                json!({"kind": "slack", "url": url.expose_secret()}),
+            )
+        } else if let Some(url) = &self.teams_url {
+            (
+                "destination",
+                json!({"kind": "teams", "url": url.expose_secret()}),
+            )
+        } else if !self.emails.is_empty() {
+            ("destination", json!({"kind": "email", "to": self.emails}))
+        } else {
+            ("destination", Value::Null)
+        })
+    }
 }
 
 pub async fn run(
@@ -70,14 +128,8 @@ pub async fn run(
             c.print(&s, print_settings);
         }
         AlertsCommand::Set(a) => {
-            let webhook = a.webhook_url.as_ref().map(|url| {
-                let mut w = json!({ "url": url });
-                if let Some(secret) = &a.webhook_secret {
-                    w["secret"] = json!(secret.expose_secret());
-                }
-                w
-            });
-            let body = json!({
+            let (field, destination) = a.destination()?;
+            let mut body = json!({
                 "rules": {
                     "onFailure": a.on_failure,
                     "consecutiveFailures": a.consecutive_failures,
@@ -85,8 +137,8 @@ pub async fn run(
                     "longerThanSeconds": a.longer_than,
                     "onRecovery": a.on_recovery,
                 },
-                "webhook": webhook,
             });
+            body[field] = destination;
             let s = c.call(Method::PUT, &settings, Some(&body)).await?;
             c.print(&s, print_settings);
         }
@@ -113,7 +165,7 @@ pub async fn run(
                 let rows = l.as_array().into_iter().flatten().map(|a| {
                     let d = &a["delivery"];
                     let delivery = if d.is_null() {
-                        "not sent (no webhook)".to_owned()
+                        "not sent (no destination)".to_owned()
                     } else {
                         let last = if d["lastError"].is_null() {
                             cell(&d["lastStatus"])
@@ -121,7 +173,8 @@ pub async fn run(
                             cell(&d["lastError"])
                         };
                         format!(
-                            "{} after {} ({last})",
+                            "{} {} after {} ({last})",
+                            cell(&d["destination"]),
                             cell(&d["state"]),
                             cell(&d["attempts"])
                         )
@@ -143,13 +196,19 @@ pub async fn run(
             };
             let r = c.call(Method::POST, &path, None).await?;
             c.print(&r, |r| {
+                // An HTTP status, or an SMTP reply code for email.
+                let protocol = if r["destination"] == "email" {
+                    "SMTP"
+                } else {
+                    "HTTP"
+                };
                 if r["delivered"] == true {
-                    println!("Delivered (HTTP {}).", cell(&r["status"]));
+                    println!("Delivered ({protocol} {}).", cell(&r["status"]));
                 } else {
                     println!(
                         "Not delivered: {}",
                         if r["error"].is_null() {
-                            format!("HTTP {}", cell(&r["status"]))
+                            format!("{protocol} {}", cell(&r["status"]))
                         } else {
                             cell(&r["error"])
                         }
@@ -172,16 +231,88 @@ fn print_settings(s: &Value) {
     println!("On missed:   {}", cell(&r["onMissed"]));
     println!("Longer than: {}", cell(&r["longerThanSeconds"]));
     println!("On recovery: {}", cell(&r["onRecovery"]));
-    match s["webhook"].as_object() {
-        Some(w) => println!(
+    let d = &s["destination"];
+    match d["kind"].as_str() {
+        Some("webhook") => println!(
             "Webhook:     {} (secret {})",
-            cell(&w["url"]),
-            if w["secretSet"] == true {
+            cell(&d["url"]),
+            if d["secretSet"] == true {
                 "set"
             } else {
                 "not set"
             }
         ),
-        None => println!("Webhook:     none (alerts are only recorded)"),
+        Some("slack") => println!("Slack:       {}", cell(&d["url"])),
+        Some("teams") => println!("Teams:       {}", cell(&d["url"])),
+        Some("email") => {
+            let to: Vec<&str> = d["to"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            println!("Email:       {}", to.join(", "));
+        }
+        _ => println!("Destination: none (alerts are only recorded)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    }
+
+    fn destination(args: &[&str]) -> anyhow::Result<(&'static str, Value)> {
+        let cli = Cli::try_parse_from(["alerts", "set"].iter().chain(args))?;
+        match cli.command {
+            AlertsCommand::Set(a) => a.destination(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn one_destination_from_the_flags() {
+        assert_eq!(
+            destination(&[
+                "--email",
+                "ops@example.com",
+                "--email",
+                "oncall@example.org"
+            ])
+            .unwrap(),
+            (
+                "destination",
+                json!({"kind": "email", "to": ["ops@example.com", "oncall@example.org"]})
+            )
+        );
+        assert_eq!(
+            destination(&["--teams-url", "https://example.webhook.office.com/x"]).unwrap(),
+            (
+                "destination",
+                json!({"kind": "teams", "url": "https://example.webhook.office.com/x"})
+            )
+        );
+        // A webhook goes as before, so its problems keep their field paths.
+        assert_eq!(
+            destination(&["--webhook-url", "https://hooks.example.com/hks"]).unwrap(),
+            ("webhook", json!({"url": "https://hooks.example.com/hks"}))
+        );
+        assert_eq!(destination(&[]).unwrap(), ("destination", Value::Null));
+        let two = destination(&[
+            "--slack-url",
+            "https://hooks.slack.com/services/T0K3N",
+            "--email",
+            "ops@example.com",
+        ])
+        .unwrap_err();
+        assert!(two.to_string().starts_with("give one destination"), "{two}");
+        assert!(!format!("{two:?}").contains("T0K3N"));
     }
 }

@@ -63,14 +63,15 @@ enum Command {
         #[command(subcommand)]
         command: cronjob_cmd::CronJobCommand,
     },
-    /// Alerts of a project (its default) or of one CronJob, delivered by webhook.
+    /// Alerts of a project (its default) or of one CronJob, delivered by
+    /// webhook, to Slack or Teams, or by email.
     Alerts {
         #[command(flatten)]
         connection: client::Connection,
         /// The project.
         #[arg(long, short, env = "HKS_PROJECT")]
         project: String,
-        /// A CronJob's own settings, history and webhook instead of the project's.
+        /// A CronJob's own settings, history and destination instead of the project's.
         #[arg(long, short, global = true)]
         cronjob: Option<String>,
         #[command(subcommand)]

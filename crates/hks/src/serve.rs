@@ -124,6 +124,44 @@ pub struct ServeArgs {
         value_parser = address_range
     )]
     pub webhook_allow_cidrs: Vec<IpNet>,
+    /// The SMTP server that sends alert emails: `smtp://HOST[:PORT]` (no
+    /// TLS, port 25: a relay on a trusted network), `smtp://HOST[:PORT]?tls=required`
+    /// (STARTTLS, port 587) or `smtps://HOST[:PORT]` (TLS, port 465). It is
+    /// the installation's own: HKS connects to it as named, without the
+    /// address rules of tenants' webhooks. Without it, email destinations
+    /// are refused.
+    #[arg(long, env = "HKS_SMTP_URL", value_name = "URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of alert emails, `alerts@example.com` or
+    /// `HKS <alerts@example.com>`; its domain is also the right part of
+    /// each message's Message-ID.
+    #[arg(
+        long,
+        env = "HKS_SMTP_FROM",
+        value_name = "ADDRESS",
+        requires = "smtp_url"
+    )]
+    pub smtp_from: Option<String>,
+    /// The user name HKS logs in to the SMTP server with (with a password;
+    /// only over TLS).
+    #[arg(long, env = "HKS_SMTP_USERNAME", requires = "smtp_url")]
+    pub smtp_username: Option<String>,
+    /// The SMTP password; prefer `--smtp-password-file`. Never logged.
+    #[arg(
+        long,
+        env = "HKS_SMTP_PASSWORD",
+        hide_env_values = true,
+        requires = "smtp_username"
+    )]
+    pub smtp_password: Option<SecretString>,
+    /// A file holding the SMTP password (a mounted Secret, say).
+    #[arg(
+        long,
+        env = "HKS_SMTP_PASSWORD_FILE",
+        conflicts_with = "smtp_password",
+        requires = "smtp_username"
+    )]
+    pub smtp_password_file: Option<PathBuf>,
     /// Set up a demo tenant on the cluster of this kubeconfig (once) and print its token.
     #[arg(long, env = "HKS_DEMO_KUBECONFIG")]
     pub demo_kubeconfig: Option<PathBuf>,
@@ -157,6 +195,33 @@ fn address_range(text: &str) -> Result<IpNet, String> {
         .map_err(|_| {
             format!("`{text}` is neither a CIDR range such as 10.20.0.0/16 nor an address")
         })
+}
+
+/// The installation's SMTP server for alert emails, if it names one.
+fn email(args: &ServeArgs) -> anyhow::Result<Option<hks_alerting::Email>> {
+    let Some(url) = &args.smtp_url else {
+        return Ok(None);
+    };
+    let password = match (&args.smtp_password, &args.smtp_password_file) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the SMTP password file {}", file.display()))?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned()
+                .into(),
+        ),
+        (None, None) => None,
+    };
+    let settings = hks_alerting::SmtpSettings {
+        url: url.clone(),
+        from: args.smtp_from.clone().unwrap_or_default(),
+        username: args.smtp_username.clone(),
+        password,
+    };
+    // The error names the flag and what is wrong, never the password.
+    let email = hks_alerting::Email::new(&settings, hks_alerting::worker::DEFAULT_TIMEOUT)?;
+    Ok(Some(email))
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -286,8 +351,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let ranges: Vec<String> = targets.allowed().iter().map(ToString::to_string).collect();
         info!(ranges = %ranges.join(","), "Alert webhooks may also go to these address ranges.");
     }
+    let email = email(&args)?;
+    if let Some(e) = &email {
+        info!(server = %e.describe(), "Alert emails go through this SMTP server.");
+    }
     let service = hks_app::App::with_invoke_image(store, gateway, args.invoke_image.clone())
-        .with_webhook_targets(targets.clone());
+        .with_webhook_targets(targets.clone())
+        .with_email(email.clone());
     info!(installation = %service.installation(), "Labelling what HKS creates in tenants' clusters with this installation.");
     let state = AppState::of(service.clone(), Some(&admin), Some(metrics)).with_http_limits(
         hks_api::HttpLimits {
@@ -347,6 +417,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         state.store().clone(),
         hks_alerting::Settings {
             targets,
+            email,
             ..hks_alerting::Settings::default()
         },
     )
@@ -442,5 +513,69 @@ mod tests {
         for bad in ["localhost", "10.0.0.0/33", ""] {
             assert!(allowed(&["--webhook-allow-cidr", bad]).is_err(), "{bad}");
         }
+    }
+
+    fn smtp(args: &[&str]) -> anyhow::Result<Option<String>> {
+        let cli = Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))?;
+        Ok(email(&cli.serve)?.map(|e| e.describe()))
+    }
+
+    #[test]
+    fn smtp_settings() {
+        assert_eq!(smtp(&[]).unwrap(), None);
+        assert_eq!(
+            smtp(&[
+                "--smtp-url",
+                "smtp://127.0.0.1:2525",
+                "--smtp-from",
+                "alerts@example.com"
+            ])
+            .unwrap()
+            .as_deref(),
+            Some("127.0.0.1:2525 (no TLS)")
+        );
+        let dir = std::env::temp_dir().join(format!("hks-smtp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("password");
+        std::fs::write(&file, "Pa55-in-a-file\n").unwrap();
+        let file = file.to_str().unwrap();
+        let ok = smtp(&[
+            "--smtp-url",
+            "smtps://mail.example.com",
+            "--smtp-from",
+            "HKS <alerts@example.com>",
+            "--smtp-username",
+            "hks",
+            "--smtp-password-file",
+            file,
+        ]);
+        assert_eq!(ok.unwrap().as_deref(), Some("mail.example.com:465 (TLS)"));
+        // Credentials only over TLS; the error does not show them.
+        let clear = smtp(&[
+            "--smtp-url",
+            "smtp://mail.example.com",
+            "--smtp-from",
+            "alerts@example.com",
+            "--smtp-username",
+            "hks",
+            "--smtp-password-file",
+            file,
+        ])
+        .unwrap_err();
+        assert!(format!("{clear:#}").contains("in clear"), "{clear:#}");
+        assert!(!format!("{clear:#?}").contains("Pa55"));
+        // A sender is needed; flags without a server make no sense.
+        assert!(smtp(&["--smtp-url", "smtp://mail.example.com"]).is_err());
+        assert!(smtp(&["--smtp-from", "alerts@example.com"]).is_err());
+        assert!(
+            smtp(&[
+                "--smtp-url",
+                "smtp://u:p@mail.example.com",
+                "--smtp-from",
+                "a@example.com"
+            ])
+            .is_err()
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -687,7 +687,7 @@ fn alerts_cli_against_a_real_server() {
     assert!(out.stdout.contains("Source:      none\n"), "{out:#?}");
     assert!(
         out.stdout
-            .contains("Webhook:     none (alerts are only recorded)\n"),
+            .contains("Destination: none (alerts are only recorded)\n"),
         "{out:#?}"
     );
 

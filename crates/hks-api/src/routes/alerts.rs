@@ -1,11 +1,16 @@
 //! Alert settings (a project's default and each CronJob's own), the alerts
-//! raised with their webhook deliveries, and test deliveries.
+//! raised with their deliveries, and test deliveries.
 //!
-//! The webhook secret is write-only: answers say whether one is set, never
-//! what it is, and a PUT without a secret keeps the stored one. The URL is
-//! shown only as its scheme and host (`https://hooks.example.com/…`): its
-//! path and query are often a credential. A PUT that leaves it out, or
-//! sends that shown form back, keeps the stored URL.
+//! Alerts go to one destination: a signed webhook (`webhook`, also the
+//! older `webhook` field of the settings), a Slack- or Teams-compatible
+//! incoming webhook (`slack`, `teams`), or email through the installation's
+//! SMTP server (`email`). The webhook secret is write-only: answers say
+//! whether one is set, never what it is, and a PUT without a secret keeps
+//! the stored one. A URL is shown only as its scheme and host
+//! (`https://hooks.example.com/…`): its path and query are often a
+//! credential, and a Slack or Teams URL is one. A PUT that leaves it out,
+//! or sends that shown form back, keeps the stored URL of a destination of
+//! the same kind.
 
 use axum::Json;
 use axum::extract::State;
@@ -15,7 +20,10 @@ use hks_core::problem::Problems;
 use hks_core::spec::ApplicationType;
 use hks_core::{Code, Invalid};
 use hks_history::alerts::AlertRules;
-use hks_store::{AlertRecord, AlertSettings, Project, Webhook, WebhookSources, WebhookUpdate};
+use hks_store::{
+    AlertRecord, AlertSettings, Destination, DestinationKind, DestinationUpdate, Project,
+    WebhookUpdate,
+};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -119,12 +127,90 @@ pub struct WebhookBody {
     pub secret: Option<SecretString>,
 }
 
+/// The kinds of destination: `webhook` (HKS's own JSON, signed with
+/// `X-HKS-Signature`), `slack` (a Slack-compatible incoming webhook, sent
+/// `text` and `blocks`), `teams` (a Microsoft Teams incoming webhook or
+/// Workflows trigger, sent an Adaptive Card), `email` (one message per
+/// alert through the installation's SMTP server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = DestinationKind)]
+pub enum DestinationKindBody {
+    /// HKS's own JSON, signed (`X-HKS-Signature`).
+    Webhook,
+    /// A Slack-compatible incoming webhook (`text` and `blocks`).
+    Slack,
+    /// A Microsoft Teams incoming webhook or Workflows trigger (an Adaptive Card).
+    Teams,
+    /// Email, one message per alert, through the installation's SMTP server.
+    Email,
+}
+
+impl From<DestinationKindBody> for DestinationKind {
+    fn from(k: DestinationKindBody) -> Self {
+        match k {
+            DestinationKindBody::Webhook => Self::Webhook,
+            DestinationKindBody::Slack => Self::Slack,
+            DestinationKindBody::Teams => Self::Teams,
+            DestinationKindBody::Email => Self::Email,
+        }
+    }
+}
+
+impl From<DestinationKind> for DestinationKindBody {
+    fn from(k: DestinationKind) -> Self {
+        match k {
+            DestinationKind::Webhook => Self::Webhook,
+            DestinationKind::Slack => Self::Slack,
+            DestinationKind::Teams => Self::Teams,
+            DestinationKind::Email => Self::Email,
+        }
+    }
+}
+
+/// Where alerts are sent. Which fields a kind takes: `webhook` a `url` and
+/// a `secret`; `slack` and `teams` a `url`; `email` the addresses `to`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DestinationBody {
+    pub kind: DestinationKindBody,
+    /// `webhook`, `slack`, `teams`: the incoming webhook's http or https
+    /// URL, without a user name or password. Leave it out, or send back
+    /// the shown form (`https://hooks.slack.com/…`), to keep the stored
+    /// URL of a destination of the same kind.
+    #[serde(default)]
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        pattern = "^[hH][tT][tT][pP][sS]?://[^/?#@]+([/?#]|$)",
+        example = "https://hooks.slack.com/services/T000/B000/XXXX"
+    )]
+    pub url: Option<String>,
+    /// `webhook` only: signs every delivery (HMAC-SHA256, header
+    /// `X-HKS-Signature`); 16 to 256 characters. Write-only; leave it out
+    /// to keep the current one.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 16, max_length = 256, write_only)]
+    pub secret: Option<SecretString>,
+    /// `email` only: the recipients, 1 to 20 plain addresses
+    /// (`ops@example.com`).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub to: Option<Vec<String>>,
+}
+
 /// Alert settings to store.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PutAlertSettings {
     pub rules: AlertRulesBody,
-    /// Without a webhook, alerts are recorded but not sent.
+    /// Where alerts go; without a destination (nor a webhook), alerts are
+    /// recorded but not sent.
+    #[serde(default)]
+    pub destination: Option<DestinationBody>,
+    /// A signed webhook: the same as a `destination` of kind `webhook`,
+    /// as clients from before other destinations send it. Not with
+    /// `destination`.
     #[serde(default)]
     pub webhook: Option<WebhookBody>,
 }
@@ -154,12 +240,33 @@ pub struct WebhookView {
     pub secret_set: bool,
 }
 
+/// Where alerts go, without its secrets.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationView {
+    pub kind: DestinationKindBody,
+    /// `webhook`, `slack`, `teams`: the URL's scheme and host only, the rest
+    /// cut (its path and query are a credential); send it back unchanged to
+    /// keep the URL. `null` for email.
+    #[schema(example = "https://hooks.slack.com/…")]
+    pub url: Option<String>,
+    /// Whether a webhook's secret is set (its value is never shown); false
+    /// for the other kinds, which have none.
+    pub secret_set: bool,
+    /// `email`: the recipients; empty for the other kinds.
+    pub to: Vec<String>,
+}
+
 /// The alert settings in effect.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertSettingsView {
     pub source: SettingsSource,
     pub rules: AlertRulesBody,
+    /// Where alerts go; `null` when they are only recorded.
+    pub destination: Option<DestinationView>,
+    /// The destination when it is a signed webhook, as clients from before
+    /// other destinations read it; `null` for the other kinds.
     pub webhook: Option<WebhookView>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub updated_at: Option<Timestamp>,
@@ -170,6 +277,7 @@ fn settings_view(settings: Option<AlertSettings>) -> AlertSettingsView {
         None => AlertSettingsView {
             source: SettingsSource::None,
             rules: AlertRulesBody::default(),
+            destination: None,
             webhook: None,
             updated_at: None,
         },
@@ -179,11 +287,22 @@ fn settings_view(settings: Option<AlertSettings>) -> AlertSettingsView {
             } else {
                 SettingsSource::Project
             },
-            rules: s.rules.into(),
-            webhook: s.webhook.map(|w| WebhookView {
+            rules: s.rules.clone().into(),
+            webhook: s.webhook().map(|w| WebhookView {
                 url: hks_alerting::redacted_url(&w.url),
                 url_set: !w.url.is_empty(),
                 secret_set: !w.secret.expose_secret().is_empty(),
+            }),
+            destination: s.destination.as_ref().map(|d| DestinationView {
+                kind: d.kind().into(),
+                url: d.url().map(hks_alerting::redacted_url),
+                secret_set: d
+                    .webhook()
+                    .is_some_and(|w| !w.secret.expose_secret().is_empty()),
+                to: match d {
+                    Destination::Email { to } => to.clone(),
+                    _ => Vec::new(),
+                },
             }),
             updated_at: Some(s.updated_at),
         },
@@ -198,18 +317,21 @@ pub enum DeliveryStateView {
     Failed,
 }
 
-/// A webhook delivery of an alert.
+/// The delivery of an alert.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryView {
-    /// The `X-HKS-Delivery` header, the same on every attempt.
+    /// The `X-HKS-Delivery` header (an email's `Message-ID` is
+    /// `<id@sender's domain>`), the same on every attempt.
     pub id: String,
+    /// The kind of destination it goes to.
+    pub destination: DestinationKindBody,
     pub state: DeliveryStateView,
     pub attempts: u32,
     /// While pending: the next attempt.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_attempt_at: Option<Timestamp>,
-    /// The receiver's last HTTP status.
+    /// The receiver's last HTTP status, or the SMTP server's last reply code.
     pub last_status: Option<u16>,
     /// Why the last attempt did not deliver.
     pub last_error: Option<String>,
@@ -232,7 +354,7 @@ pub struct AlertView {
     pub summary: String,
     #[schema(value_type = String, format = DateTime)]
     pub raised_at: Timestamp,
-    /// `null` when no webhook was configured.
+    /// `null` when no destination was configured.
     pub delivery: Option<DeliveryView>,
 }
 
@@ -247,6 +369,7 @@ fn alert_view(r: AlertRecord) -> AlertView {
         raised_at: r.alert.raised_at,
         delivery: r.delivery.map(|d| DeliveryView {
             id: d.id,
+            destination: d.kind.into(),
             state: match d.state {
                 hks_store::DeliveryState::Pending => DeliveryStateView::Pending,
                 hks_store::DeliveryState::Delivered => DeliveryStateView::Delivered,
@@ -278,7 +401,7 @@ pub struct HistoryQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TestQuery {
-    /// Use this CronJob's webhook (its own, else the project's).
+    /// Use this CronJob's destination (its own, else the project's).
     pub cronjob: Option<String>,
 }
 
@@ -286,30 +409,101 @@ pub struct TestQuery {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TestDeliveryView {
-    /// The `X-HKS-Delivery` header it carried.
+    /// The `X-HKS-Delivery` header it carried (for email, also the
+    /// `Message-ID`'s left part).
     pub delivery_id: String,
+    /// The kind of destination it went to.
+    pub destination: DestinationKindBody,
     pub delivered: bool,
-    /// The receiver's HTTP status, if it answered.
+    /// The receiver's HTTP status, or the SMTP server's reply code, if it answered.
     pub status: Option<u16>,
     /// Why it was not delivered.
     pub error: Option<String>,
 }
 
-/// The URL a PUT stores: `None` keeps the stored one (left out, or sent
-/// back as it is shown).
-fn new_url<'a>(body: &'a WebhookBody, stored: Option<&Webhook>) -> Option<&'a str> {
-    let url = body.url.as_deref()?;
-    let shown = stored.map(|s| hks_alerting::redacted_url(&s.url));
-    (shown.as_deref() != Some(url)).then_some(url)
+/// The destination a PUT asks for, from `destination` or the older
+/// `webhook`, with the field path its problems are reported at.
+struct Wanted<'a> {
+    at: &'static str,
+    kind: DestinationKind,
+    url: Option<&'a str>,
+    secret: Option<&'a SecretString>,
+    to: Option<&'a [String]>,
+}
+
+impl<'a> Wanted<'a> {
+    fn of(body: &'a PutAlertSettings) -> Option<Self> {
+        match (&body.destination, &body.webhook) {
+            (Some(d), _) => Some(Self {
+                at: "destination",
+                kind: d.kind.into(),
+                url: d.url.as_deref(),
+                secret: d.secret.as_ref(),
+                to: d.to.as_deref(),
+            }),
+            (None, Some(w)) => Some(Self {
+                at: "webhook",
+                kind: DestinationKind::Webhook,
+                url: w.url.as_deref(),
+                secret: w.secret.as_ref(),
+                to: None,
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// The URL to store: `None` keeps the stored one (left out, or sent
+    /// back as it is shown). `stored`: the stored destination, if of this kind.
+    fn new_url(&self, stored: Option<&Destination>) -> Option<&'a str> {
+        let url = self.url?;
+        let shown = stored
+            .and_then(Destination::url)
+            .map(hks_alerting::redacted_url);
+        (shown.as_deref() != Some(url)).then_some(url)
+    }
+
+    /// What the store is given.
+    fn update(&self, stored: Option<&Destination>) -> DestinationUpdate {
+        let url = self.new_url(stored).map(str::to_owned);
+        match self.kind {
+            DestinationKind::Webhook => DestinationUpdate::Webhook(WebhookUpdate {
+                url,
+                secret: self.secret.cloned(),
+                ..Default::default()
+            }),
+            DestinationKind::Slack => DestinationUpdate::Slack {
+                url,
+                url_source: None,
+            },
+            DestinationKind::Teams => DestinationUpdate::Teams {
+                url,
+                url_source: None,
+            },
+            DestinationKind::Email => DestinationUpdate::Email {
+                to: self.to.unwrap_or_default().to_vec(),
+            },
+        }
+    }
+}
+
+/// What a kind of destination is called in messages.
+fn called(kind: DestinationKind) -> &'static str {
+    match kind {
+        DestinationKind::Webhook => "webhook",
+        DestinationKind::Slack => "Slack webhook",
+        DestinationKind::Teams => "Teams webhook",
+        DestinationKind::Email => "email destination",
+    }
 }
 
 /// Every problem with the settings, with its field path. `targets`: where
-/// this installation sends webhooks; `stored`: the webhook these settings
-/// have now.
+/// this installation sends webhooks; `email`: whether it sends email;
+/// `stored`: the destination these settings have now.
 fn validate(
-    app: &hks_app::App,
     body: &PutAlertSettings,
-    stored: Option<&Webhook>,
+    targets: &hks_alerting::TargetPolicy,
+    email: bool,
+    stored: Option<&Destination>,
 ) -> Result<(), Invalid> {
     let mut p = Problems::new();
     hks_core::projectfile::check_alert_rules(
@@ -318,38 +512,109 @@ fn validate(
         body.rules.consecutive_failures,
         body.rules.longer_than_seconds,
     );
-    if let Some(w) = &body.webhook {
-        match new_url(w, stored) {
-            None if stored.is_none() => p.push(
-                "webhook.url",
-                Code::Required,
-                "a new webhook needs a URL",
-                None,
-            ),
-            None => {}
-            // The shown form of another webhook's URL (the project's, say):
-            // it is not where alerts should go.
-            Some(url) if url.ends_with("/…") => p.push(
-                "webhook.url",
-                Code::InvalidUrl,
-                "is the shown form of a stored URL, whose path is hidden",
-                Some("give the whole URL"),
-            ),
-            Some(url) => hks_app::alerts::check_url(app, &mut p, "webhook.url", url),
+    if body.destination.is_some() && body.webhook.is_some() {
+        p.push(
+            "webhook",
+            Code::ConflictingFields,
+            "give either destination or webhook, not both",
+            Some("a destination of kind webhook is the same as webhook"),
+        );
+    }
+    if let Some(w) = Wanted::of(body) {
+        let stored = stored.filter(|d| d.kind() == w.kind);
+        let field = |name: &str| format!("{}.{name}", w.at);
+        let unused = |p: &mut Problems, name: &str, why: &str| {
+            p.push(field(name), Code::ConflictingFields, why.to_owned(), None);
+        };
+        match w.kind {
+            DestinationKind::Webhook | DestinationKind::Slack | DestinationKind::Teams => {
+                validate_url(&mut p, &w, &field("url"), stored, targets);
+                if w.to.is_some() {
+                    unused(&mut p, "to", "only an email destination has recipients");
+                }
+            }
+            DestinationKind::Email => {
+                if !email {
+                    hks_app::alerts::no_email(&mut p, &field("kind"));
+                }
+                hks_app::alerts::check_recipients(&mut p, w.to, &field("to"));
+                if w.url.is_some() {
+                    unused(
+                        &mut p,
+                        "url",
+                        "an email destination has no URL; give the addresses in to",
+                    );
+                }
+            }
         }
-        if w.secret.is_none() && stored.is_none() {
-            p.push(
-                "webhook.secret",
+        match (w.kind, w.secret) {
+            (DestinationKind::Webhook, None) if stored.is_none() => p.push(
+                field("secret"),
                 Code::Required,
                 "a new webhook needs a secret",
                 None,
-            );
-        }
-        if let Some(secret) = &w.secret {
-            hks_app::alerts::check_secret(&mut p, "webhook.secret", secret);
+            ),
+            (DestinationKind::Webhook, Some(secret)) => {
+                let len = secret.expose_secret().chars().count();
+                if !(hks_alerting::MIN_SECRET_LEN..=hks_alerting::MAX_SECRET_LEN).contains(&len) {
+                    p.push(
+                        field("secret"),
+                        Code::InvalidLength,
+                        format!(
+                            "must be {} to {} characters",
+                            hks_alerting::MIN_SECRET_LEN,
+                            hks_alerting::MAX_SECRET_LEN
+                        ),
+                        Some(
+                            "for example 32 random characters; the receiver checks signatures with it",
+                        ),
+                    );
+                }
+            }
+            (DestinationKind::Slack | DestinationKind::Teams, Some(_)) => unused(
+                &mut p,
+                "secret",
+                "only a signed webhook has a secret; a Slack or Teams webhook's URL is its credential",
+            ),
+            (DestinationKind::Email, Some(_)) => {
+                unused(&mut p, "secret", "only a signed webhook has a secret")
+            }
+            _ => {}
         }
     }
     p.finish()
+}
+
+/// The URL of a webhook, Slack or Teams destination.
+fn validate_url(
+    p: &mut Problems,
+    w: &Wanted<'_>,
+    at: &str,
+    stored: Option<&Destination>,
+    targets: &hks_alerting::TargetPolicy,
+) {
+    match w.new_url(stored) {
+        None if stored.is_none() => p.push(
+            at,
+            Code::Required,
+            format!("a new {} needs a URL", called(w.kind)),
+            None,
+        ),
+        None => {}
+        // The shown form of another destination's URL (the project's, say,
+        // or a former kind's): it is not where alerts should go.
+        Some(url) if url.ends_with("/…") => p.push(
+            at,
+            Code::InvalidUrl,
+            "is the shown form of a stored URL, whose path is hidden",
+            Some("give the whole URL"),
+        ),
+        Some(url) => {
+            if let Err(why) = hks_alerting::check_webhook_url(url, targets) {
+                p.push(at, Code::InvalidUrl, why.to_string(), why.hint());
+            }
+        }
+    }
 }
 
 /// The audit entry of a change to alert settings: the project's default
@@ -385,22 +650,26 @@ async fn put_settings(
     // Under the project's lock, so a CronJob deleted meanwhile does not get
     // settings after its own were removed.
     let _guard = state.locks().lock(&p.id).await;
-    // These settings' own webhook (not the project's a CronJob falls back
-    // to): what a URL or secret left out keeps.
+    // These settings' own destination (not the project's a CronJob falls
+    // back to): what a URL or secret left out keeps.
     let stored = state
         .store()
         .alert_settings(&p.id, cronjob_name)
         .await?
-        .and_then(|s| s.webhook);
-    validate(state, &body, stored.as_ref())?;
+        .and_then(|s| s.destination);
+    let alerter = state.alerter();
+    validate(
+        &body,
+        alerter.targets(),
+        alerter.email().is_some(),
+        stored.as_ref(),
+    )?;
     if let Some(name) = cronjob_name {
         cronjob(state, p, name).await?;
     }
-    let webhook = body.webhook.as_ref().map(|w| WebhookUpdate {
-        url: new_url(w, stored.as_ref()).map(str::to_owned),
-        secret: w.secret.clone(),
-        // Set through the API: not read from where a project file said.
-        sources: WebhookSources::default(),
+    let update = Wanted::of(&body).map(|w| {
+        let same_kind = stored.as_ref().filter(|d| d.kind() == w.kind);
+        w.update(same_kind)
     });
     let before = state
         .store()
@@ -409,7 +678,7 @@ async fn put_settings(
         .map(|s| settings_view(Some(s)));
     let saved = state
         .store()
-        .put_alert_settings(&p.id, cronjob_name, &body.rules.into(), webhook.as_ref())
+        .put_alert_settings(&p.id, cronjob_name, &body.rules.into(), update.as_ref())
         .await?;
     let view = settings_view(Some(saved));
     let mut changes = hks_core::audit::diff(
@@ -418,13 +687,20 @@ async fn put_settings(
             .as_ref(),
         serde_json::to_value(&view.rules).ok().as_ref(),
     );
-    if let Some(w) = &webhook {
-        if w.url.is_some() {
-            changes.push(hks_core::audit::set("webhook.url", "changed"));
+    match &update {
+        Some(DestinationUpdate::Webhook(w)) => {
+            if w.url.is_some() {
+                changes.push(hks_core::audit::set("webhook.url", "changed"));
+            }
+            if w.secret.is_some() {
+                changes.push(hks_core::audit::set("webhook.secret", "changed"));
+            }
         }
-        if w.secret.is_some() {
-            changes.push(hks_core::audit::set("webhook.secret", "changed"));
-        }
+        Some(other) => changes.push(hks_core::audit::set(
+            &format!("destination.{}", other.kind().as_str()),
+            "changed",
+        )),
+        None => {}
     }
     audit_alerts(
         state,
@@ -573,12 +849,12 @@ pub async fn alert_history(
     Ok(Json(records.into_iter().map(alert_view).collect()))
 }
 
-/// Send a test delivery now, once, to the project's webhook (or the one a
-/// CronJob uses), and say how the receiver answered. Nothing is stored.
+/// Send a test delivery now, once, to the project's destination (or the
+/// one a CronJob uses), and say how the receiver answered. Nothing is stored.
 #[utoipa::path(post, path = "/projects/{project}/alerts/test", tag = "alerts", params(("project" = String, Path), TestQuery),
     responses((status = 200, body = TestDeliveryView, description = "How the receiver answered; `delivered` is false when it did not."),
         (status = 404, body = ErrorBody, description = "No such project or CronJob (`not_found`)."),
-        (status = 409, body = ErrorBody, description = "no webhook is configured")),
+        (status = 409, body = ErrorBody, description = "No destination is configured (`conflict`).")),
     security(("token" = [])))]
 pub async fn test_alert(
     tenant: Tenant,
@@ -596,6 +872,7 @@ pub async fn test_alert(
         .await?;
     Ok(Json(TestDeliveryView {
         delivery_id: sent.delivery_id,
+        destination: sent.destination.into(),
         delivered: sent.delivered,
         status: sent.status,
         error: sent.error,

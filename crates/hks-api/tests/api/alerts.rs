@@ -68,7 +68,10 @@ async fn alert_settings_history_and_test_deliveries() {
         .unwrap()
         .unwrap();
     use secrecy::ExposeSecret;
-    assert_eq!(kept.webhook.unwrap().secret.expose_secret(), WEBHOOK_SECRET);
+    assert_eq!(
+        kept.webhook().unwrap().secret.expose_secret(),
+        WEBHOOK_SECRET
+    );
 
     // Removing its own settings falls back to the project's.
     assert_eq!(app.delete(own, &token).await.status, StatusCode::NO_CONTENT);
@@ -275,8 +278,7 @@ async fn webhook_urls_are_never_shown_and_kept_when_sent_back() {
             .alert_settings(&p.id, None)
             .await
             .unwrap()
-            .and_then(|s| s.webhook)
-            .map(|w| w.url)
+            .and_then(|s| s.webhook().map(|w| w.url.clone()))
     };
     let mut bodies = Vec::new();
 

@@ -12,6 +12,7 @@ mod applications;
 mod audit;
 mod cluster;
 mod cronjobs;
+mod destinations;
 mod hygiene;
 mod openapi;
 mod ops;

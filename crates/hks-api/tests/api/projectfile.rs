@@ -136,7 +136,7 @@ async fn export_apply_to_a_new_project_and_export_again_gives_the_same_file() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(settings.webhook.unwrap().url, HOOK);
+    assert_eq!(settings.webhook().unwrap().url, HOOK);
     let r: Value = app
         .get("/api/v1/projects/copy/cronjobs/wake", &token)
         .await

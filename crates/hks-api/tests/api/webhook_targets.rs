@@ -188,11 +188,11 @@ async fn a_test_delivery_to_a_denied_port_answers_the_same_with_and_without_a_li
         .await
         .unwrap();
     for port in [open, closed] {
-        let legacy = hks_store::WebhookUpdate {
+        let legacy = hks_store::DestinationUpdate::Webhook(hks_store::WebhookUpdate {
             url: Some(format!("http://127.0.0.1:{port}/hook")),
             secret: Some(SECRET.to_owned().into()),
             ..Default::default()
-        };
+        });
         app.app
             .state
             .store()
@@ -203,7 +203,7 @@ async fn a_test_delivery_to_a_denied_port_answers_the_same_with_and_without_a_li
     }
     let expected = (
         StatusCode::OK,
-        json!({"delivered": false, "status": null, "error": hks_alerting::target::DENIED}),
+        json!({"destination": "webhook", "delivered": false, "status": null, "error": hks_alerting::target::DENIED}),
     );
     for (i, answer) in answers.iter().enumerate() {
         assert_eq!(*answer, expected, "answer {i}");

@@ -11,6 +11,7 @@ function serve() {
   let settings: Record<string, unknown> = {
     source: 'project',
     rules: { onFailure: true, onRecovery: true },
+    destination: { kind: 'webhook', url: 'https://hooks.example.com/…', secretSet: true, to: [] },
     webhook: { url: 'https://hooks.example.com/…', urlSet: true, secretSet: true },
     updatedAt: '2026-01-01T00:00:00Z',
   }
@@ -32,13 +33,26 @@ function serve() {
             subject: 'report-1',
             summary: 'Run report-1 failed (BackoffLimitExceeded)',
             raisedAt: '2026-01-01T00:00:00Z',
-            delivery: { id: 'd1', state: 'failed', attempts: 6, lastStatus: 500 },
+            delivery: { id: 'd1', destination: 'webhook', state: 'failed', attempts: 6, lastStatus: 500 },
           },
         ])
       }
-      if (path.startsWith('/projects/demo/alerts/test')) return json({ deliveryId: 't1', delivered: true, status: 204 })
+      if (path.startsWith('/projects/demo/alerts/test')) {
+        const kind = (settings.destination as { kind: string }).kind
+        return json({ deliveryId: 't1', destination: kind, delivered: true, status: kind === 'email' ? 250 : 204 })
+      }
       if (path === '/projects/demo/cronjobs/report/alerts' && method === 'PUT') {
-        const b = body as { rules: { consecutiveFailures?: number } }
+        const b = body as { rules: { consecutiveFailures?: number }; destination: { kind: string; to?: string[] } }
+        if (b.destination.kind === 'email' && b.destination.to?.includes('not-an-address')) {
+          return json(
+            {
+              code: 'invalid',
+              message: 'destination.to[1]: must be an email address such as ops@example.com',
+              problems: [{ field: 'destination.to[1]', code: 'invalid_email', message: 'must be an email address such as ops@example.com' }],
+            },
+            400,
+          )
+        }
         if (b.rules.consecutiveFailures === 1) {
           return json(
             {
@@ -49,7 +63,18 @@ function serve() {
             400,
           )
         }
-        settings = { ...settings, ...b, source: 'cronjob', webhook: { url: 'https://hooks.example.com/…', urlSet: true, secretSet: true }, updatedAt: '2026-01-02T00:00:00Z' }
+        const destination =
+          b.destination.kind === 'email'
+            ? { kind: 'email', secretSet: false, to: b.destination.to }
+            : { kind: 'webhook', url: 'https://hooks.example.com/…', secretSet: true, to: [] }
+        settings = {
+          ...settings,
+          ...b,
+          source: 'cronjob',
+          destination,
+          webhook: b.destination.kind === 'webhook' ? { url: 'https://hooks.example.com/…', urlSet: true, secretSet: true } : null,
+          updatedAt: '2026-01-02T00:00:00Z',
+        }
         return json(settings)
       }
       if (path === '/projects/demo/cronjobs/report/alerts') return json(settings)
@@ -75,6 +100,13 @@ describe('Alerts of a CronJob', () => {
     expect(screen.getByText(/uses the project's default alerts/)).toBeInTheDocument()
     expect(screen.getByRole('checkbox', { name: 'A run succeeds after an alerted failure' })).toBeChecked()
     expect(screen.getByRole('checkbox', { name: 'A scheduled run does not start' })).not.toBeChecked()
+    // Where alerts go: one choice of a labelled group.
+    const group = screen.getByRole('group', { name: 'Send alerts to' })
+    expect(group).toBeInTheDocument()
+    expect(screen.getByRole('radio', { name: 'Webhook (signed JSON)' })).toBeChecked()
+    for (const name of ['Nowhere (only record alerts)', 'Slack', 'Microsoft Teams', 'Email']) {
+      expect(screen.getByRole('radio', { name })).not.toBeChecked()
+    }
     expect(screen.getByRole('textbox', { name: 'Webhook URL' })).toHaveValue('https://hooks.example.com/…')
     // The secret is never shown: the field is empty and says it is set.
     const secret = screen.getByLabelText('Webhook secret')
@@ -107,7 +139,7 @@ describe('Alerts of a CronJob', () => {
     expect(put?.body).toEqual({
       rules: { onFailure: true, consecutiveFailures: 3, onMissed: false, longerThanSeconds: 600, onRecovery: true },
       // No secret or URL typed: the URL as shown and no secret keep the stored ones.
-      webhook: { url: 'https://hooks.example.com/…' },
+      destination: { kind: 'webhook', url: 'https://hooks.example.com/…' },
     })
     expect(await screen.findByText('This CronJob has its own alert settings.')).toBeInTheDocument()
     expect(screen.getByRole('button', { name: 'Use project default' })).toBeInTheDocument()
@@ -115,5 +147,45 @@ describe('Alerts of a CronJob', () => {
     await user.click(screen.getByRole('button', { name: 'Send test' }))
     await waitFor(() => expect(screen.getByText('Test delivered (HTTP 204).')).toBeInTheDocument())
     expect(calls.some((c) => c.method === 'POST' && c.path === '/projects/demo/alerts/test?cronjob=report')).toBe(true)
+  })
+
+  it('switches to Slack and to email, with fields labelled for each', async () => {
+    const calls = serve()
+    render(
+      <QueryClientProvider client={new QueryClient()}>
+        <AlertsSection project="demo" cronjob="report" />
+      </QueryClientProvider>,
+    )
+    const user = userEvent.setup()
+    await waitFor(() => expect(screen.getByRole('radio', { name: 'Webhook (signed JSON)' })).toBeChecked())
+
+    // Slack: a URL of its own, no secret; the webhook's URL is not carried over.
+    await user.click(screen.getByRole('radio', { name: 'Slack' }))
+    const slack = screen.getByRole('textbox', { name: 'Slack webhook URL' })
+    expect(slack).toHaveValue('')
+    expect(screen.queryByLabelText('Webhook secret')).not.toBeInTheDocument()
+
+    // Email: the addresses, one per line; the server's words land on the field.
+    await user.click(screen.getByRole('radio', { name: 'Email' }))
+    expect(screen.queryByRole('textbox', { name: 'Slack webhook URL' })).not.toBeInTheDocument()
+    const to = screen.getByRole('textbox', { name: 'Email addresses' })
+    await user.type(to, 'ops@example.com{enter}not-an-address')
+    await user.click(screen.getByRole('button', { name: 'Save alerts' }))
+    expect(await screen.findByText('must be an email address such as ops@example.com', { selector: 'p.error' })).toBeInTheDocument()
+    expect(to).toHaveAccessibleDescription(/must be an email address/)
+
+    await user.clear(to)
+    await user.type(to, 'ops@example.com{enter}oncall@example.org')
+    await user.click(screen.getByRole('button', { name: 'Save alerts' }))
+    await waitFor(() => expect(screen.getByRole('status')).toHaveTextContent('Saved.'))
+    expect(calls.filter((c) => c.method === 'PUT').at(-1)?.body).toEqual({
+      rules: { onFailure: true, consecutiveFailures: null, onMissed: false, longerThanSeconds: null, onRecovery: true },
+      destination: { kind: 'email', to: ['ops@example.com', 'oncall@example.org'] },
+    })
+    // Saved: the form shows the email destination the server stored.
+    await waitFor(() => expect(screen.getByRole('radio', { name: 'Email' })).toBeChecked())
+    expect(screen.getByRole('textbox', { name: 'Email addresses' })).toHaveValue('ops@example.com\noncall@example.org')
+    await user.click(screen.getByRole('button', { name: 'Send test' }))
+    await waitFor(() => expect(screen.getByText('Test delivered (SMTP 250).')).toBeInTheDocument())
   })
 })

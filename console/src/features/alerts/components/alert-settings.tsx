@@ -2,11 +2,12 @@ import { useId, useState } from 'react'
 import { ApiError } from '../../../api/client'
 import type { AlertSettingsView } from '../../../api/types'
 import { Badge, Button, ErrorBox, Field, RelativeTime } from '../../../components/ui'
-import { type AlertForm, bodyFrom, deliveryLabel, formFrom } from '../alert-form'
+import { type AlertForm, answerLabel, bodyFrom, deliveryLabel, destinationChoices, formFrom, withDestination } from '../alert-form'
 import { useAlertHistory, useAlertSettings, useDeleteAlertSettings, useSaveAlertSettings, useTestAlert } from '../api/hooks'
 
 /** Alerts of a CronJob, or the project's default when `cronjob` is undefined:
- *  the rules, the webhook, a test delivery, and the alerts raised. */
+ *  the rules, where alerts go (a webhook, Slack, Teams, email), a test
+ *  delivery, and the alerts raised. */
 export function AlertsSection({ project, cronjob }: { project: string; cronjob?: string }) {
   const settings = useAlertSettings(project, cronjob)
   const headingId = useId()
@@ -63,9 +64,15 @@ function AlertSettingsForm({
   const [form, setForm] = useState<AlertForm>(() => formFrom(saved))
   const set = (patch: Partial<AlertForm>) => setForm((f) => ({ ...f, ...patch }))
   const fieldError = (field: string) => (save.error instanceof ApiError ? save.error.forField(field) : null)
-  const secretSet = saved.webhook?.secretSet ?? false
   const own = cronjob ? saved.source === 'cronjob' : saved.source === 'project'
-  const urlShown = (saved.webhook?.urlSet ?? false) && own
+  const savedKind = saved.destination?.kind ?? (saved.webhook ? 'webhook' : 'none')
+  // What the saved settings have for the kind chosen (a URL is kept when left as shown).
+  const sameKind = form.destination === savedKind
+  const secretSet = sameKind && (saved.destination?.secretSet ?? saved.webhook?.secretSet ?? false)
+  const urlShown = sameKind && own && !!(saved.destination?.url ?? saved.webhook?.url)
+  const destinationName = useId()
+  const destinationErrorId = useId()
+  const kindError = fieldError('destination.kind')
 
   return (
     <form
@@ -98,31 +105,66 @@ function AlertSettingsForm({
         )}
         <Check label="A run succeeds after an alerted failure" checked={form.onRecovery} onChange={(v) => set({ onRecovery: v })} />
       </fieldset>
-      <Field
-        label="Webhook URL"
-        hint={
-          urlShown
-            ? 'Shown without its path, which may hold a credential. Leave it to keep the URL, or type a new one; empty it to only record alerts.'
-            : 'HKS POSTs each alert as signed JSON here; leave empty to only record alerts.'
-        }
-        error={fieldError('webhook.url')}
-      >
-        {(p) => <input {...p} type="url" value={form.url} placeholder="https://" onChange={(e) => set({ url: e.target.value })} />}
-      </Field>
-      <Field
-        label="Webhook secret"
-        hint={secretSet ? 'Set. Leave empty to keep it, or type a new one.' : 'At least 16 characters; signs every delivery (X-HKS-Signature).'}
-        error={fieldError('webhook.secret')}
-      >
-        {(p) => <input {...p} type="password" autoComplete="new-password" value={form.secret} onChange={(e) => set({ secret: e.target.value })} />}
-      </Field>
-      {secretSet && <Badge tone="ok">Secret set</Badge>}
+      <fieldset aria-describedby={kindError ? destinationErrorId : undefined}>
+        <legend>Send alerts to</legend>
+        {destinationChoices.map((c) => (
+          <label className="check" key={c.value}>
+            <input
+              type="radio"
+              name={destinationName}
+              value={c.value}
+              checked={form.destination === c.value}
+              onChange={() => setForm((f) => withDestination(f, c.value, saved))}
+            />{' '}
+            {c.label}
+          </label>
+        ))}
+        {kindError && (
+          <p className="error" id={destinationErrorId} role="alert">
+            {kindError}
+          </p>
+        )}
+      </fieldset>
+      {(form.destination === 'webhook' || form.destination === 'slack' || form.destination === 'teams') && (
+        <Field
+          label={urlLabel[form.destination]}
+          hint={
+            urlShown
+              ? 'Shown without its path, which holds a credential. Leave it to keep the URL, or type a new one.'
+              : urlHint[form.destination]
+          }
+          error={fieldError('destination.url') ?? fieldError('webhook.url')}
+        >
+          {(p) => <input {...p} type="url" value={form.url} placeholder="https://" onChange={(e) => set({ url: e.target.value })} />}
+        </Field>
+      )}
+      {form.destination === 'webhook' && (
+        <>
+          <Field
+            label="Webhook secret"
+            hint={secretSet ? 'Set. Leave empty to keep it, or type a new one.' : 'At least 16 characters; signs every delivery (X-HKS-Signature).'}
+            error={fieldError('destination.secret') ?? fieldError('webhook.secret')}
+          >
+            {(p) => <input {...p} type="password" autoComplete="new-password" value={form.secret} onChange={(e) => set({ secret: e.target.value })} />}
+          </Field>
+          {secretSet && <Badge tone="ok">Secret set</Badge>}
+        </>
+      )}
+      {form.destination === 'email' && (
+        <Field
+          label="Email addresses"
+          hint="One per line (at most 20). HKS sends one message per alert through this installation's mail server."
+          error={fieldError('destination.to')}
+        >
+          {(p) => <textarea {...p} rows={3} value={form.to} placeholder="ops@example.com" onChange={(e) => set({ to: e.target.value })} />}
+        </Field>
+      )}
       <ErrorBox error={save.error ?? remove.error ?? test.error} />
       <div className="actions">
         <Button type="submit" variant="primary" disabled={save.isPending}>
           Save alerts
         </Button>
-        <Button onClick={() => test.mutate()} disabled={test.isPending || !saved.webhook}>
+        <Button onClick={() => test.mutate()} disabled={test.isPending || !saved.destination}>
           Send test
         </Button>
         {own && (
@@ -135,13 +177,21 @@ function AlertSettingsForm({
       {test.data && (
         <p role="status">
           {test.data.delivered
-            ? `Test delivered (HTTP ${test.data.status}).`
-            : `Test not delivered: ${test.data.error ?? `HTTP ${test.data.status}`}.`}
+            ? `Test delivered (${answerLabel(test.data.destination, test.data.status ?? 0)}).`
+            : `Test not delivered: ${test.data.error ?? answerLabel(test.data.destination, test.data.status ?? 0)}.`}
         </p>
       )}
     </form>
   )
 }
+
+const urlLabel = { webhook: 'Webhook URL', slack: 'Slack webhook URL', teams: 'Teams webhook URL' } as const
+
+const urlHint = {
+  webhook: 'HKS POSTs each alert here as JSON, signed with the secret below.',
+  slack: "An incoming webhook's URL (https://hooks.slack.com/services/…); a credential: it is never shown again.",
+  teams: "A Teams incoming webhook's or Workflows trigger's URL; a credential: it is never shown again.",
+} as const
 
 function Check({ label, checked, onChange }: { label: string; checked: boolean; onChange: (v: boolean) => void }) {
   return (
@@ -169,7 +219,7 @@ function AlertHistory({ project, cronjob }: { project: string; cronjob?: string 
       <tbody>
         {history.data.map((a) => {
           const d = deliveryLabel(a.delivery)
-          const last = a.delivery?.lastError ?? (a.delivery?.lastStatus ? `HTTP ${a.delivery.lastStatus}` : '')
+          const last = a.delivery?.lastError ?? (a.delivery?.lastStatus ? answerLabel(a.delivery.destination, a.delivery.lastStatus) : '')
           return (
             <tr key={a.id}>
               <td>
