@@ -1797,6 +1797,17 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
+        /** @description The tenant made more changes a minute than this installation allows, or, for Run now, re-runs and backfills, started more runs (`too_many_requests`, `hks serve --tenant-writes-per-minute`, `--tenant-run-starts-per-minute`); nothing was changed. Try again after `Retry-After` seconds. */
+        RateLimited: {
+            headers: {
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
         /** @description The bearer token is missing, unknown or of the wrong kind (`unauthorized`). */
         Unauthorized: {
             headers: {
@@ -2255,6 +2266,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -2342,6 +2354,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -2435,6 +2448,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2468,6 +2482,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2565,6 +2580,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2669,6 +2685,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -2775,6 +2792,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -2838,6 +2856,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3006,6 +3025,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3129,6 +3149,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3183,6 +3204,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3280,6 +3302,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3315,6 +3338,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3375,6 +3399,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3431,6 +3456,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3557,6 +3583,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3615,6 +3642,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3766,6 +3794,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3836,6 +3865,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); nothing was changed; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {
@@ -3947,6 +3977,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            429: components["responses"]["RateLimited"];
             /** @description The tenant's cluster is unreachable (`cluster_unavailable`); the message says how many changes were made before it; or the server is busy (`overloaded`) or did not answer in time (`timeout`). */
             503: {
                 headers: {

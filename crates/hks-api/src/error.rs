@@ -54,6 +54,10 @@ pub enum ApiError {
     /// Too many followed logs are open, the tenant's or in all.
     #[error("too many followed logs are open; close one or try again later")]
     TooManyFollows,
+    /// The tenant spent a budget of its changes or run starts; the message
+    /// says which, and `retry_after` (seconds, at least 1) when to try again.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A project file's apply stopped at the change at `at` with `inner`,
@@ -93,7 +97,9 @@ pub enum ErrorCode {
     Timeout,
     /// 503: too many requests are being handled at once.
     Overloaded,
-    /// 429: too many followed logs are open, the tenant's or in all.
+    /// 429: too many followed logs are open, the tenant's or in all, or the
+    /// tenant made more changes or run starts a minute than the
+    /// installation allows; retry after `Retry-After` seconds.
     TooManyRequests,
     /// 500: a bug; the details are in the server's log.
     Internal,
@@ -134,6 +140,10 @@ impl From<hks_app::AppError> for ApiError {
             E::Invalid(i) => Self::Invalid(i),
             E::NotFound(what) => Self::NotFound(what),
             E::Conflict(why) => Self::Conflict(why),
+            e @ E::RateLimited { retry_after, .. } => Self::RateLimited {
+                message: e.to_string(),
+                retry_after: retry_after.as_secs_f64().ceil().max(1.0) as u64,
+            },
             E::Store(e) => e.into(),
             E::Kube(e) => e.into(),
             E::Stopped {
@@ -192,7 +202,9 @@ impl ApiError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
             Self::Timeout => (StatusCode::SERVICE_UNAVAILABLE, C::Timeout),
             Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, C::Overloaded),
-            Self::TooManyFollows => (StatusCode::TOO_MANY_REQUESTS, C::TooManyRequests),
+            Self::TooManyFollows | Self::RateLimited { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, C::TooManyRequests)
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Internal),
             Self::Stopped { inner, .. } => inner.status(),
         }
@@ -279,7 +291,13 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
+        if let Self::RateLimited { retry_after, .. } = log {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE
+            || status == StatusCode::TOO_MANY_REQUESTS
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));

@@ -40,14 +40,38 @@ impl FromRequestParts<AppState> for Tenant {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
         let token_hash = token_hash(token);
-        match state.store().authenticate_hash(&token_hash).await? {
-            Some(principal) => Ok(Tenant {
-                principal,
-                token_hash,
-            }),
-            None => Err(ApiError::Unauthorized),
+        let Some(principal) = state.store().authenticate_hash(&token_hash).await? else {
+            return Err(ApiError::Unauthorized);
+        };
+        if changes_something(parts) {
+            state.spend(&principal.tenant_id, hks_app::Budget::Writes, 1)?;
         }
+        Ok(Tenant {
+            principal,
+            token_hash,
+        })
     }
+}
+
+/// The POSTs that change nothing: previews.
+pub(crate) const PREVIEWS: [&str; 2] = [
+    "/api/v1/schedules/preview",
+    "/api/v1/projects/{project}/manifests",
+];
+
+/// Whether a tenant's request changes something, and so spends one of the
+/// tenant's changes ([`hks_app::TenantRates::writes`]): any method but
+/// GET, HEAD and OPTIONS, except the previews.
+fn changes_something(parts: &Parts) -> bool {
+    use axum::http::Method;
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    let path = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(axum::extract::MatchedPath::as_str);
+    !path.is_some_and(|p| PREVIEWS.contains(&p))
 }
 
 /// A request made with the installation's admin token.

@@ -135,6 +135,7 @@ const BAD_REQUEST: &str = "BadRequest";
 const UNAUTHORIZED: &str = "Unauthorized";
 const PAYLOAD_TOO_LARGE: &str = "PayloadTooLarge";
 const UNAVAILABLE: &str = "Unavailable";
+const RATE_LIMITED: &str = "RateLimited";
 
 const BUSY: &str = "the server is busy (`overloaded`) or did not answer in time (`timeout`)";
 
@@ -190,6 +191,14 @@ fn complete(doc: &mut utoipa::openapi::OpenApi) {
                 .build(),
         ),
         (
+            RATE_LIMITED,
+            ResponseBuilder::new()
+                .description("The tenant made more changes a minute than this installation allows, or, for Run now, re-runs and backfills, started more runs (`too_many_requests`, `hks serve --tenant-writes-per-minute`, `--tenant-run-starts-per-minute`); nothing was changed. Try again after `Retry-After` seconds.")
+                .content("application/json", error_content())
+                .header("Retry-After", retry_after())
+                .build(),
+        ),
+        (
             UNAVAILABLE,
             ResponseBuilder::new()
                 .description(format!("Try again later: {BUSY}."))
@@ -207,7 +216,23 @@ fn complete(doc: &mut utoipa::openapi::OpenApi) {
     for name in ["CreateApplication", "UpdateApplication"] {
         spec_follows_type(components, name);
     }
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        // A tenant's changes spend its budget (`extract::changes_something`).
+        let tenant = !path.starts_with("/api/v1/admin/")
+            && !crate::extract::PREVIEWS.contains(&path.as_str());
+        for op in [
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if tenant && op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                add(&mut op.responses, "429", RATE_LIMITED);
+            }
+        }
         let operations = [
             &mut item.get,
             &mut item.put,

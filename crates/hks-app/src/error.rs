@@ -20,6 +20,15 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Kube(#[from] KubeError),
+    /// The tenant spent its budget of `budget` (`per_minute` a minute,
+    /// bursts of `burst`); it may try again after `retry_after`.
+    #[error("this tenant made more {} than this installation allows ({per_minute} a minute, {burst} at once); try again in {} s", budget.describe(), retry_after.as_secs().max(1))]
+    RateLimited {
+        budget: crate::rates::Budget,
+        per_minute: u32,
+        burst: u32,
+        retry_after: std::time::Duration,
+    },
     /// A project file's apply stopped at the change at `at`, after `done`
     /// of its `total` changes were made.
     #[error("the change of {at} failed after {done} of {total} changes were made")]

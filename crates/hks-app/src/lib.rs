@@ -29,6 +29,7 @@ pub mod history;
 pub mod observe;
 pub mod plan;
 pub mod projectfile;
+pub mod rates;
 pub mod run_control;
 pub mod tenancy;
 pub mod views;
@@ -40,6 +41,7 @@ pub use error::AppError;
 use hks_kube::Gateway;
 pub use hks_store::Principal;
 use hks_store::Store;
+pub use rates::{Budget, Rate, TenantRates};
 
 /// The HTTP-client image of CronJobs that call a Function, unless the
 /// installation names another: the development cluster's base image, which
@@ -65,6 +67,8 @@ struct Inner {
     /// read can tell it is stale: per tenant (by id), so that one tenant's
     /// writes do not make every other tenant's cached reads stale.
     writes: Mutex<HashMap<String, u64>>,
+    /// Each tenant's budgets of changes and run starts.
+    limiters: rates::Limiters,
 }
 
 impl App {
@@ -88,6 +92,7 @@ impl App {
                 generations: generations::Generations::default(),
                 invoke_image: invoke_image.into(),
                 writes: Mutex::default(),
+                limiters: rates::Limiters::new(TenantRates::UNLIMITED),
             }),
         }
     }
@@ -114,6 +119,27 @@ impl App {
             None => unreachable!("with_email is called before the service is shared"),
         }
         self
+    }
+
+    /// The same service, with each tenant's changes and run starts limited
+    /// to `rates` (none by default). Call it right after [`App::new`].
+    pub fn with_tenant_rates(mut self, rates: TenantRates) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.limiters = rates::Limiters::new(rates),
+            None => unreachable!("with_tenant_rates is called before the service is shared"),
+        }
+        self
+    }
+
+    /// The budgets each tenant has.
+    pub fn tenant_rates(&self) -> TenantRates {
+        self.inner.limiters.rates()
+    }
+
+    /// Spends `n` units of the tenant's `budget` ([`TenantRates`]), or
+    /// refuses with [`AppError::RateLimited`], spending nothing.
+    pub fn spend(&self, tenant_id: &str, budget: Budget, n: u32) -> Result<(), AppError> {
+        self.inner.limiters.spend(tenant_id, budget, n)
     }
 
     pub fn store(&self) -> &Store {

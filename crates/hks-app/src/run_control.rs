@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::Container;
 use tracing::info;
 
 use crate::tenancy::{self, Scope};
-use crate::{App, AppError};
+use crate::{App, AppError, Budget};
 
 /// The audit entry of a run started or stopped by hand: `fields` as JSON
 /// (an override's environment values redacted).
@@ -65,6 +65,7 @@ pub async fn run_now(
         matches!(&cronjob.spec, ApplicationSpec::Cronjob(c) if c.function.is_some());
     hks_core::spec::validate_overrides(overrides, calls_function)?;
     let scope = Scope::of(app, principal).await?;
+    app.spend(&principal.tenant_id, Budget::RunStarts, 1)?;
     let run = app
         .gateway()
         .start_run(
@@ -144,6 +145,7 @@ pub async fn rerun(
         timeout_seconds: original.overrides.and_then(|o| o.timeout_seconds),
         ..RunOverrides::default()
     };
+    app.spend(&principal.tenant_id, Budget::RunStarts, 1)?;
     let run = app
         .gateway()
         .start_run(
@@ -292,6 +294,11 @@ pub async fn backfill(
         times
     };
     let wait = spec.concurrency_policy != ConcurrencyPolicy::Allow;
+    app.spend(
+        &principal.tenant_id,
+        Budget::RunStarts,
+        u32::try_from(times.len()).unwrap_or(u32::MAX),
+    )?;
     let who = crate::audit::actor(principal);
     let mut started = Vec::with_capacity(times.len());
     for at in times {

@@ -63,6 +63,9 @@ pub struct Setup {
     /// The installation's SMTP server (`hks serve --smtp-url`); none by
     /// default, so email destinations are refused.
     pub email: Option<hks_alerting::Email>,
+    /// Each tenant's budgets of changes and run starts; none by default
+    /// (`hks serve` has [`hks_app::TenantRates::SERVE_DEFAULT`]).
+    pub rates: Option<hks_app::TenantRates>,
 }
 
 /// HKS in a test: its router, its state (store, gateway, alerter), the fake
@@ -128,7 +131,8 @@ impl TestApp {
         let targets = setup.webhook_targets.unwrap_or_else(loopback);
         let app = hks_app::App::new(store, gateway)
             .with_webhook_targets(targets)
-            .with_email(setup.email);
+            .with_email(setup.email)
+            .with_tenant_rates(setup.rates.unwrap_or(hks_app::TenantRates::UNLIMITED));
         let state = AppState::of(app, Some(&ADMIN.to_owned().into()), setup.metrics)
             .with_http_limits(setup.limits);
         let router = match &setup.console {

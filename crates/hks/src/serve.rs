@@ -111,6 +111,20 @@ pub struct ServeArgs {
     /// Followed logs open at once in all; more get 429.
     #[arg(long, env = "HKS_MAX_FOLLOWS", default_value_t = 256)]
     pub max_follows: usize,
+    /// Changes (creates, edits, deletes, Run now...) each tenant may make a
+    /// minute; beyond, 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "HKS_TENANT_WRITES_PER_MINUTE", default_value_t = hks_app::TenantRates::SERVE_DEFAULT.writes.per_minute)]
+    pub tenant_writes_per_minute: u32,
+    /// Changes each tenant may make at once before the per-minute rate applies.
+    #[arg(long, env = "HKS_TENANT_WRITE_BURST", default_value_t = hks_app::TenantRates::SERVE_DEFAULT.writes.burst)]
+    pub tenant_write_burst: u32,
+    /// Runs each tenant may start by hand a minute (Run now, re-runs, each
+    /// backfilled time); beyond, 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "HKS_TENANT_RUN_STARTS_PER_MINUTE", default_value_t = hks_app::TenantRates::SERVE_DEFAULT.run_starts.per_minute)]
+    pub tenant_run_starts_per_minute: u32,
+    /// Runs each tenant may start at once before the per-minute rate applies.
+    #[arg(long, env = "HKS_TENANT_RUN_START_BURST", default_value_t = hks_app::TenantRates::SERVE_DEFAULT.run_starts.burst)]
+    pub tenant_run_start_burst: u32,
     /// An address range (CIDR such as `10.20.0.0/16`, or one address) that
     /// alert webhooks may be sent to besides public addresses; repeat it, or
     /// separate ranges with commas. Without it, webhooks to loopback,
@@ -357,7 +371,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let service = hks_app::App::with_invoke_image(store, gateway, args.invoke_image.clone())
         .with_webhook_targets(targets.clone())
-        .with_email(email.clone());
+        .with_email(email.clone())
+        .with_tenant_rates(hks_app::TenantRates {
+            writes: hks_app::Rate {
+                per_minute: args.tenant_writes_per_minute,
+                burst: args.tenant_write_burst,
+            },
+            run_starts: hks_app::Rate {
+                per_minute: args.tenant_run_starts_per_minute,
+                burst: args.tenant_run_start_burst,
+            },
+        });
     info!(installation = %service.installation(), "Labelling what HKS creates in tenants' clusters with this installation.");
     let state = AppState::of(service.clone(), Some(&admin), Some(metrics)).with_http_limits(
         hks_api::HttpLimits {

@@ -18,6 +18,7 @@ mod openapi;
 mod ops;
 mod projectfile;
 mod projects;
+mod rates;
 mod runs;
 mod schedules;
 mod webhook_targets;
