@@ -999,6 +999,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
     use hks_history::alerts::AlertKind;
 
     fn failed(run: &str) -> Alert {
@@ -1016,12 +1017,12 @@ mod tests {
         s.create_project(&t.id, "shop").await.unwrap()
     }
 
+    backends! {
     /// Where a project file said to read a webhook's values is kept beside
     /// them, replaced by every write (none through the API), and listed
     /// with every settings of the project.
-    #[tokio::test]
-    async fn webhook_sources_are_kept_and_listed() {
-        let s = Store::in_memory().await.unwrap();
+    async fn webhook_sources_are_kept_and_listed(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let from_file = WebhookUpdate {
             url: Some("https://hooks.example.com/a".into()),
@@ -1058,11 +1059,11 @@ mod tests {
             "0123456789abcdef"
         );
         assert_eq!(own.sources, WebhookSources::default());
-    }
+    }}
 
-    #[tokio::test]
-    async fn settings_fall_back_to_the_project_and_keep_the_secret() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn settings_fall_back_to_the_project_and_keep_the_secret(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         assert!(
             s.effective_alert_settings(&p.id, "report")
@@ -1141,11 +1142,11 @@ mod tests {
                 .await
                 .unwrap()
         );
-    }
+    }}
 
-    #[tokio::test]
-    async fn raising_is_idempotent_and_deliveries_are_claimed_once() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn raising_is_idempotent_and_deliveries_are_claimed_once(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let hook = Destination::Webhook(Webhook {
             url: "http://127.0.0.1:9/hook".into(),
@@ -1204,15 +1205,15 @@ mod tests {
                 DestinationKind::Webhook
             )
         );
-    }
+    }}
 
+    backends! {
     /// Slack, Teams and email destinations are stored, kept and copied to
     /// deliveries like webhooks: a URL left out keeps the stored one only
     /// when the stored destination is of the same kind, and a change of
     /// kind leaves nothing of the former one behind.
-    #[tokio::test]
-    async fn other_destinations_are_stored_kept_and_copied_to_deliveries() {
-        let s = Store::in_memory().await.unwrap();
+    async fn other_destinations_are_stored_kept_and_copied_to_deliveries(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let rules = AlertRules::default();
         let put = |d: DestinationUpdate| {
@@ -1326,14 +1327,14 @@ mod tests {
                 .await
                 .unwrap();
         assert!(other.is_none());
-    }
+    }}
 
+    backends! {
     /// Old alerts and all but the newest of each CronJob go, in batches,
     /// with their deliveries; pending deliveries and alerts about runs
     /// still going stay; other projects are not touched.
-    #[tokio::test]
-    async fn pruning_forgets_old_and_excess_alerts_but_never_pending_ones() {
-        let s = Store::in_memory().await.unwrap();
+    async fn pruning_forgets_old_and_excess_alerts_but_never_pending_ones(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let other = s.create_project(&p.tenant_id, "other").await.unwrap();
         let now = Timestamp::now();
@@ -1450,11 +1451,11 @@ mod tests {
                 .unwrap(),
             0
         );
-    }
+    }}
 
-    #[tokio::test]
-    async fn deleting_a_cronjob_or_project_removes_its_alerts() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn deleting_a_cronjob_or_project_removes_its_alerts(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let spec: hks_core::spec::ApplicationSpec = serde_json::from_value(serde_json::json!({
             "type": "cronjob", "spec": {"schedule": "@daily", "image": "busybox"}
@@ -1487,5 +1488,5 @@ mod tests {
         assert!(s.alert_settings(&p.id, None).await.unwrap().is_some());
         s.delete_project(&p.id).await.unwrap();
         assert!(s.alert_settings(&p.id, None).await.unwrap().is_none());
-    }
+    }}
 }

@@ -110,11 +110,12 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
     use hks_core::audit::set;
 
-    #[tokio::test]
-    async fn entries_page_newest_first_filter_and_outlive_their_project() {
-        let store = Store::in_memory().await.unwrap();
+    backends! {
+    async fn entries_page_newest_first_filter_and_outlive_their_project(db) {
+        let store = db.store().await;
         let connection = serde_json::from_value(
             serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"}),
         )
@@ -181,5 +182,5 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-    }
+    }}
 }

@@ -648,6 +648,7 @@ mod tests {
     use hks_core::tenant::ClusterConnection;
 
     use super::*;
+    use crate::testing::backends;
 
     fn run(name: &str, at: &str, result: RunResult) -> Run {
         Run {
@@ -675,8 +676,8 @@ mod tests {
         }
     }
 
-    async fn project() -> (Store, Project) {
-        let store = Store::in_memory().await.unwrap();
+    async fn project(db: &crate::testing::TestDb) -> (Store, Project) {
+        let store = db.store().await;
         let conn: ClusterConnection = serde_json::from_value(
             serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1"}),
         )
@@ -686,9 +687,9 @@ mod tests {
         (store, p)
     }
 
-    #[tokio::test]
-    async fn a_runs_container_is_stored_once_and_a_missed_run_learns_its_backfill() {
-        let (store, p) = project().await;
+    backends! {
+    async fn a_runs_container_is_stored_once_and_a_missed_run_learns_its_backfill(db) {
+        let (store, p) = project(&db).await;
         let running = run("job-1", "2025-01-01T00:00:00Z", RunResult::Running);
         assert!(
             store
@@ -749,11 +750,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(stored.backfilled_by.as_deref(), Some("job-29"));
-    }
+    }}
 
-    #[tokio::test]
-    async fn recent_runs_are_the_newest_of_each_cronjob_as_marks() {
-        let (store, p) = project().await;
+    backends! {
+    async fn recent_runs_are_the_newest_of_each_cronjob_as_marks(db) {
+        let (store, p) = project(&db).await;
         for i in 0..22 {
             let mut r = run(
                 &format!("a-{i:02}"),
@@ -782,11 +783,11 @@ mod tests {
         assert_eq!(a[19].name, "a-02");
         assert_eq!(recent["b"].len(), 1);
         assert_eq!(recent["b"][0].duration_seconds, None);
-    }
+    }}
 
-    #[tokio::test]
-    async fn recording_is_idempotent_and_final_runs_stay_final() {
-        let (store, p) = project().await;
+    backends! {
+    async fn recording_is_idempotent_and_final_runs_stay_final(db) {
+        let (store, p) = project(&db).await;
         let running = run("job-1", "2025-01-01T00:00:00Z", RunResult::Running);
         let r = store.record_run(&p.id, "job", &running).await.unwrap();
         assert_eq!(
@@ -832,11 +833,11 @@ mod tests {
             (stored.result, stored.in_cluster),
             (RunResult::Failed, false)
         );
-    }
+    }}
 
-    #[tokio::test]
-    async fn runs_list_newest_first_with_logs_and_retention() {
-        let (store, p) = project().await;
+    backends! {
+    async fn runs_list_newest_first_with_logs_and_retention(db) {
+        let (store, p) = project(&db).await;
         for (i, result) in [
             RunResult::Succeeded,
             RunResult::Failed,
@@ -896,5 +897,5 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(store.runs(&p.id, "job", 10).await.unwrap().len(), 3);
-    }
+    }}
 }

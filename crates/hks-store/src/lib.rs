@@ -942,9 +942,150 @@ impl Store {
     }
 }
 
+/// What the store's tests share: every test that touches the database runs
+/// on both backends ([`backends!`]), each on a database of its own.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A test's database: a SQLite file in a new directory, or a fresh
+    /// database on a throwaway PostgreSQL server.
+    pub(crate) enum TestDb {
+        Sqlite {
+            dir: PathBuf,
+        },
+        Postgres {
+            url: String,
+            /// The server, when the test has one of its own (to read its
+            /// files); else the test binary's shared one.
+            own: Option<hks_testkit::postgres::Server>,
+        },
+    }
+
+    impl TestDb {
+        /// `None` after a visible skip (PostgreSQL missing, not required).
+        pub(crate) fn new(backend: Backend) -> Option<Self> {
+            Some(match backend {
+                Backend::Sqlite => {
+                    let dir = std::env::temp_dir()
+                        .join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
+                    std::fs::create_dir_all(&dir).unwrap();
+                    Self::Sqlite { dir }
+                }
+                Backend::Postgres => Self::Postgres {
+                    url: hks_testkit::postgres::database()?.url(),
+                    own: None,
+                },
+            })
+        }
+
+        /// Like [`TestDb::new`], on a PostgreSQL server of the test's own.
+        pub(crate) fn with_own_server(backend: Backend) -> Option<Self> {
+            match backend {
+                Backend::Sqlite => Self::new(backend),
+                Backend::Postgres => {
+                    let server = hks_testkit::postgres::Server::start()?;
+                    let name = server.create_database();
+                    Some(Self::Postgres {
+                        url: server.url(&name),
+                        own: Some(server),
+                    })
+                }
+            }
+        }
+
+        pub(crate) fn database(&self) -> Database {
+            match self {
+                Self::Sqlite { dir } => Database::Sqlite(dir.join("hks.db")),
+                Self::Postgres { url, .. } => Database::Postgres(url.clone().into()),
+            }
+        }
+
+        /// A new store of the test's own, under a new key: SQLite in memory
+        /// (as every test had before there were two backends), PostgreSQL
+        /// on the test's database.
+        pub(crate) async fn store(&self) -> Store {
+            match self {
+                Self::Sqlite { .. } => Store::in_memory().await.unwrap(),
+                Self::Postgres { .. } => self
+                    .open_with(KeyRing::new(EncryptionKey::generate().unwrap(), vec![]))
+                    .await
+                    .unwrap(),
+            }
+        }
+
+        /// Opens the test's database (a file on SQLite) with `keys`.
+        pub(crate) async fn open_with(&self, keys: KeyRing) -> Result<Store> {
+            Store::connect(&self.database(), keys).await
+        }
+
+        /// Opens the test's database with `key`.
+        pub(crate) async fn open(&self, key: EncryptionKey) -> Result<Store> {
+            self.open_with(KeyRing::new(key, vec![])).await
+        }
+
+        /// The directory of the database's files as they are on disk: the
+        /// SQLite file's, or the PostgreSQL server's data directory (a
+        /// server of the test's own, [`TestDb::with_own_server`]).
+        pub(crate) fn files(&self) -> PathBuf {
+            match self {
+                Self::Sqlite { dir } => dir.clone(),
+                Self::Postgres { own, .. } => own
+                    .as_ref()
+                    .expect("a test that reads PostgreSQL's files has a server of its own")
+                    .data_dir(),
+            }
+        }
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            if let Self::Sqlite { dir } = self {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    /// Runs a test on both backends: `async fn name(db: TestDb) { ... }`
+    /// becomes the module `name` with the tests `sqlite` and `postgres`.
+    macro_rules! backends {
+        ($(#[$attr:meta])* async fn $name:ident($db:ident) $body:block) => {
+            $crate::testing::backends!(new; $(#[$attr])* async fn $name($db) $body);
+        };
+        // A server of the test's own on PostgreSQL.
+        (own_server; $(#[$attr:meta])* async fn $name:ident($db:ident) $body:block) => {
+            $crate::testing::backends!(with_own_server; $(#[$attr])* async fn $name($db) $body);
+        };
+        ($make:ident; $(#[$attr:meta])* async fn $name:ident($db:ident) $body:block) => {
+            $(#[$attr])*
+            mod $name {
+                use super::*;
+                #[allow(unused_imports)]
+                use $crate::testing::TestDb;
+
+                async fn body($db: TestDb) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    body(TestDb::$make($crate::Backend::Sqlite).unwrap()).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(db) = TestDb::$make($crate::Backend::Postgres) {
+                        body(db).await;
+                    }
+                }
+            }
+        };
+    }
+    pub(crate) use backends;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
 
     fn kubeconfig() -> ClusterConnection {
         serde_json::from_value(serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"})).unwrap()
@@ -959,9 +1100,9 @@ mod tests {
         (dir, path)
     }
 
-    #[tokio::test]
-    async fn tenants_tokens_projects_applications() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn tenants_tokens_projects_applications(db) {
+        let s = db.store().await;
         let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
         assert_eq!(t.id.len(), 8);
         assert!(matches!(
@@ -1027,16 +1168,15 @@ mod tests {
                 .is_none()
         );
         assert!(s.list_applications(&p.id, None).await.unwrap().is_empty());
-    }
+    }}
 
+    backends! {
     /// The installation's id is made once: a valid label value, the same
     /// every time the database is opened, another for another database.
-    #[tokio::test]
-    async fn the_installation_id_is_made_once_per_database() {
-        let (dir, path) = temp_database();
+    async fn the_installation_id_is_made_once_per_database(db) {
         let key = EncryptionKey::generate().unwrap().to_base64();
         let key = || EncryptionKey::from_base64(key.expose_secret()).unwrap();
-        let first = Store::open(&path, key()).await.unwrap();
+        let first = db.open(key()).await.unwrap();
         let id = first.installation().to_owned();
         assert_eq!(id.len(), 12, "{id}");
         assert!(
@@ -1045,28 +1185,26 @@ mod tests {
             "{id}"
         );
         // Another process on the same file (a replica, a restart) has the same.
-        let second = Store::open(&path, key()).await.unwrap();
+        let second = db.open(key()).await.unwrap();
         assert_eq!(second.installation(), id);
         first.close().await;
         second.close().await;
-        assert_eq!(Store::open(&path, key()).await.unwrap().installation(), id);
-        let other = Store::in_memory().await.unwrap();
+        assert_eq!(db.open(key()).await.unwrap().installation(), id);
+        let other = TestDb::new(first.backend()).unwrap();
+        let other = other.store().await;
         assert_ne!(other.installation(), id);
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    }}
 
-    #[tokio::test]
-    async fn data_survives_reopening_the_file() {
-        let (dir, path) = temp_database();
+    backends! {
+    async fn data_survives_reopening_the_file(db) {
         let key = EncryptionKey::generate().unwrap();
         let key_text = key.to_base64();
         {
-            let s = Store::open(&path, key).await.unwrap();
+            let s = db.open(key).await.unwrap();
             let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
             s.create_project(&t.id, "shop").await.unwrap();
         }
-        let s = Store::open(
-            &path,
+        let s = db.open(
             EncryptionKey::from_base64(key_text.expose_secret()).unwrap(),
         )
         .await
@@ -1077,18 +1215,23 @@ mod tests {
         // Another key cannot open the database at all: starting with it
         // would leave every stored credential unreadable.
         assert!(matches!(
-            Store::open(&path, EncryptionKey::generate().unwrap()).await,
+            db.open(EncryptionKey::generate().unwrap()).await,
             Err(StoreError::WrongKey)
         ));
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    }}
 
-    /// Every file of the database (the WAL too), as bytes.
+    /// Every file of the database (the WAL too), as bytes: under `dir`
+    /// and its subdirectories (PostgreSQL's data directory).
     fn database_bytes(dir: &Path) -> Vec<u8> {
         let mut all = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                all.extend(database_bytes(&path));
+                continue;
+            }
             // SQLite may remove its WAL or shared-memory file in between.
-            match std::fs::read(entry.unwrap().path()) {
+            match std::fs::read(path) {
                 Ok(bytes) => all.extend(bytes),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => panic!("{e}"),
@@ -1097,20 +1240,35 @@ mod tests {
         all
     }
 
+    /// Writes what PostgreSQL keeps in memory to the data files (SQLite's
+    /// are written at close).
+    async fn flush(s: &Store) {
+        if s.backend() == Backend::Postgres {
+            sqlx::query("CHECKPOINT").execute(&s.pool).await.unwrap();
+        }
+    }
+
     fn contains(haystack: &[u8], needle: &str) -> bool {
-        haystack
-            .windows(needle.len())
-            .any(|w| w == needle.as_bytes())
+        // By the first byte's places: PostgreSQL's files are tens of
+        // megabytes, in an unoptimised test build.
+        let needle = needle.as_bytes();
+        let mut rest = haystack;
+        while let Some(i) = rest.iter().position(|&b| b == needle[0]) {
+            if rest[i..].starts_with(needle) {
+                return true;
+            }
+            rest = &rest[i + 1..];
+        }
+        false
     }
 
     const HOOK: &str = "https://hooks.example.com/services/T0K3N-IN-THE-PATH?sig=Q5ecret";
 
+    backends! {own_server;
     /// Webhook URLs are often credentials: neither the settings' nor a
     /// delivery's copy is in the database file in clear.
-    #[tokio::test]
-    async fn webhook_urls_are_sealed_at_rest() {
-        let (dir, path) = temp_database();
-        let s = Store::open(&path, EncryptionKey::generate().unwrap())
+    async fn webhook_urls_are_sealed_at_rest(db) {
+        let s = db.open(EncryptionKey::generate().unwrap())
             .await
             .unwrap();
         let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
@@ -1143,17 +1301,19 @@ mod tests {
         let jobs = s.claim_due_deliveries(now, now, 10).await.unwrap();
         assert_eq!(jobs[0].destination.url(), Some(HOOK));
         assert!(!format!("{jobs:?}{webhook:?}").contains("T0K3N"));
+        flush(&s).await;
         s.close().await;
-        let bytes = database_bytes(&dir);
+        let bytes = database_bytes(&db.files());
         assert!(contains(&bytes, "r-1"), "the test reads the right files");
         for secret in ["T0K3N-IN-THE-PATH", "Q5ecret", "hooks.example.com"] {
             assert!(!contains(&bytes, secret), "{secret} is stored in clear");
         }
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    }}
 
     /// A database from before URLs were sealed: opening it seals them, and
     /// they still read the same.
+    /// SQLite only: databases from before URLs were sealed exist only
+    /// there (PostgreSQL came later).
     #[tokio::test]
     async fn opening_seals_the_urls_stored_in_clear_before() {
         let (dir, path) = temp_database();
@@ -1262,14 +1422,13 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    #[tokio::test]
-    async fn a_rotation_reseals_everything_with_the_new_key() {
-        let (dir, path) = temp_database();
+    backends! {
+    async fn a_rotation_reseals_everything_with_the_new_key(db) {
         let old = EncryptionKey::generate().unwrap().to_base64();
         let new = EncryptionKey::generate().unwrap().to_base64();
         let key = |k: &SecretString| EncryptionKey::from_base64(k.expose_secret()).unwrap();
         let tenant = {
-            let s = Store::open(&path, key(&old)).await.unwrap();
+            let s = db.open(key(&old)).await.unwrap();
             let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
             let p = s.create_project(&t.id, "shop").await.unwrap();
             s.put_alert_settings(
@@ -1298,18 +1457,18 @@ mod tests {
         };
         // The new key alone is refused: it is not the database's.
         assert!(matches!(
-            Store::open(&path, key(&new)).await,
+            db.open(key(&new)).await,
             Err(StoreError::WrongKey)
         ));
         // The new key with the old one as previous: everything is re-sealed.
         {
             let keys = KeyRing::new(key(&new), vec![key(&old)]);
-            let s = Store::open_with_keys(&path, keys).await.unwrap();
+            let s = db.open_with(keys).await.unwrap();
             s.tenant_with_cluster(&tenant.id).await.unwrap();
         }
         // From then on the new key alone opens it, and reads every secret;
         // the old one no longer does.
-        let s = Store::open(&path, key(&new)).await.unwrap();
+        let s = db.open(key(&new)).await.unwrap();
         s.tenant_with_cluster(&tenant.id).await.unwrap();
         let p = s.project(&tenant.id, "shop").await.unwrap();
         let settings = s.alert_settings(&p.id, None).await.unwrap().unwrap();
@@ -1323,9 +1482,8 @@ mod tests {
         );
         drop(s);
         assert!(matches!(
-            Store::open(&path, key(&old)).await,
+            db.open(key(&old)).await,
             Err(StoreError::WrongKey)
         ));
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    }}
 }

@@ -218,6 +218,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
 
     fn connection(server: &str) -> ClusterConnection {
         serde_json::from_value(serde_json::json!({"kind": "kubeconfig", "kubeconfig": format!("apiVersion: v1\nkind: Config\n# {server}\n")})).unwrap()
@@ -227,9 +228,9 @@ mod tests {
         c.to_stored()["kubeconfig"].as_str().unwrap().to_owned()
     }
 
-    #[tokio::test]
-    async fn a_deleted_tenant_leaves_its_namespaces_to_clean_up() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn a_deleted_tenant_leaves_its_namespaces_to_clean_up(db) {
+        let s = db.store().await;
         let t = s.create_tenant("acme", &connection("old")).await.unwrap();
         let shop = s.create_project(&t.id, "shop").await.unwrap();
         let blog = s.create_project(&t.id, "blog").await.unwrap();
@@ -266,11 +267,11 @@ mod tests {
         );
         s.retirement_done(&r.id).await.unwrap();
         assert!(s.retirements().await.unwrap().is_empty());
-    }
+    }}
 
-    #[tokio::test]
-    async fn a_replaced_cluster_is_cleaned_up_unless_kept() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn a_replaced_cluster_is_cleaned_up_unless_kept(db) {
+        let s = db.store().await;
         let t = s.create_tenant("acme", &connection("old")).await.unwrap();
         let shop = s.create_project(&t.id, "shop").await.unwrap();
 
@@ -298,5 +299,5 @@ mod tests {
         let empty = s.create_tenant("empty", &connection("e")).await.unwrap();
         s.delete_tenant(&empty.id).await.unwrap();
         assert_eq!(s.retirements().await.unwrap().len(), 1);
-    }
+    }}
 }

@@ -96,10 +96,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
 
-    #[tokio::test]
-    async fn a_suspension_is_kept_until_cleared_and_goes_with_its_cronjob() {
-        let store = Store::in_memory().await.unwrap();
+    backends! {
+    async fn a_suspension_is_kept_until_cleared_and_goes_with_its_cronjob(db) {
+        let store = db.store().await;
         let connection = serde_json::from_value(
             serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"}),
         )
@@ -146,5 +147,5 @@ mod tests {
             .await
             .unwrap();
         assert!(store.suspensions(&project.id).await.unwrap().is_empty());
-    }
+    }}
 }
