@@ -454,12 +454,26 @@ impl Store {
     }
 
     async fn migrate(pool: AnyPool, backend: Backend, keys: KeyRing) -> Result<Self> {
-        // On PostgreSQL the migrator holds an advisory lock while it works:
-        // replicas that start together migrate one after the other.
-        migrator(backend)
-            .run(&pool)
-            .await
-            .map_err(StoreError::Migrate)?;
+        // Processes that start together on a new database migrate one after
+        // the other. PostgreSQL: the migrator holds an advisory lock while it
+        // works. SQLite: its migrator takes no lock, so it runs inside a
+        // transaction that holds the write lock (each migration's own
+        // transaction is a savepoint in it); the next process waits for it,
+        // then finds every migration applied.
+        match backend {
+            Backend::Postgres => migrator(backend)
+                .run(&pool)
+                .await
+                .map_err(StoreError::Migrate)?,
+            Backend::Sqlite => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(q)?;
+                migrator(backend)
+                    .run(&mut *tx)
+                    .await
+                    .map_err(StoreError::Migrate)?;
+                tx.commit().await.map_err(q)?;
+            }
+        }
         let installation: String =
             sqlx::query_scalar("SELECT installation_id FROM installation WHERE id = 1")
                 .fetch_one(&pool)
