@@ -14,7 +14,7 @@
 //! When the binaries are missing, [`Server::start`] and [`database`] go
 //! through [`crate::missing`]: the test fails under `CI=true` or
 //! `HKS_REQUIRE_DEPENDENCIES=1` (`./dev/test`), and is skipped visibly
-//! elsewhere. `dev/install-packages` installs Debian's `postgresql`.
+//! elsewhere. `dev/install-postgres` installs Debian's `postgresql`.
 //! PostgreSQL refuses to run as root: as root, every PostgreSQL program runs
 //! as the `postgres` user the Debian package creates (`runuser`).
 
@@ -108,7 +108,7 @@ impl Server {
     pub fn start() -> Option<Self> {
         let Some(bin) = bin_dir().filter(|b| b.join("pg_ctl").is_file()) else {
             crate::missing(&format!(
-                "PostgreSQL's programs are not installed (no /usr/lib/postgresql/*/bin/initdb, nor {BIN_DIR_VAR}): apt-get install postgresql, or run dev/install-packages"
+                "PostgreSQL's programs are not installed (no /usr/lib/postgresql/*/bin/initdb, nor {BIN_DIR_VAR}): run dev/install-postgres (Debian's postgresql)"
             ));
             return None;
         };
