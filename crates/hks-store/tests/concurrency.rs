@@ -88,7 +88,7 @@ impl Replicas {
 
     /// The first replica for even tasks, the second for odd ones.
     fn of(&self, task: usize) -> Store {
-        if task % 2 == 0 {
+        if task.is_multiple_of(2) {
             self.first.clone()
         } else {
             self.second.clone()

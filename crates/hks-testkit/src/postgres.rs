@@ -245,6 +245,10 @@ impl Server {
 
     /// Stops the server and removes its directory once this process has
     /// ended, however it ended.
+    #[expect(
+        clippy::zombie_processes,
+        reason = "the watchdog outlives this process by design: it waits for it to end"
+    )]
     fn watchdog(&self) {
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 1; done; if [ -d '{dir}' ]; then {stop}; rm -rf '{dir}'; fi",
