@@ -22,7 +22,7 @@ use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::{Result, Store, StoreError, crypto, q, ts};
 
@@ -391,12 +391,12 @@ fn from_millis(ms: i64) -> Result<Timestamp> {
     Timestamp::from_millisecond(ms).map_err(|_| corrupt("timestamp"))
 }
 
-fn opt_ts(row: &SqliteRow, col: &str) -> Result<Option<Timestamp>> {
+fn opt_ts(row: &AnyRow, col: &str) -> Result<Option<Timestamp>> {
     let s: Option<String> = row.try_get(col).map_err(q)?;
     s.map(|s| s.parse().map_err(|_| corrupt(col))).transpose()
 }
 
-fn alert_row(r: &SqliteRow) -> Result<StoredAlert> {
+fn alert_row(r: &AnyRow) -> Result<StoredAlert> {
     Ok(StoredAlert {
         id: r.try_get("id").map_err(q)?,
         project_id: r.try_get("project_id").map_err(q)?,
@@ -491,7 +491,7 @@ fn seal_destination(store: &Store, context: &str, d: &Destination) -> Result<Opt
 }
 
 impl Store {
-    fn settings_row(&self, r: &SqliteRow) -> Result<AlertSettings> {
+    fn settings_row(&self, r: &AnyRow) -> Result<AlertSettings> {
         let project_id: String = r.try_get("project_id").map_err(q)?;
         let cronjob: String = r.try_get("cronjob").map_err(q)?;
         let rules: String = r.try_get("rules").map_err(q)?;
@@ -543,12 +543,13 @@ impl Store {
         project_id: &str,
         cronjob: Option<&str>,
     ) -> Result<Option<AlertSettings>> {
-        let row = sqlx::query("SELECT * FROM alert_settings WHERE project_id = ? AND cronjob = ?")
-            .bind(project_id)
-            .bind(cronjob.unwrap_or(""))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(q)?;
+        let row =
+            sqlx::query("SELECT * FROM alert_settings WHERE project_id = $1 AND cronjob = $2")
+                .bind(project_id)
+                .bind(cronjob.unwrap_or(""))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(q)?;
         row.map(|r| self.settings_row(&r)).transpose()
     }
 
@@ -556,7 +557,7 @@ impl Store {
     /// CronJob's own, by name.
     pub async fn list_alert_settings(&self, project_id: &str) -> Result<Vec<AlertSettings>> {
         let rows =
-            sqlx::query("SELECT * FROM alert_settings WHERE project_id = ? ORDER BY cronjob")
+            sqlx::query("SELECT * FROM alert_settings WHERE project_id = $1 ORDER BY cronjob")
                 .bind(project_id)
                 .fetch_all(&self.pool)
                 .await
@@ -571,7 +572,7 @@ impl Store {
         cronjob: &str,
     ) -> Result<Option<AlertSettings>> {
         let row = sqlx::query(
-            "SELECT * FROM alert_settings WHERE project_id = ? AND cronjob IN (?, '') \
+            "SELECT * FROM alert_settings WHERE project_id = $1 AND cronjob IN ($2, '') \
              ORDER BY cronjob = '' LIMIT 1",
         )
         .bind(project_id)
@@ -601,7 +602,7 @@ impl Store {
         let stored = match destination {
             None => None,
             Some(_) => {
-                sqlx::query("SELECT * FROM alert_settings WHERE project_id = ? AND cronjob = ?")
+                sqlx::query("SELECT * FROM alert_settings WHERE project_id = $1 AND cronjob = $2")
                     .bind(project_id)
                     .bind(cronjob_key)
                     .fetch_optional(&mut *tx)
@@ -657,7 +658,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, destination, \
                webhook_url_source, webhook_secret_source, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (project_id, cronjob) DO UPDATE SET rules = excluded.rules, \
                webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, \
                destination = excluded.destination, \
@@ -689,7 +690,7 @@ impl Store {
         project_id: &str,
         cronjob: Option<&str>,
     ) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM alert_settings WHERE project_id = ? AND cronjob = ?")
+        let r = sqlx::query("DELETE FROM alert_settings WHERE project_id = $1 AND cronjob = $2")
             .bind(project_id)
             .bind(cronjob.unwrap_or(""))
             .execute(&self.pool)
@@ -717,7 +718,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let inserted = sqlx::query(
             "INSERT INTO alerts (id, project_id, cronjob, key, kind, subject, summary, raised_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, cronjob, key) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (project_id, cronjob, key) DO NOTHING",
         )
         .bind(&id)
         .bind(project_id)
@@ -753,7 +754,7 @@ impl Store {
             let other = seal_destination(self, &delivery_destination_context(&delivery), d)?;
             sqlx::query(
                 "INSERT INTO deliveries (id, alert_id, kind, url, secret, destination, state, attempts, next_attempt_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7)",
             )
             .bind(&delivery)
             .bind(&id)
@@ -792,8 +793,8 @@ impl Store {
             "SELECT a.*, d.id AS d_id, d.kind AS d_kind, d.state, d.attempts, d.next_attempt_at, \
                     d.last_status, d.last_error, d.delivered_at \
              FROM alerts a LEFT JOIN deliveries d ON d.alert_id = a.id \
-             WHERE a.project_id = ? AND (? IS NULL OR a.cronjob = ?) \
-             ORDER BY a.seq DESC LIMIT ? OFFSET ?",
+             WHERE a.project_id = $1 AND ($2 IS NULL OR a.cronjob = $3) \
+             ORDER BY a.seq DESC LIMIT $4 OFFSET $5",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -847,18 +848,25 @@ impl Store {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<DeliveryJob>> {
+        // In a writing transaction: replicas that claim at once take turns,
+        // so each claims what the one before left due (PostgreSQL would let
+        // both select the same rows in the subquery). The outer condition
+        // says again what due means, for the row as it is when updated.
+        let mut tx = self.write_tx().await?;
         let rows = sqlx::query(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? \
-             WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? \
-                          ORDER BY next_attempt_at LIMIT ?) \
+            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1 \
+             WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
+                          ORDER BY next_attempt_at LIMIT $3) \
+               AND state = 'pending' AND next_attempt_at <= $2 \
              RETURNING id, attempts, kind, url, secret, destination, alert_id",
         )
         .bind(millis(lease_until))
         .bind(millis(now))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(q)?;
+        tx.commit().await.map_err(q)?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in rows {
             let id: String = r.try_get("id").map_err(q)?;
@@ -885,7 +893,7 @@ impl Store {
             };
             let row = sqlx::query(
                 "SELECT a.*, p.name AS project_name FROM alerts a JOIN projects p ON p.id = a.project_id \
-                 WHERE a.id = ?",
+                 WHERE a.id = $1",
             )
             .bind(&alert_id)
             .fetch_one(&self.pool)
@@ -907,8 +915,8 @@ impl Store {
     pub async fn finish_attempt(&self, id: &str, result: &AttemptResult) -> Result<()> {
         let query = match result {
             AttemptResult::Delivered { status } => sqlx::query(
-                "UPDATE deliveries SET state = 'delivered', last_status = ?, last_error = NULL, \
-                 next_attempt_at = NULL, delivered_at = ? WHERE id = ? AND state = 'pending'",
+                "UPDATE deliveries SET state = 'delivered', last_status = $1, last_error = NULL, \
+                 next_attempt_at = NULL, delivered_at = $2 WHERE id = $3 AND state = 'pending'",
             )
             .bind(i64::from(*status))
             .bind(Timestamp::now().to_string()),
@@ -917,8 +925,8 @@ impl Store {
                 error,
                 next,
             } => sqlx::query(
-                "UPDATE deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt_at = ? \
-                 WHERE id = ? AND state = 'pending'",
+                "UPDATE deliveries SET state = $1, last_status = $2, last_error = $3, next_attempt_at = $4 \
+                 WHERE id = $5 AND state = 'pending'",
             )
             .bind(if next.is_some() { "pending" } else { "failed" })
             .bind(status.map(i64::from))
@@ -949,13 +957,13 @@ impl Store {
                    SELECT a.seq FROM ( \
                      SELECT seq, id, project_id, cronjob, subject, raised_at, \
                             row_number() OVER (PARTITION BY cronjob ORDER BY seq DESC) AS newest \
-                     FROM alerts WHERE project_id = ?1) a \
-                   WHERE (a.raised_at < ?2 OR a.newest > ?3) \
+                     FROM alerts WHERE project_id = $1) a \
+                   WHERE (a.raised_at < $2 OR a.newest > $3) \
                      AND NOT EXISTS (SELECT 1 FROM deliveries d \
                                      WHERE d.alert_id = a.id AND d.state = 'pending') \
                      AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.project_id = a.project_id \
                                      AND r.cronjob = a.cronjob AND r.name = a.subject AND r.final = 0) \
-                   LIMIT ?4)",
+                   LIMIT $4)",
             )
             .bind(project_id)
             // Whole seconds, so the text compares in time order with any
@@ -991,6 +999,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
     use hks_history::alerts::AlertKind;
 
     fn failed(run: &str) -> Alert {
@@ -1008,12 +1017,12 @@ mod tests {
         s.create_project(&t.id, "shop").await.unwrap()
     }
 
+    backends! {
     /// Where a project file said to read a webhook's values is kept beside
     /// them, replaced by every write (none through the API), and listed
     /// with every settings of the project.
-    #[tokio::test]
-    async fn webhook_sources_are_kept_and_listed() {
-        let s = Store::in_memory().await.unwrap();
+    async fn webhook_sources_are_kept_and_listed(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let from_file = WebhookUpdate {
             url: Some("https://hooks.example.com/a".into()),
@@ -1050,11 +1059,11 @@ mod tests {
             "0123456789abcdef"
         );
         assert_eq!(own.sources, WebhookSources::default());
-    }
+    }}
 
-    #[tokio::test]
-    async fn settings_fall_back_to_the_project_and_keep_the_secret() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn settings_fall_back_to_the_project_and_keep_the_secret(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         assert!(
             s.effective_alert_settings(&p.id, "report")
@@ -1133,11 +1142,11 @@ mod tests {
                 .await
                 .unwrap()
         );
-    }
+    }}
 
-    #[tokio::test]
-    async fn raising_is_idempotent_and_deliveries_are_claimed_once() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn raising_is_idempotent_and_deliveries_are_claimed_once(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let hook = Destination::Webhook(Webhook {
             url: "http://127.0.0.1:9/hook".into(),
@@ -1196,15 +1205,15 @@ mod tests {
                 DestinationKind::Webhook
             )
         );
-    }
+    }}
 
+    backends! {
     /// Slack, Teams and email destinations are stored, kept and copied to
     /// deliveries like webhooks: a URL left out keeps the stored one only
     /// when the stored destination is of the same kind, and a change of
     /// kind leaves nothing of the former one behind.
-    #[tokio::test]
-    async fn other_destinations_are_stored_kept_and_copied_to_deliveries() {
-        let s = Store::in_memory().await.unwrap();
+    async fn other_destinations_are_stored_kept_and_copied_to_deliveries(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let rules = AlertRules::default();
         let put = |d: DestinationUpdate| {
@@ -1312,20 +1321,20 @@ mod tests {
             Some("https://hooks.example.com/hks")
         );
         let other: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT destination FROM alert_settings WHERE project_id = ?")
+            sqlx::query_scalar("SELECT destination FROM alert_settings WHERE project_id = $1")
                 .bind(&p.id)
                 .fetch_one(&s.pool)
                 .await
                 .unwrap();
         assert!(other.is_none());
-    }
+    }}
 
+    backends! {
     /// Old alerts and all but the newest of each CronJob go, in batches,
     /// with their deliveries; pending deliveries and alerts about runs
     /// still going stay; other projects are not touched.
-    #[tokio::test]
-    async fn pruning_forgets_old_and_excess_alerts_but_never_pending_ones() {
-        let s = Store::in_memory().await.unwrap();
+    async fn pruning_forgets_old_and_excess_alerts_but_never_pending_ones(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let other = s.create_project(&p.tenant_id, "other").await.unwrap();
         let now = Timestamp::now();
@@ -1442,11 +1451,11 @@ mod tests {
                 .unwrap(),
             0
         );
-    }
+    }}
 
-    #[tokio::test]
-    async fn deleting_a_cronjob_or_project_removes_its_alerts() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn deleting_a_cronjob_or_project_removes_its_alerts(db) {
+        let s = db.store().await;
         let p = project(&s).await;
         let spec: hks_core::spec::ApplicationSpec = serde_json::from_value(serde_json::json!({
             "type": "cronjob", "spec": {"schedule": "@daily", "image": "busybox"}
@@ -1479,5 +1488,5 @@ mod tests {
         assert!(s.alert_settings(&p.id, None).await.unwrap().is_some());
         s.delete_project(&p.id).await.unwrap();
         assert!(s.alert_settings(&p.id, None).await.unwrap().is_none());
-    }
+    }}
 }

@@ -3,7 +3,7 @@
 use hks_core::audit::{AuditAction, AuditChange, AuditEntry};
 use jiff::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::{Result, Store, StoreError, q, ts};
 
@@ -21,7 +21,7 @@ pub struct AuditFilter {
     pub before: Option<i64>,
 }
 
-fn entry(row: &SqliteRow) -> Result<AuditEntry> {
+fn entry(row: &AnyRow) -> Result<AuditEntry> {
     let action: String = row.try_get("action").map_err(q)?;
     let changes: String = row.try_get("changes").map_err(q)?;
     Ok(AuditEntry {
@@ -51,9 +51,9 @@ impl Store {
         changes: &[AuditChange],
     ) -> Result<i64> {
         let changes = serde_json::to_string(changes).map_err(StoreError::Corrupt)?;
-        let id = sqlx::query(
+        let id = sqlx::query_scalar(
             "INSERT INTO audit (tenant_id, project, at, actor, action, target, changes)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(tenant_id)
         .bind(project)
@@ -62,10 +62,9 @@ impl Store {
         .bind(action.as_str())
         .bind(target)
         .bind(changes)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await
-        .map_err(q)?
-        .last_insert_rowid();
+        .map_err(q)?;
         Ok(id)
     }
 
@@ -84,14 +83,14 @@ impl Store {
             .map(|t| format!("{}%", t.replace(['%', '_'], "")));
         let target_exact = filter.target.as_deref().filter(|t| !t.ends_with('/'));
         let rows = sqlx::query(
-            "SELECT * FROM audit WHERE tenant_id = ?1
-               AND (?2 IS NULL OR project = ?2)
-               AND (?3 IS NULL OR action = ?3)
-               AND (?4 IS NULL OR target = ?4)
-               AND (?5 IS NULL OR target LIKE ?5)
-               AND (?6 IS NULL OR actor = ?6)
-               AND (?7 IS NULL OR id < ?7)
-             ORDER BY id DESC LIMIT ?8",
+            "SELECT * FROM audit WHERE tenant_id = $1
+               AND ($2 IS NULL OR project = $2)
+               AND ($3 IS NULL OR action = $3)
+               AND ($4 IS NULL OR target = $4)
+               AND ($5 IS NULL OR target LIKE $5)
+               AND ($6 IS NULL OR actor = $6)
+               AND ($7 IS NULL OR id < $7)
+             ORDER BY id DESC LIMIT $8",
         )
         .bind(tenant_id)
         .bind(filter.project.as_deref())
@@ -111,11 +110,12 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
     use hks_core::audit::set;
 
-    #[tokio::test]
-    async fn entries_page_newest_first_filter_and_outlive_their_project() {
-        let store = Store::in_memory().await.unwrap();
+    backends! {
+    async fn entries_page_newest_first_filter_and_outlive_their_project(db) {
+        let store = db.store().await;
         let connection = serde_json::from_value(
             serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"}),
         )
@@ -182,5 +182,5 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-    }
+    }}
 }

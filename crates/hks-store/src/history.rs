@@ -9,7 +9,7 @@ use hks_core::run::{Run, RunMark, RunResult};
 use jiff::Timestamp;
 use sqlx::Row;
 
-use crate::{Project, Result, Store, StoreError, q, ts};
+use crate::{Backend, Project, Result, Store, StoreError, q, ts};
 
 /// What [`Store::record_run`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,7 +52,7 @@ fn secs(t: Timestamp) -> String {
         .to_string()
 }
 
-fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<Run> {
+fn decode(row: &sqlx::any::AnyRow) -> Result<Run> {
     let json: String = row.try_get("run").map_err(q)?;
     serde_json::from_str(&json).map_err(StoreError::Corrupt)
 }
@@ -60,7 +60,7 @@ fn decode(row: &sqlx::sqlite::SqliteRow) -> Result<Run> {
 impl Store {
     /// The project whose namespace this is, if any.
     pub async fn project_by_namespace(&self, namespace: &str) -> Result<Option<Project>> {
-        let row = sqlx::query("SELECT * FROM projects WHERE namespace = ?")
+        let row = sqlx::query("SELECT * FROM projects WHERE namespace = $1")
             .bind(namespace)
             .fetch_optional(&self.pool)
             .await
@@ -74,8 +74,9 @@ impl Store {
         let json = serde_json::to_string(run).map_err(StoreError::Corrupt)?;
         let mut tx = self.write_tx().await?;
         let existing = sqlx::query(
-            "SELECT run, final, alerted, container IS NULL AS no_container FROM runs
-             WHERE project_id = ? AND cronjob = ? AND name = ?",
+            "SELECT run, final, alerted,
+                    CASE WHEN container IS NULL THEN 1 ELSE 0 END AS no_container FROM runs
+             WHERE project_id = $1 AND cronjob = $2 AND name = $3",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -119,7 +120,7 @@ impl Store {
             .unwrap_or_else(Timestamp::now);
         sqlx::query(
             "INSERT INTO runs (project_id, cronjob, name, result, final, created_at, finished_at, run, recorded_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (project_id, cronjob, name) DO UPDATE SET
                 result = excluded.result, final = excluded.final, created_at = excluded.created_at,
                 finished_at = excluded.finished_at, run = excluded.run, recorded_at = excluded.recorded_at",
@@ -137,7 +138,7 @@ impl Store {
         .await
         .map_err(q)?;
         let alerted: i64 = sqlx::query_scalar(
-            "SELECT alerted FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?",
+            "SELECT alerted FROM runs WHERE project_id = $1 AND cronjob = $2 AND name = $3",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -164,7 +165,7 @@ impl Store {
         container: &str,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE runs SET container = ? WHERE project_id = ? AND cronjob = ? AND name = ? AND container IS NULL",
+            "UPDATE runs SET container = $1 WHERE project_id = $2 AND cronjob = $3 AND name = $4 AND container IS NULL",
         )
         .bind(container)
         .bind(project_id)
@@ -184,7 +185,7 @@ impl Store {
         run: &str,
     ) -> Result<Option<String>> {
         let value: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT container FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?",
+            "SELECT container FROM runs WHERE project_id = $1 AND cronjob = $2 AND name = $3",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -206,7 +207,7 @@ impl Store {
     ) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let Some(row) = sqlx::query(
-            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND name = ? AND result = 'Missed'",
+            "SELECT run FROM runs WHERE project_id = $1 AND cronjob = $2 AND name = $3 AND result = 'Missed'",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -220,28 +221,32 @@ impl Store {
         let mut run = decode(&row)?;
         run.backfilled_by = Some(by.to_owned());
         let json = serde_json::to_string(&run).map_err(StoreError::Corrupt)?;
-        sqlx::query("UPDATE runs SET run = ? WHERE project_id = ? AND cronjob = ? AND name = ?")
-            .bind(json)
-            .bind(project_id)
-            .bind(cronjob)
-            .bind(missed)
-            .execute(&mut *tx)
-            .await
-            .map_err(q)?;
+        sqlx::query(
+            "UPDATE runs SET run = $1 WHERE project_id = $2 AND cronjob = $3 AND name = $4",
+        )
+        .bind(json)
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(missed)
+        .execute(&mut *tx)
+        .await
+        .map_err(q)?;
         tx.commit().await.map_err(q)?;
         Ok(true)
     }
 
     /// Notes that a final run's alerts were raised.
     pub async fn mark_alerted(&self, project_id: &str, cronjob: &str, run: &str) -> Result<()> {
-        sqlx::query("UPDATE runs SET alerted = 1 WHERE project_id = ? AND cronjob = ? AND name = ?")
-            .bind(project_id)
-            .bind(cronjob)
-            .bind(run)
-            .execute(&self.pool)
-            .await
-            .map_err(q)
-            .map(drop)
+        sqlx::query(
+            "UPDATE runs SET alerted = 1 WHERE project_id = $1 AND cronjob = $2 AND name = $3",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(run)
+        .execute(&self.pool)
+        .await
+        .map_err(q)
+        .map(drop)
     }
 
     /// Final runs whose alerts were not raised (a crash came in between), as
@@ -267,8 +272,8 @@ impl Store {
     /// A CronJob's recorded runs, newest first.
     pub async fn runs(&self, project_id: &str, cronjob: &str, limit: u32) -> Result<Vec<Run>> {
         let rows = sqlx::query(
-            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ?
-             ORDER BY created_at DESC, name DESC LIMIT ?",
+            "SELECT run FROM runs WHERE project_id = $1 AND cronjob = $2
+             ORDER BY created_at DESC, name DESC LIMIT $3",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -290,7 +295,7 @@ impl Store {
         since: Timestamp,
     ) -> Result<Vec<Timestamp>> {
         let rows = sqlx::query(
-            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND created_at >= ?",
+            "SELECT run FROM runs WHERE project_id = $1 AND cronjob = $2 AND created_at >= $3",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -316,7 +321,7 @@ impl Store {
         since: Timestamp,
     ) -> Result<Vec<Run>> {
         let rows = sqlx::query(
-            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND created_at >= ?
+            "SELECT run FROM runs WHERE project_id = $1 AND cronjob = $2 AND created_at >= $3
              ORDER BY created_at, name",
         )
         .bind(project_id)
@@ -330,7 +335,7 @@ impl Store {
 
     /// The runs of a project not known to have ended, as (CronJob, run).
     pub async fn unfinished_runs(&self, project_id: &str) -> Result<Vec<(String, Run)>> {
-        let rows = sqlx::query("SELECT cronjob, run FROM runs WHERE project_id = ? AND final = 0")
+        let rows = sqlx::query("SELECT cronjob, run FROM runs WHERE project_id = $1 AND final = 0")
             .bind(project_id)
             .fetch_all(&self.pool)
             .await
@@ -343,7 +348,7 @@ impl Store {
     /// The CronJobs of a project as (name, last change), without their specs.
     pub async fn cronjob_versions(&self, project_id: &str) -> Result<Vec<(String, Timestamp)>> {
         let rows = sqlx::query(
-            "SELECT name, updated_at FROM applications WHERE project_id = ? AND type = 'cronjob'",
+            "SELECT name, updated_at FROM applications WHERE project_id = $1 AND type = 'cronjob'",
         )
         .bind(project_id)
         .fetch_all(&self.pool)
@@ -356,14 +361,15 @@ impl Store {
 
     /// One recorded run.
     pub async fn run(&self, project_id: &str, cronjob: &str, name: &str) -> Result<Option<Run>> {
-        let row =
-            sqlx::query("SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?")
-                .bind(project_id)
-                .bind(cronjob)
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(q)?;
+        let row = sqlx::query(
+            "SELECT run FROM runs WHERE project_id = $1 AND cronjob = $2 AND name = $3",
+        )
+        .bind(project_id)
+        .bind(cronjob)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(q)?;
         row.as_ref().map(decode).transpose()
     }
 
@@ -375,20 +381,31 @@ impl Store {
         project_id: &str,
         per: u32,
     ) -> Result<std::collections::HashMap<String, Vec<RunMark>>> {
-        let rows = sqlx::query(
+        // Two fields of the JSON, in each database's words.
+        let (created, duration) = match self.backend() {
+            Backend::Sqlite => (
+                "json_extract(run, '$.createdAt')",
+                "json_extract(run, '$.durationSeconds')",
+            ),
+            Backend::Postgres => (
+                "run::jsonb ->> 'createdAt'",
+                "CAST(run::jsonb ->> 'durationSeconds' AS BIGINT)",
+            ),
+        };
+        let sql = format!(
             "SELECT cronjob, name, result, created_at,
-                    json_extract(run, '$.createdAt') AS created,
-                    json_extract(run, '$.durationSeconds') AS duration
+                    {created} AS created, {duration} AS duration
              FROM (SELECT cronjob, name, result, created_at, run,
                           ROW_NUMBER() OVER (PARTITION BY cronjob ORDER BY created_at DESC, name DESC) AS n
-                   FROM runs WHERE project_id = ?)
-             WHERE n <= ? ORDER BY cronjob, created_at DESC, name DESC",
-        )
-        .bind(project_id)
-        .bind(i64::from(per))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q)?;
+                   FROM runs WHERE project_id = $1) AS ranked
+             WHERE n <= $2 ORDER BY cronjob, created_at DESC, name DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(project_id)
+            .bind(i64::from(per))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q)?;
         let mut out: std::collections::HashMap<String, Vec<RunMark>> = Default::default();
         for row in &rows {
             let result: String = row.try_get("result").map_err(q)?;
@@ -412,8 +429,8 @@ impl Store {
         project_id: &str,
     ) -> Result<std::collections::HashMap<String, Run>> {
         let rows = sqlx::query(
-            "SELECT cronjob, run FROM runs r WHERE project_id = ?1 AND result != 'Missed'
-             AND name = (SELECT name FROM runs WHERE project_id = ?1 AND cronjob = r.cronjob
+            "SELECT cronjob, run FROM runs r WHERE project_id = $1 AND result != 'Missed'
+             AND name = (SELECT name FROM runs WHERE project_id = $1 AND cronjob = r.cronjob
                          AND result != 'Missed' ORDER BY created_at DESC, name DESC LIMIT 1)",
         )
         .bind(project_id)
@@ -428,7 +445,7 @@ impl Store {
     /// The latest execution (missed runs left out) of one CronJob.
     pub async fn latest_run(&self, project_id: &str, cronjob: &str) -> Result<Option<Run>> {
         let row = sqlx::query(
-            "SELECT run FROM runs WHERE project_id = ? AND cronjob = ? AND result != 'Missed'
+            "SELECT run FROM runs WHERE project_id = $1 AND cronjob = $2 AND result != 'Missed'
              ORDER BY created_at DESC, name DESC LIMIT 1",
         )
         .bind(project_id)
@@ -449,8 +466,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<RunResult>> {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT result FROM runs WHERE project_id = ? AND cronjob = ? AND final = 1
-             AND result != 'Missed' AND created_at < ? ORDER BY created_at DESC, name DESC LIMIT ?",
+            "SELECT result FROM runs WHERE project_id = $1 AND cronjob = $2 AND final = 1
+             AND result != 'Missed' AND created_at < $3 ORDER BY created_at DESC, name DESC LIMIT $4",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -480,7 +497,7 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO run_logs (project_id, cronjob, run, pod, log, original_bytes, truncated, archived_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -504,7 +521,7 @@ impl Store {
         run: &str,
     ) -> Result<Vec<String>> {
         sqlx::query_scalar(
-            "SELECT pod FROM run_logs WHERE project_id = ? AND cronjob = ? AND run = ? ORDER BY pod",
+            "SELECT pod FROM run_logs WHERE project_id = $1 AND cronjob = $2 AND run = $3 ORDER BY pod",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -523,7 +540,7 @@ impl Store {
     ) -> Result<Vec<StoredLog>> {
         let rows = sqlx::query(
             "SELECT pod, log, original_bytes, truncated FROM run_logs
-             WHERE project_id = ? AND cronjob = ? AND run = ? ORDER BY archived_at, pod",
+             WHERE project_id = $1 AND cronjob = $2 AND run = $3 ORDER BY archived_at, pod",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -550,7 +567,7 @@ impl Store {
         cronjob: &str,
     ) -> Result<Vec<(String, Option<Timestamp>)>> {
         let rows = sqlx::query(
-            "SELECT name, finished_at, created_at, final FROM runs WHERE project_id = ? AND cronjob = ?
+            "SELECT name, finished_at, created_at, final FROM runs WHERE project_id = $1 AND cronjob = $2
              ORDER BY created_at DESC, name DESC",
         )
         .bind(project_id)
@@ -577,7 +594,7 @@ impl Store {
     pub async fn delete_runs(&self, project_id: &str, cronjob: &str, names: &[&str]) -> Result<()> {
         let mut tx = self.write_tx().await?;
         for name in names {
-            sqlx::query("DELETE FROM runs WHERE project_id = ? AND cronjob = ? AND name = ?")
+            sqlx::query("DELETE FROM runs WHERE project_id = $1 AND cronjob = $2 AND name = $3")
                 .bind(project_id)
                 .bind(cronjob)
                 .bind(name)
@@ -595,7 +612,7 @@ impl Store {
         cronjob: &str,
     ) -> Result<Option<Timestamp>> {
         let row = sqlx::query(
-            "SELECT checked_until FROM missed_checks WHERE project_id = ? AND cronjob = ?",
+            "SELECT checked_until FROM missed_checks WHERE project_id = $1 AND cronjob = $2",
         )
         .bind(project_id)
         .bind(cronjob)
@@ -612,7 +629,7 @@ impl Store {
         until: Timestamp,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO missed_checks (project_id, cronjob, checked_until) VALUES (?, ?, ?)
+            "INSERT INTO missed_checks (project_id, cronjob, checked_until) VALUES ($1, $2, $3)
              ON CONFLICT (project_id, cronjob) DO UPDATE SET checked_until = excluded.checked_until",
         )
         .bind(project_id)
@@ -631,6 +648,7 @@ mod tests {
     use hks_core::tenant::ClusterConnection;
 
     use super::*;
+    use crate::testing::backends;
 
     fn run(name: &str, at: &str, result: RunResult) -> Run {
         Run {
@@ -658,8 +676,8 @@ mod tests {
         }
     }
 
-    async fn project() -> (Store, Project) {
-        let store = Store::in_memory().await.unwrap();
+    async fn project(db: &crate::testing::TestDb) -> (Store, Project) {
+        let store = db.store().await;
         let conn: ClusterConnection = serde_json::from_value(
             serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1"}),
         )
@@ -669,9 +687,9 @@ mod tests {
         (store, p)
     }
 
-    #[tokio::test]
-    async fn a_runs_container_is_stored_once_and_a_missed_run_learns_its_backfill() {
-        let (store, p) = project().await;
+    backends! {
+    async fn a_runs_container_is_stored_once_and_a_missed_run_learns_its_backfill(db) {
+        let (store, p) = project(&db).await;
         let running = run("job-1", "2025-01-01T00:00:00Z", RunResult::Running);
         assert!(
             store
@@ -732,11 +750,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(stored.backfilled_by.as_deref(), Some("job-29"));
-    }
+    }}
 
-    #[tokio::test]
-    async fn recent_runs_are_the_newest_of_each_cronjob_as_marks() {
-        let (store, p) = project().await;
+    backends! {
+    async fn recent_runs_are_the_newest_of_each_cronjob_as_marks(db) {
+        let (store, p) = project(&db).await;
         for i in 0..22 {
             let mut r = run(
                 &format!("a-{i:02}"),
@@ -765,11 +783,11 @@ mod tests {
         assert_eq!(a[19].name, "a-02");
         assert_eq!(recent["b"].len(), 1);
         assert_eq!(recent["b"][0].duration_seconds, None);
-    }
+    }}
 
-    #[tokio::test]
-    async fn recording_is_idempotent_and_final_runs_stay_final() {
-        let (store, p) = project().await;
+    backends! {
+    async fn recording_is_idempotent_and_final_runs_stay_final(db) {
+        let (store, p) = project(&db).await;
         let running = run("job-1", "2025-01-01T00:00:00Z", RunResult::Running);
         let r = store.record_run(&p.id, "job", &running).await.unwrap();
         assert_eq!(
@@ -815,11 +833,11 @@ mod tests {
             (stored.result, stored.in_cluster),
             (RunResult::Failed, false)
         );
-    }
+    }}
 
-    #[tokio::test]
-    async fn runs_list_newest_first_with_logs_and_retention() {
-        let (store, p) = project().await;
+    backends! {
+    async fn runs_list_newest_first_with_logs_and_retention(db) {
+        let (store, p) = project(&db).await;
         for (i, result) in [
             RunResult::Succeeded,
             RunResult::Failed,
@@ -879,5 +897,5 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(store.runs(&p.id, "job", 10).await.unwrap().len(), 3);
-    }
+    }}
 }

@@ -9,7 +9,7 @@ use crate::alerts::{
     settings_destination_context, settings_url_context,
 };
 use crate::retirements::retirement_context;
-use crate::{Result, Store, StoreError, q};
+use crate::{Backend, Result, Store, StoreError, q};
 
 /// The context and plain text of the key check.
 const CHECK_CONTEXT: &str = "key-check";
@@ -88,6 +88,30 @@ const UNSEALED_URLS: &[(&str, &str, &str)] = &[
     ("deliveries", "t.id = k1", "url"),
 ];
 
+/// Replaces one sealed value, its row named by the column's keys (unique
+/// in every table listed; PostgreSQL has no `rowid`).
+async fn update_sealed(
+    conn: &mut sqlx::AnyConnection,
+    c: &SealedColumn,
+    sealed: Vec<u8>,
+    keys: &[String],
+) -> Result<()> {
+    let by = c
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{k} = ${}", i + 2))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let sql = format!("UPDATE {} SET {} = $1 WHERE {by}", c.table, c.column);
+    let mut query = sqlx::query(&sql).bind(sealed);
+    for k in keys {
+        query = query.bind(k.as_str());
+    }
+    query.execute(conn).await.map_err(q)?;
+    Ok(())
+}
+
 impl Store {
     /// Fails with [`StoreError::WrongKey`] when the database was written
     /// with another key; records the check on the first open. With previous
@@ -142,7 +166,7 @@ impl Store {
                 .find(|c| c.table == *table && c.column == *column)
                 .expect("every unsealed URL column is a sealed column");
             let rows = sqlx::query(&format!(
-                "SELECT t.rowid, {keys}, t.{column} AS plain FROM {table} t \
+                "SELECT {keys}, t.{column} AS plain FROM {table} t \
                  WHERE EXISTS (SELECT 1 FROM unsealed_webhook_urls \
                                WHERE tbl = '{table}' AND {row})",
                 keys = c
@@ -156,19 +180,14 @@ impl Store {
             .await
             .map_err(q)?;
             for r in &rows {
-                let rowid: i64 = r.try_get("rowid").map_err(q)?;
                 let keys = c
                     .keys
                     .iter()
                     .map(|k| r.try_get::<String, _>(*k).map_err(q))
                     .collect::<Result<Vec<_>>>()?;
                 let plain: Vec<u8> = r.try_get("plain").map_err(q)?;
-                sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE rowid = ?"))
-                    .bind(self.key.seal(&(c.context)(&keys), &plain)?)
-                    .bind(rowid)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(q)?;
+                let sealed = self.key.seal(&(c.context)(&keys), &plain)?;
+                update_sealed(&mut tx, c, sealed, &keys).await?;
             }
             count += rows.len();
         }
@@ -177,9 +196,10 @@ impl Store {
             .await
             .map_err(q)?;
         tx.commit().await.map_err(q)?;
-        if count > 0 {
-            // The clear text is still in the pages the migration and the
-            // updates freed, and in the WAL: rewrite the file without them.
+        // The clear text is still in the pages the migration and the updates
+        // freed, and in the WAL: rewrite the file without them. (Only SQLite
+        // had databases from before URLs were sealed.)
+        if count > 0 && self.backend() == Backend::Sqlite {
             for sql in ["VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"] {
                 sqlx::query(sql).execute(&self.pool).await.map_err(q)?;
             }
@@ -198,7 +218,7 @@ impl Store {
         for column in SEALED {
             count += self.reseal_column(&mut tx, column).await?;
         }
-        sqlx::query("INSERT INTO key_check (id, sealed) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed")
+        sqlx::query("INSERT INTO key_check (id, sealed) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed")
             .bind(self.key.seal(CHECK_CONTEXT, CHECK_PLAIN)?)
             .execute(&mut *tx)
             .await
@@ -216,19 +236,18 @@ impl Store {
     /// Re-seals one column's values with the current key, in `tx`.
     async fn reseal_column(
         &self,
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         c: &SealedColumn,
     ) -> Result<usize> {
         let (table, column) = (c.table, c.column);
         let rows = sqlx::query(&format!(
-            "SELECT rowid, {}, {column} AS sealed FROM {table} WHERE {column} IS NOT NULL",
+            "SELECT {}, {column} AS sealed FROM {table} WHERE {column} IS NOT NULL",
             c.keys.join(", ")
         ))
         .fetch_all(&mut **tx)
         .await
         .map_err(q)?;
         for row in &rows {
-            let rowid: i64 = row.try_get("rowid").map_err(q)?;
             let keys = c
                 .keys
                 .iter()
@@ -237,12 +256,7 @@ impl Store {
             let context = (c.context)(&keys);
             let sealed: Vec<u8> = row.try_get("sealed").map_err(q)?;
             let plain = self.key.open(&context, &sealed)?;
-            sqlx::query(&format!("UPDATE {table} SET {column} = ? WHERE rowid = ?"))
-                .bind(self.key.seal(&context, &plain)?)
-                .bind(rowid)
-                .execute(&mut **tx)
-                .await
-                .map_err(q)?;
+            update_sealed(tx, c, self.key.seal(&context, &plain)?, &keys).await?;
         }
         Ok(rows.len())
     }

@@ -1,13 +1,69 @@
-//! HKS's storage: tenants, their API tokens, projects and applications in
-//! SQLite (a file in the data directory, WAL journal, migrations applied at
-//! start). This crate is the only one that knows SQL.
+//! HKS's storage: tenants, their API tokens, projects and applications, the
+//! run history, alerts and the audit log, in SQLite (a file in the data
+//! directory, WAL journal; the embedded default) or in PostgreSQL (one
+//! database that several HKS replicas share). Migrations are applied at
+//! start. This crate is the only one that knows SQL.
 //!
 //! Applications are stored as the JSON of their domain spec
 //! ([`hks_core::spec::ApplicationSpec`]); the columns beside it exist only to
 //! look rows up. Every write is one statement or one transaction, so a crash
 //! (even `kill -9`) leaves either the old or the new state.
 //!
-//! Durability: WAL with `synchronous=NORMAL`. A commit is in the WAL file
+//! # Two backends, one copy of the logic
+//!
+//! The store talks to either database through sqlx's `Any` driver: one
+//! pool type, one row type, and one SQL text per query for both. That text
+//! is the common dialect of the two: numbered parameters (`$1`, which
+//! SQLite reads as well), `ON CONFLICT ... DO NOTHING / DO UPDATE`,
+//! `RETURNING`, window functions, and only the types both decode the same
+//! way through `Any` (text, 64-bit integers, bytes). Timestamps are RFC 3339
+//! text on both, compared as text: PostgreSQL's columns are `COLLATE "C"`,
+//! byte order like SQLite's. [`Backend`] chooses the few statements that
+//! differ (how a writing transaction starts, reading a field of a JSON
+//! column, a row lock, SQLite's `VACUUM`), each at its one place. The
+//! alternatives were worse for this store: a store generic over
+//! `sqlx::Database` needs bounds on every helper for every type it decodes,
+//! and an enum of two pools with a `match` in every method is the logic
+//! twice. What `Any` costs (no compile-time checked queries, which the
+//! store did not use; values converted once more) does not matter here.
+//!
+//! Each backend has its own migrations (`migrations/sqlite`,
+//! `migrations/postgres`), with the same versions, giving the same tables,
+//! columns, keys, checks and triggers.
+//!
+//! # Writers
+//!
+//! A transaction that reads and then writes what it read starts with
+//! [`Store::write_tx`], which makes it the only such transaction at a time
+//! across every process on the database, on both backends:
+//! - SQLite: `BEGIN IMMEDIATE` takes the database's write lock at once (a
+//!   deferred transaction that read first would have to upgrade to a
+//!   writer, and SQLite refuses that upgrade at once with SQLITE_BUSY when
+//!   another writer came in between, without waiting). Writers wait for
+//!   each other (`busy_timeout`), also across processes on one file.
+//! - PostgreSQL: a transaction-scoped advisory lock
+//!   (`pg_advisory_xact_lock`, one key for the store) taken first, in READ
+//!   COMMITTED, so that each later statement of the transaction sees every
+//!   transaction that held the lock before. This is the guarantee SQLite's
+//!   single writer gives, so no read-then-write section needed a proof of
+//!   its own; row locks (`FOR UPDATE`) cannot lock a row that is not there
+//!   yet (a run recorded for the first time by two replicas), and
+//!   SERIALIZABLE would need every transaction to retry. The sections are
+//!   short (no network call inside), so serialising them costs little, as
+//!   on SQLite. Waiting for it gives up after 5 seconds (`lock_timeout`),
+//!   like SQLite's busy timeout.
+//!
+//! Writes that are one statement do not take it: each is atomic by itself
+//! on both (a unique key with `ON CONFLICT`, `SET n = n + 1`, an `UPDATE ...
+//! WHERE state = 'pending'`). Where such a statement could slip between the
+//! reads and the writes of a transaction on PostgreSQL, the transaction
+//! locks the row it depends on: deleting a tenant locks the tenant
+//! (`FOR UPDATE`), so a project created at that moment either is in the
+//! retirement queued with the deletion or fails on the missing tenant.
+//!
+//! # Durability
+//!
+//! SQLite: WAL with `synchronous=NORMAL`. A commit is in the WAL file
 //! (in the operating system's page cache) before the write is acknowledged,
 //! so an acknowledged write survives the death of the process, `kill -9`
 //! included; the WAL is synced to disk at checkpoints, not at every commit.
@@ -17,13 +73,8 @@
 //! its objects are in the cluster but its configuration is not stored, and
 //! the reconciler deletes HKS CronJobs the store does not know. `FULL`
 //! (a sync per commit) closes that window at the cost of a disk flush in
-//! every write request.
-//!
-//! Concurrency: writers wait for each other (`busy_timeout`), also across
-//! processes on one file. A transaction that writes starts with `BEGIN
-//! IMMEDIATE` (`Store::write_tx`): a deferred one that read first would
-//! have to upgrade to a writer, and SQLite refuses that upgrade at once with
-//! SQLITE_BUSY when another writer came in between, without waiting.
+//! every write request. PostgreSQL: as its server is configured
+//! (`synchronous_commit`, replication).
 
 mod alerts;
 mod audit;
@@ -34,7 +85,7 @@ mod retirements;
 mod suspensions;
 
 use std::borrow::Cow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -42,11 +93,11 @@ use hks_core::spec::{ApplicationSpec, ApplicationType};
 use hks_core::tenant::{ClusterConnection, ClusterSummary, project_namespace};
 use jiff::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
+use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{ConnectOptions, Executor, Row};
 
 pub use alerts::{
     AlertRecord, AlertSettings, AttemptResult, DeliveryJob, DeliveryState, DeliveryStatus,
@@ -134,16 +185,112 @@ pub struct Application {
     pub updated_at: Timestamp,
 }
 
+/// Which database the store is on: the dialect points of the SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the database is: a PostgreSQL URL (`postgres://` or
+/// `postgresql://`) or the path of a SQLite file. The URL may hold a
+/// password: `Display` and `Debug` show it without.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(SecretString),
+}
+
+impl Database {
+    /// A PostgreSQL URL by its scheme, anything else a SQLite path.
+    pub fn parse(s: &str) -> Self {
+        let lower = s.trim_start().to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Self::Postgres(s.trim().to_owned().into())
+        } else {
+            Self::Sqlite(PathBuf::from(s))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl FromStr for Database {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(Self::parse(s))
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "{}", path.display()),
+            Self::Postgres(url) => f.write_str(&redacted_url(url.expose_secret())),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
+/// A PostgreSQL URL without its password (and without its query, which can
+/// carry one too: `?password=`).
+fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("redacted"));
+            }
+            if u.query().is_some() {
+                let keep: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k.eq_ignore_ascii_case("password") {
+                            "redacted".into()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                u.query_pairs_mut().clear().extend_pairs(keep);
+            }
+            u.to_string()
+        }
+        Err(_) => "postgres://(unreadable URL)".into(),
+    }
+}
+
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
     key: std::sync::Arc<KeyRing>,
     /// This installation's id ([`Store::installation`]).
     installation: std::sync::Arc<str>,
 }
 
-fn migrator() -> Migrator {
+/// The key of the advisory lock that PostgreSQL's writing transactions take
+/// ([`Store::write_tx`]): "hks-wr" in ASCII, so that another application on
+/// the same database is unlikely to use it.
+const WRITE_LOCK: i64 = 0x686b_732d_7772;
+
+/// How long a writing transaction waits for the write lock, on either
+/// backend.
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+fn migrator(backend: Backend) -> Migrator {
     let migration = |version, name, sql| {
         Migration::new(
             version,
@@ -153,46 +300,36 @@ fn migrator() -> Migrator {
             false,
         )
     };
-    let migrations = vec![
-        migration(1, "initial", include_str!("../migrations/0001_initial.sql")),
-        migration(2, "runs", include_str!("../migrations/0002_runs.sql")),
-        migration(3, "alerts", include_str!("../migrations/0003_alerts.sql")),
-        migration(
-            4,
-            "key_check",
-            include_str!("../migrations/0004_key_check.sql"),
-        ),
-        migration(
-            5,
-            "sealed_webhook_urls",
-            include_str!("../migrations/0005_sealed_webhook_urls.sql"),
-        ),
-        migration(
-            6,
-            "cluster_retirements",
-            include_str!("../migrations/0006_cluster_retirements.sql"),
-        ),
-        migration(
-            7,
-            "installation",
-            include_str!("../migrations/0007_installation.sql"),
-        ),
-        migration(
-            8,
-            "run_control",
-            include_str!("../migrations/0008_run_control.sql"),
-        ),
-        migration(
-            9,
-            "webhook_sources",
-            include_str!("../migrations/0009_webhook_sources.sql"),
-        ),
-        migration(
-            10,
-            "alert_destinations",
-            include_str!("../migrations/0010_alert_destinations.sql"),
-        ),
-        migration(11, "audit", include_str!("../migrations/0011_audit.sql")),
+    // One list of versions and names, a text per backend: a new migration is
+    // added to both.
+    macro_rules! migrations {
+        ($(($version:literal, $name:literal, $file:literal)),* $(,)?) => {
+            match backend {
+                Backend::Sqlite => vec![$(migration(
+                    $version,
+                    $name,
+                    include_str!(concat!("../migrations/sqlite/", $file)),
+                )),*],
+                Backend::Postgres => vec![$(migration(
+                    $version,
+                    $name,
+                    include_str!(concat!("../migrations/postgres/", $file)),
+                )),*],
+            }
+        };
+    }
+    let migrations = migrations![
+        (1, "initial", "0001_initial.sql"),
+        (2, "runs", "0002_runs.sql"),
+        (3, "alerts", "0003_alerts.sql"),
+        (4, "key_check", "0004_key_check.sql"),
+        (5, "sealed_webhook_urls", "0005_sealed_webhook_urls.sql"),
+        (6, "cluster_retirements", "0006_cluster_retirements.sql"),
+        (7, "installation", "0007_installation.sql"),
+        (8, "run_control", "0008_run_control.sql"),
+        (9, "webhook_sources", "0009_webhook_sources.sql"),
+        (10, "alert_destinations", "0010_alert_destinations.sql"),
+        (11, "audit", "0011_audit.sql"),
     ];
     Migrator {
         migrations: Cow::Owned(migrations),
@@ -222,7 +359,7 @@ fn conflict_or_query(what: &'static str, name: &str) -> impl FnOnce(sqlx::Error)
     }
 }
 
-fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
+fn ts(row: &AnyRow, col: &str) -> Result<Timestamp> {
     let s: String = row.try_get(col).map_err(q)?;
     s.parse().map_err(|_| {
         StoreError::Query(sqlx::Error::ColumnDecode {
@@ -232,8 +369,16 @@ fn ts(row: &SqliteRow, col: &str) -> Result<Timestamp> {
     })
 }
 
+/// SQLite's settings, on every connection: `Any` connects by URL, which
+/// carries none of them.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
+    PRAGMA synchronous = NORMAL; \
+    PRAGMA foreign_keys = ON; \
+    PRAGMA busy_timeout = 5000;";
+
 impl Store {
-    /// Opens (creating if needed) the database file at `path` and migrates it.
+    /// Opens (creating if needed) the SQLite database file at `path` and
+    /// migrates it.
     pub async fn open(path: &Path, key: EncryptionKey) -> Result<Self> {
         Self::open_with_keys(path, KeyRing::new(key, vec![])).await
     }
@@ -243,47 +388,92 @@ impl Store {
     /// when previous keys are given, everything sealed is re-sealed with the
     /// current one (a key rotation), so they are no longer needed after.
     pub async fn open_with_keys(path: &Path, keys: KeyRing) -> Result<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL: an acknowledged write survives a crash of the process
-            // (kill -9); a crash of the machine can lose the last ones (see
-            // the crate's documentation).
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(StoreError::Open)?;
-        let store = Self::migrate(pool, keys).await?;
+        Self::connect(&Database::Sqlite(path.to_owned()), keys).await
+    }
+
+    /// Opens the database `database` (a SQLite file is created if needed)
+    /// and migrates it, as [`Store::open_with_keys`].
+    pub async fn connect(database: &Database, keys: KeyRing) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let pool = match database {
+            Database::Sqlite(path) => {
+                // An absolute path: in a URL, the first part of a relative
+                // one would read as a host name.
+                let path =
+                    std::path::absolute(path).map_err(|e| StoreError::Open(sqlx::Error::Io(e)))?;
+                let url = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .to_url_lossy();
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    // NORMAL: an acknowledged write survives a crash of the
+                    // process (kill -9); a crash of the machine can lose the
+                    // last ones (see the crate's documentation).
+                    .after_connect(|conn, _| {
+                        Box::pin(async move { conn.execute(SQLITE_PRAGMAS).await.map(drop) })
+                    })
+                    .connect(url.as_str())
+                    .await
+                    .map_err(StoreError::Open)?
+            }
+            Database::Postgres(url) => AnyPoolOptions::new()
+                .max_connections(8)
+                .connect(url.expose_secret())
+                .await
+                .map_err(StoreError::Open)?,
+        };
+        let store = Self::migrate(pool, database.backend(), keys).await?;
         store.check_key().await?;
         Ok(store)
     }
 
-    /// A private in-memory database, for tests.
+    /// A private in-memory SQLite database, for tests.
     pub async fn in_memory() -> Result<Self> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .map_err(StoreError::Open)?
-            .foreign_keys(true);
+        sqlx::any::install_default_drivers();
         // One connection that never closes: each in-memory connection is its own database.
-        let pool = SqlitePoolOptions::new()
+        let pool = AnyPoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options)
+            .after_connect(|conn, _| {
+                Box::pin(async move { conn.execute("PRAGMA foreign_keys = ON").await.map(drop) })
+            })
+            .connect("sqlite::memory:")
             .await
             .map_err(StoreError::Open)?;
-        let store = Self::migrate(pool, KeyRing::new(EncryptionKey::generate()?, vec![])).await?;
+        let store = Self::migrate(
+            pool,
+            Backend::Sqlite,
+            KeyRing::new(EncryptionKey::generate()?, vec![]),
+        )
+        .await?;
         store.check_key().await?;
         Ok(store)
     }
 
-    async fn migrate(pool: SqlitePool, keys: KeyRing) -> Result<Self> {
-        migrator().run(&pool).await.map_err(StoreError::Migrate)?;
+    async fn migrate(pool: AnyPool, backend: Backend, keys: KeyRing) -> Result<Self> {
+        // Processes that start together on a new database migrate one after
+        // the other. PostgreSQL: the migrator holds an advisory lock while it
+        // works. SQLite: its migrator takes no lock, so it runs inside a
+        // transaction that holds the write lock (each migration's own
+        // transaction is a savepoint in it); the next process waits for it,
+        // then finds every migration applied.
+        match backend {
+            Backend::Postgres => migrator(backend)
+                .run(&pool)
+                .await
+                .map_err(StoreError::Migrate)?,
+            Backend::Sqlite => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(q)?;
+                migrator(backend)
+                    .run(&mut *tx)
+                    .await
+                    .map_err(StoreError::Migrate)?;
+                tx.commit().await.map_err(q)?;
+            }
+        }
         let installation: String =
             sqlx::query_scalar("SELECT installation_id FROM installation WHERE id = 1")
                 .fetch_one(&pool)
@@ -291,9 +481,15 @@ impl Store {
                 .map_err(q)?;
         Ok(Self {
             pool,
+            backend,
             key: std::sync::Arc::new(keys),
             installation: installation.into(),
         })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// This installation's id: made once, when the database was created
@@ -305,13 +501,49 @@ impl Store {
         &self.installation
     }
 
-    /// A transaction that will write: it takes the write lock at its start
-    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout for it), so what
-    /// it reads cannot change before it writes and it never has to upgrade
-    /// a read to a write, which SQLite refuses with SQLITE_BUSY without
-    /// waiting.
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(q)
+    /// A transaction that will write: the only one at a time on the
+    /// database, across processes (see the crate's documentation). SQLite:
+    /// `BEGIN IMMEDIATE` takes the write lock at its start (waiting up to
+    /// the busy timeout for it), so what it reads cannot change before it
+    /// writes and it never has to upgrade a read to a write, which SQLite
+    /// refuses with SQLITE_BUSY without waiting. PostgreSQL: the store's
+    /// advisory lock, held until the transaction ends, in READ COMMITTED,
+    /// so every later statement sees what the lock's previous holders
+    /// committed.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(q),
+            Backend::Postgres => {
+                let mut tx = self
+                    .pool
+                    .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    .await
+                    .map_err(q)?;
+                sqlx::query(&format!(
+                    "SET LOCAL lock_timeout = '{}ms'",
+                    WRITE_LOCK_WAIT.as_millis()
+                ))
+                .execute(&mut *tx)
+                .await
+                .map_err(q)?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q)?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// ` FOR UPDATE` where the database has row locks (PostgreSQL), for a
+    /// read in a [`Store::write_tx`] that a single-statement write must not
+    /// slip past; nothing on SQLite, whose write lock covers it.
+    pub(crate) fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
     }
 
     /// Whether the database answers.
@@ -325,7 +557,7 @@ impl Store {
 
     /// Closes the database: waits for the statements running, then every
     /// later call (and [`Store::ping`]) fails. `hks serve` calls it last, so
-    /// the WAL is checkpointed into the file at a clean stop.
+    /// the WAL is checkpointed into the file at a clean stop (SQLite).
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -338,7 +570,7 @@ impl Store {
             .key
             .seal(&id, cluster.to_stored().to_string().as_bytes())?;
         let now = Timestamp::now();
-        sqlx::query("INSERT INTO tenants (id, name, cluster, created_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO tenants (id, name, cluster, created_at) VALUES ($1, $2, $3, $4)")
             .bind(&id)
             .bind(name)
             .bind(sealed)
@@ -354,7 +586,7 @@ impl Store {
         })
     }
 
-    pub(crate) fn tenant_row(&self, row: &SqliteRow) -> Result<(Tenant, ClusterConnection)> {
+    pub(crate) fn tenant_row(&self, row: &AnyRow) -> Result<(Tenant, ClusterConnection)> {
         let id: String = row.try_get("id").map_err(q)?;
         let sealed: Vec<u8> = row.try_get("cluster").map_err(q)?;
         let plain = self.key.open(&id, &sealed)?;
@@ -380,7 +612,7 @@ impl Store {
     }
 
     pub async fn tenant_by_name(&self, name: &str) -> Result<Tenant> {
-        let row = sqlx::query("SELECT * FROM tenants WHERE name = ?")
+        let row = sqlx::query("SELECT * FROM tenants WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await
@@ -394,7 +626,7 @@ impl Store {
         &self,
         tenant_id: &str,
     ) -> Result<(Tenant, ClusterConnection)> {
-        let row = sqlx::query("SELECT * FROM tenants WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM tenants WHERE id = $1")
             .bind(tenant_id)
             .fetch_optional(&self.pool)
             .await
@@ -414,7 +646,7 @@ impl Store {
         let id = crypto::random_id(8)?;
         let now = Timestamp::now();
         sqlx::query(
-            "INSERT INTO tokens (id, tenant_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (id, tenant_id, name, hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&id)
         .bind(tenant_id)
@@ -437,7 +669,7 @@ impl Store {
 
     pub async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenInfo>> {
         let rows = sqlx::query(
-            "SELECT id, tenant_id, name, created_at FROM tokens WHERE tenant_id = ? ORDER BY name",
+            "SELECT id, tenant_id, name, created_at FROM tokens WHERE tenant_id = $1 ORDER BY name",
         )
         .bind(tenant_id)
         .fetch_all(&self.pool)
@@ -456,7 +688,7 @@ impl Store {
     }
 
     pub async fn delete_token(&self, tenant_id: &str, name: &str) -> Result<()> {
-        let r = sqlx::query("DELETE FROM tokens WHERE tenant_id = ? AND name = ?")
+        let r = sqlx::query("DELETE FROM tokens WHERE tenant_id = $1 AND name = $2")
             .bind(tenant_id)
             .bind(name)
             .execute(&self.pool)
@@ -480,7 +712,7 @@ impl Store {
     pub async fn authenticate_hash(&self, hash: &str) -> Result<Option<Principal>> {
         let row = sqlx::query(
             "SELECT tokens.name AS token_name, tenants.id AS tenant_id, tenants.name AS tenant_name \
-             FROM tokens JOIN tenants ON tenants.id = tokens.tenant_id WHERE tokens.hash = ?",
+             FROM tokens JOIN tenants ON tenants.id = tokens.tenant_id WHERE tokens.hash = $1",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
@@ -502,7 +734,7 @@ impl Store {
         let id = crypto::random_id(8)?;
         let namespace = project_namespace(tenant_id, name);
         let now = Timestamp::now();
-        sqlx::query("INSERT INTO projects (id, tenant_id, name, namespace, created_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO projects (id, tenant_id, name, namespace, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
             .bind(tenant_id)
             .bind(name)
@@ -520,7 +752,7 @@ impl Store {
         })
     }
 
-    fn project_row(r: &SqliteRow) -> Result<Project> {
+    fn project_row(r: &AnyRow) -> Result<Project> {
         Ok(Project {
             id: r.try_get("id").map_err(q)?,
             tenant_id: r.try_get("tenant_id").map_err(q)?,
@@ -531,7 +763,7 @@ impl Store {
     }
 
     pub async fn list_projects(&self, tenant_id: &str) -> Result<Vec<Project>> {
-        let rows = sqlx::query("SELECT * FROM projects WHERE tenant_id = ? ORDER BY name")
+        let rows = sqlx::query("SELECT * FROM projects WHERE tenant_id = $1 ORDER BY name")
             .bind(tenant_id)
             .fetch_all(&self.pool)
             .await
@@ -541,7 +773,7 @@ impl Store {
 
     /// A project of a tenant; another tenant's project is [`StoreError::NotFound`].
     pub async fn project(&self, tenant_id: &str, name: &str) -> Result<Project> {
-        let row = sqlx::query("SELECT * FROM projects WHERE tenant_id = ? AND name = ?")
+        let row = sqlx::query("SELECT * FROM projects WHERE tenant_id = $1 AND name = $2")
             .bind(tenant_id)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -551,7 +783,7 @@ impl Store {
     }
 
     pub async fn delete_project(&self, project_id: &str) -> Result<()> {
-        let r = sqlx::query("DELETE FROM projects WHERE id = ?")
+        let r = sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(project_id)
             .execute(&self.pool)
             .await
@@ -565,7 +797,7 @@ impl Store {
 
     // ---- applications ----
 
-    fn application_row(r: &SqliteRow) -> Result<Application> {
+    fn application_row(r: &AnyRow) -> Result<Application> {
         let kind: String = r.try_get("type").map_err(q)?;
         let spec: String = r.try_get("spec").map_err(q)?;
         let spec = serde_json::from_value(serde_json::json!({
@@ -616,7 +848,7 @@ impl Store {
         let (kind, body, template) = Self::split(spec)?;
         sqlx::query(
             "INSERT INTO applications (id, project_id, name, type, spec, template, generation, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8)",
         )
         .bind(&id)
         .bind(project_id)
@@ -650,8 +882,8 @@ impl Store {
         let (kind, body, template) = Self::split(spec)?;
         let now = Timestamp::now();
         let r = sqlx::query(
-            "UPDATE applications SET spec = ?, template = ?, generation = generation + 1, updated_at = ? \
-             WHERE project_id = ? AND name = ? AND type = ?",
+            "UPDATE applications SET spec = $1, template = $2, generation = generation + 1, updated_at = $3 \
+             WHERE project_id = $4 AND name = $5 AND type = $6",
         )
         .bind(body)
         .bind(template)
@@ -669,7 +901,7 @@ impl Store {
     }
 
     pub async fn application(&self, project_id: &str, name: &str) -> Result<Application> {
-        let row = sqlx::query("SELECT * FROM applications WHERE project_id = ? AND name = ?")
+        let row = sqlx::query("SELECT * FROM applications WHERE project_id = $1 AND name = $2")
             .bind(project_id)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -683,7 +915,7 @@ impl Store {
         project_id: &str,
         kind: Option<ApplicationType>,
     ) -> Result<Vec<Application>> {
-        let rows = sqlx::query("SELECT * FROM applications WHERE project_id = ? AND (? IS NULL OR type = ?) ORDER BY name")
+        let rows = sqlx::query("SELECT * FROM applications WHERE project_id = $1 AND ($2 IS NULL OR type = $3) ORDER BY name")
             .bind(project_id)
             .bind(kind.map(ApplicationType::as_str))
             .bind(kind.map(ApplicationType::as_str))
@@ -700,7 +932,7 @@ impl Store {
         project_id: &str,
         name: &str,
     ) -> Result<Vec<Application>> {
-        let rows = sqlx::query("SELECT * FROM applications WHERE project_id = ? AND type = 'cronjob' AND template = ? ORDER BY name")
+        let rows = sqlx::query("SELECT * FROM applications WHERE project_id = $1 AND type = 'cronjob' AND template = $2 ORDER BY name")
             .bind(project_id)
             .bind(name)
             .fetch_all(&self.pool)
@@ -710,7 +942,7 @@ impl Store {
     }
 
     pub async fn delete_application(&self, project_id: &str, name: &str) -> Result<()> {
-        let r = sqlx::query("DELETE FROM applications WHERE project_id = ? AND name = ?")
+        let r = sqlx::query("DELETE FROM applications WHERE project_id = $1 AND name = $2")
             .bind(project_id)
             .bind(name)
             .execute(&self.pool)
@@ -724,9 +956,150 @@ impl Store {
     }
 }
 
+/// What the store's tests share: every test that touches the database runs
+/// on both backends ([`backends!`]), each on a database of its own.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A test's database: a SQLite file in a new directory, or a fresh
+    /// database on a throwaway PostgreSQL server.
+    pub(crate) enum TestDb {
+        Sqlite {
+            dir: PathBuf,
+        },
+        Postgres {
+            url: String,
+            /// The server, when the test has one of its own (to read its
+            /// files); else the test binary's shared one.
+            own: Option<hks_testkit::postgres::Server>,
+        },
+    }
+
+    impl TestDb {
+        /// `None` after a visible skip (PostgreSQL missing, not required).
+        pub(crate) fn new(backend: Backend) -> Option<Self> {
+            Some(match backend {
+                Backend::Sqlite => {
+                    let dir = std::env::temp_dir()
+                        .join(format!("hks-store-test-{}", crypto::random_id(6).unwrap()));
+                    std::fs::create_dir_all(&dir).unwrap();
+                    Self::Sqlite { dir }
+                }
+                Backend::Postgres => Self::Postgres {
+                    url: hks_testkit::postgres::database()?.url(),
+                    own: None,
+                },
+            })
+        }
+
+        /// Like [`TestDb::new`], on a PostgreSQL server of the test's own.
+        pub(crate) fn with_own_server(backend: Backend) -> Option<Self> {
+            match backend {
+                Backend::Sqlite => Self::new(backend),
+                Backend::Postgres => {
+                    let server = hks_testkit::postgres::Server::start()?;
+                    let name = server.create_database();
+                    Some(Self::Postgres {
+                        url: server.url(&name),
+                        own: Some(server),
+                    })
+                }
+            }
+        }
+
+        pub(crate) fn database(&self) -> Database {
+            match self {
+                Self::Sqlite { dir } => Database::Sqlite(dir.join("hks.db")),
+                Self::Postgres { url, .. } => Database::Postgres(url.clone().into()),
+            }
+        }
+
+        /// A new store of the test's own, under a new key: SQLite in memory
+        /// (as every test had before there were two backends), PostgreSQL
+        /// on the test's database.
+        pub(crate) async fn store(&self) -> Store {
+            match self {
+                Self::Sqlite { .. } => Store::in_memory().await.unwrap(),
+                Self::Postgres { .. } => self
+                    .open_with(KeyRing::new(EncryptionKey::generate().unwrap(), vec![]))
+                    .await
+                    .unwrap(),
+            }
+        }
+
+        /// Opens the test's database (a file on SQLite) with `keys`.
+        pub(crate) async fn open_with(&self, keys: KeyRing) -> Result<Store> {
+            Store::connect(&self.database(), keys).await
+        }
+
+        /// Opens the test's database with `key`.
+        pub(crate) async fn open(&self, key: EncryptionKey) -> Result<Store> {
+            self.open_with(KeyRing::new(key, vec![])).await
+        }
+
+        /// The directory of the database's files as they are on disk: the
+        /// SQLite file's, or the PostgreSQL server's data directory (a
+        /// server of the test's own, [`TestDb::with_own_server`]).
+        pub(crate) fn files(&self) -> PathBuf {
+            match self {
+                Self::Sqlite { dir } => dir.clone(),
+                Self::Postgres { own, .. } => own
+                    .as_ref()
+                    .expect("a test that reads PostgreSQL's files has a server of its own")
+                    .data_dir(),
+            }
+        }
+    }
+
+    impl Drop for TestDb {
+        fn drop(&mut self) {
+            if let Self::Sqlite { dir } = self {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+
+    /// Runs a test on both backends: `async fn name(db: TestDb) { ... }`
+    /// becomes the module `name` with the tests `sqlite` and `postgres`.
+    macro_rules! backends {
+        ($(#[$attr:meta])* async fn $name:ident($db:ident) $body:block) => {
+            $crate::testing::backends!(new; $(#[$attr])* async fn $name($db) $body);
+        };
+        // A server of the test's own on PostgreSQL.
+        (own_server; $(#[$attr:meta])* async fn $name:ident($db:ident) $body:block) => {
+            $crate::testing::backends!(with_own_server; $(#[$attr])* async fn $name($db) $body);
+        };
+        ($make:ident; $(#[$attr:meta])* async fn $name:ident($db:ident) $body:block) => {
+            $(#[$attr])*
+            mod $name {
+                use super::*;
+                #[allow(unused_imports)]
+                use $crate::testing::TestDb;
+
+                async fn body($db: TestDb) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    body(TestDb::$make($crate::Backend::Sqlite).unwrap()).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(db) = TestDb::$make($crate::Backend::Postgres) {
+                        body(db).await;
+                    }
+                }
+            }
+        };
+    }
+    pub(crate) use backends;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
 
     fn kubeconfig() -> ClusterConnection {
         serde_json::from_value(serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"})).unwrap()
@@ -741,9 +1114,9 @@ mod tests {
         (dir, path)
     }
 
-    #[tokio::test]
-    async fn tenants_tokens_projects_applications() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn tenants_tokens_projects_applications(db) {
+        let s = db.store().await;
         let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
         assert_eq!(t.id.len(), 8);
         assert!(matches!(
@@ -809,16 +1182,15 @@ mod tests {
                 .is_none()
         );
         assert!(s.list_applications(&p.id, None).await.unwrap().is_empty());
-    }
+    }}
 
+    backends! {
     /// The installation's id is made once: a valid label value, the same
     /// every time the database is opened, another for another database.
-    #[tokio::test]
-    async fn the_installation_id_is_made_once_per_database() {
-        let (dir, path) = temp_database();
+    async fn the_installation_id_is_made_once_per_database(db) {
         let key = EncryptionKey::generate().unwrap().to_base64();
         let key = || EncryptionKey::from_base64(key.expose_secret()).unwrap();
-        let first = Store::open(&path, key()).await.unwrap();
+        let first = db.open(key()).await.unwrap();
         let id = first.installation().to_owned();
         assert_eq!(id.len(), 12, "{id}");
         assert!(
@@ -827,28 +1199,26 @@ mod tests {
             "{id}"
         );
         // Another process on the same file (a replica, a restart) has the same.
-        let second = Store::open(&path, key()).await.unwrap();
+        let second = db.open(key()).await.unwrap();
         assert_eq!(second.installation(), id);
         first.close().await;
         second.close().await;
-        assert_eq!(Store::open(&path, key()).await.unwrap().installation(), id);
-        let other = Store::in_memory().await.unwrap();
+        assert_eq!(db.open(key()).await.unwrap().installation(), id);
+        let other = TestDb::new(first.backend()).unwrap();
+        let other = other.store().await;
         assert_ne!(other.installation(), id);
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    }}
 
-    #[tokio::test]
-    async fn data_survives_reopening_the_file() {
-        let (dir, path) = temp_database();
+    backends! {
+    async fn data_survives_reopening_the_file(db) {
         let key = EncryptionKey::generate().unwrap();
         let key_text = key.to_base64();
         {
-            let s = Store::open(&path, key).await.unwrap();
+            let s = db.open(key).await.unwrap();
             let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
             s.create_project(&t.id, "shop").await.unwrap();
         }
-        let s = Store::open(
-            &path,
+        let s = db.open(
             EncryptionKey::from_base64(key_text.expose_secret()).unwrap(),
         )
         .await
@@ -859,18 +1229,23 @@ mod tests {
         // Another key cannot open the database at all: starting with it
         // would leave every stored credential unreadable.
         assert!(matches!(
-            Store::open(&path, EncryptionKey::generate().unwrap()).await,
+            db.open(EncryptionKey::generate().unwrap()).await,
             Err(StoreError::WrongKey)
         ));
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    }}
 
-    /// Every file of the database (the WAL too), as bytes.
+    /// Every file of the database (the WAL too), as bytes: under `dir`
+    /// and its subdirectories (PostgreSQL's data directory).
     fn database_bytes(dir: &Path) -> Vec<u8> {
         let mut all = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                all.extend(database_bytes(&path));
+                continue;
+            }
             // SQLite may remove its WAL or shared-memory file in between.
-            match std::fs::read(entry.unwrap().path()) {
+            match std::fs::read(path) {
                 Ok(bytes) => all.extend(bytes),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => panic!("{e}"),
@@ -879,20 +1254,35 @@ mod tests {
         all
     }
 
+    /// Writes what PostgreSQL keeps in memory to the data files (SQLite's
+    /// are written at close).
+    async fn flush(s: &Store) {
+        if s.backend() == Backend::Postgres {
+            sqlx::query("CHECKPOINT").execute(&s.pool).await.unwrap();
+        }
+    }
+
     fn contains(haystack: &[u8], needle: &str) -> bool {
-        haystack
-            .windows(needle.len())
-            .any(|w| w == needle.as_bytes())
+        // By the first byte's places: PostgreSQL's files are tens of
+        // megabytes, in an unoptimised test build.
+        let needle = needle.as_bytes();
+        let mut rest = haystack;
+        while let Some(i) = rest.iter().position(|&b| b == needle[0]) {
+            if rest[i..].starts_with(needle) {
+                return true;
+            }
+            rest = &rest[i + 1..];
+        }
+        false
     }
 
     const HOOK: &str = "https://hooks.example.com/services/T0K3N-IN-THE-PATH?sig=Q5ecret";
 
+    backends! {own_server;
     /// Webhook URLs are often credentials: neither the settings' nor a
     /// delivery's copy is in the database file in clear.
-    #[tokio::test]
-    async fn webhook_urls_are_sealed_at_rest() {
-        let (dir, path) = temp_database();
-        let s = Store::open(&path, EncryptionKey::generate().unwrap())
+    async fn webhook_urls_are_sealed_at_rest(db) {
+        let s = db.open(EncryptionKey::generate().unwrap())
             .await
             .unwrap();
         let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
@@ -925,17 +1315,19 @@ mod tests {
         let jobs = s.claim_due_deliveries(now, now, 10).await.unwrap();
         assert_eq!(jobs[0].destination.url(), Some(HOOK));
         assert!(!format!("{jobs:?}{webhook:?}").contains("T0K3N"));
+        flush(&s).await;
         s.close().await;
-        let bytes = database_bytes(&dir);
+        let bytes = database_bytes(&db.files());
         assert!(contains(&bytes, "r-1"), "the test reads the right files");
         for secret in ["T0K3N-IN-THE-PATH", "Q5ecret", "hooks.example.com"] {
             assert!(!contains(&bytes, secret), "{secret} is stored in clear");
         }
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    }}
 
     /// A database from before URLs were sealed: opening it seals them, and
     /// they still read the same.
+    /// SQLite only: databases from before URLs were sealed exist only
+    /// there (PostgreSQL came later).
     #[tokio::test]
     async fn opening_seals_the_urls_stored_in_clear_before() {
         let (dir, path) = temp_database();
@@ -958,7 +1350,7 @@ mod tests {
                 .seal(&alerts::delivery_context("d1"), b"0123456789abcdef")
                 .unwrap();
             s.close().await;
-            let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&path))
+            let pool = sqlx::SqlitePool::connect_with(SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
             for sql in [
@@ -974,7 +1366,7 @@ mod tests {
             ] {
                 sqlx::query(sql).execute(&pool).await.unwrap();
             }
-            let sql = include_str!("../migrations/0003_alerts.sql");
+            let sql = include_str!("../migrations/sqlite/0003_alerts.sql");
             let tables = &sql[sql.find("CREATE TABLE alert_settings").unwrap()..];
             sqlx::raw_sql(
                 tables
@@ -988,19 +1380,19 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-            sqlx::query("INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, updated_at) VALUES (?, 'report', '{}', ?, ?, '2025-01-01T00:00:00Z')")
+            sqlx::query("INSERT INTO alert_settings (project_id, cronjob, rules, webhook_url, webhook_secret, updated_at) VALUES ($1, 'report', '{}', $2, $3, '2025-01-01T00:00:00Z')")
                 .bind(&p.id)
                 .bind(HOOK)
                 .bind(&secret)
                 .execute(&pool)
                 .await
                 .unwrap();
-            sqlx::query("INSERT INTO alerts (id, project_id, cronjob, key, kind, subject, summary, raised_at) VALUES ('a1', ?, 'report', 'failed:r-1', 'failed', 'r-1', 'Run r-1 failed', '2025-01-01T00:00:00Z')")
+            sqlx::query("INSERT INTO alerts (id, project_id, cronjob, key, kind, subject, summary, raised_at) VALUES ('a1', $1, 'report', 'failed:r-1', 'failed', 'r-1', 'Run r-1 failed', '2025-01-01T00:00:00Z')")
                 .bind(&p.id)
                 .execute(&pool)
                 .await
                 .unwrap();
-            sqlx::query("INSERT INTO deliveries (id, alert_id, url, secret, state, attempts, next_attempt_at) VALUES ('d1', 'a1', ?, ?, 'pending', 0, 0)")
+            sqlx::query("INSERT INTO deliveries (id, alert_id, url, secret, state, attempts, next_attempt_at) VALUES ('d1', 'a1', $1, $2, 'pending', 0, 0)")
                 .bind(HOOK)
                 .bind(&delivery_secret)
                 .execute(&pool)
@@ -1044,14 +1436,13 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    #[tokio::test]
-    async fn a_rotation_reseals_everything_with_the_new_key() {
-        let (dir, path) = temp_database();
+    backends! {
+    async fn a_rotation_reseals_everything_with_the_new_key(db) {
         let old = EncryptionKey::generate().unwrap().to_base64();
         let new = EncryptionKey::generate().unwrap().to_base64();
         let key = |k: &SecretString| EncryptionKey::from_base64(k.expose_secret()).unwrap();
         let tenant = {
-            let s = Store::open(&path, key(&old)).await.unwrap();
+            let s = db.open(key(&old)).await.unwrap();
             let t = s.create_tenant("acme", &kubeconfig()).await.unwrap();
             let p = s.create_project(&t.id, "shop").await.unwrap();
             s.put_alert_settings(
@@ -1080,18 +1471,18 @@ mod tests {
         };
         // The new key alone is refused: it is not the database's.
         assert!(matches!(
-            Store::open(&path, key(&new)).await,
+            db.open(key(&new)).await,
             Err(StoreError::WrongKey)
         ));
         // The new key with the old one as previous: everything is re-sealed.
         {
             let keys = KeyRing::new(key(&new), vec![key(&old)]);
-            let s = Store::open_with_keys(&path, keys).await.unwrap();
+            let s = db.open_with(keys).await.unwrap();
             s.tenant_with_cluster(&tenant.id).await.unwrap();
         }
         // From then on the new key alone opens it, and reads every secret;
         // the old one no longer does.
-        let s = Store::open(&path, key(&new)).await.unwrap();
+        let s = db.open(key(&new)).await.unwrap();
         s.tenant_with_cluster(&tenant.id).await.unwrap();
         let p = s.project(&tenant.id, "shop").await.unwrap();
         let settings = s.alert_settings(&p.id, None).await.unwrap().unwrap();
@@ -1105,9 +1496,8 @@ mod tests {
         );
         drop(s);
         assert!(matches!(
-            Store::open(&path, key(&old)).await,
+            db.open(key(&old)).await,
             Err(StoreError::WrongKey)
         ));
-        std::fs::remove_dir_all(dir).unwrap();
-    }
+    }}
 }

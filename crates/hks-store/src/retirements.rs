@@ -7,7 +7,7 @@
 use hks_core::tenant::ClusterConnection;
 use jiff::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::{Result, Store, StoreError, crypto, q, ts};
 
@@ -73,7 +73,7 @@ impl Store {
         let mut tx = self.write_tx().await?;
         self.queue_retirement(&mut tx, tenant_id, RetireReason::TenantDeleted)
             .await?;
-        let r = sqlx::query("DELETE FROM tenants WHERE id = ?")
+        let r = sqlx::query("DELETE FROM tenants WHERE id = $1")
             .bind(tenant_id)
             .execute(&mut *tx)
             .await
@@ -101,7 +101,7 @@ impl Store {
         let sealed = self
             .key
             .seal(tenant_id, cluster.to_stored().to_string().as_bytes())?;
-        let r = sqlx::query("UPDATE tenants SET cluster = ? WHERE id = ?")
+        let r = sqlx::query("UPDATE tenants SET cluster = $1 WHERE id = $2")
             .bind(sealed)
             .bind(tenant_id)
             .execute(&mut *tx)
@@ -115,11 +115,15 @@ impl Store {
 
     async fn queue_retirement(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         tenant_id: &str,
         reason: RetireReason,
     ) -> Result<()> {
-        let Some(row) = sqlx::query("SELECT * FROM tenants WHERE id = ?")
+        // Locked (PostgreSQL): a project created now, whose foreign key
+        // waits for this lock, fails on the tenant gone instead of escaping
+        // the namespaces queued here.
+        let sql = format!("SELECT * FROM tenants WHERE id = $1{}", self.for_update());
+        let Some(row) = sqlx::query(&sql)
             .bind(tenant_id)
             .fetch_optional(&mut **tx)
             .await
@@ -129,7 +133,7 @@ impl Store {
         };
         let (tenant, connection) = self.tenant_row(&row)?;
         let namespaces: Vec<String> = sqlx::query_scalar(
-            "SELECT namespace FROM projects WHERE tenant_id = ? ORDER BY namespace",
+            "SELECT namespace FROM projects WHERE tenant_id = $1 ORDER BY namespace",
         )
         .bind(tenant_id)
         .fetch_all(&mut **tx)
@@ -144,7 +148,7 @@ impl Store {
             connection.to_stored().to_string().as_bytes(),
         )?;
         sqlx::query(
-            "INSERT INTO cluster_retirements (id, tenant_id, tenant_name, reason, connection, namespaces, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO cluster_retirements (id, tenant_id, tenant_name, reason, connection, namespaces, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(tenant_id)
@@ -168,7 +172,7 @@ impl Store {
         rows.iter().map(|r| self.retirement_row(r)).collect()
     }
 
-    fn retirement_row(&self, row: &SqliteRow) -> Result<Retirement> {
+    fn retirement_row(&self, row: &AnyRow) -> Result<Retirement> {
         let id: String = row.try_get("id").map_err(q)?;
         let sealed: Vec<u8> = row.try_get("connection").map_err(q)?;
         let plain = self.key.open(&retirement_context(&id), &sealed)?;
@@ -189,7 +193,7 @@ impl Store {
 
     /// The cleanup is finished: every namespace is gone.
     pub async fn retirement_done(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM cluster_retirements WHERE id = ?")
+        sqlx::query("DELETE FROM cluster_retirements WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
             .await
@@ -200,7 +204,7 @@ impl Store {
     /// One more attempt that did not finish, and why (`None`: still in progress).
     pub async fn retirement_attempted(&self, id: &str, error: Option<&str>) -> Result<()> {
         sqlx::query(
-            "UPDATE cluster_retirements SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            "UPDATE cluster_retirements SET attempts = attempts + 1, last_error = $1 WHERE id = $2",
         )
         .bind(error)
         .bind(id)
@@ -214,6 +218,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
 
     fn connection(server: &str) -> ClusterConnection {
         serde_json::from_value(serde_json::json!({"kind": "kubeconfig", "kubeconfig": format!("apiVersion: v1\nkind: Config\n# {server}\n")})).unwrap()
@@ -223,9 +228,9 @@ mod tests {
         c.to_stored()["kubeconfig"].as_str().unwrap().to_owned()
     }
 
-    #[tokio::test]
-    async fn a_deleted_tenant_leaves_its_namespaces_to_clean_up() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn a_deleted_tenant_leaves_its_namespaces_to_clean_up(db) {
+        let s = db.store().await;
         let t = s.create_tenant("acme", &connection("old")).await.unwrap();
         let shop = s.create_project(&t.id, "shop").await.unwrap();
         let blog = s.create_project(&t.id, "blog").await.unwrap();
@@ -262,11 +267,11 @@ mod tests {
         );
         s.retirement_done(&r.id).await.unwrap();
         assert!(s.retirements().await.unwrap().is_empty());
-    }
+    }}
 
-    #[tokio::test]
-    async fn a_replaced_cluster_is_cleaned_up_unless_kept() {
-        let s = Store::in_memory().await.unwrap();
+    backends! {
+    async fn a_replaced_cluster_is_cleaned_up_unless_kept(db) {
+        let s = db.store().await;
         let t = s.create_tenant("acme", &connection("old")).await.unwrap();
         let shop = s.create_project(&t.id, "shop").await.unwrap();
 
@@ -294,5 +299,5 @@ mod tests {
         let empty = s.create_tenant("empty", &connection("e")).await.unwrap();
         s.delete_tenant(&empty.id).await.unwrap();
         assert_eq!(s.retirements().await.unwrap().len(), 1);
-    }
+    }}
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::{Result, Store, q, ts};
 
@@ -19,7 +19,7 @@ pub struct Suspension {
     pub reason: Option<String>,
 }
 
-fn suspension(row: &SqliteRow) -> Result<Suspension> {
+fn suspension(row: &AnyRow) -> Result<Suspension> {
     Ok(Suspension {
         by: row.try_get("suspended_by").map_err(q)?,
         at: ts(row, "suspended_at")?,
@@ -37,7 +37,7 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO suspensions (project_id, application, suspended_by, suspended_at, reason)
-             VALUES (?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (project_id, application) DO UPDATE SET
                 suspended_by = excluded.suspended_by, suspended_at = excluded.suspended_at,
                 reason = excluded.reason",
@@ -55,7 +55,7 @@ impl Store {
 
     /// Forgets a CronJob's suspension (it was resumed).
     pub async fn clear_suspension(&self, project_id: &str, application: &str) -> Result<()> {
-        sqlx::query("DELETE FROM suspensions WHERE project_id = ? AND application = ?")
+        sqlx::query("DELETE FROM suspensions WHERE project_id = $1 AND application = $2")
             .bind(project_id)
             .bind(application)
             .execute(&self.pool)
@@ -70,18 +70,19 @@ impl Store {
         project_id: &str,
         application: &str,
     ) -> Result<Option<Suspension>> {
-        let row = sqlx::query("SELECT * FROM suspensions WHERE project_id = ? AND application = ?")
-            .bind(project_id)
-            .bind(application)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(q)?;
+        let row =
+            sqlx::query("SELECT * FROM suspensions WHERE project_id = $1 AND application = $2")
+                .bind(project_id)
+                .bind(application)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(q)?;
         row.as_ref().map(suspension).transpose()
     }
 
     /// The suspensions of a project's CronJobs, by name.
     pub async fn suspensions(&self, project_id: &str) -> Result<HashMap<String, Suspension>> {
-        let rows = sqlx::query("SELECT * FROM suspensions WHERE project_id = ?")
+        let rows = sqlx::query("SELECT * FROM suspensions WHERE project_id = $1")
             .bind(project_id)
             .fetch_all(&self.pool)
             .await
@@ -95,10 +96,11 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::backends;
 
-    #[tokio::test]
-    async fn a_suspension_is_kept_until_cleared_and_goes_with_its_cronjob() {
-        let store = Store::in_memory().await.unwrap();
+    backends! {
+    async fn a_suspension_is_kept_until_cleared_and_goes_with_its_cronjob(db) {
+        let store = db.store().await;
         let connection = serde_json::from_value(
             serde_json::json!({"kind": "kubeconfig", "kubeconfig": "apiVersion: v1\nkind: Config\n"}),
         )
@@ -145,5 +147,5 @@ mod tests {
             .await
             .unwrap();
         assert!(store.suspensions(&project.id).await.unwrap().is_empty());
-    }
+    }}
 }

@@ -17,12 +17,16 @@
 //! With the `app` feature, [`app`] is HKS in a test: the one harness the
 //! API's, the recorder's and the binary's tests start HKS with, call it
 //! through and read its replies with. With the `smtp` feature, [`smtp`] is
-//! a small SMTP receiver on 127.0.0.1 for the tests of email alerts.
+//! a small SMTP receiver on 127.0.0.1 for the tests of email alerts; with
+//! the `postgres` feature, [`postgres`] is a throwaway PostgreSQL server
+//! with a fresh database per test, for the store's tests.
 
 use std::io::Write as _;
 
 #[cfg(feature = "app")]
 pub mod app;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "smtp")]
 pub mod smtp;
 

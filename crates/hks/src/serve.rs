@@ -10,7 +10,7 @@ use clap::Args;
 use hks_alerting::{IpNet, TargetPolicy};
 use hks_api::AppState;
 use hks_kube::live::{KubeGateway, Settings};
-use hks_store::{EncryptionKey, KeyRing, Store};
+use hks_store::{Database, EncryptionKey, KeyRing, Store};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::info;
 
@@ -23,6 +23,12 @@ pub struct ServeArgs {
     /// Directory of the database and generated secrets.
     #[arg(long, env = "HKS_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// The database: a PostgreSQL URL (`postgres://user:password@host/db`,
+    /// or `postgresql://`), which several replicas can share, or the path
+    /// of a SQLite file. Default: the SQLite file `<data-dir>/hks.db`. The
+    /// URL's password is never logged.
+    #[arg(long, env = "HKS_DATABASE", hide_env_values = true)]
+    pub database: Option<SecretString>,
     /// The admin token (creates tenants and tokens). Default: read from, or
     /// generated into, `<data-dir>/admin.token`.
     #[arg(long, env = "HKS_ADMIN_TOKEN", hide_env_values = true)]
@@ -265,6 +271,14 @@ fn secret_file(
     Ok(value.into())
 }
 
+/// The database `--database` names, else `<data-dir>/hks.db`.
+fn database(args: &ServeArgs) -> Database {
+    match &args.database {
+        Some(d) if !d.expose_secret().trim().is_empty() => Database::parse(d.expose_secret()),
+        _ => Database::Sqlite(args.data_dir.join("hks.db")),
+    }
+}
+
 /// The installation's keys. A key is never generated for a database that
 /// exists: a new key could not read what the old one sealed, so a missing
 /// key file stops the start instead.
@@ -278,8 +292,14 @@ fn encryption_keys(args: &ServeArgs) -> anyhow::Result<KeyRing> {
             .to_owned()
             .into(),
         (None, None) => {
-            let database = args.data_dir.join("hks.db");
-            if database.exists() && !default_file.exists() {
+            // A PostgreSQL database may exist too, but cannot be seen from
+            // here: a key generated for it is refused at the open
+            // (StoreError::WrongKey), before anything is read or written.
+            let database = match database(args) {
+                Database::Sqlite(path) => path,
+                Database::Postgres(_) => PathBuf::new(),
+            };
+            if database.is_file() && !default_file.exists() {
                 anyhow::bail!(
                     "{} exists but its encryption key {} does not: restore the key file, or give the key with --encryption-key-file or HKS_ENCRYPTION_KEY (a new key could not read the stored credentials)",
                     database.display(),
@@ -334,9 +354,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             t
         }
     };
-    let store = Store::open_with_keys(&args.data_dir.join("hks.db"), keys)
+    let database = database(&args);
+    // Display leaves out the URL's password.
+    info!(%database, "Opening the database.");
+    let store = Store::connect(&database, keys)
         .await
-        .context("cannot open the database")?;
+        .with_context(|| format!("cannot open the database {database}"))?;
     use hks_controller::run_metrics;
     use metrics_exporter_prometheus::Matcher;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -537,6 +560,37 @@ mod tests {
         for bad in ["localhost", "10.0.0.0/33", ""] {
             assert!(allowed(&["--webhook-allow-cidr", bad]).is_err(), "{bad}");
         }
+    }
+
+    fn database_of(args: &[&str]) -> String {
+        let cli =
+            Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied())).unwrap();
+        super::database(&cli.serve).to_string()
+    }
+
+    /// `--database` takes a PostgreSQL URL or a SQLite path; without it the
+    /// SQLite file in the data directory, as before. The URL shows without
+    /// its password.
+    #[test]
+    fn database_flag() {
+        assert_eq!(
+            database_of(&["--data-dir", "/var/lib/hks"]),
+            "/var/lib/hks/hks.db"
+        );
+        assert_eq!(
+            database_of(&["--database", "/srv/other.db"]),
+            "/srv/other.db"
+        );
+        let shown = database_of(&["--database", "postgres://hks:s3cr3t@db.internal:5432/hks"]);
+        assert_eq!(shown, "postgres://hks:redacted@db.internal:5432/hks");
+        let shown = database_of(&[
+            "--database",
+            "postgresql://hks@db/hks?password=s3cr3t&sslmode=require",
+        ]);
+        assert!(
+            !shown.contains("s3cr3t") && shown.contains("sslmode=require"),
+            "{shown}"
+        );
     }
 
     fn smtp(args: &[&str]) -> anyhow::Result<Option<String>> {
