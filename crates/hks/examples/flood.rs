@@ -200,21 +200,41 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let mut req = self.request(method.clone(), path);
-        if let Some(b) = body {
-            req = req.json(&b);
+        // The setup's requests wait out the tenant's budget (429) and go on.
+        loop {
+            let mut req = self.request(method.clone(), path);
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let res = req
+                .send()
+                .await
+                .with_context(|| format!("{method} {path}"))?;
+            let status = res.status();
+            if let Some(wait) = retry_after(&res) {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let text = res.text().await.unwrap_or_default();
+            if !status.is_success() {
+                bail!("{method} {path}: {status}: {text}");
+            }
+            return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
         }
-        let res = req
-            .send()
-            .await
-            .with_context(|| format!("{method} {path}"))?;
-        let status = res.status();
-        let text = res.text().await.unwrap_or_default();
-        if !status.is_success() {
-            bail!("{method} {path}: {status}: {text}");
-        }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
+}
+
+/// How long a 429 says to wait (`Retry-After`), if it is one.
+fn retry_after(res: &reqwest::Response) -> Option<Duration> {
+    (res.status() == StatusCode::TOO_MANY_REQUESTS).then(|| {
+        let secs = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        Duration::from_secs(secs)
+    })
 }
 
 /// What is known of one run of the quiet tenant's failing CronJob.

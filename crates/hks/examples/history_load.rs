@@ -1,6 +1,9 @@
 //! Load script for issue 6's benchmark: many runs finishing at once, against
 //! a running `hks serve` (with its recorder) and its cluster. Traffic goes
 //! only to the given server (use 127.0.0.1).
+//! It measures HKS's own throughput, so start the server without the
+//! per-tenant budgets: `hks serve --tenant-writes-per-minute 0
+//! --tenant-run-starts-per-minute 0 ...`.
 //!
 //! ```sh
 //! cargo run --release -p hks --example history_load -- \

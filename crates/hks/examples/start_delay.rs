@@ -52,19 +52,33 @@ impl Api {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req
-            .send()
-            .await
-            .with_context(|| format!("{method} {path}"))?;
-        let status = res.status();
-        let text = res.text().await?;
+        // Creating many CronJobs spends the tenant's budget of changes
+        // (`hks serve --tenant-writes-per-minute`): wait as a 429 says.
+        let (status, text) = loop {
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}/api/v1{path}", self.base))
+                .bearer_auth(&self.token);
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let res = req
+                .send()
+                .await
+                .with_context(|| format!("{method} {path}"))?;
+            let status = res.status();
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                let secs = res
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                continue;
+            }
+            break (status, res.text().await?);
+        };
         if !status.is_success() {
             bail!("{method} {path}: {status} {text}");
         }
