@@ -35,12 +35,16 @@ pub use crate::pass::{Pass, PassError, Settings};
 pub struct Memory {
     /// Each tenant's, behind its own lock: tenants' parts of a pass run at
     /// once, and one given up at its time limit leaves what it had done.
+    /// Only the tenants this replica owns: a tenant taken over (again)
+    /// starts from nothing, since another replica worked on it meanwhile.
     tenants: HashMap<String, Arc<tokio::sync::Mutex<TenantMemory>>>,
-    swept: bool,
 }
 
 #[derive(Debug, Default)]
 pub struct TenantMemory {
+    /// Whether the alerts of the tenant's runs that a crash left unraised
+    /// were raised since this replica took the tenant.
+    swept: bool,
     /// By (namespace, run name).
     done: HashMap<(String, String), Run>,
     view: Option<u64>,
@@ -114,8 +118,7 @@ impl Passes {
         settings: &Arc<Settings>,
         memory: &mut Memory,
     ) -> Result<(), PassError> {
-        sweep(app, memory).await?;
-        let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
+        let scopes = hks_app::tenancy::owned_tenants_with_clusters(app).await?;
         memory
             .tenants
             .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
@@ -130,11 +133,14 @@ impl Passes {
                 let Ok(_slot) = slots.acquire_owned().await else {
                     return;
                 };
-                let pass =
-                    crate::tenants::one("record", settings.isolation.timeout, &scope, async {
-                        tenant_pass(&app, &scope, &settings, &mut *mine.lock().await).await
-                    })
-                    .await;
+                let pass = crate::tenants::one(
+                    "record",
+                    settings.isolation.timeout,
+                    app.ownership(),
+                    &scope,
+                    async { tenant_pass(&app, &scope, &settings, &mut *mine.lock().await).await },
+                )
+                .await;
                 wrote(&app, &scope.tenant_id, pass.as_ref());
                 if let Some(p) = pass.filter(|p| *p != Pass::default()) {
                     debug!(tenant = %scope.tenant_name, ?p, "Recorded runs.");
@@ -146,16 +152,21 @@ impl Passes {
     }
 }
 
-/// Raises the alerts of runs that ended while a crash came between
-/// recording them and raising their alerts (their Jobs may be gone by
-/// now), once after a start. One that fails is retried by the next pass;
-/// the others are raised.
-async fn sweep(app: &App, memory: &mut Memory) -> Result<(), PassError> {
+/// Raises the alerts of the tenant's runs that ended while a crash came
+/// between recording them and raising their alerts (their Jobs may be gone
+/// by now), once after this replica took the tenant (at a start, or from a
+/// replica that died). One that fails is retried by the next pass; the
+/// others are raised.
+async fn sweep(app: &App, tenant: &Scope, memory: &mut TenantMemory) -> Result<(), PassError> {
     if memory.swept {
         return Ok(());
     }
     let mut all = true;
-    for (project_id, cronjob, run) in app.store().runs_needing_alerts().await? {
+    for (project_id, cronjob, run) in app
+        .store()
+        .runs_needing_alerts_of(&tenant.tenant_id)
+        .await?
+    {
         if let Err(error) = crate::alerts::raise(app, &project_id, &cronjob, &run).await {
             warn!(%error, project = %project_id, %cronjob, run = %run.name, "Cannot raise a run's alerts now.");
             all = false;
@@ -185,8 +196,7 @@ pub async fn pass_all(
     memory: &mut Memory,
 ) -> Result<Pass, PassError> {
     let mut total = Pass::default();
-    sweep(app, memory).await?;
-    let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
+    let scopes = hks_app::tenancy::owned_tenants_with_clusters(app).await?;
     memory
         .tenants
         .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
@@ -197,7 +207,8 @@ pub async fn pass_all(
             (s.tenant_id.as_str(), m.clone())
         })
         .collect();
-    let results = crate::tenants::each("record", settings.isolation, &scopes, |scope| {
+    let ownership = app.ownership();
+    let results = crate::tenants::each("record", settings.isolation, ownership, &scopes, |scope| {
         let m = mine[scope.tenant_id.as_str()].clone();
         async move { tenant_pass(app, scope, settings, &mut *m.lock().await).await }
     })
@@ -221,6 +232,7 @@ async fn tenant_pass(
     memory: &mut TenantMemory,
 ) -> Result<Pass, PassError> {
     let mut total = Pass::default();
+    sweep(app, tenant, memory).await?;
     let cluster = tenant.cluster();
     let housekeeping_due = memory
         .housekeeping
