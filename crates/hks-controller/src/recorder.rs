@@ -38,6 +38,33 @@ pub struct Memory {
     /// Only the tenants this replica owns: a tenant taken over (again)
     /// starts from nothing, since another replica worked on it meanwhile.
     tenants: HashMap<String, Arc<tokio::sync::Mutex<TenantMemory>>>,
+    /// The ownership each tenant's memory was built under
+    /// ([`hks_app::Ownership::generation`]).
+    generations: HashMap<String, Option<u64>>,
+}
+
+impl Memory {
+    /// The tenant's memory, new when this replica took the tenant (again)
+    /// since it was built.
+    fn of(&mut self, app: &App, tenant_id: &str) -> Arc<tokio::sync::Mutex<TenantMemory>> {
+        let generation = app.ownership().generation(tenant_id);
+        if self.generations.get(tenant_id) != Some(&generation) {
+            self.tenants.remove(tenant_id);
+            self.generations.insert(tenant_id.to_owned(), generation);
+        }
+        self.tenants
+            .entry(tenant_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets the tenants not in `scopes` (deleted, or not owned now).
+    fn keep(&mut self, scopes: &[Scope]) {
+        self.tenants
+            .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+        self.generations
+            .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+    }
 }
 
 #[derive(Debug, Default)]
@@ -119,15 +146,13 @@ impl Passes {
         memory: &mut Memory,
     ) -> Result<(), PassError> {
         let scopes = hks_app::tenancy::owned_tenants_with_clusters(app).await?;
-        memory
-            .tenants
-            .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+        memory.keep(&scopes);
         for scope in scopes {
             if self.tenants.values().any(|t| *t == scope.tenant_id) {
                 continue;
             }
             let tenant = scope.tenant_id.clone();
-            let mine = memory.tenants.entry(tenant.clone()).or_default().clone();
+            let mine = memory.of(app, &tenant);
             let (app, settings, slots) = (app.clone(), settings.clone(), self.slots.clone());
             let task = self.running.spawn(async move {
                 let Ok(_slot) = slots.acquire_owned().await else {
@@ -197,15 +222,10 @@ pub async fn pass_all(
 ) -> Result<Pass, PassError> {
     let mut total = Pass::default();
     let scopes = hks_app::tenancy::owned_tenants_with_clusters(app).await?;
-    memory
-        .tenants
-        .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+    memory.keep(&scopes);
     let mine: HashMap<&str, Arc<tokio::sync::Mutex<TenantMemory>>> = scopes
         .iter()
-        .map(|s| {
-            let m = memory.tenants.entry(s.tenant_id.clone()).or_default();
-            (s.tenant_id.as_str(), m.clone())
-        })
+        .map(|s| (s.tenant_id.as_str(), memory.of(app, &s.tenant_id)))
         .collect();
     let ownership = app.ownership();
     let results = crate::tenants::each("record", settings.isolation, ownership, &scopes, |scope| {

@@ -10,13 +10,14 @@
 //!
 //! - Replicas announce themselves with a presence lock, so each pass knows
 //!   how many are alive (`n`) and which tenants anyone holds. Each replica
-//!   keeps at most its fair share, `ceil(tenants / n)` (the installation's
-//!   own work, [`INSTALLATION`], counted as one more tenant), gives up what
-//!   it holds beyond it, takes unheld tenants up to it (in an order of its
+//!   keeps at most its fair share, `ceil(tenants / n)`, gives up what it
+//!   holds beyond it, takes unheld tenants up to it (in an order of its
 //!   own, rendezvous hashing, so replicas rarely reach for the same one),
 //!   and then any tenant nobody holds, except one it gave up in the last
 //!   [`Settings::cooldown`] passes (left for the replica that needs it).
-//!   Tenants added are taken, deleted ones given up, at the next pass.
+//!   Tenants added are taken, deleted ones given up, at the next pass. The
+//!   installation's own work ([`INSTALLATION`]) is owned like a tenant,
+//!   outside the share: taken by the first replica to find it free.
 //! - A tenant is owned from the moment its lock is taken until just before
 //!   it is unlocked; before unlocking, the work in flight on it is
 //!   cancelled ([`Claim::run`]) and waited for, so two replicas never work
@@ -133,13 +134,17 @@ struct Inner {
 struct Entry {
     gate: Arc<RwLock<()>>,
     revoked: watch::Sender<bool>,
+    /// Which time this process took the tenant ([`Ownership::generation`]).
+    generation: u64,
 }
 
 impl Entry {
     fn new() -> Arc<Self> {
+        static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Arc::new(Self {
             gate: Arc::new(RwLock::new(())),
             revoked: watch::Sender::new(false),
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
         })
     }
 }
@@ -215,6 +220,17 @@ impl Ownership {
         self.inner.all.is_some() || self.owned_map().contains_key(tenant_id)
     }
 
+    /// Which time this replica took `tenant_id` (the same while it keeps
+    /// it), `None` when it does not own it: what a loop remembers of a
+    /// tenant is forgotten when this changes, since another replica worked
+    /// on the tenant meanwhile.
+    pub fn generation(&self, tenant_id: &str) -> Option<u64> {
+        match &self.inner.all {
+            Some(all) => Some(all.generation),
+            None => self.owned_map().get(tenant_id).map(|e| e.generation),
+        }
+    }
+
     /// The tenants owned now: `None` for every tenant.
     pub fn owned(&self) -> Option<Vec<String>> {
         if self.inner.all.is_some() {
@@ -261,11 +277,13 @@ impl Ownership {
         self.gauge();
     }
 
+    /// `hks_owned_tenants` and `hks_live_replicas` (PostgreSQL only: on
+    /// SQLite the one process owns every tenant).
     fn gauge(&self) {
-        let n = match self.owned() {
-            Some(owned) => owned.iter().filter(|t| *t != INSTALLATION).count(),
-            None => 0,
+        let Some(owned) = self.owned() else {
+            return;
         };
+        let n = owned.iter().filter(|t| *t != INSTALLATION).count();
         #[expect(clippy::cast_precision_loss, reason = "a count of tenants")]
         metrics::gauge!("hks_owned_tenants").set(n as f64);
         #[expect(clippy::cast_precision_loss, reason = "a count of replicas")]
@@ -279,7 +297,6 @@ impl Ownership {
         let me = self.clone();
         tokio::spawn(async move {
             if me.owns_all() {
-                me.gauge();
                 return;
             }
             // Dropped with the task, however it ends: whatever was owned is
@@ -380,13 +397,24 @@ impl Balancer {
                 Some(_) => {}
             }
         }
-        let share = wanted.len().div_ceil(holders.replicas);
+        // The installation's own work is taken by whoever finds it free
+        // and kept; the share is of the tenants.
+        let installation = tenant_key(INSTALLATION);
+        let share = (wanted.len() - 1).div_ceil(holders.replicas);
+        let counted =
+            |keys: &HashMap<i64, Vec<String>>| keys.keys().filter(|k| **k != installation).count();
         // Beyond the share: the keys this replica likes least go first.
         let replica = self.ownership.replica().to_owned();
-        if self.keys.len() > share {
-            let mut mine: Vec<i64> = self.keys.keys().copied().collect();
+        let excess = counted(&self.keys).saturating_sub(share);
+        if excess > 0 {
+            let mut mine: Vec<i64> = self
+                .keys
+                .keys()
+                .copied()
+                .filter(|k| *k != installation)
+                .collect();
             mine.sort_by_key(|k| rank(&replica, *k));
-            for key in mine.into_iter().take(self.keys.len() - share) {
+            for key in mine.into_iter().take(excess) {
                 self.give_up(key).await?;
             }
         }
@@ -398,7 +426,10 @@ impl Balancer {
         free.sort_by_key(|k| std::cmp::Reverse(rank(&replica, *k)));
         for key in free {
             // Up to the share; past it only what nobody else may want.
-            if self.keys.len() >= share && self.released.contains_key(&key) {
+            if key != installation
+                && counted(&self.keys) >= share
+                && self.released.contains_key(&key)
+            {
                 continue;
             }
             let Some(session) = self.session.as_mut() else {
@@ -463,4 +494,39 @@ fn rank(replica: &str, key: i64) -> u64 {
     h.update(key.to_be_bytes());
     let d = h.finalize();
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Giving a tenant up cancels the work in flight on it, waits for it,
+    /// and refuses new claims; other tenants' work goes on.
+    #[tokio::test]
+    async fn giving_a_tenant_up_cancels_its_work_and_refuses_new_claims() {
+        let o = Ownership::locks("r");
+        let (a, b) = (Entry::new(), Entry::new());
+        o.owned_map().insert("a".into(), a.clone());
+        o.owned_map().insert("b".into(), b.clone());
+        assert_ne!(o.generation("a"), o.generation("b"));
+        let on_a = tokio::spawn(o.claim("a").unwrap().run(std::future::pending::<()>()));
+        let on_b = tokio::spawn(o.claim("b").unwrap().run(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            7
+        }));
+        tokio::task::yield_now().await;
+        // As `Balancer::give_up` does.
+        let entry = o.owned_map().remove("a").unwrap();
+        entry.revoked.send_replace(true);
+        drop(entry.gate.write().await);
+        assert_eq!(on_a.await.unwrap(), None, "the work on `a` was dropped");
+        assert!(o.claim("a").is_none() && !o.owns("a"));
+        assert_eq!(on_b.await.unwrap(), Some(7));
+        // Losing the connection drops everything at once.
+        let on_b = tokio::spawn(o.claim("b").unwrap().run(std::future::pending::<()>()));
+        tokio::task::yield_now().await;
+        o.lose_all();
+        assert_eq!(on_b.await.unwrap(), None);
+        assert_eq!(o.owned(), Some(vec![]));
+    }
 }
