@@ -12,11 +12,17 @@
 //! [`hks_store::Store::claim_due_deliveries`]): if HKS stops during the
 //! request, the delivery becomes due again once the claim's lease ends, and
 //! is sent again with the same delivery id.
+//!
+//! With several replicas ([`hks_store::ownership`]), each claims only the
+//! deliveries of the tenants it owns, and checks again right before each
+//! attempt that it still owns the tenant; one it gave up in between is left
+//! to its new owner once the claim's lease ends.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use hks_history::webhook::{MAX_ATTEMPTS, next_attempt};
+use hks_store::ownership::Ownership;
 use hks_store::{AttemptResult, DeliveryJob, Store};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Semaphore;
@@ -69,6 +75,8 @@ pub struct Worker {
     store: Store,
     sender: Sender,
     settings: Settings,
+    /// Whose deliveries it sends: every tenant's unless told otherwise.
+    ownership: Option<Ownership>,
 }
 
 /// Starts a [`Worker`] that delivers until the task is aborted.
@@ -82,7 +90,16 @@ impl Worker {
             sender: Sender::new(settings.timeout, &settings.targets, settings.email.clone())?,
             store,
             settings,
+            ownership: None,
         })
+    }
+
+    /// The same worker, sending only the deliveries of the tenants
+    /// `ownership` says this replica owns.
+    #[must_use]
+    pub fn with_ownership(mut self, ownership: Ownership) -> Self {
+        self.ownership = Some(ownership);
+        self
     }
 
     /// Delivers until the task is aborted (which aborts the requests in
@@ -146,9 +163,15 @@ impl Worker {
         let lease = now
             .checked_add(to_signed(self.settings.timeout + self.settings.retry_base))
             .unwrap_or(now);
+        let owned = self.ownership.as_ref().and_then(Ownership::owned);
         Ok(self
             .store
-            .claim_due_deliveries(now, lease, u32::try_from(n).unwrap_or(u32::MAX))
+            .claim_due_deliveries_of(
+                owned.as_deref(),
+                now,
+                lease,
+                u32::try_from(n).unwrap_or(u32::MAX),
+            )
             .await?)
     }
 
@@ -173,6 +196,15 @@ impl Worker {
     }
 
     async fn attempt(&self, job: DeliveryJob) -> Result<(), AlertError> {
+        if let Some(ownership) = &self.ownership
+            && !ownership.owns(&job.tenant_id)
+        {
+            // Given up since the claim: its new owner sends it once the
+            // claim's lease ends (not cancelled mid-request: a request cut
+            // short would be sent twice).
+            tracing::debug!(delivery = %job.id, "Left a delivery to the tenant's new owner.");
+            return Ok(());
+        }
         let result = if job.attempt > MAX_ATTEMPTS {
             // The last attempt was claimed but never recorded: HKS stopped
             // during it. Give up as after any last attempt.

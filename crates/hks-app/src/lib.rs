@@ -41,6 +41,7 @@ pub use error::AppError;
 use hks_kube::Gateway;
 pub use hks_store::Principal;
 use hks_store::Store;
+pub use hks_store::ownership::{self, Ownership};
 pub use rates::{Budget, Rate, TenantRates};
 
 /// The HTTP-client image of CronJobs that call a Function, unless the
@@ -69,6 +70,8 @@ struct Inner {
     writes: Mutex<HashMap<String, u64>>,
     /// Each tenant's budgets of changes and run starts.
     limiters: rates::Limiters,
+    /// Which tenants this replica does the background work of.
+    ownership: Ownership,
 }
 
 impl App {
@@ -93,6 +96,7 @@ impl App {
                 invoke_image: invoke_image.into(),
                 writes: Mutex::default(),
                 limiters: rates::Limiters::new(TenantRates::UNLIMITED),
+                ownership: Ownership::all(ownership::default_replica()),
             }),
         }
     }
@@ -129,6 +133,22 @@ impl App {
             None => unreachable!("with_tenant_rates is called before the service is shared"),
         }
         self
+    }
+
+    /// The same service, doing the background work of the tenants
+    /// `ownership` says (every tenant by default, as the one process on a
+    /// SQLite database). Call it right after [`App::new`].
+    pub fn with_ownership(mut self, ownership: Ownership) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.ownership = ownership,
+            None => unreachable!("with_ownership is called before the service is shared"),
+        }
+        self
+    }
+
+    /// Which tenants this replica does the background work of.
+    pub fn ownership(&self) -> &Ownership {
+        &self.inner.ownership
     }
 
     /// The budgets each tenant has.

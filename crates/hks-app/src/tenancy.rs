@@ -131,6 +131,24 @@ pub async fn application(
     }
 }
 
+/// [`tenants_with_clusters`] of the tenants this replica owns now
+/// ([`App::ownership`]): the background work's tenants.
+pub async fn owned_tenants_with_clusters(app: &App) -> Result<Vec<Scope>, hks_store::StoreError> {
+    let mut out = Vec::new();
+    for tenant in app.store().list_tenants().await? {
+        if !app.ownership().owns(&tenant.id) {
+            continue;
+        }
+        match app.store().tenant_with_cluster(&tenant.id).await {
+            Ok((_, c)) => out.push(Scope::new(app, &tenant, c)),
+            Err(error) => {
+                warn!(%error, tenant = %tenant.name, "Cannot read the tenant's cluster connection.");
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Every tenant with its cluster connection, for the background work; a
 /// tenant whose connection cannot be read is logged and left out, so one
 /// tenant's broken row does not stop the others'.

@@ -11,6 +11,13 @@
 //! under its own time limit ([`tenants`]): a tenant whose cluster does not
 //! answer, answers slowly, or whose store rows or alerts fail, is skipped
 //! for that pass, counted, and the others go on.
+//!
+//! With several replicas on one PostgreSQL database, each loop works only on
+//! the tenants this replica owns ([`hks_app::ownership`]): a tenant's part
+//! of a pass starts under a claim taken right before it, and is dropped at
+//! once when the replica gives the tenant up or loses its lock connection.
+//! Retirement, which is the installation's and not a tenant's, runs on the
+//! replica that owns [`hks_app::ownership::INSTALLATION`].
 
 mod alerts;
 pub mod backfill;

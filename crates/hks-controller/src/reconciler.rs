@@ -64,9 +64,14 @@ pub async fn reconcile_with(
     app: &App,
     isolation: Isolation,
 ) -> Result<Reconciled, ControllerError> {
-    let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
+    let scopes = hks_app::tenancy::owned_tenants_with_clusters(app).await?;
     let mut out = Reconciled::default();
-    for r in tenants::each("reconcile", isolation, &scopes, |s| tenant(app, s)).await {
+    let ownership = app.ownership();
+    for r in tenants::each("reconcile", isolation, ownership, &scopes, |s| {
+        tenant(app, s)
+    })
+    .await
+    {
         match r {
             Some(r) => out.add(r),
             None => out.failed_tenants += 1,

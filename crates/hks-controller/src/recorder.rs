@@ -35,12 +35,43 @@ pub use crate::pass::{Pass, PassError, Settings};
 pub struct Memory {
     /// Each tenant's, behind its own lock: tenants' parts of a pass run at
     /// once, and one given up at its time limit leaves what it had done.
+    /// Only the tenants this replica owns: a tenant taken over (again)
+    /// starts from nothing, since another replica worked on it meanwhile.
     tenants: HashMap<String, Arc<tokio::sync::Mutex<TenantMemory>>>,
-    swept: bool,
+    /// The ownership each tenant's memory was built under
+    /// ([`hks_app::Ownership::generation`]).
+    generations: HashMap<String, Option<u64>>,
+}
+
+impl Memory {
+    /// The tenant's memory, new when this replica took the tenant (again)
+    /// since it was built.
+    fn of(&mut self, app: &App, tenant_id: &str) -> Arc<tokio::sync::Mutex<TenantMemory>> {
+        let generation = app.ownership().generation(tenant_id);
+        if self.generations.get(tenant_id) != Some(&generation) {
+            self.tenants.remove(tenant_id);
+            self.generations.insert(tenant_id.to_owned(), generation);
+        }
+        self.tenants
+            .entry(tenant_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Forgets the tenants not in `scopes` (deleted, or not owned now).
+    fn keep(&mut self, scopes: &[Scope]) {
+        self.tenants
+            .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+        self.generations
+            .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+    }
 }
 
 #[derive(Debug, Default)]
 pub struct TenantMemory {
+    /// Whether the alerts of the tenant's runs that a crash left unraised
+    /// were raised since this replica took the tenant.
+    swept: bool,
     /// By (namespace, run name).
     done: HashMap<(String, String), Run>,
     view: Option<u64>,
@@ -114,27 +145,27 @@ impl Passes {
         settings: &Arc<Settings>,
         memory: &mut Memory,
     ) -> Result<(), PassError> {
-        sweep(app, memory).await?;
-        let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
-        memory
-            .tenants
-            .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+        let scopes = hks_app::tenancy::owned_tenants_with_clusters(app).await?;
+        memory.keep(&scopes);
         for scope in scopes {
             if self.tenants.values().any(|t| *t == scope.tenant_id) {
                 continue;
             }
             let tenant = scope.tenant_id.clone();
-            let mine = memory.tenants.entry(tenant.clone()).or_default().clone();
+            let mine = memory.of(app, &tenant);
             let (app, settings, slots) = (app.clone(), settings.clone(), self.slots.clone());
             let task = self.running.spawn(async move {
                 let Ok(_slot) = slots.acquire_owned().await else {
                     return;
                 };
-                let pass =
-                    crate::tenants::one("record", settings.isolation.timeout, &scope, async {
-                        tenant_pass(&app, &scope, &settings, &mut *mine.lock().await).await
-                    })
-                    .await;
+                let pass = crate::tenants::one(
+                    "record",
+                    settings.isolation.timeout,
+                    app.ownership(),
+                    &scope,
+                    async { tenant_pass(&app, &scope, &settings, &mut *mine.lock().await).await },
+                )
+                .await;
                 wrote(&app, &scope.tenant_id, pass.as_ref());
                 if let Some(p) = pass.filter(|p| *p != Pass::default()) {
                     debug!(tenant = %scope.tenant_name, ?p, "Recorded runs.");
@@ -146,16 +177,21 @@ impl Passes {
     }
 }
 
-/// Raises the alerts of runs that ended while a crash came between
-/// recording them and raising their alerts (their Jobs may be gone by
-/// now), once after a start. One that fails is retried by the next pass;
-/// the others are raised.
-async fn sweep(app: &App, memory: &mut Memory) -> Result<(), PassError> {
+/// Raises the alerts of the tenant's runs that ended while a crash came
+/// between recording them and raising their alerts (their Jobs may be gone
+/// by now), once after this replica took the tenant (at a start, or from a
+/// replica that died). One that fails is retried by the next pass; the
+/// others are raised.
+async fn sweep(app: &App, tenant: &Scope, memory: &mut TenantMemory) -> Result<(), PassError> {
     if memory.swept {
         return Ok(());
     }
     let mut all = true;
-    for (project_id, cronjob, run) in app.store().runs_needing_alerts().await? {
+    for (project_id, cronjob, run) in app
+        .store()
+        .runs_needing_alerts_of(&tenant.tenant_id)
+        .await?
+    {
         if let Err(error) = crate::alerts::raise(app, &project_id, &cronjob, &run).await {
             warn!(%error, project = %project_id, %cronjob, run = %run.name, "Cannot raise a run's alerts now.");
             all = false;
@@ -185,19 +221,14 @@ pub async fn pass_all(
     memory: &mut Memory,
 ) -> Result<Pass, PassError> {
     let mut total = Pass::default();
-    sweep(app, memory).await?;
-    let scopes = hks_app::tenancy::tenants_with_clusters(app).await?;
-    memory
-        .tenants
-        .retain(|id, _| scopes.iter().any(|s| &s.tenant_id == id));
+    let scopes = hks_app::tenancy::owned_tenants_with_clusters(app).await?;
+    memory.keep(&scopes);
     let mine: HashMap<&str, Arc<tokio::sync::Mutex<TenantMemory>>> = scopes
         .iter()
-        .map(|s| {
-            let m = memory.tenants.entry(s.tenant_id.clone()).or_default();
-            (s.tenant_id.as_str(), m.clone())
-        })
+        .map(|s| (s.tenant_id.as_str(), memory.of(app, &s.tenant_id)))
         .collect();
-    let results = crate::tenants::each("record", settings.isolation, &scopes, |scope| {
+    let ownership = app.ownership();
+    let results = crate::tenants::each("record", settings.isolation, ownership, &scopes, |scope| {
         let m = mine[scope.tenant_id.as_str()].clone();
         async move { tenant_pass(app, scope, settings, &mut *m.lock().await).await }
     })
@@ -221,6 +252,7 @@ async fn tenant_pass(
     memory: &mut TenantMemory,
 ) -> Result<Pass, PassError> {
     let mut total = Pass::default();
+    sweep(app, tenant, memory).await?;
     let cluster = tenant.cluster();
     let housekeeping_due = memory
         .housekeeping

@@ -56,14 +56,19 @@ pub async fn retire(app: &App) -> Result<Retired, ControllerError> {
     Ok(out)
 }
 
-/// Runs [`retire`] every `interval` until the task is aborted.
+/// Runs [`retire`] every `interval` until the task is aborted, on the one
+/// replica that owns the installation's own work
+/// ([`hks_app::ownership::INSTALLATION`]).
 pub fn spawn(app: App, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(error) = retire(&app).await {
+            let Some(claim) = app.ownership().claim(hks_app::ownership::INSTALLATION) else {
+                continue;
+            };
+            if let Some(Err(error)) = claim.run(retire(&app)).await {
                 warn!(%error, "Retirement pass failed.");
             }
         }

@@ -4,11 +4,17 @@
 //! with garbage): one tenant's slow cluster, store error or alert error is
 //! that tenant's failure for this pass, logged and counted, while the
 //! others' work completes.
+//!
+//! A tenant's work starts only under a [`Claim`] taken right before it
+//! ([`Ownership::claim`]): a tenant this replica does not own (any more) is
+//! skipped, and work whose ownership is revoked while it runs is dropped
+//! at once, as at its time limit.
 
 use std::future::Future;
 use std::time::Duration;
 
 use futures::StreamExt;
+use hks_app::ownership::{Claim, Ownership};
 use hks_app::tenancy::Scope;
 use tracing::{debug, warn};
 
@@ -46,6 +52,7 @@ pub(crate) trait Cause: std::fmt::Display {
 pub(crate) async fn each<'a, T, E, F, Fut>(
     what: &'static str,
     isolation: Isolation,
+    ownership: &'a Ownership,
     scopes: &'a [Scope],
     work: F,
 ) -> Vec<Option<T>>
@@ -59,7 +66,12 @@ where
     // futures' lifetimes are plain and the loops' tasks are `Send`.
     let mut futures = Vec::with_capacity(scopes.len());
     for (i, scope) in scopes.iter().enumerate() {
-        futures.push(isolated(what, isolation.timeout, i, scope, work(scope)));
+        // The claim is taken when the tenant's turn comes, not here.
+        let work = work(scope);
+        futures.push(async move {
+            let claim = ownership.claim(&scope.tenant_id);
+            isolated(what, isolation.timeout, i, scope, claim, work).await
+        });
     }
     // Unordered, so that a slow tenant holds one slot and not the queue.
     let mut out: Vec<(usize, Option<T>)> = futures::stream::iter(futures)
@@ -71,25 +83,38 @@ where
 }
 
 /// `work` for one tenant under `timeout`, as [`each`] runs it for every
-/// tenant: `None` when it failed or timed out (logged and counted).
+/// tenant: `None` when it failed, timed out (logged and counted) or the
+/// tenant is not owned.
 pub(crate) async fn one<T, E: Cause>(
     what: &'static str,
     timeout: Duration,
+    ownership: &Ownership,
     scope: &Scope,
     work: impl Future<Output = Result<T, E>>,
 ) -> Option<T> {
-    isolated(what, timeout, 0, scope, work).await.1
+    let claim = ownership.claim(&scope.tenant_id);
+    isolated(what, timeout, 0, scope, claim, work).await.1
 }
 
-/// One tenant's part, under `timeout`; a failure is logged and counted.
+/// One tenant's part, under `claim` and `timeout`; a failure is logged and
+/// counted, a tenant not owned (or no longer) only logged.
 async fn isolated<T, E: Cause>(
     what: &'static str,
     timeout: Duration,
     i: usize,
     scope: &Scope,
+    claim: Option<Claim>,
     work: impl Future<Output = Result<T, E>>,
 ) -> (usize, Option<T>) {
-    let (cause, error) = match tokio::time::timeout(timeout, work).await {
+    let Some(claim) = claim else {
+        debug!(tenant = %scope.tenant_name, pass = what, "Skipped a tenant this replica does not own now.");
+        return (i, None);
+    };
+    let Some(result) = claim.run(tokio::time::timeout(timeout, work)).await else {
+        debug!(tenant = %scope.tenant_name, pass = what, "Stopped a tenant's pass: this replica no longer owns it.");
+        return (i, None);
+    };
+    let (cause, error) = match result {
         Ok(Ok(t)) => return (i, Some(t)),
         Ok(Err(e)) => (e.cause(), e.to_string()),
         Err(_) => (

@@ -319,6 +319,8 @@ pub struct DeliveryJob {
     pub alert: StoredAlert,
     /// The project's name (the alert stores its id).
     pub project: String,
+    /// The tenant the project is of.
+    pub tenant_id: String,
 }
 
 impl std::fmt::Debug for DeliveryJob {
@@ -329,6 +331,7 @@ impl std::fmt::Debug for DeliveryJob {
             .field("destination", &self.destination)
             .field("alert", &self.alert)
             .field("project", &self.project)
+            .field("tenant_id", &self.tenant_id)
             .finish_non_exhaustive()
     }
 }
@@ -848,24 +851,54 @@ impl Store {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<DeliveryJob>> {
+        self.claim_due_deliveries_of(None, now, lease_until, limit)
+            .await
+    }
+
+    /// [`Store::claim_due_deliveries`] of the alerts of `tenants` only
+    /// (those this replica owns, `crate::ownership`), or of every tenant
+    /// when `None`.
+    pub async fn claim_due_deliveries_of(
+        &self,
+        tenants: Option<&[String]>,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>> {
+        // Numbered parameters from $4 on, one per tenant: one SQL text for
+        // both backends.
+        let of_tenants = match tenants {
+            None => String::new(),
+            Some([]) => return Ok(Vec::new()),
+            Some(ids) => {
+                let params: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
+                format!(
+                    " AND alert_id IN (SELECT a.id FROM alerts a JOIN projects p ON p.id = a.project_id \
+                       WHERE p.tenant_id IN ({}))",
+                    params.join(", ")
+                )
+            }
+        };
         // In a writing transaction: replicas that claim at once take turns,
         // so each claims what the one before left due (PostgreSQL would let
         // both select the same rows in the subquery). The outer condition
         // says again what due means, for the row as it is when updated.
         let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(
+        let sql = format!(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1 \
-             WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
+             WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $2{of_tenants} \
                           ORDER BY next_attempt_at LIMIT $3) \
                AND state = 'pending' AND next_attempt_at <= $2 \
-             RETURNING id, attempts, kind, url, secret, destination, alert_id",
-        )
-        .bind(millis(lease_until))
-        .bind(millis(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(q)?;
+             RETURNING id, attempts, kind, url, secret, destination, alert_id"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(millis(lease_until))
+            .bind(millis(now))
+            .bind(i64::from(limit));
+        for id in tenants.unwrap_or_default() {
+            query = query.bind(id);
+        }
+        let rows = query.fetch_all(&mut *tx).await.map_err(q)?;
         tx.commit().await.map_err(q)?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in rows {
@@ -892,7 +925,7 @@ impl Store {
                 }
             };
             let row = sqlx::query(
-                "SELECT a.*, p.name AS project_name FROM alerts a JOIN projects p ON p.id = a.project_id \
+                "SELECT a.*, p.name AS project_name, p.tenant_id AS tenant_id FROM alerts a JOIN projects p ON p.id = a.project_id \
                  WHERE a.id = $1",
             )
             .bind(&alert_id)
@@ -904,6 +937,7 @@ impl Store {
                 destination,
                 alert: alert_row(&row)?,
                 project: row.try_get("project_name").map_err(q)?,
+                tenant_id: row.try_get("tenant_id").map_err(q)?,
                 id,
             });
         }

@@ -249,6 +249,31 @@ impl Store {
         .map(drop)
     }
 
+    /// [`Store::runs_needing_alerts`] of one tenant's projects: what the
+    /// replica that takes the tenant over raises first.
+    pub async fn runs_needing_alerts_of(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<(String, String, Run)>> {
+        let rows = sqlx::query(
+            "SELECT r.project_id, r.cronjob, r.run FROM runs r JOIN projects p ON p.id = r.project_id \
+             WHERE p.tenant_id = $1 AND r.final = 1 AND r.alerted = 0 ORDER BY r.created_at",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("project_id").map_err(q)?,
+                    r.try_get("cronjob").map_err(q)?,
+                    decode(r)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Final runs whose alerts were not raised (a crash came in between), as
     /// (project id, cronjob, run).
     pub async fn runs_needing_alerts(&self) -> Result<Vec<(String, String, Run)>> {

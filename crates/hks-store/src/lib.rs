@@ -81,6 +81,8 @@ mod audit;
 mod crypto;
 mod history;
 mod keys;
+pub mod locks;
+pub mod ownership;
 mod retirements;
 mod suspensions;
 

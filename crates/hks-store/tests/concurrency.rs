@@ -370,3 +370,91 @@ async fn names_are_taken_once_and_counters_count_every_writer(r) {
     }
 }
 }
+
+backends! {
+/// A replica claims only the deliveries of the tenants it owns: the other
+/// tenant's wait for its own owner, and no tenant's are claimed twice.
+async fn deliveries_are_claimed_by_the_owner_of_their_tenant(r) {
+    let hook = Destination::Webhook(Webhook {
+        url: "https://hooks.example.com/hks".into(),
+        secret: "0123456789abcdef".to_owned().into(),
+    });
+    let mut tenants = Vec::new();
+    for name in ["acme", "globex"] {
+        let tenant = r.first.create_tenant(name, &cluster()).await.unwrap();
+        let project = r.first.create_project(&tenant.id, "shop").await.unwrap();
+        for i in 0..3 {
+            let alert = Alert {
+                key: format!("failed:r-{i}"),
+                kind: AlertKind::Failed,
+                subject: format!("r-{i}"),
+                summary: format!("Run r-{i} failed"),
+            };
+            r.first
+                .raise_alert(&project.id, "report", &alert, Timestamp::now(), Some(&hook))
+                .await
+                .unwrap();
+        }
+        tenants.push(tenant.id);
+    }
+    let now = Timestamp::now();
+    let lease = now.checked_add(jiff::SignedDuration::from_secs(60)).unwrap();
+    // Owning nothing claims nothing.
+    assert!(r.first.claim_due_deliveries_of(Some(&[]), now, lease, 10).await.unwrap().is_empty());
+    let first = r.first.claim_due_deliveries_of(Some(&tenants[..1]), now, lease, 10).await.unwrap();
+    let second = r.second.claim_due_deliveries_of(Some(&tenants[1..]), now, lease, 10).await.unwrap();
+    assert_eq!((first.len(), second.len()), (3, 3));
+    assert!(first.iter().all(|j| j.tenant_id == tenants[0]));
+    assert!(second.iter().all(|j| j.tenant_id == tenants[1]));
+    assert!(r.first.claim_due_deliveries(now, lease, 10).await.unwrap().is_empty());
+}
+}
+
+/// The tenants' locks (PostgreSQL): one holder at a time, the replicas
+/// alive counted by their presence locks, and everything a replica held
+/// freed the moment its connection ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_locks_have_one_holder_and_end_with_their_connection() {
+    let Some(r) = Replicas::new(true).await else {
+        return;
+    };
+    let key = hks_store::locks::tenant_key("tenant-1");
+    let mut a = r.first.lock_session("a").await.unwrap();
+    let mut b = r.second.lock_session("b").await.unwrap();
+    let holders = a.holders().await.unwrap();
+    assert_eq!(holders.replicas, 2);
+    assert!(holders.held.is_empty());
+    assert!(a.try_lock(key).await.unwrap());
+    assert!(!b.try_lock(key).await.unwrap(), "held by the other replica");
+    assert!(b.holders().await.unwrap().held.contains(&key));
+    // The holder's connection ends (as when its process dies).
+    a.close().await;
+    // The server ends the session as soon as it reads the end of the
+    // connection: a moment, not a timeout.
+    let mut holders = b.holders().await.unwrap();
+    for _ in 0..100 {
+        if holders.replicas == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        holders = b.holders().await.unwrap();
+    }
+    assert_eq!(holders.replicas, 1);
+    assert!(!holders.held.contains(&key));
+    assert!(
+        b.try_lock(key).await.unwrap(),
+        "free once its holder is gone"
+    );
+    b.unlock(key).await.unwrap();
+    assert!(b.holders().await.unwrap().held.is_empty());
+    b.close().await;
+    r.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_has_no_tenant_locks() {
+    let store = Store::in_memory().await.unwrap();
+    assert!(store.lock_session("solo").await.is_err());
+    let ownership = hks_store::ownership::Ownership::for_store(&store, "solo");
+    assert!(ownership.owns_all() && ownership.owns("any tenant"));
+}

@@ -64,6 +64,15 @@ pub struct ServeArgs {
     /// for that pass, so a slow tenant cluster holds up no one else.
     #[arg(long, env = "HKS_TENANT_TIMEOUT_SECONDS", default_value_t = 30)]
     pub tenant_timeout_seconds: u64,
+    /// This replica's name, in its logs and in the database's view of who
+    /// holds which tenant (`pg_stat_activity`'s `hks-owner:<name>`).
+    /// Default: the pod's name (`POD_NAME`), else the host's.
+    #[arg(long, env = "HKS_REPLICA_ID")]
+    pub replica_id: Option<String>,
+    /// Seconds between passes that balance tenants between replicas on
+    /// PostgreSQL: the bound on taking over a dead replica's tenants.
+    #[arg(long, env = "HKS_OWNERSHIP_SECONDS", default_value_t = 2)]
+    pub ownership_seconds: u64,
     /// Tenants each background loop works on at once.
     #[arg(long, env = "HKS_TENANT_CONCURRENCY", default_value_t = 4)]
     pub tenant_concurrency: usize,
@@ -392,7 +401,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(e) = &email {
         info!(server = %e.describe(), "Alert emails go through this SMTP server.");
     }
+    let replica = args
+        .replica_id
+        .clone()
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(hks_store::ownership::default_replica);
+    // SQLite: one process owns every tenant. PostgreSQL: each replica
+    // holds the locks of its share of the tenants.
+    let ownership = hks_store::ownership::Ownership::for_store(&store, replica);
+    info!(replica = %ownership.replica(), every_tenant = ownership.owns_all(), "This replica's background work.");
+    let owning = ownership.spawn(
+        store.clone(),
+        hks_store::ownership::Settings {
+            interval: Duration::from_secs(args.ownership_seconds.max(1)),
+            ..hks_store::ownership::Settings::default()
+        },
+    );
     let service = hks_app::App::with_invoke_image(store, gateway, args.invoke_image.clone())
+        .with_ownership(ownership.clone())
         .with_webhook_targets(targets.clone())
         .with_email(email.clone())
         .with_tenant_rates(hks_app::TenantRates {
@@ -460,7 +486,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
     // Alert deliveries wait in the store, so those pending at a restart go out now.
-    let deliveries = hks_alerting::spawn(
+    let deliveries = hks_alerting::Worker::new(
         state.store().clone(),
         hks_alerting::Settings {
             targets,
@@ -468,7 +494,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             ..hks_alerting::Settings::default()
         },
     )
-    .context("cannot start the alert delivery worker")?;
+    .context("cannot start the alert delivery worker")?
+    .with_ownership(ownership)
+    .spawn();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -494,6 +522,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     retirement.abort();
     recorder.abort();
     deliveries.abort();
+    // Last of the background work: its locks are freed with it.
+    owning.abort();
     if let Some(d) = demo {
         d.abort();
     }

@@ -2,7 +2,9 @@
 //! the README's "Schedules from the command line" promises (no server), and
 //! `hks alerts` against a real `hks serve` this test starts on 127.0.0.1,
 //! with a webhook receiver of its own (the server needs a tenant cluster to
-//! create a project in: the development cluster).
+//! create a project in: the development cluster), and two `hks serve`
+//! replicas on one PostgreSQL database (`hks_testkit::postgres`) sharing
+//! the tenants' background work.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -1124,4 +1126,97 @@ async fn export_diff_and_apply_as_a_pipeline_runs_them() {
         "{out:#?}"
     );
     assert_eq!(run(&[], &["export", "-p", "copy"]).stdout, file);
+}
+
+// ---- replicas on PostgreSQL (issue 14) ----
+
+/// `hks_owned_tenants` on a server's `/metrics`, if it is there yet.
+fn owned_tenants(base: &str) -> Option<u64> {
+    let (status, body) = get(base, "/metrics")?;
+    (status == 200).then_some(())?;
+    body.lines()
+        .find_map(|l| l.strip_prefix("hks_owned_tenants "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+}
+
+/// Two `hks serve` replicas on one PostgreSQL database split its tenants'
+/// background work, say so in `hks_owned_tenants`, and when one is killed
+/// (SIGKILL) the other takes every tenant within its ownership interval.
+/// The tenants' clusters are 127.0.0.1:1, which refuses at once: nothing
+/// leaves the machine.
+#[test]
+fn two_serve_replicas_on_postgresql_split_the_tenants_and_take_over_a_killed_one() {
+    let Some(db) = hks_testkit::postgres::database() else {
+        return;
+    };
+    let key = hks_store::EncryptionKey::generate().unwrap().to_base64();
+    let key = secrecy::ExposeSecret::expose_secret(&key).to_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let keys = hks_store::KeyRing::new(
+            hks_store::EncryptionKey::from_base64(&key).unwrap(),
+            vec![],
+        );
+        let store = hks_store::Store::connect(&hks_store::Database::parse(&db.url()), keys)
+            .await
+            .unwrap();
+        let cluster: hks_core::tenant::ClusterConnection = serde_json::from_value(serde_json::json!({
+            "kind": "kubeconfig",
+            "kubeconfig": "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n",
+        }))
+        .unwrap();
+        for i in 0..6 {
+            store.create_tenant(&format!("t{i}"), &cluster).await.unwrap();
+        }
+        store.close().await;
+    });
+    let url = db.url();
+    let start = |name: &str| {
+        let dir = TempDir::new(name);
+        let extra: Vec<&std::ffi::OsStr> = vec![
+            "--database".as_ref(),
+            url.as_ref(),
+            "--encryption-key".as_ref(),
+            key.as_ref(),
+            "--replica-id".as_ref(),
+            name.as_ref(),
+            "--ownership-seconds".as_ref(),
+            "1".as_ref(),
+        ];
+        let (child, base) = launch(&dir.0, &extra);
+        Server {
+            child,
+            base,
+            _dir: dir,
+        }
+    };
+    let mut a = start("replica-a");
+    let b = start("replica-b");
+    let split = Instant::now();
+    loop {
+        let (na, nb) = (owned_tenants(&a.base), owned_tenants(&b.base));
+        if na == Some(3) && nb == Some(3) {
+            break;
+        }
+        assert!(
+            split.elapsed() < Duration::from_secs(120),
+            "no 3/3 split: {na:?} {nb:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("split 3/3 after {:?}", split.elapsed());
+    a.stop();
+    let killed = Instant::now();
+    while owned_tenants(&b.base) != Some(6) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(60),
+            "the survivor did not take the tenants over"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "took over after {:?} (--ownership-seconds 1)",
+        killed.elapsed()
+    );
 }
