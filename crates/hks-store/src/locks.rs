@@ -1,4 +1,4 @@
-//! The database side of tenant ownership (`crate::ownership`): PostgreSQL
+//! The database side of tenant ownership (the `ownership` module holds it): PostgreSQL
 //! session-level advisory locks on a connection of their own, one per
 //! replica ([`LockSession`]).
 //!
